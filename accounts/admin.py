@@ -1,0 +1,119 @@
+"""Admin for the portfolio, scoped to the user's organization (see orgs/admin_base.py)."""
+
+from django.contrib import admin
+
+from orgs.admin_base import TenantAdmin
+
+from .models import (
+    Account,
+    ChurnReason,
+    Contact,
+    Interaction,
+    Invoice,
+    MrrMovement,
+    Persona,
+    Product,
+    Subscription,
+    SurveyResponse,
+    Ticket,
+    UsageMetric,
+)
+
+
+@admin.register(Product)
+class ProductAdmin(TenantAdmin):
+    list_display = ["name", "code", "is_active"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(ChurnReason)
+class ChurnReasonAdmin(TenantAdmin):
+    list_display = ["name", "is_active"]
+
+
+@admin.register(Persona)
+class PersonaAdmin(TenantAdmin):
+    list_display = ["name", "slug", "priority"]
+    search_fields = ["name"]
+    raw_id_fields = ["hand_picked"]
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+    fields = ["name", "role", "email", "consent_given_at", "consent_withdrawn_at"]
+
+
+@admin.register(Account)
+class AccountAdmin(TenantAdmin):
+    list_display = ["name", "external_id", "tier", "touch_model", "lifecycle_stage", "owner", "mrr"]
+    list_filter = ["tier", "touch_model", "lifecycle_stage"]
+    search_fields = ["name", "external_id"]
+    raw_id_fields = ["owner", "persona", "churn_reason"]
+    list_select_related = ["owner"]
+    readonly_fields = ["mrr", "renewal_date", "persona"]
+
+
+@admin.register(Contact)
+class ContactAdmin(TenantAdmin):
+    list_display = ["name", "account", "role", "email", "consent_given_at", "consent_withdrawn_at"]
+    list_filter = ["role"]
+    search_fields = ["name", "email"]
+    raw_id_fields = ["account"]
+    list_select_related = ["account"]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(TenantAdmin):
+    list_display = ["account", "product", "mrr", "status", "renewal_date", "discount_pct"]
+    list_filter = ["status"]
+    raw_id_fields = ["account", "product"]
+    list_select_related = ["account", "product"]
+
+
+@admin.register(MrrMovement)
+class MrrMovementAdmin(TenantAdmin):
+    list_display = ["account", "date", "kind", "delta_mrr"]
+    list_filter = ["kind"]
+    raw_id_fields = ["account", "subscription"]
+    list_select_related = ["account"]
+
+
+@admin.register(UsageMetric)
+class UsageMetricAdmin(TenantAdmin):
+    list_display = ["account", "metric", "date", "value"]
+    list_filter = ["metric"]
+    raw_id_fields = ["account"]
+    list_select_related = ["account"]
+    show_full_result_count = False
+
+
+@admin.register(Ticket)
+class TicketAdmin(TenantAdmin):
+    list_display = ["subject", "account", "priority", "opened_at", "closed_at", "sla_breached"]
+    list_filter = ["priority", "sla_breached"]
+    raw_id_fields = ["account"]
+    list_select_related = ["account"]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(TenantAdmin):
+    list_display = ["number", "account", "due_on", "paid_on", "amount", "discount_amount"]
+    raw_id_fields = ["account"]
+    list_select_related = ["account"]
+
+
+@admin.register(SurveyResponse)
+class SurveyResponseAdmin(TenantAdmin):
+    list_display = ["account", "kind", "score", "answered_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["account", "contact"]
+    list_select_related = ["account"]
+
+
+@admin.register(Interaction)
+class InteractionAdmin(TenantAdmin):
+    list_display = ["summary", "account", "kind", "author", "occurred_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["account", "contact", "author"]
+    list_select_related = ["account", "author"]

@@ -1,0 +1,92 @@
+"""The account-field catalogue of the condition language, used by persona rules (and extended
+by triggers and reports)."""
+
+from django.db.models import Exists, OuterRef, Q
+
+from conditions import ConditionError, Field, FieldType, parse
+
+from .models import (
+    Account,
+    LifecycleStage,
+    SizeBand,
+    Subscription,
+    SubscriptionStatus,
+    Tier,
+    TouchModel,
+)
+
+
+def _products_q(op: str, value) -> Q:
+    if op == "is_empty":
+        holds_any = Exists(
+            Subscription.objects.filter(account=OuterRef("pk"), status=SubscriptionStatus.ACTIVE)
+        )
+        return ~Q(holds_any) if value else Q(holds_any)
+    holds = Exists(
+        Subscription.objects.filter(
+            account=OuterRef("pk"), status=SubscriptionStatus.ACTIVE, product__code=value
+        )
+    )
+    return Q(holds) if op == "contains" else ~Q(holds)
+
+
+def _choices(enum) -> tuple[str, ...]:
+    return tuple(enum.values)
+
+
+ACCOUNT_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        Field("tier", FieldType.CHOICE, "Tier", _choices(Tier), q_path="tier"),
+        Field("touch_model", FieldType.CHOICE, "Touch model", _choices(TouchModel), "touch_model"),
+        Field(
+            "lifecycle_stage",
+            FieldType.CHOICE,
+            "Lifecycle stage",
+            _choices(LifecycleStage),
+            "lifecycle_stage",
+        ),
+        Field("size_band", FieldType.CHOICE, "Size band", _choices(SizeBand), "size_band"),
+        Field("industry", FieldType.STRING, "Industry", q_path="industry"),
+        Field("region", FieldType.STRING, "Region", q_path="region"),
+        Field(
+            "acquisition_channel",
+            FieldType.STRING,
+            "Acquisition channel",
+            q_path="acquisition_channel",
+        ),
+        Field(
+            "relationship_channel",
+            FieldType.STRING,
+            "Relationship channel",
+            q_path="relationship_channel",
+        ),
+        Field("mrr", FieldType.NUMBER, "MRR", q_path="mrr"),
+        Field("customer_since", FieldType.DATE, "Customer since", q_path="customer_since"),
+        Field("renewal_date", FieldType.DATE, "Renewal date", q_path="renewal_date"),
+        Field("products", FieldType.SET, "Products held", q_builder=_products_q),
+    ]
+}
+
+
+def validate_persona_rules(rules) -> None:
+    """Persona rules are a condition tree on account fields, or {} for hand-picked only.
+    Raises django ValidationError naming the field `rules` and the place in the tree."""
+    from django.core.exceptions import ValidationError
+
+    if rules in (None, {}):
+        return
+    try:
+        parse(rules, ACCOUNT_FIELDS)
+    except ConditionError as exc:
+        raise ValidationError({"rules": f"{exc.path}: {exc.message}"}) from exc
+
+
+def persona_rules_q(rules) -> Q | None:
+    """The Q for a persona's rules, or None when it has no rules (hand-picked only)."""
+    if rules in (None, {}):
+        return None
+    return parse(rules, ACCOUNT_FIELDS).to_q()
+
+
+__all__ = ["ACCOUNT_FIELDS", "Account", "persona_rules_q", "validate_persona_rules"]

@@ -1,0 +1,294 @@
+"""Parsing, validation and the two compilers (Django Q, pandas mask) of the condition language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db.models import Q
+
+
+class FieldType(enum.StrEnum):
+    NUMBER = "number"
+    STRING = "string"
+    CHOICE = "choice"
+    BOOL = "bool"
+    DATE = "date"
+    SET = "set"  # a set of codes per account (products held, personas); `contains` asks for one
+
+
+OPERATORS: dict[FieldType, tuple[str, ...]] = {
+    FieldType.NUMBER: ("<", "<=", ">", ">=", "=", "!=", "in", "between", "is_empty"),
+    FieldType.DATE: ("<", "<=", ">", ">=", "=", "!=", "between", "is_empty"),
+    FieldType.STRING: ("=", "!=", "in", "is_empty"),
+    FieldType.CHOICE: ("=", "!=", "in", "is_empty"),
+    FieldType.BOOL: ("=", "is_empty"),
+    FieldType.SET: ("contains", "not_contains", "is_empty"),
+}
+
+
+class ConditionError(ValueError):
+    """A tree that does not fit the language or the catalogue; `path` says where."""
+
+    def __init__(self, path: str, message: str):
+        self.path = path or "condition"
+        self.message = message
+        super().__init__(f"{self.path}: {message}")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field a condition may read.
+
+    `q_path` is its ORM lookup path for the Q compiler (None: not available in SQL, only in
+    the nightly frame); `q_builder(op, value)` replaces the generic compilation where a field
+    needs a subquery (sets). The pandas compiler reads the frame column named `name`; a SET
+    column holds strings of the form "|code1|code2|".
+    """
+
+    name: str
+    type: FieldType
+    label: str = ""
+    choices: tuple[str, ...] = ()
+    q_path: str | None = None
+    q_builder: Callable[[str, Any], Q] | None = field(default=None, compare=False)
+
+
+Catalogue = Mapping[str, Field]
+
+
+class Node:
+    def to_q(self) -> Q:
+        raise NotImplementedError
+
+    def to_mask(self, frame: pd.DataFrame) -> pd.Series:
+        raise NotImplementedError
+
+    def comparisons(self) -> Iterable[Comparison]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Group(Node):
+    kind: str  # "all" or "any"
+    children: tuple[Node, ...]
+
+    def to_q(self) -> Q:
+        q = Q()
+        for child in self.children:
+            q = (q & child.to_q()) if self.kind == "all" else (q | child.to_q())
+        return q
+
+    def to_mask(self, frame: pd.DataFrame) -> pd.Series:
+        masks = [child.to_mask(frame) for child in self.children]
+        reducer = np.logical_and if self.kind == "all" else np.logical_or
+        out = reducer.reduce([m.to_numpy(dtype=bool) for m in masks])
+        return pd.Series(out, index=frame.index)
+
+    def comparisons(self):
+        for child in self.children:
+            yield from child.comparisons()
+
+
+@dataclass(frozen=True)
+class Negation(Node):
+    child: Node
+
+    def to_q(self) -> Q:
+        return ~self.child.to_q()
+
+    def to_mask(self, frame: pd.DataFrame) -> pd.Series:
+        return ~self.child.to_mask(frame)
+
+    def comparisons(self):
+        yield from self.child.comparisons()
+
+
+@dataclass(frozen=True)
+class Comparison(Node):
+    field: Field
+    op: str
+    value: Any
+
+    def comparisons(self):
+        yield self
+
+    # -- SQL ---------------------------------------------------------------------------
+    def to_q(self) -> Q:
+        f, op, v = self.field, self.op, self.value
+        if f.q_builder is not None:
+            return f.q_builder(op, v)
+        if f.q_path is None:
+            raise ConditionError(f.name, "this field is only available in the nightly evaluation")
+        p = f.q_path
+        if op == "is_empty":
+            empty = Q(**{f"{p}__isnull": True})
+            if f.type in (FieldType.STRING, FieldType.CHOICE):
+                empty |= Q(**{p: ""})
+            return empty if v else ~empty
+        if op == "=":
+            return Q(**{p: v})
+        if op == "!=":
+            return Q(**{f"{p}__isnull": False}) & ~Q(**{p: v})
+        if op == "in":
+            return Q(**{f"{p}__in": list(v)})
+        if op == "between":
+            return Q(**{f"{p}__gte": v[0], f"{p}__lte": v[1]})
+        lookup = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}[op]
+        return Q(**{f"{p}__{lookup}": v})
+
+    # -- pandas ------------------------------------------------------------------------
+    def to_mask(self, frame: pd.DataFrame) -> pd.Series:
+        f, op, v = self.field, self.op, self.value
+        if f.name not in frame.columns:
+            raise ConditionError(f.name, "the evaluation frame has no such column")
+        col = frame[f.name]
+        if f.type is FieldType.SET:
+            text = col.fillna("").astype(str)
+            if op == "is_empty":
+                empty = text.isin(["", "||"])
+                return empty if v else ~empty
+            has = text.str.contains(f"|{v}|", regex=False)
+            return has if op == "contains" else ~has
+        missing = col.isna()
+        if f.type in (FieldType.STRING, FieldType.CHOICE):
+            missing = missing | (col.astype("string").fillna("") == "")
+        if op == "is_empty":
+            return missing if v else ~missing
+        if f.type is FieldType.DATE:
+            col = pd.to_datetime(col)
+            v = [pd.Timestamp(x) for x in v] if isinstance(v, list | tuple) else pd.Timestamp(v)
+        elif f.type is FieldType.NUMBER:
+            col = pd.to_numeric(col, errors="coerce").astype("float64")
+        if op == "=":
+            out = col == v
+        elif op == "!=":
+            out = col != v
+        elif op == "in":
+            out = col.isin(list(v))
+        elif op == "between":
+            out = (col >= v[0]) & (col <= v[1])
+        else:
+            out = {"<": col.lt, "<=": col.le, ">": col.gt, ">=": col.ge}[op](v)
+        out = pd.Series(np.asarray(out, dtype=bool), index=frame.index)
+        return out & ~missing
+
+
+def fields_read(node: Node) -> list[str]:
+    """The fields a condition reads, in order of first appearance (the firing's evidence)."""
+    seen: dict[str, None] = {}
+    for comparison in node.comparisons():
+        seen.setdefault(comparison.field.name, None)
+    return list(seen)
+
+
+# -- parsing ---------------------------------------------------------------------------
+
+_MAX_DEPTH = 12
+
+
+def parse(tree: Any, catalogue: Catalogue) -> Node:
+    """Validate `tree` against `catalogue` and return its node; ConditionError if it does not fit."""
+    return _parse(tree, catalogue, "condition", 0)
+
+
+def _parse(tree: Any, catalogue: Catalogue, path: str, depth: int) -> Node:
+    if depth > _MAX_DEPTH:
+        raise ConditionError(path, f"nested deeper than {_MAX_DEPTH} levels")
+    if not isinstance(tree, dict):
+        raise ConditionError(path, f"expected an object, got {type(tree).__name__}")
+    keys = set(tree)
+    for group in ("all", "any"):
+        if group in keys:
+            if keys != {group}:
+                raise ConditionError(path, f"'{group}' must be the only key of its object")
+            items = tree[group]
+            if not isinstance(items, list) or not items:
+                raise ConditionError(f"{path}.{group}", "expected a non-empty list of conditions")
+            children = tuple(
+                _parse(item, catalogue, f"{path}.{group}[{i}]", depth + 1)
+                for i, item in enumerate(items)
+            )
+            return Group(group, children)
+    if "not" in keys:
+        if keys != {"not"}:
+            raise ConditionError(path, "'not' must be the only key of its object")
+        return Negation(_parse(tree["not"], catalogue, f"{path}.not", depth + 1))
+    if "field" in keys:
+        return _parse_comparison(tree, catalogue, path)
+    raise ConditionError(path, "expected one of 'all', 'any', 'not' or a comparison with 'field'")
+
+
+def _parse_comparison(tree: dict, catalogue: Catalogue, path: str) -> Comparison:
+    extra = set(tree) - {"field", "op", "value"}
+    if extra:
+        raise ConditionError(path, f"unknown key(s): {', '.join(sorted(extra))}")
+    name = tree["field"]
+    if not isinstance(name, str) or name not in catalogue:
+        known = ", ".join(sorted(catalogue)[:40])
+        raise ConditionError(f"{path}.field", f"unknown field {name!r}; known fields: {known}")
+    fld = catalogue[name]
+    op = tree.get("op")
+    allowed = OPERATORS[fld.type]
+    if op not in allowed:
+        raise ConditionError(
+            f"{path}.op",
+            f"operator {op!r} does not apply to {fld.type.value} field '{name}'; "
+            f"use one of: {', '.join(allowed)}",
+        )
+    if "value" not in tree:
+        raise ConditionError(f"{path}.value", "missing value")
+    value = _check_value(fld, op, tree["value"], f"{path}.value")
+    return Comparison(fld, op, value)
+
+
+def _check_value(fld: Field, op: str, value: Any, path: str) -> Any:
+    if op == "is_empty":
+        if not isinstance(value, bool):
+            raise ConditionError(path, "is_empty takes true or false")
+        return value
+    if op == "in":
+        if not isinstance(value, list) or not value:
+            raise ConditionError(path, "'in' takes a non-empty list")
+        return tuple(_scalar(fld, v, f"{path}[{i}]") for i, v in enumerate(value))
+    if op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise ConditionError(path, "'between' takes a list of two values [low, high]")
+        low, high = (_scalar(fld, v, f"{path}[{i}]") for i, v in enumerate(value))
+        if low > high:
+            raise ConditionError(path, f"'between' needs low <= high, got {low} > {high}")
+        return (low, high)
+    return _scalar(fld, value, path)
+
+
+def _scalar(fld: Field, value: Any, path: str) -> Any:
+    t = fld.type
+    if t is FieldType.NUMBER:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConditionError(path, f"field '{fld.name}' is a number; got {value!r}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConditionError(path, "numbers must be finite")
+        return value
+    if t is FieldType.BOOL:
+        if not isinstance(value, bool):
+            raise ConditionError(path, f"field '{fld.name}' is true/false; got {value!r}")
+        return value
+    if t is FieldType.DATE:
+        if not isinstance(value, str):
+            raise ConditionError(path, f"field '{fld.name}' is a date (YYYY-MM-DD); got {value!r}")
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ConditionError(path, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    if not isinstance(value, str):
+        raise ConditionError(path, f"field '{fld.name}' is text; got {value!r}")
+    if t is FieldType.CHOICE and fld.choices and value not in fld.choices:
+        raise ConditionError(
+            path, f"{value!r} is not a value of '{fld.name}'; use one of: {', '.join(fld.choices)}"
+        )
+    return value

@@ -1,0 +1,5 @@
+"""csplatform project package: settings, root urls and the Celery app."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,1 @@
+"""health models (see the issue that builds them)."""

@@ -1,0 +1,107 @@
+"""Admin for organizations, users and memberships."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from .models import Membership, Organization, User
+from .permissions import can_configure
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["organization"]
+
+
+@admin.register(User)
+class CsUserAdmin(UserAdmin):
+    inlines = [MembershipInline]
+    list_display = ["username", "first_name", "last_name", "email", "is_staff", "is_active"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(memberships__organization=request.organization).distinct()
+
+    def has_module_permission(self, request):
+        return can_configure(request)
+
+    def has_view_permission(self, request, obj=None):
+        return can_configure(request)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "currency", "timezone", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(pk=getattr(request.organization, "pk", None))
+
+    def has_module_permission(self, request):
+        return can_configure(request)
+
+    def has_view_permission(self, request, obj=None):
+        return can_configure(request)
+
+    def has_change_permission(self, request, obj=None):
+        return can_configure(request)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["role"]
+    autocomplete_fields = ["user", "organization"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("user", "organization")
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(organization=request.organization)
+
+    def has_module_permission(self, request):
+        return can_configure(request)
+
+    def has_view_permission(self, request, obj=None):
+        return can_configure(request)
+
+    def has_change_permission(self, request, obj=None):
+        return can_configure(request)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return can_configure(request)
+
+
+admin.site.site_header = "csplatform configuration"
+admin.site.site_title = "csplatform"
+
+
+def _admin_has_permission(request):
+    return request.user.is_active and (request.user.is_superuser or can_configure(request))
+
+
+admin.site.has_permission = _admin_has_permission

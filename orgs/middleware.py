@@ -1,0 +1,31 @@
+"""Sets the request's organization from the user's membership, for the whole request."""
+
+from django.shortcuts import render
+
+from .selectors import membership_for_request
+from .tenancy import reset_current_org, set_current_org
+
+# Paths a user with no organization may still reach.
+_OPEN_PREFIXES = ("/login", "/logout", "/static/", "/admin/", "/healthz", "/no-organization")
+
+
+class TenantMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.organization = None
+        request.membership = None
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            membership = membership_for_request(user=user, session=request.session)
+            if membership is not None:
+                request.membership = membership
+                request.organization = membership.organization
+            elif not user.is_superuser and not request.path.startswith(_OPEN_PREFIXES):
+                return render(request, "orgs/no_organization.html", status=403)
+        token = set_current_org(request.organization.pk if request.organization else None)
+        try:
+            return self.get_response(request)
+        finally:
+            reset_current_org(token)

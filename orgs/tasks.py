@@ -1,0 +1,1 @@
+"""Celery entry points of orgs (none yet beyond the shared app)."""

@@ -1,0 +1,33 @@
+"""Landing, organization switching and the page for users with no organization."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from .permissions import org_required
+from .selectors import SESSION_ORG_KEY, memberships_of_user
+
+
+@org_required
+def home(request):
+    """CSMs land on their own book; everyone else on the whole portfolio."""
+    url = reverse("accounts:portfolio")
+    if request.membership.role == "csm":
+        url += "?owner=me"
+    return HttpResponseRedirect(url)
+
+
+@login_required
+def no_organization(request):
+    return render(request, "orgs/no_organization.html", status=403)
+
+
+@login_required
+@require_POST
+def switch_organization(request):
+    org_id = request.POST.get("organization")
+    if memberships_of_user(user=request.user).filter(organization_id=org_id).exists():
+        request.session[SESSION_ORG_KEY] = int(org_id)
+    return redirect("home")

@@ -1,0 +1,1 @@
+"""playbooks models (see the issue that builds them)."""

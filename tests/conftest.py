@@ -1,0 +1,224 @@
+"""Test fixtures: a real PostgreSQL started by the run, a real Redis and a real Celery worker
+for the tests that need them, organizations in context, and users per role."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import environ
+import pytest
+
+from tests.services import PostgresServer, RedisServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- PostgreSQL -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL, unless DATABASE_URL names a running server."""
+    if os.environ.get("DATABASE_URL"):
+        yield None
+        return
+    server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(postgres_server):
+    from django.conf import settings
+    from django.db import connections
+
+    if postgres_server is not None:
+        parsed = environ.Env.db_url_config(postgres_server.url)
+        for key in ("ENGINE", "HOST", "PORT", "USER", "PASSWORD"):
+            settings.DATABASES["default"][key] = parsed[key]
+        connections["default"].settings_dict.update(settings.DATABASES["default"])
+        connections["default"].close()
+
+
+@pytest.fixture(scope="session")
+def test_database_url(django_db_setup) -> str:
+    """The URL of the test database, for processes (Celery workers) outside this one."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+# -- Redis and a real Celery worker -----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    server = RedisServer.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_broker(redis_url):
+    """Point this process's Celery app at the real Redis broker (tasks are sent, not run)."""
+    from csplatform.celery import app
+
+    previous = dict(app.conf)
+    app.conf.update(
+        broker_url=redis_url,
+        result_backend=redis_url,
+        task_always_eager=False,
+    )
+    app.pool.force_close_all()
+    app._pool = None
+    yield app
+    app.conf.update(
+        broker_url=previous["broker_url"],
+        result_backend=previous["result_backend"],
+        task_always_eager=previous["task_always_eager"],
+    )
+    app.pool.force_close_all()
+    app._pool = None
+
+
+@pytest.fixture
+def celery_worker_factory(celery_broker, redis_url, test_database_url, tmp_path):
+    """Start real `celery worker` processes on the test database; stopped after the test."""
+    procs: list[subprocess.Popen] = []
+
+    def start(name: str = "w1", concurrency: int = 1, queues: str = "celery") -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "csplatform.settings.test",
+            "DATABASE_URL": test_database_url,
+            "REDIS_URL": redis_url,
+        }
+        log = tmp_path / f"worker-{name}.log"
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "csplatform",
+                "worker",
+                "-l",
+                "info",
+                "-n",
+                f"{name}@%h",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(concurrency),
+                "-Q",
+                queues,
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        procs.append(proc)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"celery worker exited:\n{log.read_text()}")
+            replies = celery_broker.control.ping(timeout=0.5, destination=None) or []
+            if any(name in next(iter(r)) for r in replies):
+                return proc
+        raise RuntimeError(f"celery worker did not answer within 60 s:\n{log.read_text()}")
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def celery_worker(celery_worker_factory):
+    return celery_worker_factory()
+
+
+# -- Tenancy and users ------------------------------------------------------------------
+
+
+@pytest.fixture
+def org(db):
+    from tests.factories import OrganizationFactory
+
+    return OrganizationFactory(name="Acme CS", slug="acme")
+
+
+@pytest.fixture
+def other_org(db):
+    from tests.factories import OrganizationFactory
+
+    return OrganizationFactory(name="Globex CS", slug="globex")
+
+
+@pytest.fixture
+def in_org(org):
+    """Run the test body as `org` (what the middleware does for a request)."""
+    from orgs.tenancy import org_context
+
+    with org_context(org):
+        yield org
+
+
+def _member(org, role, username):
+    from tests.factories import MembershipFactory, UserFactory
+
+    user = UserFactory(username=username)
+    MembershipFactory(user=user, organization=org, role=role)
+    return user
+
+
+@pytest.fixture
+def csm(org):
+    return _member(org, "csm", "carla.csm")
+
+
+@pytest.fixture
+def manager(org):
+    return _member(org, "manager", "marcos.manager")
+
+
+@pytest.fixture
+def analyst(org):
+    return _member(org, "analyst", "ana.analyst")
+
+
+@pytest.fixture
+def org_admin(org):
+    return _member(org, "admin", "alice.admin")
+
+
+# -- CI: no skipped test ----------------------------------------------------------------
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        reporter.write_line(f"CI=true: {skipped} test(s) skipped; in CI no test may be skipped")
+        session.exitstatus = 1

@@ -1,0 +1,176 @@
+"""Throwaway PostgreSQL and Redis servers for the test run, started from the machine's binaries.
+
+PostgreSQL's initdb and pg_ctl refuse to run as root, so as root the cluster is created and run
+as the unprivileged `postgres` system user. fsync and synchronous_commit are off: the data is
+thrown away at the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PG_BIN_DIRS = [
+    "/usr/lib/postgresql/15/bin",
+    "/usr/lib/postgresql/16/bin",
+    "/usr/local/bin",
+    "/usr/bin",
+]
+
+
+class ServiceMissing(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_bin(name: str) -> str:
+    for d in PG_BIN_DIRS:
+        candidate = Path(d) / name
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise ServiceMissing(
+        f"PostgreSQL's {name} was not found; install PostgreSQL 15 "
+        "(Debian: apt-get install postgresql-15) or set DATABASE_URL to a running server"
+    )
+
+
+def _as_pg_user(cmd: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+@dataclass
+class PostgresServer:
+    datadir: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    @classmethod
+    def start(cls) -> PostgresServer:
+        base = Path(tempfile.mkdtemp(prefix="csplatform-pg-"))
+        datadir = base / "data"
+        if os.geteuid() == 0:
+            shutil.chown(base, user="postgres")
+        port = free_port()
+        subprocess.run(
+            _as_pg_user(
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(datadir),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        opts = (
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+            "-c shared_buffers=256MB"
+        )
+        subprocess.run(
+            _as_pg_user(
+                [
+                    _pg_bin("pg_ctl"),
+                    "-D",
+                    str(datadir),
+                    "-o",
+                    opts,
+                    "-l",
+                    str(base / "log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        return cls(datadir=datadir, port=port)
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_pg_user([_pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+@dataclass
+class RedisServer:
+    proc: subprocess.Popen
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @classmethod
+    def start(cls) -> RedisServer:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ServiceMissing(
+                "redis-server was not found; install it (Debian: apt-get install redis-server) "
+                "or set REDIS_URL to a running server"
+            )
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return cls(proc=proc, port=port)
+            except OSError:
+                time.sleep(0.05)
+        proc.kill()
+        raise ServiceMissing("redis-server did not start within 10 s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()

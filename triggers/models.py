@@ -1,0 +1,1 @@
+"""triggers models (see the issue that builds them)."""
