@@ -193,7 +193,7 @@ _MAX_DEPTH = 12
 
 
 def parse(tree: Any, catalogue: Catalogue) -> Node:
-    """Validate `tree` against `catalogue` and return its node; ConditionError if it does not fit."""
+    """Validate `tree` against `catalogue`; return its node or raise ConditionError."""
     return _parse(tree, catalogue, "condition", 0)
 
 

@@ -86,7 +86,7 @@ class TenantModel(models.Model):
     )
 
     objects = TenantManager()
-    all_objects = models.Manager()
+    all_objects = models.Manager()  # noqa: DJ012 (a second manager, not a field)
 
     class Meta:
         abstract = True

@@ -1,4 +1,4 @@
-"""Local and demo settings: DEBUG on, SQLite by default, tasks in-process unless REDIS_URL is set."""
+"""Local and demo settings: DEBUG on, SQLite by default, in-process tasks unless REDIS_URL."""
 
 from .base import *  # noqa: F403
 from .base import env
