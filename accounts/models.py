@@ -144,12 +144,23 @@ class Account(TenantModel):
     # so the portfolio sorts and filters by them without joins.
     mrr = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     renewal_date = models.DateField(null=True, blank=True)
+    # CSM judgement, a health indicator of its own: 1 (very negative) to 5 (very positive),
+    # with the reason and an expiry so it does not linger.
+    csm_sentiment = models.PositiveSmallIntegerField(null=True, blank=True)
+    csm_sentiment_reason = models.CharField(max_length=240, blank=True)
+    csm_sentiment_expires_on = models.DateField(null=True, blank=True)
+    # The latest health score, written by the nightly health pipeline (health/), so the
+    # portfolio filters and sorts by it without a join.
+    health_score = models.FloatField(null=True, blank=True)
+    health_colour = models.CharField(max_length=8, blank=True)
+    health_change_7d = models.FloatField(null=True, blank=True)
+    health_change_30d = models.FloatField(null=True, blank=True)
+    health_scored_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
-        constraints = [_external_id_unique("account")]
         indexes = [
             models.Index(fields=["organization", "name"], name="account_org_name"),
             models.Index(fields=["organization", "owner"], name="account_org_owner"),
@@ -158,6 +169,15 @@ class Account(TenantModel):
             models.Index(fields=["organization", "renewal_date"], name="account_org_renewal"),
             models.Index(fields=["organization", "mrr"], name="account_org_mrr"),
             models.Index(fields=["organization", "tier"], name="account_org_tier"),
+            models.Index(fields=["organization", "health_score"], name="account_org_health"),
+        ]
+        constraints = [
+            _external_id_unique("account"),
+            models.CheckConstraint(
+                condition=Q(csm_sentiment__isnull=True)
+                | (Q(csm_sentiment__gte=1) & Q(csm_sentiment__lte=5)),
+                name="account_csm_sentiment_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -280,11 +300,15 @@ class UsageMetric(TenantModel):
 
     class Meta:
         constraints = [
+            # One row per account, metric and day. Ordered (organization, metric, account, date)
+            # and covering `value`, so a window read for a range of accounts is an index-only
+            # scan of exactly the rows it needs (health scoring reads by chunk of accounts).
             models.UniqueConstraint(
-                fields=["account", "metric", "date"], name="usagemetric_unique_day"
+                fields=["organization", "metric", "account", "date"],
+                include=["value"],
+                name="usagemetric_unique_day",
             )
         ]
-        indexes = [models.Index(fields=["organization", "date"], name="usagemetric_org_date")]
 
 
 class TicketPriority(models.TextChoices):
