@@ -5,72 +5,102 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_portfolio_and_signals'),
-        ('orgs', '0001_organizations_users_roles'),
+        ("accounts", "0001_portfolio_and_signals"),
+        ("orgs", "0001_organizations_users_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='usagemetric',
-            name='usagemetric_unique_day',
+            model_name="usagemetric",
+            name="usagemetric_unique_day",
         ),
         migrations.RemoveIndex(
-            model_name='usagemetric',
-            name='usagemetric_org_date',
+            model_name="usagemetric",
+            name="usagemetric_org_date",
         ),
         migrations.AddField(
-            model_name='account',
-            name='csm_sentiment',
+            model_name="account",
+            name="csm_sentiment",
             field=models.PositiveSmallIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='account',
-            name='csm_sentiment_expires_on',
+            model_name="account",
+            name="csm_sentiment_expires_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='account',
-            name='csm_sentiment_reason',
+            model_name="account",
+            name="csm_sentiment_reason",
             field=models.CharField(blank=True, max_length=240),
         ),
         migrations.AddField(
-            model_name='account',
-            name='health_change_30d',
+            model_name="account",
+            name="health_change_30d",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='account',
-            name='health_change_7d',
+            model_name="account",
+            name="health_change_7d",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='account',
-            name='health_colour',
+            model_name="account",
+            name="health_colour",
             field=models.CharField(blank=True, max_length=8),
         ),
         migrations.AddField(
-            model_name='account',
-            name='health_score',
+            model_name="account",
+            name="health_score",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='account',
-            name='health_scored_on',
+            model_name="account",
+            name="health_scored_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['organization', 'health_score'], name='account_org_health'),
+            model_name="account",
+            index=models.Index(fields=["organization", "health_score"], name="account_org_health"),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(('csm_sentiment__isnull', True), models.Q(('csm_sentiment__gte', 1), ('csm_sentiment__lte', 5)), _connector='OR'), name='account_csm_sentiment_range'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("csm_sentiment__isnull", True),
+                    models.Q(("csm_sentiment__gte", 1), ("csm_sentiment__lte", 5)),
+                    _connector="OR",
+                ),
+                name="account_csm_sentiment_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='usagemetric',
-            constraint=models.UniqueConstraint(fields=('organization', 'metric', 'account', 'date'), include=('value',), name='usagemetric_unique_day'),
+            model_name="usagemetric",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "metric", "account", "date"),
+                include=("value",),
+                name="usagemetric_unique_day",
+            ),
         ),
     ]
+
+
+def _sqlite_unique_usage_day(apps, schema_editor):
+    # SQLite cannot build a unique index with INCLUDE, so Django skips the constraint there;
+    # the embedded demo still needs the uniqueness, so create the plain unique index.
+    if schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS usagemetric_unique_day_sqlite ON "
+            "accounts_usagemetric (organization_id, metric, account_id, date)"
+        )
+
+
+def _drop_sqlite_unique_usage_day(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute("DROP INDEX IF EXISTS usagemetric_unique_day_sqlite")
+
+
+Migration.operations.append(
+    migrations.RunPython(_sqlite_unique_usage_day, _drop_sqlite_unique_usage_day)
+)
