@@ -7,8 +7,13 @@ from django.conf import settings
 def beat_schedule() -> dict:
     hour, minute = settings.NIGHTLY_HOUR, settings.NIGHTLY_MINUTE
     return {
+        # Rollups and personas first, so scoring sees today's segments.
         "portfolio-refresh-nightly": {
             "task": "accounts.portfolio_refresh_all",
+            "schedule": crontab(hour=(hour - 1) % 24, minute=minute),
+        },
+        "health-nightly": {
+            "task": "health.nightly",
             "schedule": crontab(hour=hour, minute=minute),
         },
     }

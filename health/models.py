@@ -1,1 +1,213 @@
-"""health models (see the issue that builds them)."""
+"""Health models (per persona), their indicators, the daily score history, and the nightly runs."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from orgs.tenancy import TenantModel
+
+
+class Colour(models.TextChoices):
+    RED = "red", "Red"
+    YELLOW = "yellow", "Yellow"
+    GREEN = "green", "Green"
+    NONE = "none", "No data"
+
+
+class HealthModel(TenantModel):
+    """How accounts of one persona are scored (persona empty: the default model, for accounts
+    in no persona or in a persona without a model of its own)."""
+
+    name = models.CharField(max_length=120)
+    persona = models.OneToOneField(
+        "accounts.Persona",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="health_model",
+    )
+    # Colour bands: score <= red_max is red, <= yellow_max is yellow, above is green.
+    red_max = models.PositiveSmallIntegerField(default=50)
+    yellow_max = models.PositiveSmallIntegerField(default=75)
+    # Bumped by every change of the model or its indicators; each score row records the
+    # version that produced it, so history says which configuration scored a day.
+    version = models.PositiveIntegerField(default=1)
+    description = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(persona__isnull=True),
+                name="healthmodel_one_default_per_org",
+            ),
+            models.CheckConstraint(
+                condition=Q(red_max__lt=models.F("yellow_max")) & Q(yellow_max__lt=100),
+                name="healthmodel_bands_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if self.red_max is not None and self.yellow_max is not None:
+            if self.red_max >= self.yellow_max:
+                errors["red_max"] = (
+                    f"the red band must end below the yellow band (red_max {self.red_max} "
+                    f">= yellow_max {self.yellow_max})"
+                )
+            if self.yellow_max >= 100:
+                errors["yellow_max"] = "the yellow band must end below 100, so green exists"
+        if errors:
+            raise ValidationError(errors)
+
+
+class Direction(models.TextChoices):
+    HIGHER_IS_BETTER = "higher", "Higher is better"
+    LOWER_IS_BETTER = "lower", "Lower is better"
+
+
+class Indicator(TenantModel):
+    """One measure of a model, mapped to 0-100 piecewise linearly: `bad_value` scores 0,
+    `good_value` scores 100, values in between are interpolated, values beyond are clamped."""
+
+    model = models.ForeignKey(HealthModel, on_delete=models.CASCADE, related_name="indicators")
+    measure = models.CharField(max_length=40)
+    window_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: the measure's default window."
+    )
+    metric = models.CharField(
+        max_length=40, blank=True, help_text="Usage metric for usage measures (empty: default)."
+    )
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    bad_value = models.FloatField()
+    good_value = models.FloatField()
+    weight = models.FloatField(default=1)
+
+    class Meta:
+        ordering = ["model", "-weight", "measure"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "measure", "window_days", "metric"],
+                name="indicator_unique_measure_per_model",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="indicator_weight_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model}: {self.measure}"
+
+    def clean(self):
+        from .measures import MEASURES
+
+        errors = {}
+        measure = MEASURES.get(self.measure)
+        if measure is None:
+            errors["measure"] = (
+                f"unknown measure {self.measure!r}; choose one of: {', '.join(sorted(MEASURES))}"
+            )
+        else:
+            if self.window_days is not None and not measure.windowed:
+                errors["window_days"] = f"measure {self.measure!r} takes no window"
+            if self.window_days is not None and not 1 <= self.window_days <= 730:
+                errors["window_days"] = "the window must be between 1 and 730 days"
+            if self.metric and not measure.takes_metric:
+                errors["metric"] = f"measure {self.measure!r} takes no usage metric"
+        if self.weight is not None and self.weight <= 0:
+            errors["weight"] = f"the weight must be positive, got {self.weight}"
+        if self.bad_value is not None and self.good_value is not None:
+            if self.bad_value == self.good_value:
+                errors["good_value"] = "the good and bad values must differ"
+            elif self.direction == Direction.HIGHER_IS_BETTER and self.good_value < self.bad_value:
+                errors["good_value"] = (
+                    f"higher is better, so the good value ({self.good_value}) must be above "
+                    f"the bad value ({self.bad_value})"
+                )
+            elif self.direction == Direction.LOWER_IS_BETTER and self.good_value > self.bad_value:
+                errors["good_value"] = (
+                    f"lower is better, so the good value ({self.good_value}) must be below "
+                    f"the bad value ({self.bad_value})"
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class HealthScore(TenantModel):
+    """One account's score on one day, with the per-indicator breakdown:
+    {measure_key: {"raw": float|None, "score": float|None, "weight": float, "label": str}}.
+    Re-running a day replaces its row (unique account × date)."""
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="health_scores"
+    )
+    date = models.DateField()
+    model = models.ForeignKey(
+        HealthModel, null=True, on_delete=models.SET_NULL, related_name="scores"
+    )
+    model_version = models.PositiveIntegerField(default=1)
+    score = models.FloatField(null=True)
+    colour = models.CharField(max_length=8, choices=Colour.choices)
+    breakdown = models.JSONField(default=dict)
+    missing = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "date"], name="healthscore_unique_day"),
+        ]
+        indexes = [models.Index(fields=["organization", "date"], name="healthscore_org_date")]
+
+
+class RunState(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class HealthRun(TenantModel):
+    """One organization's scoring of one day. A second start of the same night finds this
+    row (unique organization × date) and starts nothing new."""
+
+    date = models.DateField()
+    state = models.CharField(max_length=8, choices=RunState.choices, default=RunState.RUNNING)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    chunks_failed = models.PositiveIntegerField(default=0)
+    accounts_scored = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "date"], name="healthrun_unique_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"health run {self.date} ({self.state})"
+
+
+class HealthRunChunk(TenantModel):
+    """A range of account ids that one worker scores. `attempts` counts deliveries, so a chunk
+    whose worker keeps dying is given up after a few tries instead of looping forever."""
+
+    run = models.ForeignKey(HealthRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_account_id = models.BigIntegerField()
+    last_account_id = models.BigIntegerField()
+    state = models.CharField(max_length=8, choices=RunState.choices, default=RunState.RUNNING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    accounts_scored = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="healthrunchunk_unique_index")
+        ]

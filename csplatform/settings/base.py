@@ -141,6 +141,8 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 # When the nightly pipeline starts, in the server's TIME_ZONE (UTC).
 NIGHTLY_HOUR = env.int("CSPLATFORM_NIGHTLY_HOUR", default=2)
 NIGHTLY_MINUTE = env.int("CSPLATFORM_NIGHTLY_MINUTE", default=0)
+# Accounts per health-scoring chunk: one Celery task each, so more workers, shorter night.
+HEALTH_CHUNK_SIZE = env.int("CSPLATFORM_HEALTH_CHUNK_SIZE", default=10000)
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="csplatform@localhost")

@@ -1,0 +1,115 @@
+"""Admin for health models: indicators inline, validated on save, each save a new version."""
+
+from django import forms
+from django.contrib import admin
+
+from orgs.admin_base import TenantAdmin
+
+from .measures import MEASURES
+from .models import HealthModel, HealthRun, HealthRunChunk, HealthScore, Indicator
+from .services import health_model_bump_version
+
+
+def _measure_choices():
+    return [(key, f"{m.label} ({key})") for key, m in sorted(MEASURES.items())]
+
+
+class IndicatorForm(forms.ModelForm):
+    measure = forms.ChoiceField(choices=_measure_choices)
+
+    class Meta:
+        model = Indicator
+        fields = [
+            "measure",
+            "window_days",
+            "metric",
+            "direction",
+            "bad_value",
+            "good_value",
+            "weight",
+        ]
+
+
+class IndicatorInline(admin.TabularInline):
+    model = Indicator
+    form = IndicatorForm
+    extra = 0
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+    def has_add_permission(self, request, obj=None):
+        return True
+
+    def has_change_permission(self, request, obj=None):
+        return True
+
+    def has_delete_permission(self, request, obj=None):
+        return True
+
+
+@admin.register(HealthModel)
+class HealthModelAdmin(TenantAdmin):
+    list_display = ["name", "persona", "red_max", "yellow_max", "version", "updated_at"]
+    readonly_fields = ["version"]
+    inlines = [IndicatorInline]
+    raw_id_fields = ["persona"]
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        for obj in instances:
+            obj.organization_id = form.instance.organization_id
+            obj.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+        formset.save_m2m()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            health_model_bump_version(model=form.instance)
+
+
+@admin.register(HealthScore)
+class HealthScoreAdmin(TenantAdmin):
+    list_display = ["account", "date", "score", "colour", "model", "model_version"]
+    list_filter = ["colour"]
+    raw_id_fields = ["account", "model"]
+    list_select_related = ["account", "model"]
+    show_full_result_count = False
+    date_hierarchy = "date"
+
+
+class HealthRunChunkInline(admin.TabularInline):
+    model = HealthRunChunk
+    extra = 0
+    fields = [
+        "index",
+        "first_account_id",
+        "last_account_id",
+        "state",
+        "attempts",
+        "accounts_scored",
+        "error",
+    ]
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+
+@admin.register(HealthRun)
+class HealthRunAdmin(TenantAdmin):
+    list_display = [
+        "date",
+        "organization",
+        "state",
+        "chunks_done",
+        "chunks_failed",
+        "chunks_total",
+        "accounts_scored",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = ["state"]
+    inlines = [HealthRunChunkInline]

@@ -1,0 +1,448 @@
+"""The measure catalogue: each measure computes one raw value for every account of a chunk at
+once, with one SQL aggregate, as of a day. Adding a measure is one function and `@measure`.
+
+A measure returns a float Series indexed by account id; NaN means "no data" (the indicator is
+then left out of the score and its weight redistributed). Day boundaries are the organization's
+local midnight.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from django.db.models import Avg, Count, F, Max, Q, Sum
+
+from accounts.models import (
+    Account,
+    Interaction,
+    Invoice,
+    Subscription,
+    SurveyResponse,
+    Ticket,
+    UsageMetric,
+)
+
+# The baseline that usage trend compares the recent window against: the 6 months before it.
+USAGE_TREND_BASELINE_DAYS = 180
+# A baseline shorter than this (a young account) makes the trend "no data" rather than noise.
+MIN_BASELINE_DAYS = 30
+
+
+@dataclass
+class MeasureContext:
+    """What a measure needs: the day, and the accounts of the chunk (a frame indexed by id with
+    customer_since, csm_sentiment, csm_sentiment_expires_on)."""
+
+    day: dt.date
+    accounts: pd.DataFrame
+    tz: str = "UTC"
+
+    @property
+    def ids(self) -> pd.Index:
+        return self.accounts.index
+
+    @property
+    def id_range(self) -> tuple[int, int]:
+        return int(self.ids.min()), int(self.ids.max())
+
+    def day_end(self, day: dt.date | None = None) -> dt.datetime:
+        """The first instant after `day` (default: the scored day), in the org's time zone."""
+        d = (day or self.day) + dt.timedelta(days=1)
+        return dt.datetime.combine(d, dt.time.min, tzinfo=ZoneInfo(self.tz))
+
+    def scoped(self, qs):
+        lo, hi = self.id_range
+        return qs.filter(account_id__gte=lo, account_id__lte=hi)
+
+    def series(self, rows, fill: float | None = None) -> pd.Series:
+        """(account_id, value) rows -> float Series over the chunk's accounts."""
+        data = dict(rows)
+        out = pd.Series(data, dtype="float64").reindex(self.ids)
+        if fill is not None:
+            out = out.fillna(fill)
+        return out.astype("float64")
+
+
+@dataclass(frozen=True)
+class Measure:
+    key: str
+    label: str
+    unit: str
+    fn: Callable[..., pd.Series]
+    # A sentence describing a raw value, e.g. "{value:+.0f}% vs the previous {window} days".
+    phrase: str
+    default_window: int | None = None
+    default_metric: str | None = None
+
+    @property
+    def windowed(self) -> bool:
+        return self.default_window is not None
+
+    @property
+    def takes_metric(self) -> bool:
+        return self.default_metric is not None
+
+    def compute(self, ctx: MeasureContext, window: int | None, metric: str) -> pd.Series:
+        kwargs = {}
+        if self.windowed:
+            kwargs["window"] = window or self.default_window
+        if self.takes_metric:
+            kwargs["metric"] = metric or self.default_metric
+        return self.fn(ctx, **kwargs)
+
+    def describe(self, value: float | None, window: int | None = None, metric: str = "") -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return f"{self.label}: no data"
+        return self.phrase.format(
+            value=value,
+            window=window or self.default_window,
+            metric=(metric or self.default_metric or "").replace("_", " "),
+            baseline=USAGE_TREND_BASELINE_DAYS,
+        )
+
+
+MEASURES: dict[str, Measure] = {}
+
+
+def measure(key, label, unit, phrase, default_window=None, default_metric=None):
+    def register(fn):
+        MEASURES[key] = Measure(key, label, unit, fn, phrase, default_window, default_metric)
+        return fn
+
+    return register
+
+
+def _usage(ctx: MeasureContext, metric: str, first: dt.date, last: dt.date):
+    return ctx.scoped(UsageMetric.objects.filter(metric=metric, date__gte=first, date__lte=last))
+
+
+def _covered_days(ctx: MeasureContext, first: dt.date, last: dt.date) -> pd.Series:
+    """How many days of [first, last] each account was a customer (young accounts have a
+    shorter history; counting days before they signed as zero usage would mislead)."""
+    since = pd.to_datetime(ctx.accounts["customer_since"]).fillna(pd.Timestamp(first))
+    start = np.maximum(since, pd.Timestamp(first))
+    days = (pd.Timestamp(last) - start).dt.days + 1
+    return days.clip(lower=0).astype("float64")
+
+
+@measure(
+    "usage_frequency",
+    "Usage frequency",
+    "days",
+    "active {value:.0f} of the last {window} days ({metric})",
+    default_window=30,
+    default_metric="logins",
+)
+def usage_frequency(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
+    first = ctx.day - dt.timedelta(days=window - 1)
+    rows = (
+        _usage(ctx, metric, first, ctx.day)
+        .filter(value__gt=0)
+        .values("account_id")
+        .annotate(n=Count("id"))
+        .values_list("account_id", "n")
+    )
+    return ctx.series(rows, fill=0)
+
+
+@measure(
+    "usage_trend",
+    "Usage trend",
+    "%",
+    "{metric} {value:+.0f}% in the last {window} days vs the {baseline} days before",
+    default_window=30,
+    default_metric="logins",
+)
+def usage_trend(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
+    """Average daily usage of the last `window` days vs the 6 months before, in percent."""
+    recent_first = ctx.day - dt.timedelta(days=window - 1)
+    base_last = recent_first - dt.timedelta(days=1)
+    base_first = base_last - dt.timedelta(days=USAGE_TREND_BASELINE_DAYS - 1)
+    rows = (
+        _usage(ctx, metric, base_first, ctx.day)
+        .values("account_id")
+        .annotate(
+            recent=Sum("value", filter=Q(date__gte=recent_first)),
+            base=Sum("value", filter=Q(date__lte=base_last)),
+        )
+        .values_list("account_id", "recent", "base")
+    )
+    frame = pd.DataFrame(list(rows), columns=["account_id", "recent", "base"]).set_index(
+        "account_id"
+    )
+    frame = frame.reindex(ctx.ids).astype("float64").fillna(0.0)
+    base_days = _covered_days(ctx, base_first, base_last)
+    recent_days = _covered_days(ctx, recent_first, ctx.day)
+    base_rate = frame["base"] / base_days.where(base_days >= MIN_BASELINE_DAYS)
+    recent_rate = frame["recent"] / recent_days.where(recent_days > 0)
+    trend = (recent_rate / base_rate.where(base_rate > 0) - 1.0) * 100.0
+    return trend.astype("float64")
+
+
+@measure(
+    "volume_trend",
+    "Transacted-volume trend",
+    "%",
+    "{metric} {value:+.0f}% in the last {window} days vs the {window} days before",
+    default_window=90,
+    default_metric="transacted_volume",
+)
+def volume_trend(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
+    """Volume of the last `window` days vs the `window` days before (90+90 = 6 months)."""
+    recent_first = ctx.day - dt.timedelta(days=window - 1)
+    prev_last = recent_first - dt.timedelta(days=1)
+    prev_first = prev_last - dt.timedelta(days=window - 1)
+    rows = (
+        _usage(ctx, metric, prev_first, ctx.day)
+        .values("account_id")
+        .annotate(
+            recent=Sum("value", filter=Q(date__gte=recent_first)),
+            prev=Sum("value", filter=Q(date__lte=prev_last)),
+        )
+        .values_list("account_id", "recent", "prev")
+    )
+    frame = pd.DataFrame(list(rows), columns=["account_id", "recent", "prev"]).set_index(
+        "account_id"
+    )
+    frame = frame.reindex(ctx.ids).astype("float64").fillna(0.0)
+    covered = _covered_days(ctx, prev_first, prev_last)
+    prev = frame["prev"].where((covered >= window) & (frame["prev"] > 0))
+    return ((frame["recent"] / prev - 1.0) * 100.0).astype("float64")
+
+
+@measure("tenure", "Tenure", "months", "customer for {value:.0f} months")
+def tenure(ctx: MeasureContext) -> pd.Series:
+    since = pd.to_datetime(ctx.accounts["customer_since"])
+    days = (pd.Timestamp(ctx.day) - since).dt.days
+    return (days / 30.4375).clip(lower=0).astype("float64")
+
+
+@measure("renewals", "Renewals", "count", "renewed {value:.0f} times")
+def renewals(ctx: MeasureContext) -> pd.Series:
+    rows = (
+        ctx.scoped(Subscription.objects.filter(start_date__lte=ctx.day))
+        .values("account_id")
+        .annotate(n=Max("renewals_count"))
+        .values_list("account_id", "n")
+    )
+    return ctx.series(rows, fill=0)
+
+
+@measure(
+    "nps_latest",
+    "Latest NPS",
+    "0-10",
+    "latest NPS answer {value:.0f} (last {window} days)",
+    default_window=365,
+)
+def nps_latest(ctx: MeasureContext, window: int) -> pd.Series:
+    end = ctx.day_end()
+    start = end - dt.timedelta(days=window)
+    rows = (
+        ctx.scoped(
+            SurveyResponse.objects.filter(kind="nps", answered_at__gte=start, answered_at__lt=end)
+        )
+        .order_by("account_id", "answered_at", "pk")
+        .values_list("account_id", "score")
+    )
+    # Ordered by time, so the dict keeps each account's latest answer.
+    return ctx.series(rows)
+
+
+@measure(
+    "csat_avg",
+    "Average CSAT",
+    "1-5",
+    "average CSAT {value:.1f} over the last {window} days",
+    default_window=90,
+)
+def csat_avg(ctx: MeasureContext, window: int) -> pd.Series:
+    end = ctx.day_end()
+    rows = (
+        ctx.scoped(
+            SurveyResponse.objects.filter(
+                kind="csat", answered_at__gte=end - dt.timedelta(days=window), answered_at__lt=end
+            )
+        )
+        .values("account_id")
+        .annotate(v=Avg("score"))
+        .values_list("account_id", "v")
+    )
+    return ctx.series(rows)
+
+
+@measure(
+    "tickets_over_sla",
+    "Tickets over SLA",
+    "count",
+    "{value:.0f} tickets over SLA in the last {window} days",
+    default_window=90,
+)
+def tickets_over_sla(ctx: MeasureContext, window: int) -> pd.Series:
+    """Tickets opened in the window whose SLA had passed by the day without them being closed
+    in time (as of that day, so a backfill does not see the future)."""
+    end = ctx.day_end()
+    rows = (
+        ctx.scoped(
+            Ticket.objects.filter(
+                opened_at__gte=end - dt.timedelta(days=window),
+                opened_at__lt=end,
+                sla_due_at__lt=end,
+            ).filter(Q(closed_at__isnull=True) | Q(closed_at__gt=F("sla_due_at")))
+        )
+        .values("account_id")
+        .annotate(n=Count("id"))
+        .values_list("account_id", "n")
+    )
+    return ctx.series(rows, fill=0)
+
+
+def _overdue(ctx: MeasureContext):
+    """Invoices issued by the day, due before it, and not paid by it."""
+    return ctx.scoped(
+        Invoice.objects.filter(issued_on__lte=ctx.day, due_on__lt=ctx.day).filter(
+            Q(paid_on__isnull=True) | Q(paid_on__gt=ctx.day)
+        )
+    )
+
+
+@measure("overdue_invoices", "Overdue invoices", "count", "{value:.0f} invoices overdue")
+def overdue_invoices(ctx: MeasureContext) -> pd.Series:
+    rows = _overdue(ctx).values("account_id").annotate(n=Count("id")).values_list("account_id", "n")
+    return ctx.series(rows, fill=0)
+
+
+@measure("overdue_amount", "Overdue amount", "money", "{value:,.2f} overdue")
+def overdue_amount(ctx: MeasureContext) -> pd.Series:
+    rows = (
+        _overdue(ctx)
+        .values("account_id")
+        .annotate(v=Sum(F("amount") - F("discount_amount")))
+        .values_list("account_id", "v")
+    )
+    return ctx.series(rows, fill=0)
+
+
+def _active_subscriptions(ctx: MeasureContext):
+    return ctx.scoped(
+        Subscription.objects.filter(start_date__lte=ctx.day).filter(
+            Q(end_date__isnull=True) | Q(end_date__gt=ctx.day)
+        )
+    )
+
+
+@measure("discount_level", "Discount level", "%", "average discount {value:.0f}%")
+def discount_level(ctx: MeasureContext) -> pd.Series:
+    """MRR-weighted average discount of the subscriptions active on the day."""
+    rows = (
+        _active_subscriptions(ctx)
+        .values("account_id")
+        .annotate(weighted=Sum(F("discount_pct") * F("mrr")), mrr=Sum("mrr"))
+        .values_list("account_id", "weighted", "mrr")
+    )
+    frame = pd.DataFrame(list(rows), columns=["account_id", "weighted", "mrr"]).set_index(
+        "account_id"
+    )
+    frame = frame.astype("float64").reindex(ctx.ids)
+    return (frame["weighted"] / frame["mrr"].where(frame["mrr"] > 0)).astype("float64")
+
+
+@measure(
+    "days_since_interaction",
+    "Days since last interaction",
+    "days",
+    "last contact {value:.0f} days ago",
+)
+def days_since_interaction(ctx: MeasureContext) -> pd.Series:
+    """Days since the last logged contact; an account never contacted counts from the day it
+    became a customer (untouched all along)."""
+    end = ctx.day_end()
+    rows = (
+        ctx.scoped(Interaction.objects.filter(occurred_at__lt=end))
+        .values("account_id")
+        .annotate(last=Max("occurred_at"))
+        .values_list("account_id", "last")
+    )
+    last = pd.Series(dict(rows), dtype="object").reindex(ctx.ids)
+    last_dates = pd.to_datetime(last, utc=True).dt.tz_convert(ctx.tz).dt.tz_localize(None)
+    last_dates = last_dates.dt.normalize()
+    since = pd.to_datetime(ctx.accounts["customer_since"])
+    reference = last_dates.fillna(since)
+    return (pd.Timestamp(ctx.day) - reference).dt.days.clip(lower=0).astype("float64")
+
+
+@measure(
+    "product_adoption",
+    "Product adoption",
+    "%",
+    "uses {value:.0f}% of the products held (last {window} days)",
+    default_window=30,
+)
+def product_adoption(ctx: MeasureContext, window: int) -> pd.Series:
+    """Products used in the window (usage metric "product:<code>" > 0) / products held."""
+    held = list(_active_subscriptions(ctx).values_list("account_id", "product__code").distinct())
+    if not held:
+        return ctx.series([])
+    held_df = pd.DataFrame(held, columns=["account_id", "code"]).drop_duplicates()
+    first = ctx.day - dt.timedelta(days=window - 1)
+    used = (
+        ctx.scoped(
+            UsageMetric.objects.filter(
+                metric__startswith="product:", date__gte=first, date__lte=ctx.day, value__gt=0
+            )
+        )
+        .values_list("account_id", "metric")
+        .distinct()
+    )
+    used_df = pd.DataFrame(list(used), columns=["account_id", "metric"])
+    used_df["code"] = used_df["metric"].str.slice(len("product:"))
+    used_df["used"] = 1.0
+    merged = held_df.merge(
+        used_df[["account_id", "code", "used"]], on=["account_id", "code"], how="left"
+    )
+    merged["used"] = merged["used"].fillna(0.0)
+    share = merged.groupby("account_id")["used"].mean() * 100.0
+    return share.reindex(ctx.ids).astype("float64")
+
+
+@measure("csm_sentiment", "CSM sentiment", "1-5", "CSM sentiment {value:.0f} of 5")
+def csm_sentiment(ctx: MeasureContext) -> pd.Series:
+    """The CSM's own judgement, while it has not expired."""
+    value = pd.to_numeric(ctx.accounts["csm_sentiment"], errors="coerce").astype("float64")
+    expires = pd.to_datetime(ctx.accounts["csm_sentiment_expires_on"])
+    expired = expires.notna() & (expires < pd.Timestamp(ctx.day))
+    return value.where(~expired).astype("float64")
+
+
+def load_accounts(*, first_id: int, last_id: int, day: dt.date) -> pd.DataFrame:
+    """The chunk's accounts that were customers on `day` (signed by then, not yet churned)."""
+    rows = (
+        Account.objects.filter(pk__gte=first_id, pk__lte=last_id)
+        .filter(Q(customer_since__isnull=True) | Q(customer_since__lte=day))
+        .filter(Q(churned_at__isnull=True) | Q(churned_at__gt=day))
+        .values_list(
+            "pk",
+            "persona_id",
+            "customer_since",
+            "csm_sentiment",
+            "csm_sentiment_expires_on",
+            "health_scored_on",
+        )
+    )
+    frame = pd.DataFrame(
+        list(rows),
+        columns=[
+            "account_id",
+            "persona_id",
+            "customer_since",
+            "csm_sentiment",
+            "csm_sentiment_expires_on",
+            "health_scored_on",
+        ],
+    )
+    return frame.set_index("account_id").sort_index()

@@ -1,0 +1,135 @@
+"""Reads of health: an account's score history and breakdown, models, and fitness data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from accounts.models import Account
+from orgs.models import Organization
+
+from .fitness import lead_fitness
+from .measures import MEASURES
+from .models import HealthModel, HealthScore
+
+FITNESS_LEADS = (30, 60, 90)
+
+
+def org_today(org: Organization) -> dt.date:
+    return timezone.now().astimezone(ZoneInfo(org.timezone)).date()
+
+
+def health_models() -> QuerySet[HealthModel]:
+    return HealthModel.objects.select_related("persona").prefetch_related("indicators")
+
+
+def score_history(*, account: Account, days: int = 365) -> list[dict]:
+    rows = (
+        HealthScore.objects.filter(account=account)
+        .order_by("-date")
+        .values("date", "score", "colour")[:days]
+    )
+    return [
+        {"date": r["date"].isoformat(), "score": r["score"], "colour": r["colour"]}
+        for r in reversed(list(rows))
+    ]
+
+
+@dataclass
+class IndicatorLine:
+    key: str
+    label: str
+    description: str
+    raw: float | None
+    score: float | None
+    weight_share: float
+    configured_weight: float | None
+    missing: bool
+
+
+def parse_key(key: str) -> tuple[str, int | None, str]:
+    parts = key.split(":")
+    window = int(parts[1]) if len(parts) > 1 and parts[1] else None
+    metric = parts[2] if len(parts) > 2 else ""
+    return parts[0], window, metric
+
+
+def breakdown_lines(score: HealthScore) -> list[IndicatorLine]:
+    """The score's indicators in plain words, largest contribution first, missing ones last."""
+    weights = {}
+    if score.model_id is not None:
+        from .services import indicator_key
+
+        for ind in score.model.indicators.all():
+            weights[indicator_key(ind.measure, ind.window_days, ind.metric)] = ind.weight
+    lines = []
+    for key, (raw, ind_score, share) in score.breakdown.items():
+        measure_key, window, metric = parse_key(key)
+        measure = MEASURES.get(measure_key)
+        label = measure.label if measure else measure_key
+        lines.append(
+            IndicatorLine(
+                key=key,
+                label=label,
+                description=measure.describe(raw, window, metric) if measure else str(raw),
+                raw=raw,
+                score=ind_score,
+                weight_share=share or 0.0,
+                configured_weight=weights.get(key),
+                missing=ind_score is None,
+            )
+        )
+    lines.sort(key=lambda line: (line.missing, -line.weight_share))
+    return lines
+
+
+def latest_score(*, account: Account) -> HealthScore | None:
+    return (
+        HealthScore.objects.filter(account=account)
+        .select_related("model")
+        .prefetch_related("model__indicators")
+        .order_by("-date")
+        .first()
+    )
+
+
+def model_fitness(*, org: Organization, model: HealthModel | None = None, today=None) -> dict:
+    """Fitness per model (or of one model) over the churn of the last 12 months, set-based:
+    one query per lead for churners, one for stayers."""
+    today = today or org_today(org)
+    start = today - dt.timedelta(days=365)
+    churner_count = Account.objects.filter(churned_at__gte=start, churned_at__lte=today).count()
+    result: dict = {"window": [start.isoformat(), today.isoformat()], "leads": {}}
+    for lead in FITNESS_LEADS:
+        churn_rows = HealthScore.objects.filter(
+            account__churned_at__gte=start,
+            account__churned_at__lte=today,
+            date=F("account__churned_at") - dt.timedelta(days=lead),
+        )
+        if model is not None:
+            churn_rows = churn_rows.filter(model=model)
+        churners = pd.DataFrame(
+            list(churn_rows.values_list("account_id", "date", "score", "colour", "model_id")),
+            columns=["account_id", "date", "score", "colour", "model_id"],
+        )
+        if churners.empty:
+            result["leads"][lead] = lead_fitness(churners, churners)
+            continue
+        reference = pd.to_datetime(churners["date"]).sort_values().iloc[len(churners) // 2].date()
+        stay_rows = HealthScore.objects.filter(date=reference, account__churned_at__isnull=True)
+        if model is not None:
+            stay_rows = stay_rows.filter(model=model)
+        stayers = pd.DataFrame(
+            list(stay_rows.values_list("account_id", "score", "colour", "model_id")),
+            columns=["account_id", "score", "colour", "model_id"],
+        )
+        entry = lead_fitness(churners, stayers)
+        entry["reference_date"] = reference.isoformat()
+        result["leads"][lead] = entry
+    result["churned_accounts"] = churner_count
+    return result

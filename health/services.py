@@ -1,0 +1,458 @@
+"""Health writes: the nightly scoring pipeline (runs, chunks, bulk score writes) and model edits.
+
+The pipeline for one organization and day:
+1. `health_run_start` creates the HealthRun (unique per organization and day: a second start
+   of the same night finds it and starts nothing new) and its chunks (ranges of account ids),
+   and queues one task per chunk once that transaction commits.
+2. `health_chunk_process` scores one chunk: it counts the attempt first (committed on its
+   own, so a chunk whose worker keeps dying is given up after MAX_CHUNK_ATTEMPTS), then in one
+   transaction locks the chunk, reads the measures with SQL aggregates, scores in pandas,
+   upserts the day's scores and the accounts' latest-score columns, marks the chunk done and
+   counts it on the run. The chunk that brings the count to the total queues the next stage.
+3. `health_run_finish` marks the run done and sends `health_run_completed`, the hook later
+   stages (triggers) listen to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Account
+from orgs.bulk import update_from_values, upsert
+from orgs.models import Organization
+from orgs.tenancy import org_context
+
+from .measures import MEASURES, MeasureContext, load_accounts
+from .models import HealthModel, HealthRun, HealthRunChunk, HealthScore, Indicator, RunState
+from .scoring import IndicatorSpec, ModelSpec, changes, score_frame
+from .signals import health_run_completed
+
+logger = logging.getLogger(__name__)
+
+MAX_CHUNK_ATTEMPTS = 3
+
+
+def indicator_key(measure: str, window: int | None, metric: str) -> str:
+    """The breakdown key of an indicator: measure[:window[:metric]]."""
+    parts = [measure]
+    if window or metric:
+        parts.append(str(window or ""))
+    if metric:
+        parts.append(metric)
+    return ":".join(parts)
+
+
+def model_specs() -> tuple[dict[int, ModelSpec], ModelSpec | None]:
+    """The current organization's models: by persona id, and the default one."""
+    by_persona: dict[int, ModelSpec] = {}
+    default = None
+    for model in HealthModel.objects.prefetch_related("indicators"):
+        spec = ModelSpec(
+            id=model.pk,
+            version=model.version,
+            red_max=model.red_max,
+            yellow_max=model.yellow_max,
+            indicators=tuple(
+                IndicatorSpec(
+                    key=indicator_key(i.measure, i.window_days, i.metric),
+                    measure=i.measure,
+                    bad=i.bad_value,
+                    good=i.good_value,
+                    weight=i.weight,
+                    window=i.window_days,
+                    metric=i.metric,
+                )
+                for i in model.indicators.all()
+                if i.measure in MEASURES
+            ),
+        )
+        if not spec.indicators:
+            continue
+        if model.persona_id is None:
+            default = spec
+        else:
+            by_persona[model.persona_id] = spec
+    return by_persona, default
+
+
+# -- computing a chunk ------------------------------------------------------------------
+
+
+@dataclass
+class ChunkTimings:
+    read: float = 0.0
+    compute: float = 0.0
+    write: float = 0.0
+    accounts: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def compute_scores(
+    *, day: dt.date, first_id: int, last_id: int, tz: str, timings: ChunkTimings | None = None
+) -> pd.DataFrame:
+    """Score the accounts with ids in [first_id, last_id] on `day` (organization in context).
+
+    Returns a frame indexed by account id: model_id, model_version, score, colour, breakdown
+    (dict per account), missing (list per account), change_7d, change_30d.
+    """
+    timings = timings or ChunkTimings()
+    t0 = time.perf_counter()
+    by_persona, default = model_specs()
+    accounts = load_accounts(first_id=first_id, last_id=last_id, day=day)
+    if accounts.empty or (default is None and not by_persona):
+        return pd.DataFrame()
+    spec_of = accounts["persona_id"].map(
+        lambda p: by_persona.get(p, default) if p == p else default
+    )
+    accounts = accounts[spec_of.notna()]
+    spec_of = spec_of[spec_of.notna()]
+    if accounts.empty:
+        return pd.DataFrame()
+    ctx = MeasureContext(day=day, accounts=accounts, tz=tz)
+    needed = {ind.key: ind for spec in set(spec_of) for ind in spec.indicators}
+    raw = pd.DataFrame(
+        {
+            key: MEASURES[ind.measure].compute(ctx, ind.window, ind.metric)
+            for key, ind in needed.items()
+        },
+        index=accounts.index,
+    )
+    previous = _previous_scores(day=day, first_id=first_id, last_id=last_id)
+    t1 = time.perf_counter()
+    parts = []
+    for spec in set(spec_of):
+        ids = spec_of.index[spec_of.map(lambda s, spec=spec: s is spec)]
+        scored = score_frame(raw.loc[ids], spec)
+        scored["breakdown"] = _breakdowns(raw.loc[ids], scored, spec)
+        scored["missing"] = _missing(scored, spec)
+        scored["model_id"] = spec.id
+        scored["model_version"] = spec.version
+        parts.append(
+            scored[["model_id", "model_version", "score", "colour", "breakdown", "missing"]]
+        )
+    out = pd.concat(parts).sort_index()
+    out["change_7d"] = changes(out["score"], previous.get(day - dt.timedelta(days=7)))
+    out["change_30d"] = changes(out["score"], previous.get(day - dt.timedelta(days=30)))
+    timings.read += t1 - t0
+    timings.compute += time.perf_counter() - t1
+    timings.accounts += len(out)
+    return out
+
+
+def _previous_scores(*, day, first_id, last_id) -> dict[dt.date, pd.Series]:
+    wanted = [day - dt.timedelta(days=7), day - dt.timedelta(days=30)]
+    rows = HealthScore.objects.filter(
+        account_id__gte=first_id, account_id__lte=last_id, date__in=wanted
+    ).values_list("date", "account_id", "score")
+    frame = pd.DataFrame(list(rows), columns=["date", "account_id", "score"])
+    out = {d: pd.Series(dtype="float64") for d in wanted}
+    for d, group in frame.groupby("date"):
+        out[d] = group.set_index("account_id")["score"].astype("float64")
+    return out
+
+
+def _round(values: np.ndarray, digits: int) -> list:
+    return [None if v != v else round(float(v), digits) for v in values]
+
+
+def _breakdowns(raw: pd.DataFrame, scored: pd.DataFrame, spec: ModelSpec) -> list[dict]:
+    """{key: [raw, score, share]} per account; key is measure[:window[:metric]]."""
+    columns = []
+    for ind in spec.indicators:
+        columns.append(
+            (
+                ind.key,
+                _round(raw[ind.key].to_numpy(), 2),
+                _round(scored[f"s:{ind.key}"].to_numpy(), 1),
+                _round(scored[f"w:{ind.key}"].to_numpy(), 3),
+            )
+        )
+    n = len(raw)
+    return [{key: [r[i], s[i], w[i]] for key, r, s, w in columns} for i in range(n)]
+
+
+def _missing(scored: pd.DataFrame, spec: ModelSpec) -> list[list[str]]:
+    flags = pd.DataFrame({ind.key: scored[f"s:{ind.key}"].isna() for ind in spec.indicators})
+    keys = np.array(flags.columns)
+    values = flags.to_numpy()
+    return [keys[row].tolist() for row in values]
+
+
+def write_scores(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> None:
+    """Upsert the day's rows (re-running a day replaces them) and, where this day is the
+    account's latest scored day, its latest-score columns. Inside the caller's transaction."""
+    if scores.empty:
+        return
+    ids = scores.index.to_numpy()
+    score_values = _round(scores["score"].to_numpy(), 0)
+    upsert(
+        table=HealthScore._meta.db_table,
+        columns=[
+            "organization_id",
+            "account_id",
+            "date",
+            "model_id",
+            "model_version",
+            "score",
+            "colour",
+            "breakdown",
+            "missing",
+        ],
+        rows=zip(
+            [org_id] * len(ids),
+            ids.tolist(),
+            [day] * len(ids),
+            scores["model_id"].tolist(),
+            scores["model_version"].tolist(),
+            score_values,
+            scores["colour"].tolist(),
+            scores["breakdown"].tolist(),
+            scores["missing"].tolist(),
+            strict=True,
+        ),
+        conflict=["account_id", "date"],
+        update=["model_id", "model_version", "score", "colour", "breakdown", "missing"],
+    )
+    update_from_values(
+        table=Account._meta.db_table,
+        key="id",
+        columns=[
+            ("health_score", "float8"),
+            ("health_colour", "varchar"),
+            ("health_change_7d", "float8"),
+            ("health_change_30d", "float8"),
+            ("health_scored_on", "date"),
+        ],
+        rows=zip(
+            ids.tolist(),
+            score_values,
+            scores["colour"].tolist(),
+            _round(scores["change_7d"].to_numpy(), 0),
+            _round(scores["change_30d"].to_numpy(), 0),
+            [day] * len(ids),
+            strict=True,
+        ),
+        condition="t.health_scored_on IS NULL OR t.health_scored_on <= v.health_scored_on",
+    )
+
+
+# -- runs and chunks --------------------------------------------------------------------
+
+
+def _chunk_bounds(ids: list[int], size: int) -> list[tuple[int, int]]:
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+def health_run_start(
+    *,
+    org: Organization,
+    day: dt.date,
+    replace: bool = False,
+    chunk_size: int | None = None,
+    queue: bool = True,
+) -> tuple[HealthRun, list[int]]:
+    """Create the day's run and its chunks; returns (run, chunk ids planned now).
+
+    A run that already exists is left alone (no chunk ids) unless `replace`, which re-plans it
+    (backfills and re-runs: the chunks then replace the day's scores). With `queue`, one Celery
+    task per chunk is sent once the transaction commits; otherwise the caller runs them.
+    """
+    chunk_size = chunk_size or settings.HEALTH_CHUNK_SIZE
+    with org_context(org), transaction.atomic():
+        run, created = HealthRun.objects.get_or_create(organization=org, date=day)
+        if not created:
+            if not replace:
+                return run, []
+            # Lock order everywhere is chunk, then run: a chunk being scored holds its row
+            # until it commits, and only then can it be re-planned.
+            list(HealthRunChunk.objects.select_for_update().filter(run=run).values_list("pk"))
+            HealthRunChunk.objects.filter(run=run).delete()
+            run = HealthRun.objects.select_for_update().get(pk=run.pk)
+        ids = list(
+            Account.objects.filter(Q(customer_since__isnull=True) | Q(customer_since__lte=day))
+            .filter(Q(churned_at__isnull=True) | Q(churned_at__gt=day))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        chunks = HealthRunChunk.objects.bulk_create(
+            [
+                HealthRunChunk(
+                    organization=org, run=run, index=i, first_account_id=lo, last_account_id=hi
+                )
+                for i, (lo, hi) in enumerate(_chunk_bounds(ids, chunk_size))
+            ]
+        )
+        run.state = RunState.RUNNING
+        run.chunks_total = len(chunks)
+        run.chunks_done = run.chunks_failed = run.accounts_scored = 0
+        run.finished_at = None
+        run.save(
+            update_fields=[
+                "state",
+                "chunks_total",
+                "chunks_done",
+                "chunks_failed",
+                "accounts_scored",
+                "finished_at",
+            ]
+        )
+        chunk_ids = [c.pk for c in chunks]
+        if queue:
+            run_id = run.pk
+            if chunk_ids:
+                transaction.on_commit(lambda: [_enqueue_chunk(cid) for cid in chunk_ids])
+            else:
+                transaction.on_commit(lambda: _enqueue_finish(run_id))
+    logger.info("health run planned org=%s day=%s chunks=%s", org.slug, day, len(chunk_ids))
+    return run, chunk_ids
+
+
+def _enqueue_chunk(chunk_id: int) -> None:
+    from .tasks import health_score_chunk
+
+    health_score_chunk.delay(chunk_id)
+
+
+def _enqueue_finish(run_id: int) -> None:
+    from .tasks import health_finish_run
+
+    health_finish_run.delay(run_id)
+
+
+def health_chunk_process(
+    *, chunk_id: int, timings: ChunkTimings | None = None, queue: bool = True
+) -> tuple[str, bool]:
+    """Score one chunk; safe to deliver twice or after a worker died.
+
+    Returns (state, last): `last` is True for the chunk that completed the run; with `queue`,
+    that chunk also queues the next stage once its transaction commits (no chord).
+    """
+    # 1. Count the attempt in its own transaction, so it survives a crash during the work.
+    with transaction.atomic():
+        chunk = HealthRunChunk.all_objects.select_for_update().filter(pk=chunk_id).first()
+        if chunk is None:  # re-planned by a replacing run meanwhile; that run scores it
+            return "gone", False
+        if chunk.state != RunState.RUNNING:
+            return chunk.state, False
+        chunk.attempts += 1
+        chunk.save(update_fields=["attempts"])
+    if chunk.attempts > MAX_CHUNK_ATTEMPTS:
+        logger.error("health chunk %s given up after %s attempts", chunk_id, chunk.attempts - 1)
+        return _chunk_close(
+            chunk_id=chunk_id,
+            state=RunState.FAILED,
+            error=f"given up after {chunk.attempts - 1} attempts",
+            queue=queue,
+        )
+    # 2. The work, the chunk's completion and the run's count commit together.
+    org = Organization.objects.get(pk=chunk.organization_id)
+    run = HealthRun.all_objects.get(pk=chunk.run_id)
+    with org_context(org), transaction.atomic():
+        chunk = HealthRunChunk.objects.select_for_update().filter(pk=chunk_id).first()
+        if chunk is None:
+            return "gone", False
+        if chunk.state != RunState.RUNNING:  # a duplicate delivery finished it meanwhile
+            return chunk.state, False
+        scores = compute_scores(
+            day=run.date,
+            first_id=chunk.first_account_id,
+            last_id=chunk.last_account_id,
+            tz=org.timezone,
+            timings=timings,
+        )
+        t0 = time.perf_counter()
+        write_scores(org_id=org.pk, day=run.date, scores=scores)
+        if timings is not None:
+            timings.write += time.perf_counter() - t0
+        return _chunk_close(
+            chunk_id=chunk_id, state=RunState.DONE, accounts=len(scores), queue=queue
+        )
+
+
+def _chunk_close(
+    *, chunk_id: int, state: str, accounts: int = 0, error: str = "", queue: bool = True
+) -> tuple[str, bool]:
+    with transaction.atomic():
+        chunk = HealthRunChunk.all_objects.select_for_update().get(pk=chunk_id)
+        if chunk.state != RunState.RUNNING:
+            return chunk.state, False
+        chunk.state = state
+        chunk.accounts_scored = accounts
+        chunk.error = error
+        chunk.finished_at = timezone.now()
+        chunk.save(update_fields=["state", "accounts_scored", "error", "finished_at"])
+        run = HealthRun.all_objects.select_for_update().get(pk=chunk.run_id)
+        if state == RunState.DONE:
+            run.chunks_done = F("chunks_done") + 1
+        else:
+            run.chunks_failed = F("chunks_failed") + 1
+        run.accounts_scored = F("accounts_scored") + accounts
+        run.save(update_fields=["chunks_done", "chunks_failed", "accounts_scored"])
+        run.refresh_from_db(fields=["chunks_done", "chunks_failed", "chunks_total"])
+        last = run.chunks_done + run.chunks_failed == run.chunks_total
+        if last and queue:
+            run_id = run.pk
+            transaction.on_commit(lambda: _enqueue_finish(run_id))
+    return state, last
+
+
+def health_run_finish(*, run_id: int) -> HealthRun:
+    with transaction.atomic():
+        run = HealthRun.all_objects.select_for_update().get(pk=run_id)
+        if run.state != RunState.RUNNING or run.chunks_done + run.chunks_failed < run.chunks_total:
+            return run
+        run.state = RunState.FAILED if run.chunks_failed else RunState.DONE
+        run.finished_at = timezone.now()
+        run.save(update_fields=["state", "finished_at"])
+        org_id, day, state = run.organization_id, run.date, run.state
+        transaction.on_commit(
+            lambda: health_run_completed.send(
+                sender=HealthRun, organization_id=org_id, date=day, state=state
+            )
+        )
+    logger.info(
+        "health run finished org=%s day=%s state=%s accounts=%s",
+        run.organization_id,
+        run.date,
+        run.state,
+        run.accounts_scored,
+    )
+    return run
+
+
+def health_score_day(
+    *, org: Organization, day: dt.date, timings: ChunkTimings | None = None
+) -> HealthRun:
+    """Score one day in this process, chunk after chunk (the command's and backfill's path);
+    re-running a day replaces its scores."""
+    run, chunk_ids = health_run_start(org=org, day=day, replace=True, queue=False)
+    for chunk_id in chunk_ids:
+        health_chunk_process(chunk_id=chunk_id, timings=timings, queue=False)
+    run = health_run_finish(run_id=run.pk)
+    return run
+
+
+# -- configuration ----------------------------------------------------------------------
+
+
+def health_model_bump_version(*, model: HealthModel) -> None:
+    """Any change to a model or its indicators makes a new version, recorded on each score."""
+    HealthModel.all_objects.filter(pk=model.pk).update(version=F("version") + 1)
+
+
+def indicator_save(*, indicator: Indicator) -> Indicator:
+    indicator.full_clean()
+    with transaction.atomic():
+        indicator.save()
+        health_model_bump_version(model=indicator.model)
+    return indicator

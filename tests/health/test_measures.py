@@ -1,0 +1,88 @@
+"""Each measure of the catalogue on the hand-computed fixture (tests/health/fixtures.py)."""
+
+import math
+
+import pytest
+
+from health.measures import MEASURES, MeasureContext, load_accounts
+from tests.health.fixtures import DAY, build
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ctx(org, in_org):
+    org.timezone = "UTC"
+    org.save(update_fields=["timezone"])
+    x, y, z = build(org)
+    accounts = load_accounts(first_id=min(x.pk, y.pk, z.pk), last_id=max(x.pk, y.pk, z.pk), day=DAY)
+    return MeasureContext(day=DAY, accounts=accounts, tz="UTC"), x, y, z
+
+
+def value(ctx, key, account, window=None, metric=""):
+    context = ctx[0]
+    return MEASURES[key].compute(context, window, metric)[account.pk]
+
+
+def test_churned_account_is_not_scored(ctx):
+    context, x, y, z = ctx
+    assert list(context.ids) == sorted([x.pk, y.pk])
+
+
+EXPECTED_X = {
+    "usage_frequency": 10,  # 10 days of 5 logins; the day of 0 does not count
+    "usage_trend": (50 / 30 / (180 / 180) - 1) * 100,  # +66.7%
+    "volume_trend": (1500 / 3000 - 1) * 100,  # -50%
+    "tenure": 546 / 30.4375,  # 2023-01-01 .. 2024-06-30
+    "renewals": 2,
+    "nps_latest": 4,  # 2024-05-01's answer; 2024-07-01 is after the day
+    "csat_avg": 3,  # (4 + 2) / 2; March is outside 90 days
+    "tickets_over_sla": 2,
+    "overdue_invoices": 2,
+    "overdue_amount": 1400,  # (1000 - 100) + 500
+    "discount_level": 25,  # (10*1000 + 30*3000) / 4000; the cancelled one is out
+    "days_since_interaction": 10,  # 2024-06-20; 2024-07-02 is after the day
+    "product_adoption": 50,  # core used in June, analytics not in 30 days
+    "csm_sentiment": 4,
+}
+
+EXPECTED_Y = {
+    "usage_frequency": 0,
+    "usage_trend": None,  # no baseline: signed 2024-06-01
+    "volume_trend": None,
+    "tenure": 29 / 30.4375,
+    "renewals": 0,
+    "nps_latest": None,
+    "csat_avg": None,
+    "tickets_over_sla": 0,
+    "overdue_invoices": 0,
+    "overdue_amount": 0,
+    "discount_level": None,  # holds nothing
+    "days_since_interaction": 29,  # never contacted: counted from customer_since
+    "product_adoption": None,
+    "csm_sentiment": None,  # expired 2024-06-01
+}
+
+
+def test_catalogue_is_complete():
+    assert set(MEASURES) == set(EXPECTED_X)
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED_X))
+def test_measure_by_hand(ctx, key):
+    _, x, y, _ = ctx
+    got_x = value(ctx, key, x)
+    assert got_x == pytest.approx(EXPECTED_X[key], rel=1e-9), key
+    got_y = value(ctx, key, y)
+    if EXPECTED_Y[key] is None:
+        assert math.isnan(got_y), f"{key} for a young account should be missing, got {got_y}"
+    else:
+        assert got_y == pytest.approx(EXPECTED_Y[key], rel=1e-9), key
+
+
+def test_window_parameter_changes_the_result(ctx):
+    _, x, _, _ = ctx
+    # 5 days: 2024-06-26..30 has no logins
+    assert value(ctx, "usage_frequency", x, window=5) == 0
+    # 25 days from 06-06: 06-06..06-10 are active
+    assert value(ctx, "usage_frequency", x, window=25) == 5
