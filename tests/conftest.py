@@ -81,16 +81,27 @@ def celery_broker(redis_url):
         result_backend=redis_url,
         task_always_eager=False,
     )
-    app.pool.force_close_all()
-    app._pool = None
+    _forget_broker_connections(app)
     yield app
     app.conf.update(
         broker_url=previous["broker_url"],
         result_backend=previous["result_backend"],
         task_always_eager=previous["task_always_eager"],
     )
-    app.pool.force_close_all()
+    _forget_broker_connections(app)
+
+
+def _forget_broker_connections(app) -> None:
+    """Drop the app's cached broker pool, producer pool and result backend so the next use
+    follows app.conf. kombu keeps a process-wide registry of pools keyed by URL, so closing
+    only the app's pool would hand the same closed pool back ("Acquire on closed pool")."""
+    from kombu import pools
+
+    pools.reset()
     app._pool = None
+    app.amqp._producer_pool = None
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
 
 
 @pytest.fixture

@@ -1,0 +1,68 @@
+# csplatform: the commands a developer and CI run. See README.md.
+#
+#   make demo           environment, SQLite database, demo data, site on 127.0.0.1:8000
+#   make test           environment, system packages, ruff, migrations check, pytest
+#   make services       PostgreSQL 15 and Redis on loopback, data under var/services/
+#   make services-stop  stop them
+#   make stack          migrations, gunicorn, Celery worker and beat against those services
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+MANAGE := $(PY) manage.py
+# Rebuilt only when pyproject.toml is newer than the last install.
+ENV_STAMP := $(VENV)/.installed
+
+PG_PORT ?= 54329
+REDIS_PORT ?= 63799
+export PG_PORT REDIS_PORT
+
+.PHONY: help env demo test lint system-deps services services-stop services-status stack
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+env: $(ENV_STAMP)
+
+$(ENV_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+# The embedded default: SQLite in var/, Celery tasks in-process, DEBUG on (whitenoise serves
+# static files straight from the apps and static/, so no collectstatic is needed).
+demo: export DJANGO_SETTINGS_MODULE := csplatform.settings.local
+demo: env
+	@mkdir -p var
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo --if-missing
+	$(MANAGE) runserver 127.0.0.1:8000
+
+system-deps:
+	@scripts/system-deps.sh
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=csplatform.settings.test DATABASE_URL=sqlite://:memory: \
+		$(MANAGE) makemigrations --check --dry-run
+
+test: env system-deps lint
+	$(BIN)/pytest
+
+services:
+	@scripts/services.sh start
+
+services-stop:
+	@scripts/services.sh stop
+
+services-status:
+	@scripts/services.sh status
+
+stack: env
+	$(PY) scripts/stack.py
