@@ -1,0 +1,111 @@
+"""Invalid health configuration is refused with a message that names the field."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from health.models import HealthModel, Indicator
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_org")]
+
+
+@pytest.fixture
+def model(org):
+    return HealthModel.all_objects.create(organization=org, name="M")
+
+
+def indicator(org, model, **kw):
+    data = dict(
+        organization=org,
+        model=model,
+        measure="usage_frequency",
+        direction="higher",
+        bad_value=0,
+        good_value=20,
+        weight=1,
+    )
+    data.update(kw)
+    return Indicator(**data)
+
+
+def errors_of(obj):
+    with pytest.raises(ValidationError) as exc:
+        obj.full_clean()
+    return exc.value.message_dict
+
+
+def test_valid_indicator_passes(org, model):
+    indicator(org, model).full_clean()
+    indicator(
+        org, model, measure="tickets_over_sla", direction="lower", bad_value=5, good_value=0
+    ).full_clean()
+
+
+@pytest.mark.parametrize(
+    "changes, field, words",
+    [
+        ({"measure": "vibes"}, "measure", "unknown measure 'vibes'"),
+        ({"weight": 0}, "weight", "must be positive"),
+        ({"weight": -2}, "weight", "must be positive"),
+        ({"bad_value": 20, "good_value": 0}, "good_value", "higher is better"),
+        ({"direction": "lower"}, "good_value", "lower is better"),
+        ({"bad_value": 5, "good_value": 5}, "good_value", "must differ"),
+        ({"measure": "tenure", "window_days": 30}, "window_days", "takes no window"),
+        ({"window_days": 0}, "window_days", "between 1 and 730"),
+        ({"measure": "renewals", "metric": "logins"}, "metric", "takes no usage metric"),
+    ],
+)
+def test_invalid_indicator_names_the_field(org, model, changes, field, words):
+    errors = errors_of(indicator(org, model, **changes))
+    assert field in errors, errors
+    assert words in " ".join(errors[field])
+
+
+def test_bands_must_be_ordered(org):
+    errors = errors_of(HealthModel(organization=org, name="Bad", red_max=80, yellow_max=60))
+    assert "the red band must end below the yellow band" in errors["red_max"][0]
+    errors = errors_of(HealthModel(organization=org, name="Bad", red_max=50, yellow_max=100))
+    assert "green" in errors["yellow_max"][0]
+
+
+def test_database_refuses_what_validation_would(org, model):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        indicator(org, model, weight=0).save()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        HealthModel.all_objects.create(organization=org, name="B", red_max=70, yellow_max=60)
+
+
+def test_one_default_model_per_organization(org, model):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        HealthModel.all_objects.create(organization=org, name="Another default")
+
+
+def test_admin_form_shows_the_error_next_to_the_field(client, org, org_admin, model):
+    client.force_login(org_admin)
+    url = f"/admin/health/healthmodel/{model.pk}/change/"
+    data = {
+        "name": "M",
+        "red_max": "50",
+        "yellow_max": "75",
+        "description": "",
+        "indicators-TOTAL_FORMS": "1",
+        "indicators-INITIAL_FORMS": "0",
+        "indicators-MIN_NUM_FORMS": "0",
+        "indicators-MAX_NUM_FORMS": "1000",
+        "indicators-0-measure": "usage_frequency",
+        "indicators-0-window_days": "",
+        "indicators-0-metric": "",
+        "indicators-0-direction": "higher",
+        "indicators-0-bad_value": "10",
+        "indicators-0-good_value": "2",
+        "indicators-0-weight": "1",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 200  # re-rendered with errors, nothing saved
+    assert "must be above the bad value" in response.content.decode()
+    assert not Indicator.all_objects.filter(model=model).exists()
+    data["indicators-0-good_value"] = "20"
+    response = client.post(url, data)
+    assert response.status_code == 302
+    model.refresh_from_db()
+    assert model.version == 2  # each change is a new version
