@@ -92,7 +92,8 @@ def test_services_script_starts_reuses_and_stops_postgresql_and_redis():
     # reachable by the `postgres` user.
     services_dir = Path(tempfile.mkdtemp(prefix="csplatform-services-test-"))
     services_dir.chmod(0o755)
-    pg_port, redis_port = free_port(), free_port()
+    pg_port = free_port()
+    redis_port = next(p for p in iter(free_port, None) if p != pg_port)
     env = {
         **os.environ,
         "SERVICES_DIR": str(services_dir),
