@@ -9,10 +9,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Logs in as the seeded CSM (found by role, whatever its username) with the demo password,
-# and opens the portfolio and one of the organization's accounts.
+# Logs in as the CSM that seed_demo printed, with the demo password, and opens the
+# portfolio and one of the organization's accounts.
 CLIENT_SCRIPT = textwrap.dedent(
     """
+    import os
+
     import django
 
     django.setup()
@@ -24,11 +26,13 @@ CLIENT_SCRIPT = textwrap.dedent(
     from accounts.models import Account
     from orgs.models import Membership
 
-    membership = Membership.objects.select_related("user", "organization").get(
-        organization__slug="smoke", role="csm"
+    login = os.environ["SMOKE_LOGIN"]
+    membership = Membership.objects.select_related("organization").get(
+        organization__slug="smoke", user__username=login
     )
+    assert membership.role == "csm", membership.role
     client = Client()
-    assert client.login(username=membership.user.username, password="demo12345"), "login failed"
+    assert client.login(username=login, password="demo12345"), "login failed"
 
     home = client.get("/", follow=True)
     assert home.status_code == 200, ("home", home.status_code)
@@ -76,7 +80,16 @@ def test_sqlite_default_migrates_seeds_and_serves_the_portfolio(tmp_path):
     manage = [sys.executable, "manage.py"]
 
     _run([*manage, "migrate", "--noinput"], env)
-    _run([*manage, "seed_demo", "--org", "smoke", "--accounts", "30", "--months", "2"], env)
-    result = _run([sys.executable, "-c", CLIENT_SCRIPT], env)
+    seeded = _run(
+        [*manage, "seed_demo", "--org", "smoke", "--accounts", "30", "--months", "2"], env
+    )
+    # The logins table: "  <login>  demo12345  <role>  <name>"; the first CSM is the one shown.
+    csm_logins = [
+        parts[0]
+        for parts in (line.split() for line in seeded.stdout.splitlines())
+        if len(parts) >= 3 and parts[1:3] == ["demo12345", "csm"]
+    ]
+    assert csm_logins, f"seed_demo printed no CSM login:\n{seeded.stdout}"
+    result = _run([sys.executable, "-c", CLIENT_SCRIPT], {**env, "SMOKE_LOGIN": csm_logins[0]})
 
     assert "smoke: ok" in result.stdout
