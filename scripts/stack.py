@@ -163,7 +163,7 @@ def main() -> int:
         [*manage, "migrate", "--noinput"],
         [*manage, "collectstatic", "--noinput", "--verbosity", "0"],
     ):
-        print("stack: " + " ".join(step[1:]), flush=True)
+        print("stack: manage.py " + " ".join(step[2:]), flush=True)
         result = subprocess.run(step, cwd=ROOT, env=env)
         if result.returncode != 0:
             return result.returncode
