@@ -1,3 +1,5 @@
+"""Portfolio pages."""
+
 from django.urls import path
 
 from . import views
@@ -7,4 +9,5 @@ app_name = "accounts"
 urlpatterns = [
     path("", views.portfolio, name="portfolio"),
     path("<int:pk>/", views.account_detail, name="detail"),
+    path("<int:pk>/reassign/", views.account_reassign_view, name="reassign"),
 ]

@@ -1,0 +1,52 @@
+/* csplatform: the few behaviours htmx does not cover. No inline JavaScript anywhere, so a
+   strict Content-Security-Policy holds; page pieces opt in through data- attributes. */
+(function () {
+  "use strict";
+
+  document.documentElement.classList.remove("no-js");
+  document.documentElement.classList.add("js");
+
+  // <select data-autosubmit> submits its form on change (the org switcher).
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el instanceof HTMLSelectElement && el.hasAttribute("data-autosubmit") && el.form) {
+      el.form.requestSubmit();
+    }
+  });
+
+  // GET requests leave out empty parameters, so pushed URLs stay short and shareable.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var detail = event.detail;
+    if (!detail || String(detail.verb).toLowerCase() !== "get" || !detail.formData) return;
+    var empty = [];
+    detail.formData.forEach(function (value, key) {
+      if (value === "") empty.push(key);
+    });
+    empty.forEach(function (key) {
+      detail.formData.delete(key);
+    });
+  });
+
+  // A failed htmx request says so instead of doing nothing.
+  function flash(message) {
+    var box = document.getElementById("flash");
+    if (!box) return;
+    box.textContent = message;
+    box.hidden = false;
+    window.clearTimeout(flash.timer);
+    flash.timer = window.setTimeout(function () {
+      box.hidden = true;
+    }, 8000);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail && event.detail.xhr ? event.detail.xhr.status : "";
+    flash(
+      status === 403
+        ? "Your role does not allow this."
+        : "Something went wrong (" + status + "). Reload the page and try again."
+    );
+  });
+  document.addEventListener("htmx:sendError", function () {
+    flash("The server could not be reached. Check your connection and try again.");
+  });
+})();
