@@ -89,3 +89,96 @@ def account_reassign(*, account: Account, owner: User, acting_user: User) -> Acc
         acting_user.pk,
     )
     return account
+
+
+def subscription_add(
+    *,
+    account: Account,
+    product,
+    mrr,
+    start_date,
+    renewal_months: int = 12,
+    note: str = "",
+) -> Subscription:
+    """Add a product to an account (a won expansion): the subscription, its MRR ledger
+    entry and the account's rollups, in one transaction."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from .models import MrrMovement, MrrMovementKind
+
+    mrr = Decimal(mrr)
+    if mrr <= 0:
+        raise PortfolioError("mrr_won", "a won expansion needs a positive MRR")
+    if product.organization_id != account.organization_id:
+        raise PortfolioError("product", "the product belongs to another organization")
+    with transaction.atomic():
+        sub = Subscription.all_objects.create(
+            organization_id=account.organization_id,
+            account=account,
+            product=product,
+            mrr=mrr,
+            start_date=start_date,
+            renewal_date=start_date + dt.timedelta(days=round(renewal_months * 30.4375)),
+        )
+        MrrMovement.all_objects.create(
+            organization_id=account.organization_id,
+            account=account,
+            subscription=sub,
+            date=start_date,
+            kind=MrrMovementKind.EXPANSION,
+            delta_mrr=mrr,
+            note=note[:200],
+        )
+        _refresh_one(account)
+    logger.info("subscription added account=%s product=%s mrr=%s", account.pk, product.pk, mrr)
+    return sub
+
+
+def account_mark_churned(*, account: Account, churned_at, reason, note: str = "") -> Account:
+    """Churn an account: its date and reason, its active subscriptions cancelled, one churn
+    entry per subscription in the MRR ledger, and the rollups, in one transaction."""
+    from .models import LifecycleStage, MrrMovement, MrrMovementKind
+
+    if reason is None:
+        raise PortfolioError("churn_reason", "a churn needs a reason")
+    if reason.organization_id != account.organization_id:
+        raise PortfolioError("churn_reason", "the reason belongs to another organization")
+    with transaction.atomic():
+        active = list(
+            Subscription.all_objects.select_for_update().filter(
+                account=account, status=SubscriptionStatus.ACTIVE
+            )
+        )
+        MrrMovement.all_objects.bulk_create(
+            [
+                MrrMovement(
+                    organization_id=account.organization_id,
+                    account=account,
+                    subscription=sub,
+                    date=churned_at,
+                    kind=MrrMovementKind.CHURN,
+                    delta_mrr=-sub.mrr,
+                    note=note[:200],
+                )
+                for sub in active
+            ]
+        )
+        Subscription.all_objects.filter(pk__in=[s.pk for s in active]).update(
+            status=SubscriptionStatus.CANCELLED, end_date=churned_at
+        )
+        account.churned_at = churned_at
+        account.churn_reason = reason
+        account.lifecycle_stage = LifecycleStage.CHURNED
+        account.save(update_fields=["churned_at", "churn_reason", "lifecycle_stage", "updated_at"])
+        _refresh_one(account)
+    logger.info("account churned account=%s reason=%s", account.pk, reason.pk)
+    return account
+
+
+def _refresh_one(account: Account) -> None:
+    active = Subscription.all_objects.filter(account=account, status=SubscriptionStatus.ACTIVE)
+    totals = active.aggregate(mrr=Sum("mrr"), renewal=Min("renewal_date"))
+    account.mrr = totals["mrr"] or 0
+    account.renewal_date = totals["renewal"]
+    account.save(update_fields=["mrr", "renewal_date", "updated_at"])

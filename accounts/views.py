@@ -19,7 +19,6 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from orgs.models import Role
 from orgs.permissions import can_reassign, org_required
-from orgs.selectors import memberships_of_user
 
 from . import selectors
 from .forms import AccountReassignForm, PortfolioFilterForm
@@ -54,12 +53,8 @@ def _org_today(request: HttpRequest) -> dt.date:
 def _render(
     request: HttpRequest, template: str, context: dict, *, status: int = 200
 ) -> HttpResponse:
-    """Render in the organization's time zone, with what the layout needs."""
-    if not _is_fragment_request(request):
-        # The organization switcher in the top bar.
-        context.setdefault("user_memberships", list(memberships_of_user(user=request.user)))
-    with timezone.override(ZoneInfo(request.organization.timezone)):
-        return render(request, template, context, status=status)
+    """Render (the middleware has activated the organization's time zone)."""
+    return render(request, template, context, status=status)
 
 
 def _portfolio_url(params: dict[str, str]) -> str:

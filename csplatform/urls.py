@@ -19,6 +19,7 @@ urlpatterns = [
     path("no-organization/", org_views.no_organization, name="no_organization"),
     path("org/switch/", org_views.switch_organization, name="switch_organization"),
     path("accounts/", include("accounts.urls")),
+    path("health/", include("health.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
 ]

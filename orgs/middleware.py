@@ -1,6 +1,9 @@
 """Sets the request's organization from the user's membership, for the whole request."""
 
+from zoneinfo import ZoneInfo
+
 from django.shortcuts import render
+from django.utils import timezone
 
 from .selectors import membership_for_request
 from .tenancy import reset_current_org, set_current_org
@@ -25,7 +28,11 @@ class TenantMiddleware:
             elif not user.is_superuser and not request.path.startswith(_OPEN_PREFIXES):
                 return render(request, "orgs/no_organization.html", status=403)
         token = set_current_org(request.organization.pk if request.organization else None)
+        # Datetimes are stored in UTC and shown in the organization's time zone.
+        if request.organization is not None:
+            timezone.activate(ZoneInfo(request.organization.timezone))
         try:
             return self.get_response(request)
         finally:
             reset_current_org(token)
+            timezone.deactivate()

@@ -1,0 +1,224 @@
+"""Benchmark of the nightly pipeline: seeds (or reuses) an organization, scores one day
+set-based, and compares with a naive per-account ORM version on a sample. Prints JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+import resource
+import time
+
+import pandas as pd
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, connections, transaction
+
+from accounts.models import (
+    Account,
+    Interaction,
+    Invoice,
+    Subscription,
+    SurveyResponse,
+    Ticket,
+    UsageMetric,
+)
+from health import services
+from health.demo import health_models_create_defaults
+from health.measures import MEASURES, USAGE_TREND_BASELINE_DAYS, MeasureContext, load_accounts
+from health.models import HealthScore
+from health.scoring import score_frame
+from health.selectors import org_today
+from orgs.models import Organization
+from orgs.tenancy import org_context
+
+
+def _peak_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024.0, 1)
+
+
+def _process_chunk(chunk_id: int) -> dict:
+    connections.close_all()  # each worker process opens its own connection
+    timings = services.ChunkTimings()
+    services.health_chunk_process(chunk_id=chunk_id, timings=timings, queue=False)
+    connections.close_all()
+    return {
+        "read": timings.read,
+        "compute": timings.compute,
+        "write": timings.write,
+        "accounts": timings.accounts,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }
+
+
+class Command(BaseCommand):
+    help = "Benchmark nightly health scoring (set-based vs naive per-account ORM). Prints JSON."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", default="bench")
+        parser.add_argument("--accounts", type=int, default=100_000)
+        parser.add_argument("--months", type=int, default=6)
+        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--workers", type=int, default=2, help="parallel chunk processes")
+        parser.add_argument("--chunk-size", type=int, default=10_000)
+        parser.add_argument("--naive-sample", type=int, default=2_000)
+        parser.add_argument("--date", help="day to score (default: the org's today)")
+
+    def handle(self, *args, **opts):
+        if opts["accounts"] < 1 or opts["workers"] < 1 or opts["naive_sample"] < 1:
+            raise CommandError("--accounts, --workers and --naive-sample must be positive")
+        org = Organization.objects.filter(slug=opts["org"]).first()
+        seeded = False
+        if org is None:
+            t0 = time.perf_counter()
+            call_command(
+                "seed_demo",
+                org=opts["org"],
+                accounts=opts["accounts"],
+                months=opts["months"],
+                seed=opts["seed"],
+                stdout=self.stderr,
+            )
+            seed_seconds = time.perf_counter() - t0
+            org = Organization.objects.get(slug=opts["org"])
+            seeded = True
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("VACUUM ANALYZE")
+        health_models_create_defaults(org=org)
+        day = dt.date.fromisoformat(opts["date"]) if opts["date"] else org_today(org)
+
+        with org_context(org):
+            n_accounts = Account.objects.count()
+            signal_rows = self._signal_rows(day)
+
+        # -- the set-based pipeline, chunks over parallel processes like Celery workers ----
+        t_start = time.perf_counter()
+        run, chunk_ids = services.health_run_start(
+            org=org, day=day, replace=True, chunk_size=opts["chunk_size"], queue=False
+        )
+        t_plan = time.perf_counter() - t_start
+        connections.close_all()
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(processes=opts["workers"]) as pool:
+            results = pool.map(_process_chunk, chunk_ids, chunksize=1)
+        run = services.health_run_finish(run_id=run.pk)
+        wall = time.perf_counter() - t_start
+        stage = {k: round(sum(r[k] for r in results), 2) for k in ("read", "compute", "write")}
+        scored = sum(r["accounts"] for r in results)
+
+        # -- the naive version on a sample: one query per measure per account, one save ----
+        naive = self._naive(org, day, opts["naive_sample"])
+
+        set_rate = scored / wall if wall else 0.0
+        out = {
+            "organization": org.slug,
+            "database": connection.vendor,
+            "day": day.isoformat(),
+            "accounts": n_accounts,
+            "accounts_scored": scored,
+            "seeded_now": seeded,
+            "signal_rows_read": signal_rows,
+            "workers": opts["workers"],
+            "chunks": len(chunk_ids),
+            "seconds": {
+                "total_wall": round(wall, 2),
+                "plan": round(t_plan, 2),
+                # summed over worker processes (CPU-side time per stage)
+                "read": stage["read"],
+                "compute": stage["compute"],
+                "write": stage["write"],
+            },
+            "dominant_stage": max(stage, key=stage.get),
+            "accounts_per_second": round(set_rate, 1),
+            "peak_memory_mb": max([_peak_mb()] + [round(r["peak_mb"], 1) for r in results]),
+            "naive": naive,
+            "speedup_vs_naive": round(set_rate / naive["accounts_per_second"], 1)
+            if naive["accounts_per_second"]
+            else None,
+            "run_state": run.state,
+        }
+        if seeded:
+            out["seed_seconds"] = round(seed_seconds, 1)
+        self.stdout.write(json.dumps(out, indent=2))
+
+    def _signal_rows(self, day: dt.date) -> dict:
+        """Rows of each signal table inside the windows the measures read."""
+        longest = 30 + USAGE_TREND_BASELINE_DAYS
+        first = day - dt.timedelta(days=max(longest, 180))
+        counts = {
+            "usage": UsageMetric.objects.filter(date__gt=first, date__lte=day).count(),
+            "tickets": Ticket.objects.filter(
+                opened_at__date__gt=day - dt.timedelta(days=90)
+            ).count(),
+            "invoices": Invoice.objects.filter(issued_on__lte=day).count(),
+            "surveys": SurveyResponse.objects.filter(
+                answered_at__date__gt=day - dt.timedelta(days=365)
+            ).count(),
+            "interactions": Interaction.objects.count(),
+            "subscriptions": Subscription.objects.count(),
+        }
+        counts["total"] = sum(counts.values())
+        return counts
+
+    def _naive(self, org, day, sample: int) -> dict:
+        """Per account: one ORM query per measure, score it, update_or_create the row.
+        Done inside a transaction that is rolled back, so it leaves no trace."""
+        with org_context(org):
+            by_persona, default = services.model_specs()
+            ids = list(
+                Account.objects.filter(churned_at__isnull=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:sample]
+            )
+        t0 = time.perf_counter()
+        queries = 0
+
+        class Rollback(Exception):
+            pass
+
+        try:
+            with org_context(org), transaction.atomic():
+                for account_id in ids:
+                    accounts = load_accounts(first_id=account_id, last_id=account_id, day=day)
+                    queries += 1
+                    if accounts.empty:
+                        continue
+                    persona = accounts["persona_id"].iloc[0]
+                    spec = by_persona.get(persona, default) if persona == persona else default
+                    ctx = MeasureContext(day=day, accounts=accounts, tz=org.timezone)
+                    raw = pd.DataFrame(
+                        {
+                            ind.key: MEASURES[ind.measure].compute(ctx, ind.window, ind.metric)
+                            for ind in spec.indicators
+                        },
+                        index=accounts.index,
+                    )
+                    queries += len(spec.indicators)
+                    scored = score_frame(raw, spec).iloc[0]
+                    HealthScore.objects.update_or_create(
+                        organization=org,
+                        account_id=account_id,
+                        date=day,
+                        defaults={
+                            "score": None
+                            if scored["score"] != scored["score"]
+                            else scored["score"],
+                            "colour": scored["colour"],
+                            "model_id": spec.id,
+                            "model_version": spec.version,
+                        },
+                    )
+                    queries += 2
+                raise Rollback
+        except Rollback:
+            pass
+        seconds = time.perf_counter() - t0
+        return {
+            "accounts": len(ids),
+            "seconds": round(seconds, 2),
+            "queries": queries,
+            "accounts_per_second": round(len(ids) / seconds, 1) if seconds else None,
+        }
