@@ -10,7 +10,12 @@ from orgs.models import Organization, User
 from orgs.selectors import org_members
 
 from .models import LifecycleStage, Persona, Tier, TouchModel
-from .selectors import PORTFOLIO_DEFAULT_SORT, PORTFOLIO_SORTS, PortfolioFilters
+from .selectors import (
+    HEALTH_CHANGE_STEP,
+    PORTFOLIO_DEFAULT_SORT,
+    PORTFOLIO_SORTS,
+    PortfolioFilters,
+)
 
 OWNER_ME = "me"
 OWNER_NONE = "none"
@@ -85,6 +90,26 @@ class PortfolioFilterForm(forms.Form):
         label="Renews until", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     include_churned = forms.BooleanField(label="Include churned accounts", required=False)
+    health_colour = forms.ChoiceField(
+        label="Health",
+        required=False,
+        choices=[
+            ("", "Any health"),
+            ("red", "Red"),
+            ("yellow", "Yellow"),
+            ("green", "Green"),
+            ("none", "Not scored"),
+        ],
+    )
+    health_change = forms.ChoiceField(
+        label="Health over 30 days",
+        required=False,
+        choices=[
+            ("", "Any change"),
+            ("falling", f"Fell {HEALTH_CHANGE_STEP}+ points"),
+            ("rising", f"Rose {HEALTH_CHANGE_STEP}+ points"),
+        ],
+    )
     sort = _SortField(
         label="Sort by",
         required=False,
@@ -97,6 +122,8 @@ class PortfolioFilterForm(forms.Form):
 
     # The filters folded under "More filters" (search, owner and sort are always in view).
     MORE_FIELDS = (
+        "health_colour",
+        "health_change",
         "persona",
         "tier",
         "touch_model",
@@ -151,6 +178,8 @@ class PortfolioFilterForm(forms.Form):
             renewal_from=start,
             renewal_to=end,
             include_churned=bool(data.get("include_churned")),
+            health_colour=data.get("health_colour") or "",
+            health_change=data.get("health_change") or "",
             sort=data.get("sort") or PORTFOLIO_DEFAULT_SORT,
         )
 

@@ -41,6 +41,12 @@ PORTFOLIO_SORTS: dict[str, tuple[str, tuple]] = {
         "Customer since (newest first)",
         (F("customer_since").desc(nulls_last=True), "pk"),
     ),
+    "health_score": ("Health (lowest first)", (F("health_score").asc(nulls_last=True), "pk")),
+    "-health_score": ("Health (highest first)", (F("health_score").desc(nulls_last=True), "pk")),
+    "health_change_30d": (
+        "Health change, 30 days (biggest drop first)",
+        (F("health_change_30d").asc(nulls_last=True), "pk"),
+    ),
 }
 PORTFOLIO_DEFAULT_SORT = "name"
 PORTFOLIO_PAGE_SIZE = 50
@@ -62,7 +68,13 @@ _PORTFOLIO_COLUMNS = (
     "owner__last_name",
     "persona__id",
     "persona__name",
+    "health_score",
+    "health_colour",
+    "health_change_30d",
 )
+
+# Health change filters: a fall or rise of at least this many points over 30 days.
+HEALTH_CHANGE_STEP = 10
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,8 @@ class PortfolioFilters:
     renewal_from: dt.date | None = None
     renewal_to: dt.date | None = None
     include_churned: bool = False
+    health_colour: str = ""
+    health_change: str = ""  # "falling" or "rising" over 30 days
     sort: str = PORTFOLIO_DEFAULT_SORT
 
 
@@ -106,6 +120,14 @@ def portfolio_list(*, filters: PortfolioFilters) -> QuerySet[Account]:
         qs = qs.filter(renewal_date__gte=filters.renewal_from)
     if filters.renewal_to is not None:
         qs = qs.filter(renewal_date__lte=filters.renewal_to)
+    if filters.health_colour == "none":
+        qs = qs.filter(Q(health_colour="") | Q(health_colour="none"))
+    elif filters.health_colour:
+        qs = qs.filter(health_colour=filters.health_colour)
+    if filters.health_change == "falling":
+        qs = qs.filter(health_change_30d__lte=-HEALTH_CHANGE_STEP)
+    elif filters.health_change == "rising":
+        qs = qs.filter(health_change_30d__gte=HEALTH_CHANGE_STEP)
     _label, order_by = PORTFOLIO_SORTS.get(filters.sort, PORTFOLIO_SORTS[PORTFOLIO_DEFAULT_SORT])
     return qs.order_by(*order_by)
 

@@ -118,7 +118,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         "clear_url": reverse("accounts:portfolio"),
         "is_mine": form.is_mine,
         # The health issue turns this on and annotates score, colour and 30-day change.
-        "show_health": False,
+        "show_health": True,
     }
     template = "accounts/portfolio.html"
     if _is_fragment_request(request):
@@ -166,7 +166,7 @@ def _account_page_context(request: HttpRequest, account: Account, **extra) -> di
             "latest_surveys": selectors.account_latest_surveys(account=account),
             "usage": selectors.account_usage(account=account, today=today),
             # The health issue turns this on and fills the health summary in the header.
-            "show_health": False,
+            "show_health": True,
         }
     )
     return context
