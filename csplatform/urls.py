@@ -20,6 +20,7 @@ urlpatterns = [
     path("org/switch/", org_views.switch_organization, name="switch_organization"),
     path("accounts/", include("accounts.urls")),
     path("health/", include("health.urls")),
+    path("playbooks/", include("playbooks.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
 ]

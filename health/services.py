@@ -406,7 +406,9 @@ def _chunk_close(
     return state, last
 
 
-def health_run_finish(*, run_id: int) -> HealthRun:
+def health_run_finish(*, run_id: int, notify: bool = True) -> HealthRun:
+    """Mark the run done once every chunk is accounted for; with `notify`, send
+    health_run_completed after commit (the hook the next stage of the nightly chain takes)."""
     with transaction.atomic():
         run = HealthRun.all_objects.select_for_update().get(pk=run_id)
         if run.state != RunState.RUNNING or run.chunks_done + run.chunks_failed < run.chunks_total:
@@ -415,11 +417,12 @@ def health_run_finish(*, run_id: int) -> HealthRun:
         run.finished_at = timezone.now()
         run.save(update_fields=["state", "finished_at"])
         org_id, day, state = run.organization_id, run.date, run.state
-        transaction.on_commit(
-            lambda: health_run_completed.send(
-                sender=HealthRun, organization_id=org_id, date=day, state=state
+        if notify:
+            transaction.on_commit(
+                lambda: health_run_completed.send(
+                    sender=HealthRun, organization_id=org_id, date=day, state=state
+                )
             )
-        )
     logger.info(
         "health run finished org=%s day=%s state=%s accounts=%s",
         run.organization_id,
@@ -434,11 +437,11 @@ def health_score_day(
     *, org: Organization, day: dt.date, timings: ChunkTimings | None = None
 ) -> HealthRun:
     """Score one day in this process, chunk after chunk (the command's and backfill's path);
-    re-running a day replaces its scores."""
+    re-running a day replaces its scores. The caller runs any later stage itself."""
     run, chunk_ids = health_run_start(org=org, day=day, replace=True, queue=False)
     for chunk_id in chunk_ids:
         health_chunk_process(chunk_id=chunk_id, timings=timings, queue=False)
-    run = health_run_finish(run_id=run.pk)
+    run = health_run_finish(run_id=run.pk, notify=False)
     return run
 
 

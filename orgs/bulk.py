@@ -30,14 +30,16 @@ def upsert(
     conflict: Sequence[str],
     update: Sequence[str],
 ) -> int:
-    """Insert rows, replacing the listed columns of rows that conflict on `conflict`.
-    Must run inside a transaction. Returns the number of rows written."""
+    """Insert rows, replacing the listed columns of rows that conflict on `conflict` (with no
+    `update` columns, conflicting rows are left as they are: insert-if-absent).
+    Must run inside a transaction. Returns the number of rows sent."""
     rows = [[_csv_value(v) for v in row] for row in rows]
     if not rows:
         return 0
     cols = ", ".join(columns)
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
-    on_conflict = f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {sets}"
+    action = f"DO UPDATE SET {sets}" if update else "DO NOTHING"
+    on_conflict = f"ON CONFLICT ({', '.join(conflict)}) {action}"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             tmp = f"tmp_upsert_{table}"

@@ -1,1 +1,247 @@
-"""playbooks models (see the issue that builds them)."""
+"""Playbooks: templates with ordered steps, the playbooks CSMs work (steps, linked contacts,
+outcomes) and the notifications that tell them. A task engine that knows nothing of triggers:
+whatever created a playbook is recorded as its origin (a label, a reference and the evidence)."""
+
+from django.conf import settings
+from django.db import models
+
+from orgs.tenancy import TenantModel
+
+
+class PlaybookKind(models.TextChoices):
+    EXPANSION = "expansion", "Expansion"
+    RETENTION = "retention", "Retention"
+    ONBOARDING = "onboarding", "Onboarding"
+    RENEWAL = "renewal", "Renewal"
+    CUSTOM = "custom", "Custom"
+
+
+class Assignee(models.TextChoices):
+    OWNER = "owner", "Account owner"
+    MANAGER = "manager", "Manager"
+
+
+class PlaybookTemplate(TenantModel):
+    name = models.CharField(max_length=160)
+    kind = models.CharField(max_length=12, choices=PlaybookKind.choices)
+    persona = models.ForeignKey(
+        "accounts.Persona", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="template_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TemplateStep(TenantModel):
+    template = models.ForeignKey(PlaybookTemplate, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True)
+    due_offset_days = models.PositiveSmallIntegerField(default=0)
+    assignee = models.CharField(max_length=8, choices=Assignee.choices, default=Assignee.OWNER)
+
+    class Meta:
+        ordering = ["template", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "order"], name="templatestep_unique_order")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PlaybookStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Outcome(models.TextChoices):
+    # expansion
+    NO_OPPORTUNITY = "no_opportunity", "No opportunity"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    # retention
+    RISK_NOT_CONFIRMED = "risk_not_confirmed", "Risk not confirmed"
+    RETAINED = "retained", "Retained (reverted)"
+    CHURNED = "churned", "Churned"
+    # onboarding
+    ACTIVATED = "activated", "Activated"
+    NOT_ACTIVATED = "not_activated", "Not activated"
+    # renewal and custom
+    DONE = "done", "Done"
+
+
+OUTCOMES_BY_KIND = {
+    PlaybookKind.EXPANSION: (Outcome.NO_OPPORTUNITY, Outcome.WON, Outcome.LOST),
+    PlaybookKind.RETENTION: (Outcome.RISK_NOT_CONFIRMED, Outcome.RETAINED, Outcome.CHURNED),
+    PlaybookKind.ONBOARDING: (Outcome.ACTIVATED, Outcome.NOT_ACTIVATED),
+    PlaybookKind.RENEWAL: (Outcome.RETAINED, Outcome.CHURNED, Outcome.DONE),
+    PlaybookKind.CUSTOM: (Outcome.DONE,),
+}
+
+
+class Playbook(TenantModel):
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="playbooks"
+    )
+    template = models.ForeignKey(
+        PlaybookTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="playbooks"
+    )
+    kind = models.CharField(max_length=12, choices=PlaybookKind.choices)
+    title = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="playbooks",
+    )
+    status = models.CharField(
+        max_length=10, choices=PlaybookStatus.choices, default=PlaybookStatus.OPEN
+    )
+    opened_on = models.DateField()
+    due_on = models.DateField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What created it: "trigger" with the trigger's name and firing id, or "manual".
+    origin = models.CharField(max_length=12, default="manual")
+    origin_label = models.CharField(max_length=200, blank=True)
+    origin_ref = models.BigIntegerField(null=True, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    evidence_text = models.TextField(blank=True)
+    # The outcome: which one, and its details by kind.
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    opportunity_product = models.ForeignKey(
+        "accounts.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expected_mrr = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    mrr_won = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    churn_reason = models.ForeignKey(
+        "accounts.ChurnReason", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome_notes = models.TextField(blank=True)
+    is_demo = models.BooleanField(default=False, help_text="Simulated by the demo seed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-opened_on", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["organization", "owner", "status"], name="playbook_org_owner_status"
+            ),
+            models.Index(fields=["account", "status"], name="playbook_account_status"),
+            models.Index(fields=["organization", "opened_on"], name="playbook_org_opened"),
+            models.Index(fields=["organization", "origin_ref"], name="playbook_org_origin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StepStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    SKIPPED = "skipped", "Skipped"
+
+
+class PlaybookStep(TenantModel):
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True)
+    due_on = models.DateField()
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="playbook_steps",
+    )
+    status = models.CharField(max_length=8, choices=StepStatus.choices, default=StepStatus.OPEN)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    notes = models.TextField(blank=True)
+    snoozed_reason = models.CharField(max_length=240, blank=True)
+    # Bumped by every change, so an edit made on a stale page is detected, not overwritten.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["playbook", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["playbook", "order"], name="playbookstep_unique_order")
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "assignee", "status", "due_on"],
+                name="step_org_assignee_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PlaybookContact(TenantModel):
+    """An interaction (a logged contact) linked to the playbook it was part of."""
+
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="contacts")
+    interaction = models.ForeignKey(
+        "accounts.Interaction", on_delete=models.CASCADE, related_name="playbook_links"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["playbook", "interaction"], name="playbookcontact_unique"
+            )
+        ]
+
+
+class NotificationKind(models.TextChoices):
+    PLAYBOOK_ASSIGNED = "playbook_assigned", "Playbook assigned"
+    ALERT_RAISED = "alert_raised", "Alert raised"
+
+
+class Notification(TenantModel):
+    """In-app notification; the email digest sends each once (emailed_at)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    # What it is about: a playbook, or an alert (by id; alerts live in triggers).
+    playbook = models.ForeignKey(
+        Playbook, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    ref = models.BigIntegerField(null=True, blank=True)
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Notified once per user, kind and subject, however often the night re-runs.
+            models.UniqueConstraint(
+                fields=["user", "kind", "ref"], name="notification_once", nulls_distinct=False
+            )
+        ]
+        indexes = [
+            models.Index(fields=["user", "read_at"], name="notification_user_unread"),
+            models.Index(fields=["organization", "emailed_at"], name="notification_org_emailed"),
+        ]

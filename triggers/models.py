@@ -1,1 +1,201 @@
-"""triggers models (see the issue that builds them)."""
+"""Triggers: rules per persona that fire after the nightly scoring (or on day 1 of the month),
+their firings with the evidence, the alerts CSMs decide on, and the monthly forecast."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from orgs.tenancy import TenantModel
+from playbooks.models import PlaybookKind
+
+
+class Schedule(models.TextChoices):
+    NIGHTLY = "nightly", "Nightly, after scoring"
+    MONTHLY = "monthly", "Monthly, on day 1"
+
+
+class Action(models.TextChoices):
+    PLAYBOOK = "playbook", "Create the playbook at once"
+    ALERT = "alert", "Raise an alert the CSM confirms"
+
+
+class Trigger(TenantModel):
+    name = models.CharField(max_length=160)
+    kind = models.CharField(max_length=12, choices=PlaybookKind.choices)
+    persona = models.ForeignKey(
+        "accounts.Persona",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="triggers",
+        help_text="Empty: accounts of every persona.",
+    )
+    product = models.ForeignKey(
+        "accounts.Product",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="triggers",
+        help_text="For expansion: the product to offer (accounts holding it never fire).",
+    )
+    condition = models.JSONField(help_text="Condition tree (see the condition language).")
+    schedule = models.CharField(max_length=8, choices=Schedule.choices, default=Schedule.NIGHTLY)
+    cooldown_days = models.PositiveIntegerField(
+        default=30, help_text="No refire for an account within this many days."
+    )
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.PLAYBOOK)
+    template = models.ForeignKey(
+        "playbooks.PlaybookTemplate", on_delete=models.PROTECT, related_name="triggers"
+    )
+    is_active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="trigger_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from .fields import validate_condition
+
+        errors = {}
+        try:
+            validate_condition(self.condition)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if self.kind == PlaybookKind.EXPANSION and self.product_id is None:
+            pass  # an expansion without a product is allowed (e.g. a seat upsell)
+        if self.template_id and self.template.kind != self.kind:
+            errors["template"] = (
+                f"the template is a {self.template.kind} playbook; this trigger is {self.kind}"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Firing(TenantModel):
+    """A trigger that fired for an account in a period (the day for nightly triggers, the
+    first of the month for monthly ones). Unique per trigger, account and period: a night
+    re-run, or run twice at once, fires at most once."""
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="firings")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="firings"
+    )
+    period = models.DateField()
+    fired_on = models.DateField()
+    trigger_version = models.PositiveIntegerField(default=1)
+    evidence = models.JSONField(default=dict)
+    evidence_text = models.TextField(blank=True)
+    playbook = models.ForeignKey(
+        "playbooks.Playbook", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-fired_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trigger", "account", "period"], name="firing_once_per_period"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "fired_on"], name="firing_org_fired"),
+            models.Index(fields=["account", "fired_on"], name="firing_account_fired"),
+            models.Index(fields=["trigger", "account", "fired_on"], name="firing_cooldown"),
+        ]
+
+
+class AlertStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a decision"
+    CONFIRMED = "confirmed", "Confirmed"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class Alert(TenantModel):
+    """A firing whose trigger asks the CSM first: confirmed, it becomes the playbook."""
+
+    firing = models.OneToOneField(Firing, on_delete=models.CASCADE, related_name="alert")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="alerts")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+    )
+    status = models.CharField(
+        max_length=10, choices=AlertStatus.choices, default=AlertStatus.PENDING
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dismiss_reason = models.CharField(max_length=240, blank=True)
+    playbook = models.ForeignKey(
+        "playbooks.Playbook", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organization", "owner", "status"], name="alert_org_owner_status")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="dismissed") | ~Q(dismiss_reason=""),
+                name="alert_dismiss_needs_reason",
+            )
+        ]
+
+
+class RetentionForecast(TenantModel):
+    """The month's expected retention actions per persona and product (day-1 run)."""
+
+    month = models.DateField(help_text="The first day of the month.")
+    persona = models.ForeignKey(
+        "accounts.Persona", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    product = models.ForeignKey(
+        "accounts.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    alerts_raised = models.PositiveIntegerField(default=0)
+    expected_actions = models.PositiveIntegerField(default=0)
+    accounts_at_risk = models.PositiveIntegerField(default=0)
+    mrr_at_risk = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-month", "persona", "product"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "persona", "product"],
+                name="forecast_unique_cell",
+                nulls_distinct=False,
+            )
+        ]
+
+
+class TriggerRun(TenantModel):
+    """One organization's nightly trigger evaluation for one day; unique, so the chain starts
+    once per night. `chunks_done` lists chunk indexes (a redelivered chunk counts once)."""
+
+    date = models.DateField()
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.JSONField(default=list)
+    fired = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "date"], name="triggerrun_unique_day")
+        ]

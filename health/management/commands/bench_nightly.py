@@ -104,7 +104,7 @@ class Command(BaseCommand):
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(processes=opts["workers"]) as pool:
             results = pool.map(_process_chunk, chunk_ids, chunksize=1)
-        run = services.health_run_finish(run_id=run.pk)
+        run = services.health_run_finish(run_id=run.pk, notify=False)
         wall = time.perf_counter() - t_start
         stage = {k: round(sum(r[k] for r in results), 2) for k in ("read", "compute", "write")}
         scored = sum(r["accounts"] for r in results)

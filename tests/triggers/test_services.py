@@ -1,0 +1,238 @@
+"""Trigger evaluation on the hand-built fixture: who fires, the evidence, exactly once,
+cool-downs, alerts, outcomes and notifications."""
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.db import connection
+
+from accounts.models import Account, ChurnReason, Subscription
+from playbooks import services as pb
+from playbooks.models import Notification, Playbook, PlaybookStep
+from playbooks.services import PlaybookError
+from tests.triggers.fixtures import DAY, build, score
+from triggers import services
+from triggers.models import Alert, Firing
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(org, csm, manager, in_org):
+    return build(org, csm, manager)
+
+
+def fired(trigger):
+    return set(Firing.objects.filter(trigger=trigger).values_list("account__name", flat=True))
+
+
+def test_who_fires(org, world):
+    stats = services.triggers_evaluate(org=org, day=DAY)
+    t = world["triggers"]
+    # Bravo already holds Analytics; Echo is green but its volume is flat
+    assert fired(t["expansion"]) == {"Alfa"}
+    assert fired(t["retention"]) == {"Charlie", "Delta", "Echo"}
+    assert (stats.fired, stats.playbooks, stats.alerts) == (4, 1, 3)
+
+
+def test_evidence_is_what_the_fixture_says(org, world):
+    services.triggers_evaluate(org=org, day=DAY)
+    t, acc = world["triggers"], world["accounts"]
+    alfa = Firing.objects.get(trigger=t["expansion"], account=acc["a"])
+    assert alfa.evidence == {"health_colour": "green", "indicator.volume_trend.raw": 35.0}
+    echo = Firing.objects.get(trigger=t["retention"], account=acc["e"])
+    assert echo.evidence == {
+        "health_score": 80.0,
+        "indicator.volume_trend.raw": 0.0,
+        "overdue_invoice_max_days": 41.0,  # due 2024-05-20, unpaid on 2024-06-30
+    }
+    assert echo.evidence_text == "Days the oldest unpaid invoice is overdue 41 > 30"
+    delta = Firing.objects.get(trigger=t["retention"], account=acc["d"])
+    assert "-38" in delta.evidence_text and "Health score" not in delta.evidence_text
+
+
+def test_playbook_carries_the_evidence_and_steps(org, world, csm, manager):
+    services.triggers_evaluate(org=org, day=DAY)
+    playbook = Playbook.objects.get(account=world["accounts"]["a"])
+    assert playbook.origin == "trigger"
+    assert playbook.origin_label == "Enterprise growth: offer Analytics"
+    assert playbook.evidence == {"health_colour": "green", "indicator.volume_trend.raw": 35.0}
+    assert "35" in playbook.evidence_text
+    steps = list(PlaybookStep.objects.filter(playbook=playbook).order_by("order"))
+    assert [(s.title, s.due_on, s.assignee_id) for s in steps] == [
+        ("Call the sponsor", DAY + dt.timedelta(days=2), csm.pk),
+        ("Review with manager", DAY + dt.timedelta(days=7), manager.pk),
+    ]
+    assert Firing.objects.get(account=world["accounts"]["a"]).playbook_id == playbook.pk
+    assert Notification.objects.filter(user=csm, kind="playbook_assigned").count() == 1
+    assert Notification.objects.filter(user=csm, kind="alert_raised").count() == 3
+
+
+def test_rerunning_the_night_creates_nothing_new(org, world):
+    services.triggers_evaluate(org=org, day=DAY)
+    services.triggers_evaluate(org=org, day=DAY)
+    assert Firing.objects.count() == 4
+    assert Playbook.objects.count() == 1
+    assert Alert.objects.count() == 3
+    assert Notification.objects.count() == 4
+
+
+def test_cooldown_while_open_and_within_days(org, world, csm):
+    services.triggers_evaluate(org=org, day=DAY)
+    acc = world["accounts"]
+    next_day = DAY + dt.timedelta(days=1)
+    for key, s, c, v in [("a", 82, "green", 35.0), ("c", 43, "red", 5.0)]:
+        score(org, acc[key], next_day, s, c, volume=v)
+    services.triggers_evaluate(org=org, day=next_day)
+    assert Firing.objects.filter(fired_on=next_day).count() == 0  # open playbook / pending alert
+    # close the playbook and dismiss the alert: still within the 30 cool-down days
+    playbook = Playbook.objects.get(account=acc["a"])
+    pb.playbook_close(playbook_id=playbook.pk, user=csm, outcome="no_opportunity", today=next_day)
+    alert = Alert.objects.get(account=acc["c"])
+    services.alert_dismiss(alert_id=alert.pk, user=csm, reason="Talked to them, fine")
+    services.triggers_evaluate(org=org, day=next_day)
+    assert Firing.objects.filter(fired_on=next_day).count() == 0
+    later = DAY + dt.timedelta(days=30)
+    for key, s, c, v in [("a", 82, "green", 35.0), ("c", 43, "red", 5.0)]:
+        score(org, acc[key], later, s, c, volume=v)
+    services.triggers_evaluate(org=org, day=later)
+    assert set(Firing.objects.filter(fired_on=later).values_list("account__name", flat=True)) == {
+        "Alfa",
+        "Charlie",
+    }
+
+
+def test_alert_confirm_creates_the_playbook_and_dismiss_needs_a_reason(org, world, csm):
+    services.triggers_evaluate(org=org, day=DAY)
+    acc = world["accounts"]
+    alert = Alert.objects.get(account=acc["c"])
+    services.alert_confirm(alert_id=alert.pk, user=csm, today=DAY)
+    alert.refresh_from_db()
+    assert alert.status == "confirmed" and alert.playbook.kind == "retention"
+    assert alert.playbook.evidence == alert.firing.evidence
+    with pytest.raises(PlaybookError, match="already confirmed"):
+        services.alert_confirm(alert_id=alert.pk, user=csm, today=DAY)
+    other = Alert.objects.get(account=acc["d"])
+    with pytest.raises(PlaybookError) as exc:
+        services.alert_dismiss(alert_id=other.pk, user=csm, reason="  ")
+    assert exc.value.field == "reason"
+    services.alert_dismiss(alert_id=other.pk, user=csm, reason="Seasonal dip")
+    other.refresh_from_db()
+    assert other.status == "dismissed" and other.dismiss_reason == "Seasonal dip"
+
+
+def test_won_expansion_adds_the_subscription(org, world, csm):
+    services.triggers_evaluate(org=org, day=DAY)
+    acc, analytics = world["accounts"]["a"], world["products"]["analytics"]
+    playbook = Playbook.objects.get(account=acc)
+    with pytest.raises(PlaybookError) as exc:
+        pb.playbook_close(
+            playbook_id=playbook.pk, user=csm, outcome="won", today=DAY, product=analytics
+        )
+    assert exc.value.field == "mrr_won"
+    pb.playbook_close(
+        playbook_id=playbook.pk,
+        user=csm,
+        outcome="won",
+        today=DAY,
+        product=analytics,
+        expected_mrr="400",
+        mrr_won="450.00",
+    )
+    acc.refresh_from_db()
+    assert acc.mrr == Decimal("1450.00")
+    assert Subscription.objects.filter(account=acc, product=analytics, mrr=Decimal("450")).exists()
+    playbook.refresh_from_db()
+    assert playbook.status == "completed" and playbook.mrr_won == Decimal("450")
+    assert not PlaybookStep.objects.filter(playbook=playbook, status="open").exists()
+
+
+def test_churned_retention_marks_the_account(org, world, csm):
+    services.triggers_evaluate(org=org, day=DAY)
+    acc = world["accounts"]["c"]
+    alert = Alert.objects.get(account=acc)
+    services.alert_confirm(alert_id=alert.pk, user=csm, today=DAY)
+    alert.refresh_from_db()
+    reason = ChurnReason.all_objects.create(organization=org, name="Price")
+    with pytest.raises(PlaybookError) as exc:
+        pb.playbook_close(playbook_id=alert.playbook_id, user=csm, outcome="won", today=DAY)
+    assert exc.value.field == "outcome"
+    pb.playbook_close(
+        playbook_id=alert.playbook_id, user=csm, outcome="churned", today=DAY, churn_reason=reason
+    )
+    acc = Account.objects.get(pk=acc.pk)
+    assert (acc.churned_at, acc.churn_reason_id, acc.lifecycle_stage, acc.mrr) == (
+        DAY,
+        reason.pk,
+        "churned",
+        0,
+    )
+    assert not Subscription.objects.filter(account=acc, status="active").exists()
+
+
+def test_digest_sends_each_notification_once(org, world, csm):
+    services.triggers_evaluate(org=org, day=DAY)
+    assert pb.notifications_send_digest(org=org) == 1
+    assert len(mail.outbox) == 1
+    body = mail.outbox[0].body
+    assert "Offer Analytics" in body and body.count("Alert to review") == 3
+    assert pb.notifications_send_digest(org=org) == 0
+    assert len(mail.outbox) == 1
+
+
+def test_monthly_run_and_forecast(org, world):
+    from triggers.models import RetentionForecast, Trigger
+
+    t = world["triggers"]["retention"]
+    Trigger.objects.filter(pk=t.pk).update(schedule="monthly")
+    first = dt.date(2024, 7, 1)
+    for key, s, c, v in [
+        ("c", 43, "red", 5.0),
+        ("d", 60, "yellow", -38.0),
+        ("e", 80, "green", 0.0),
+    ]:
+        score(org, world["accounts"][key], first, s, c, volume=v)
+    stats = services.monthly_run(org=org, day=first)
+    assert stats.alerts == 3
+    assert set(Firing.objects.values_list("period", flat=True)) == {first}
+    cells = list(RetentionForecast.objects.filter(month=first))
+    # no alert decided before: every alert is expected to need an action; all hold core
+    assert [(c.persona_id, c.product_id, c.alerts_raised, c.expected_actions) for c in cells] == [
+        (None, world["products"]["core"].pk, 3, 3)
+    ]
+    assert cells[0].mrr_at_risk == Decimal("3000")
+    services.monthly_run(org=org, day=first)  # idempotent
+    assert Alert.objects.count() == 3 and RetentionForecast.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_night_twice_at_once_fires_once(org, csm, manager):
+    assert connection.vendor == "postgresql"
+    from orgs.tenancy import org_context
+
+    with org_context(org):
+        build(org, csm, manager)
+    errors = []
+
+    def run():
+        try:
+            services.triggers_evaluate(org=org, day=DAY)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with org_context(org):
+        assert Firing.objects.count() == 4
+        assert Playbook.objects.count() == 1
+        assert Alert.objects.count() == 3
+        assert Notification.objects.count() == 4

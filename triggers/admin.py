@@ -1,0 +1,101 @@
+"""Admin for triggers (conditions validated on save), firings, alerts and the forecast."""
+
+import json
+
+from django import forms
+from django.contrib import admin
+
+from orgs.admin_base import TenantAdmin
+
+from .fields import TRIGGER_FIELDS
+from .models import Alert, Firing, RetentionForecast, Trigger, TriggerRun
+
+
+class TriggerForm(forms.ModelForm):
+    class Meta:
+        model = Trigger
+        fields = [
+            "name",
+            "kind",
+            "persona",
+            "product",
+            "condition",
+            "schedule",
+            "cooldown_days",
+            "action",
+            "template",
+            "is_active",
+        ]
+        help_texts = {
+            "condition": (
+                'A JSON tree, e.g. {"all": [{"field": "health_colour", "op": "=", '
+                '"value": "green"}, {"field": "indicator.volume_trend.raw", "op": ">", '
+                '"value": 20}]}. Operators: < <= > >= = != in between is_empty contains '
+                "not_contains. Fields: " + ", ".join(sorted(TRIGGER_FIELDS))
+            )
+        }
+
+
+@admin.register(Trigger)
+class TriggerAdmin(TenantAdmin):
+    form = TriggerForm
+    list_display = [
+        "name",
+        "kind",
+        "persona",
+        "product",
+        "schedule",
+        "action",
+        "is_active",
+        "version",
+    ]
+    list_filter = ["kind", "schedule", "action", "is_active"]
+    search_fields = ["name"]
+    raw_id_fields = ["persona", "product", "template"]
+
+    def save_model(self, request, obj, form, change):
+        if change and form.changed_data:
+            obj.version += 1  # a change is a new version; firings record the one that fired
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Firing)
+class FiringAdmin(TenantAdmin):
+    list_display = ["trigger", "account", "period", "fired_on", "playbook", "evidence_text"]
+    list_filter = ["fired_on"]
+    raw_id_fields = ["trigger", "account", "playbook"]
+    list_select_related = ["trigger", "account"]
+    readonly_fields = ["pretty_evidence"]
+    show_full_result_count = False
+
+    @admin.display(description="evidence")
+    def pretty_evidence(self, obj):
+        return json.dumps(obj.evidence, indent=2)
+
+
+@admin.register(Alert)
+class AlertAdmin(TenantAdmin):
+    list_display = ["account", "firing", "owner", "status", "created_at", "decided_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["firing", "account", "owner", "decided_by", "playbook"]
+    list_select_related = ["account", "owner", "firing__trigger"]
+
+
+@admin.register(RetentionForecast)
+class RetentionForecastAdmin(TenantAdmin):
+    list_display = [
+        "month",
+        "persona",
+        "product",
+        "alerts_raised",
+        "expected_actions",
+        "accounts_at_risk",
+        "mrr_at_risk",
+    ]
+    list_filter = ["month"]
+    list_select_related = ["persona", "product"]
+
+
+@admin.register(TriggerRun)
+class TriggerRunAdmin(TenantAdmin):
+    list_display = ["date", "chunks_total", "fired", "started_at"]

@@ -1,0 +1,82 @@
+"""Trigger condition evaluation, pure: from the nightly frame to the accounts that fire and
+their evidence. Never eval: the tree is compiled by the condition language (conditions/)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from conditions import Comparison, Node, fields_read, parse
+
+from .fields import TRIGGER_FIELDS
+
+
+def compile_condition(tree) -> Node:
+    return parse(tree, TRIGGER_FIELDS)
+
+
+def needed_fields(node: Node) -> set[str]:
+    return set(fields_read(node))
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "no data"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}".rstrip("0").rstrip(".")
+    if isinstance(value, tuple | list):
+        return ", ".join(_fmt(v) for v in value)
+    return str(value)
+
+
+def _threshold(comparison: Comparison) -> str:
+    op, value = comparison.op, comparison.value
+    if op == "between":
+        return f"between {_fmt(value[0])} and {_fmt(value[1])}"
+    if op == "in":
+        return f"in ({_fmt(value)})"
+    if op == "is_empty":
+        return "is empty" if value else "is not empty"
+    if op == "contains":
+        return f"holds {value}"
+    if op == "not_contains":
+        return f"does not hold {value}"
+    return f"{op} {_fmt(value)}"
+
+
+def evaluate(node: Node, frame: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    """The mask of accounts for which the condition holds, and for those accounts the
+    evidence: the value of every field the condition read (one column per field)."""
+    mask = node.to_mask(frame)
+    evidence = frame.loc[mask, fields_read(node)]
+    return mask, evidence
+
+
+def evidence_texts(node: Node, frame: pd.DataFrame, mask: pd.Series) -> pd.Series:
+    """Per fired account, the comparisons that held, in plain words:
+    "health score 43 < 51; transacted volume trend: value (%) -38 < -30"."""
+    fired = frame.loc[mask]
+    parts: list[pd.Series] = []
+    for comparison in node.comparisons():
+        held = comparison.to_mask(fired)
+        label = comparison.field.label or comparison.field.name
+        values = fired[comparison.field.name]
+        text = values.map(lambda v, label=label: f"{label} {_fmt(v)}")
+        text = text + " " + _threshold(comparison)
+        parts.append(text.where(held, ""))
+    if not parts:
+        return pd.Series("", index=fired.index)
+    joined = pd.concat(parts, axis=1).apply(lambda row: "; ".join(t for t in row if t), axis=1)
+    return joined
+
+
+def evidence_records(evidence: pd.DataFrame) -> list[dict]:
+    """JSON-safe evidence per fired account (NaN becomes None)."""
+    clean = evidence.astype(object).where(evidence.notna(), None)
+    out = []
+    for record in clean.to_dict(orient="records"):
+        out.append(
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in record.items()}
+        )
+    return out

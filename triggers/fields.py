@@ -1,0 +1,248 @@
+"""The trigger field catalogue: account fields (shared with persona rules) plus health, score
+changes, every indicator's raw value and score, renewal and tenure, persona, overdue invoices
+and usage aggregates; and the loader that builds the nightly evaluation frame with only the
+columns the active triggers read, set-based (a handful of queries per organization)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Min, Q, Sum
+
+from accounts.models import Account, Invoice, Subscription, UsageMetric
+from accounts.personas import ACCOUNT_FIELDS
+from conditions import ConditionError, Field, FieldType, parse
+from health.measures import MEASURES
+from health.models import HealthScore
+
+USAGE_METRICS = ("logins", "active_users", "transactions", "transacted_volume")
+USAGE_WINDOWS = (30, 90)
+
+
+def _build_catalogue() -> dict[str, Field]:
+    fields = dict(ACCOUNT_FIELDS)
+
+    def add(name, ftype, label, q_path=None, choices=()):
+        fields[name] = Field(name, ftype, label, tuple(choices), q_path=q_path)
+
+    add("health_score", FieldType.NUMBER, "Health score", "health_score")
+    add(
+        "health_colour",
+        FieldType.CHOICE,
+        "Health colour",
+        "health_colour",
+        ("red", "yellow", "green", "none"),
+    )
+    add("score_change_7d", FieldType.NUMBER, "Score change over 7 days", "health_change_7d")
+    add("score_change_30d", FieldType.NUMBER, "Score change over 30 days", "health_change_30d")
+    add("score_change_90d", FieldType.NUMBER, "Score change over 90 days")
+    add("csm_sentiment", FieldType.NUMBER, "CSM sentiment (1-5)", "csm_sentiment")
+    add("persona", FieldType.STRING, "Persona (slug)", "persona__slug")
+    add("days_to_renewal", FieldType.NUMBER, "Days to renewal")
+    add("tenure_days", FieldType.NUMBER, "Tenure in days")
+    add("overdue_invoice_max_days", FieldType.NUMBER, "Days the oldest unpaid invoice is overdue")
+    add("overdue_invoice_count", FieldType.NUMBER, "Overdue invoices")
+    for key, measure in MEASURES.items():
+        add(f"indicator.{key}.raw", FieldType.NUMBER, f"{measure.label}: value ({measure.unit})")
+        add(f"indicator.{key}.score", FieldType.NUMBER, f"{measure.label}: score 0-100")
+    for metric in USAGE_METRICS:
+        for window in USAGE_WINDOWS:
+            add(
+                f"usage.{metric}.sum_{window}d",
+                FieldType.NUMBER,
+                f"{metric.replace('_', ' ')}: total over {window} days",
+            )
+            add(
+                f"usage.{metric}.active_days_{window}d",
+                FieldType.NUMBER,
+                f"{metric.replace('_', ' ')}: active days over {window} days",
+            )
+    return fields
+
+
+TRIGGER_FIELDS: dict[str, Field] = _build_catalogue()
+
+
+def validate_condition(tree) -> None:
+    """A trigger condition must be a non-empty tree over the catalogue; errors name the
+    field `condition` and the place in the tree."""
+    if not tree:
+        raise ValidationError({"condition": "the condition is empty"})
+    try:
+        parse(tree, TRIGGER_FIELDS)
+    except ConditionError as exc:
+        raise ValidationError({"condition": f"{exc.path}: {exc.message}"}) from exc
+
+
+# -- the evaluation frame ---------------------------------------------------------------
+
+
+def _date_col(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series)
+
+
+def load_frame(
+    *, day: dt.date, fields: set[str], first_id: int | None = None, last_id: int | None = None
+) -> pd.DataFrame:
+    """One row per account that is a customer on `day` (organization in context; optionally
+    only ids in [first_id, last_id], a chunk), with the columns the given fields need.
+    Set-based: one query per family of fields."""
+
+    def scoped(qs, key="account_id"):
+        if first_id is not None:
+            qs = qs.filter(**{f"{key}__gte": first_id, f"{key}__lte": last_id})
+        return qs
+
+    base_cols = [
+        "pk",
+        "name",
+        "owner_id",
+        "persona_id",
+        "tier",
+        "touch_model",
+        "lifecycle_stage",
+        "size_band",
+        "industry",
+        "region",
+        "acquisition_channel",
+        "relationship_channel",
+        "mrr",
+        "customer_since",
+        "renewal_date",
+        "csm_sentiment",
+        "csm_sentiment_expires_on",
+    ]
+    accounts = scoped(
+        Account.objects.filter(Q(customer_since__isnull=True) | Q(customer_since__lte=day)).filter(
+            Q(churned_at__isnull=True) | Q(churned_at__gt=day)
+        ),
+        key="pk",
+    )
+    frame = pd.DataFrame(list(accounts.values_list(*base_cols)), columns=base_cols)
+    frame = frame.rename(columns={"pk": "account_id"}).set_index("account_id").sort_index()
+    if frame.empty:
+        return frame
+    frame["mrr"] = frame["mrr"].astype("float64")
+    ts_day = pd.Timestamp(day)
+
+    if "persona" in fields:
+        from accounts.models import Persona
+
+        slugs = dict(Persona.objects.values_list("pk", "slug"))
+        frame["persona"] = frame["persona_id"].map(slugs)
+    if "products" in fields:
+        held = (
+            Subscription.objects.filter(start_date__lte=day)
+            .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+            .values_list("account_id", "product__code")
+        )
+        held_df = pd.DataFrame(list(held), columns=["account_id", "code"])
+        joined = held_df.groupby("account_id")["code"].apply(
+            lambda codes: "|" + "|".join(sorted(set(codes))) + "|"
+        )
+        frame["products"] = joined.reindex(frame.index).fillna("")
+    if "days_to_renewal" in fields:
+        frame["days_to_renewal"] = (_date_col(frame["renewal_date"]) - ts_day).dt.days.astype(
+            "float64"
+        )
+    if "tenure_days" in fields:
+        frame["tenure_days"] = (ts_day - _date_col(frame["customer_since"])).dt.days.astype(
+            "float64"
+        )
+    if "csm_sentiment" in fields:
+        expires = _date_col(frame["csm_sentiment_expires_on"])
+        value = pd.to_numeric(frame["csm_sentiment"], errors="coerce").astype("float64")
+        frame["csm_sentiment"] = value.where(~(expires.notna() & (expires < ts_day)))
+
+    health_fields = {f for f in fields if f.startswith(("health_", "score_change", "indicator."))}
+    if health_fields:
+        _add_health(frame, day, health_fields, scoped)
+    if fields & {"overdue_invoice_max_days", "overdue_invoice_count"}:
+        rows = (
+            scoped(Invoice.objects.filter(issued_on__lte=day, due_on__lt=day))
+            .filter(Q(paid_on__isnull=True) | Q(paid_on__gt=day))
+            .values("account_id")
+            .annotate(first_due=Min("due_on"), n=Count("id"))
+            .values_list("account_id", "first_due", "n")
+        )
+        inv = pd.DataFrame(list(rows), columns=["account_id", "first_due", "n"]).set_index(
+            "account_id"
+        )
+        inv = inv.reindex(frame.index)
+        frame["overdue_invoice_max_days"] = (
+            (ts_day - _date_col(inv["first_due"])).dt.days.astype("float64").fillna(0.0)
+        )
+        frame["overdue_invoice_count"] = inv["n"].astype("float64").fillna(0.0)
+    usage_fields = sorted(f for f in fields if f.startswith("usage."))
+    if usage_fields:
+        _add_usage(frame, day, usage_fields, scoped)
+    return frame
+
+
+def _add_health(frame: pd.DataFrame, day: dt.date, fields: set[str], scoped) -> None:
+    today = scoped(HealthScore.objects.filter(date=day)).values_list(
+        "account_id", "score", "colour", "breakdown"
+    )
+    scores = pd.DataFrame(list(today), columns=["account_id", "score", "colour", "breakdown"])
+    scores = scores.set_index("account_id").reindex(frame.index)
+    frame["health_score"] = scores["score"].astype("float64")
+    frame["health_colour"] = scores["colour"].fillna("none")
+    for lag in (7, 30, 90):
+        name = f"score_change_{lag}d"
+        if name not in fields:
+            continue
+        past = scoped(HealthScore.objects.filter(date=day - dt.timedelta(days=lag))).values_list(
+            "account_id", "score"
+        )
+        prev = pd.Series(dict(past), dtype="float64").reindex(frame.index)
+        frame[name] = frame["health_score"] - prev
+    wanted = sorted(f for f in fields if f.startswith("indicator."))
+    if not wanted:
+        return
+    breakdowns = scores["breakdown"].tolist()
+    for name in wanted:
+        _, measure, part = name.split(".")
+        position = 0 if part == "raw" else 1
+        values = np.full(len(frame), np.nan)
+        for i, breakdown in enumerate(breakdowns):
+            if not isinstance(breakdown, dict):
+                continue
+            for key, entry in breakdown.items():
+                if key == measure or key.startswith(measure + ":"):
+                    if entry[position] is not None:
+                        values[i] = entry[position]
+                    break
+        frame[name] = values
+
+
+def _add_usage(frame: pd.DataFrame, day: dt.date, fields: list[str], scoped) -> None:
+    by_metric: dict[str, set[int]] = {}
+    for name in fields:
+        _, metric, agg = name.split(".")
+        by_metric.setdefault(metric, set()).add(int(agg.rsplit("_", 1)[1].rstrip("d")))
+    for metric, windows in by_metric.items():
+        longest = max(windows)
+        annotations = {}
+        for w in windows:
+            first = day - dt.timedelta(days=w - 1)
+            annotations[f"sum_{w}d"] = Sum("value", filter=Q(date__gte=first))
+            annotations[f"active_days_{w}d"] = Count("id", filter=Q(date__gte=first, value__gt=0))
+        rows = (
+            scoped(
+                UsageMetric.objects.filter(
+                    metric=metric, date__gte=day - dt.timedelta(days=longest - 1), date__lte=day
+                )
+            )
+            .values("account_id")
+            .annotate(**annotations)
+        )
+        agg = pd.DataFrame(list(rows))
+        agg = agg.set_index("account_id") if not agg.empty else pd.DataFrame(index=frame.index)
+        agg = agg.reindex(frame.index)
+        for col in annotations:
+            name = f"usage.{metric}.{col}"
+            if name in fields:
+                frame[name] = agg[col].astype("float64").fillna(0.0) if col in agg else 0.0

@@ -1,0 +1,431 @@
+"""Trigger writes: the nightly and monthly evaluation (set-based, exactly once per trigger,
+account and period), alerts confirmed or dismissed, and the monthly retention forecast.
+
+Exactly once: firings are inserted with ON CONFLICT DO NOTHING against the unique (trigger,
+account, period); then the firings of the period that have neither playbook nor alert are
+locked (SKIP LOCKED) and materialized, so a re-run or a second runner at the same time finds
+nothing left to do."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from accounts.models import Subscription
+from conditions import ConditionError, fields_read
+from orgs.bulk import update_from_values, upsert
+from orgs.models import Organization, User
+from orgs.tenancy import org_context
+from playbooks.models import Notification, NotificationKind, PlaybookKind, PlaybookStatus
+from playbooks.services import PlaybookError, PlaybookSpec, playbooks_create_bulk
+
+from .conditions import compile_condition, evidence_records, evidence_texts
+from .fields import load_frame
+from .models import Action, Alert, AlertStatus, Firing, RetentionForecast, Schedule, Trigger
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TriggerStats:
+    evaluated: int = 0
+    fired: int = 0
+    playbooks: int = 0
+    alerts: int = 0
+    seconds: dict = field(default_factory=lambda: {"read": 0.0, "evaluate": 0.0, "write": 0.0})
+
+
+def period_of(schedule: str, day: dt.date) -> dt.date:
+    return day.replace(day=1) if schedule == Schedule.MONTHLY else day
+
+
+def _active_triggers(schedule: str) -> list[Trigger]:
+    return list(
+        Trigger.objects.filter(is_active=True, schedule=schedule)
+        .select_related("template", "product", "persona")
+        .prefetch_related("template__steps")
+        .order_by("pk")
+    )
+
+
+def _blocked(triggers: list[Trigger], day: dt.date) -> dict[int, np.ndarray]:
+    """Per trigger, the accounts in cool-down: a playbook or alert the trigger created is
+    still open, or it fired within its cool-down days (before today)."""
+    ids = [t.pk for t in triggers]
+    open_pairs = pd.DataFrame(
+        list(
+            Firing.objects.filter(trigger_id__in=ids)
+            .filter(Q(playbook__status=PlaybookStatus.OPEN) | Q(alert__status=AlertStatus.PENDING))
+            .values_list("trigger_id", "account_id")
+        ),
+        columns=["trigger_id", "account_id"],
+    )
+    longest = max((t.cooldown_days for t in triggers), default=0)
+    recent = pd.DataFrame(
+        list(
+            Firing.objects.filter(
+                trigger_id__in=ids,
+                fired_on__gte=day - dt.timedelta(days=longest),
+                fired_on__lt=day,
+            ).values_list("trigger_id", "account_id", "fired_on")
+        )
+        if longest
+        else [],
+        columns=["trigger_id", "account_id", "fired_on"],
+    )
+    if not recent.empty:
+        cooldown = recent["trigger_id"].map({t.pk: t.cooldown_days for t in triggers})
+        age = (pd.Timestamp(day) - pd.to_datetime(recent["fired_on"])).dt.days
+        recent = recent[age < cooldown]
+    pairs = pd.concat([open_pairs, recent[["trigger_id", "account_id"]]], ignore_index=True)
+    return {
+        int(trigger_id): group["account_id"].to_numpy()
+        for trigger_id, group in pairs.groupby("trigger_id")
+    }
+
+
+def triggers_evaluate(
+    *,
+    org: Organization,
+    day: dt.date,
+    schedule: str = Schedule.NIGHTLY,
+    first_id: int | None = None,
+    last_id: int | None = None,
+    is_demo: bool = False,
+    stats: TriggerStats | None = None,
+) -> TriggerStats:
+    """Evaluate the organization's active triggers of `schedule` for `day` (optionally for a
+    chunk of account ids), record the firings with their evidence, and create their playbooks
+    or alerts. Idempotent and safe to run twice at once."""
+    stats = stats or TriggerStats()
+    period = period_of(schedule, day)
+    with org_context(org):
+        t0 = time.perf_counter()
+        triggers = _active_triggers(schedule)
+        compiled = {}
+        for trigger in triggers:
+            try:
+                compiled[trigger.pk] = compile_condition(trigger.condition)
+            except ConditionError as exc:  # saved before a catalogue change: skip, loudly
+                logger.error("trigger %s has an invalid condition: %s", trigger.pk, exc)
+        triggers = [t for t in triggers if t.pk in compiled]
+        if not triggers:
+            return stats
+        needed = {"products"} if any(t.product_id for t in triggers) else set()
+        for node in compiled.values():
+            needed |= set(fields_read(node))
+        frame = load_frame(day=day, fields=needed, first_id=first_id, last_id=last_id)
+        blocked = _blocked(triggers, day)
+        t1 = time.perf_counter()
+        rows = []
+        for trigger in triggers:
+            if frame.empty:
+                break
+            node = compiled[trigger.pk]
+            mask = node.to_mask(frame)
+            if trigger.persona_id:
+                mask &= frame["persona_id"] == trigger.persona_id
+            if trigger.product_id:
+                mask &= ~frame["products"].str.contains(f"|{trigger.product.code}|", regex=False)
+            if trigger.pk in blocked:
+                mask &= ~frame.index.isin(blocked[trigger.pk])
+            stats.evaluated += len(frame)
+            if not mask.any():
+                continue
+            evidence = frame.loc[mask, fields_read(node)]
+            texts = evidence_texts(node, frame, mask)
+            for account_id, record, text in zip(
+                evidence.index.tolist(), evidence_records(evidence), texts.tolist(), strict=True
+            ):
+                rows.append(
+                    [org.pk, trigger.pk, account_id, period, day, trigger.version, record, text]
+                )
+        t2 = time.perf_counter()
+        with transaction.atomic():
+            upsert(
+                table=Firing._meta.db_table,
+                columns=[
+                    "organization_id",
+                    "trigger_id",
+                    "account_id",
+                    "period",
+                    "fired_on",
+                    "trigger_version",
+                    "evidence",
+                    "evidence_text",
+                    "created_at",
+                ],
+                rows=[r + [timezone.now()] for r in rows],
+                conflict=["trigger_id", "account_id", "period"],
+                update=[],
+            )
+        created_playbooks, created_alerts = materialize(
+            org=org,
+            triggers=triggers,
+            period=period,
+            day=day,
+            is_demo=is_demo,
+            first_id=first_id,
+            last_id=last_id,
+        )
+        stats.fired += len(rows)
+        stats.playbooks += created_playbooks
+        stats.alerts += created_alerts
+        stats.seconds["read"] += t1 - t0
+        stats.seconds["evaluate"] += t2 - t1
+        stats.seconds["write"] += time.perf_counter() - t2
+    logger.info(
+        "triggers evaluated org=%s day=%s schedule=%s fired=%s playbooks=%s alerts=%s",
+        org.slug,
+        day,
+        schedule,
+        len(rows),
+        created_playbooks,
+        created_alerts,
+    )
+    return stats
+
+
+def materialize(
+    *,
+    org: Organization,
+    triggers: list[Trigger],
+    period: dt.date,
+    day: dt.date,
+    is_demo: bool = False,
+    first_id: int | None = None,
+    last_id: int | None = None,
+) -> tuple[int, int]:
+    """Create the playbook or alert of every firing of the period that has neither."""
+    by_id = {t.pk: t for t in triggers}
+    with transaction.atomic():
+        pending = Firing.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            trigger_id__in=list(by_id), period=period, playbook__isnull=True, alert__isnull=True
+        )
+        if first_id is not None:
+            pending = pending.filter(account_id__gte=first_id, account_id__lte=last_id)
+        pending = list(
+            pending.select_related("account").only(
+                "pk", "trigger_id", "account_id", "account__owner_id", "evidence", "evidence_text"
+            )
+        )
+        to_playbook = [f for f in pending if by_id[f.trigger_id].action == Action.PLAYBOOK]
+        to_alert = [f for f in pending if by_id[f.trigger_id].action == Action.ALERT]
+        specs = [
+            PlaybookSpec(
+                account_id=f.account_id,
+                owner_id=f.account.owner_id,
+                template=by_id[f.trigger_id].template,
+                opened_on=day,
+                origin="trigger",
+                origin_label=by_id[f.trigger_id].name,
+                origin_ref=f.pk,
+                evidence=f.evidence,
+                evidence_text=f.evidence_text,
+                is_demo=is_demo,
+            )
+            for f in to_playbook
+        ]
+        playbooks = playbooks_create_bulk(org=org, specs=specs)
+        update_from_values(
+            table=Firing._meta.db_table,
+            key="id",
+            columns=[("playbook_id", "bigint")],
+            rows=[(f.pk, p.pk) for f, p in zip(to_playbook, playbooks, strict=True)],
+        )
+        Alert.all_objects.bulk_create(
+            [
+                Alert(
+                    organization=org, firing=f, account_id=f.account_id, owner_id=f.account.owner_id
+                )
+                for f in to_alert
+            ],
+            ignore_conflicts=True,
+            batch_size=5000,
+        )
+        if to_alert:
+            alerts = Alert.objects.filter(firing_id__in=[f.pk for f in to_alert]).values_list(
+                "pk", "owner_id", "firing__trigger__name", "account__name"
+            )
+            Notification.all_objects.bulk_create(
+                [
+                    Notification(
+                        organization=org,
+                        user_id=owner_id,
+                        kind=NotificationKind.ALERT_RAISED,
+                        ref=alert_id,
+                        text=f"Alert to review: {trigger_name} · {account_name}",
+                        url="/playbooks/alerts/",
+                    )
+                    for alert_id, owner_id, trigger_name, account_name in alerts
+                    if owner_id
+                ],
+                ignore_conflicts=True,
+                batch_size=5000,
+            )
+    return len(playbooks), len(to_alert)
+
+
+# -- alerts -----------------------------------------------------------------------------
+
+
+def alert_confirm(*, alert_id: int, user: User, today: dt.date) -> Alert:
+    """The CSM confirms the risk: the trigger's playbook is created, with the evidence."""
+    with transaction.atomic():
+        alert = (
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("firing__trigger__template", "account")
+            .get(pk=alert_id)
+        )
+        if alert.status != AlertStatus.PENDING:
+            raise PlaybookError("alert", f"this alert was already {alert.status}")
+        firing = alert.firing
+        trigger = firing.trigger
+        org = Organization.objects.get(pk=alert.organization_id)
+        (playbook,) = playbooks_create_bulk(
+            org=org,
+            specs=[
+                PlaybookSpec(
+                    account_id=alert.account_id,
+                    owner_id=alert.account.owner_id or user.pk,
+                    template=trigger.template,
+                    opened_on=today,
+                    origin="trigger",
+                    origin_label=trigger.name,
+                    origin_ref=firing.pk,
+                    evidence=firing.evidence,
+                    evidence_text=firing.evidence_text,
+                )
+            ],
+        )
+        alert.status = AlertStatus.CONFIRMED
+        alert.decided_at = timezone.now()
+        alert.decided_by = user
+        alert.playbook = playbook
+        alert.save(update_fields=["status", "decided_at", "decided_by", "playbook"])
+        firing.playbook = playbook
+        firing.save(update_fields=["playbook"])
+    logger.info("alert confirmed id=%s playbook=%s by=%s", alert.pk, playbook.pk, user.pk)
+    return alert
+
+
+def alert_dismiss(*, alert_id: int, user: User, reason: str) -> Alert:
+    reason = (reason or "").strip()
+    if not reason:
+        raise PlaybookError("reason", "say why the alert is dismissed")
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert_id)
+        if alert.status != AlertStatus.PENDING:
+            raise PlaybookError("alert", f"this alert was already {alert.status}")
+        alert.status = AlertStatus.DISMISSED
+        alert.dismiss_reason = reason[:240]
+        alert.decided_at = timezone.now()
+        alert.decided_by = user
+        alert.save(update_fields=["status", "dismiss_reason", "decided_at", "decided_by"])
+    logger.info("alert dismissed id=%s by=%s", alert.pk, user.pk)
+    return alert
+
+
+# -- the monthly retention forecast -----------------------------------------------------
+
+
+def retention_forecast_compute(*, org: Organization, month: dt.date) -> list[RetentionForecast]:
+    """Per persona and main product (the account's largest subscription): retention alerts
+    raised this month, open retention playbooks with steps due in it, and the actions to
+    expect = alerts x the share confirmed over the last 6 months + those open playbooks.
+    Replaces the month's rows."""
+    month = month.replace(day=1)
+    next_month = (month + dt.timedelta(days=32)).replace(day=1)
+    with org_context(org), transaction.atomic():
+        decided = Alert.objects.filter(
+            firing__trigger__kind=PlaybookKind.RETENTION,
+            decided_at__date__gte=month - dt.timedelta(days=182),
+            decided_at__date__lt=month,
+        ).aggregate(
+            confirmed=Count("pk", filter=Q(status=AlertStatus.CONFIRMED)),
+            total=Count("pk", filter=~Q(status=AlertStatus.PENDING)),
+        )
+        confirm_rate = decided["confirmed"] / decided["total"] if decided["total"] else 1.0
+        alerts = pd.DataFrame(
+            list(
+                Alert.objects.filter(
+                    firing__trigger__kind=PlaybookKind.RETENTION,
+                    firing__period=month,
+                    firing__trigger__schedule=Schedule.MONTHLY,
+                ).values_list("account_id", "account__persona_id", "account__mrr")
+            ),
+            columns=["account_id", "persona_id", "mrr"],
+        )
+        alerts["kind"] = "alert"
+        from playbooks.models import Playbook
+
+        open_playbooks = pd.DataFrame(
+            list(
+                Playbook.objects.filter(
+                    kind=PlaybookKind.RETENTION,
+                    status=PlaybookStatus.OPEN,
+                    steps__status="open",
+                    steps__due_on__gte=month,
+                    steps__due_on__lt=next_month,
+                )
+                .distinct()
+                .values_list("account_id", "account__persona_id", "account__mrr")
+            ),
+            columns=["account_id", "persona_id", "mrr"],
+        )
+        open_playbooks["kind"] = "playbook"
+        both = pd.concat([alerts, open_playbooks], ignore_index=True)
+        subs = pd.DataFrame(
+            list(
+                Subscription.objects.filter(status="active").values_list(
+                    "account_id", "product_id", "mrr"
+                )
+            ),
+            columns=["account_id", "product_id", "mrr"],
+        )
+        main = (
+            subs.sort_values(["account_id", "mrr"], ascending=[True, False])
+            .drop_duplicates("account_id")
+            .set_index("account_id")["product_id"]
+        )
+        both["product_id"] = both["account_id"].map(main)
+        both["mrr"] = both["mrr"].astype("float64")
+        RetentionForecast.objects.filter(month=month).delete()
+        cells = []
+        if not both.empty:
+            keys = ["persona_id", "product_id"]
+            grouped = both.fillna({"persona_id": -1, "product_id": -1}).groupby(keys)
+            for (persona_id, product_id), group in grouped:
+                n_alerts = int((group["kind"] == "alert").sum())
+                n_playbooks = int((group["kind"] == "playbook").sum())
+                accounts = group.drop_duplicates("account_id")
+                cells.append(
+                    RetentionForecast(
+                        organization=org,
+                        month=month,
+                        persona_id=None if persona_id == -1 else int(persona_id),
+                        product_id=None if product_id == -1 else int(product_id),
+                        alerts_raised=n_alerts,
+                        expected_actions=int(np.ceil(n_alerts * confirm_rate)) + n_playbooks,
+                        accounts_at_risk=len(accounts),
+                        mrr_at_risk=round(float(accounts["mrr"].sum()), 2),
+                    )
+                )
+        RetentionForecast.all_objects.bulk_create(cells)
+    logger.info("retention forecast org=%s month=%s cells=%s", org.slug, month, len(cells))
+    return cells
+
+
+def monthly_run(*, org: Organization, day: dt.date, is_demo: bool = False) -> TriggerStats:
+    """Day 1: the month's retention (monthly) triggers, then the forecast."""
+    stats = triggers_evaluate(org=org, day=day, schedule=Schedule.MONTHLY, is_demo=is_demo)
+    retention_forecast_compute(org=org, month=day)
+    return stats
