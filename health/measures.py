@@ -17,15 +17,9 @@ import numpy as np
 import pandas as pd
 from django.db.models import Avg, Count, F, Max, Q, Sum
 
-from accounts.models import (
-    Account,
-    Interaction,
-    Invoice,
-    Subscription,
-    SurveyResponse,
-    Ticket,
-    UsageMetric,
-)
+from accounts.models import Account, Interaction, Invoice, Subscription, SurveyResponse, Ticket
+
+from .usage import DenseUsage, SqlUsage
 
 # The baseline that usage trend compares the recent window against: the 6 months before it.
 USAGE_TREND_BASELINE_DAYS = 180
@@ -41,6 +35,13 @@ class MeasureContext:
     day: dt.date
     accounts: pd.DataFrame
     tz: str = "UTC"
+    dense: DenseUsage | None = None  # a backfill's preloaded usage; None: SQL per window
+
+    @property
+    def usage(self):
+        if self.dense is not None:
+            return self.dense.view(self.ids)
+        return SqlUsage(self.ids, self.id_range)
 
     @property
     def ids(self) -> pd.Index:
@@ -117,10 +118,6 @@ def measure(key, label, unit, phrase, default_window=None, default_metric=None):
     return register
 
 
-def _usage(ctx: MeasureContext, metric: str, first: dt.date, last: dt.date):
-    return ctx.scoped(UsageMetric.objects.filter(metric=metric, date__gte=first, date__lte=last))
-
-
 def _covered_days(ctx: MeasureContext, first: dt.date, last: dt.date) -> pd.Series:
     """How many days of [first, last] each account was a customer (young accounts have a
     shorter history; counting days before they signed as zero usage would mislead)."""
@@ -140,14 +137,7 @@ def _covered_days(ctx: MeasureContext, first: dt.date, last: dt.date) -> pd.Seri
 )
 def usage_frequency(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
     first = ctx.day - dt.timedelta(days=window - 1)
-    rows = (
-        _usage(ctx, metric, first, ctx.day)
-        .filter(value__gt=0)
-        .values("account_id")
-        .annotate(n=Count("id"))
-        .values_list("account_id", "n")
-    )
-    return ctx.series(rows, fill=0)
+    return ctx.usage.windows(metric, {"days": (first, ctx.day)}, active=True)["days"]
 
 
 @measure(
@@ -163,19 +153,9 @@ def usage_trend(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
     recent_first = ctx.day - dt.timedelta(days=window - 1)
     base_last = recent_first - dt.timedelta(days=1)
     base_first = base_last - dt.timedelta(days=USAGE_TREND_BASELINE_DAYS - 1)
-    rows = (
-        _usage(ctx, metric, base_first, ctx.day)
-        .values("account_id")
-        .annotate(
-            recent=Sum("value", filter=Q(date__gte=recent_first)),
-            base=Sum("value", filter=Q(date__lte=base_last)),
-        )
-        .values_list("account_id", "recent", "base")
+    frame = ctx.usage.windows(
+        metric, {"recent": (recent_first, ctx.day), "base": (base_first, base_last)}
     )
-    frame = pd.DataFrame(list(rows), columns=["account_id", "recent", "base"]).set_index(
-        "account_id"
-    )
-    frame = frame.reindex(ctx.ids).astype("float64").fillna(0.0)
     base_days = _covered_days(ctx, base_first, base_last)
     recent_days = _covered_days(ctx, recent_first, ctx.day)
     base_rate = frame["base"] / base_days.where(base_days >= MIN_BASELINE_DAYS)
@@ -197,19 +177,9 @@ def volume_trend(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
     recent_first = ctx.day - dt.timedelta(days=window - 1)
     prev_last = recent_first - dt.timedelta(days=1)
     prev_first = prev_last - dt.timedelta(days=window - 1)
-    rows = (
-        _usage(ctx, metric, prev_first, ctx.day)
-        .values("account_id")
-        .annotate(
-            recent=Sum("value", filter=Q(date__gte=recent_first)),
-            prev=Sum("value", filter=Q(date__lte=prev_last)),
-        )
-        .values_list("account_id", "recent", "prev")
+    frame = ctx.usage.windows(
+        metric, {"recent": (recent_first, ctx.day), "prev": (prev_first, prev_last)}
     )
-    frame = pd.DataFrame(list(rows), columns=["account_id", "recent", "prev"]).set_index(
-        "account_id"
-    )
-    frame = frame.reindex(ctx.ids).astype("float64").fillna(0.0)
     covered = _covered_days(ctx, prev_first, prev_last)
     prev = frame["prev"].where((covered >= window) & (frame["prev"] > 0))
     return ((frame["recent"] / prev - 1.0) * 100.0).astype("float64")
@@ -390,17 +360,7 @@ def product_adoption(ctx: MeasureContext, window: int) -> pd.Series:
         return ctx.series([])
     held_df = pd.DataFrame(held, columns=["account_id", "code"]).drop_duplicates()
     first = ctx.day - dt.timedelta(days=window - 1)
-    used = (
-        ctx.scoped(
-            UsageMetric.objects.filter(
-                metric__startswith="product:", date__gte=first, date__lte=ctx.day, value__gt=0
-            )
-        )
-        .values_list("account_id", "metric")
-        .distinct()
-    )
-    used_df = pd.DataFrame(list(used), columns=["account_id", "metric"])
-    used_df["code"] = used_df["metric"].str.slice(len("product:"))
+    used_df = ctx.usage.products_used(first, ctx.day).copy()
     used_df["used"] = 1.0
     merged = held_df.merge(
         used_df[["account_id", "code", "used"]], on=["account_id", "code"], how="left"

@@ -98,6 +98,18 @@ def latest_score(*, account: Account) -> HealthScore | None:
     )
 
 
+# Scores are looked up on the reference day or the latest day within this many days before
+# it, so histories kept weekly (the demo's older backfill) still count.
+FITNESS_TOLERANCE_DAYS = 6
+
+
+def _latest_per_account(rows, columns) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=columns)
+    if frame.empty:
+        return frame
+    return frame.sort_values(["account_id", "date"]).drop_duplicates("account_id", keep="last")
+
+
 def model_fitness(*, org: Organization, model: HealthModel | None = None, today=None) -> dict:
     """Fitness per model (or of one model) over the churn of the last 12 months, set-based:
     one query per lead for churners, one for stayers."""
@@ -105,29 +117,31 @@ def model_fitness(*, org: Organization, model: HealthModel | None = None, today=
     start = today - dt.timedelta(days=365)
     churner_count = Account.objects.filter(churned_at__gte=start, churned_at__lte=today).count()
     result: dict = {"window": [start.isoformat(), today.isoformat()], "leads": {}}
+    columns = ["account_id", "date", "score", "colour", "model_id"]
     for lead in FITNESS_LEADS:
         churn_rows = HealthScore.objects.filter(
             account__churned_at__gte=start,
             account__churned_at__lte=today,
-            date=F("account__churned_at") - dt.timedelta(days=lead),
+            date__lte=F("account__churned_at") - dt.timedelta(days=lead),
+            date__gte=F("account__churned_at") - dt.timedelta(days=lead + FITNESS_TOLERANCE_DAYS),
         )
         if model is not None:
             churn_rows = churn_rows.filter(model=model)
-        churners = pd.DataFrame(
-            list(churn_rows.values_list("account_id", "date", "score", "colour", "model_id")),
-            columns=["account_id", "date", "score", "colour", "model_id"],
-        )
+        churners = _latest_per_account(churn_rows.values_list(*columns), columns)
         if churners.empty:
             result["leads"][lead] = lead_fitness(churners, churners)
             continue
         reference = pd.to_datetime(churners["date"]).sort_values().iloc[len(churners) // 2].date()
-        stay_rows = HealthScore.objects.filter(date=reference, account__churned_at__isnull=True)
+        stay_rows = HealthScore.objects.filter(
+            date__lte=reference,
+            date__gte=reference - dt.timedelta(days=FITNESS_TOLERANCE_DAYS),
+            account__churned_at__isnull=True,
+        )
         if model is not None:
             stay_rows = stay_rows.filter(model=model)
-        stayers = pd.DataFrame(
-            list(stay_rows.values_list("account_id", "score", "colour", "model_id")),
-            columns=["account_id", "score", "colour", "model_id"],
-        )
+        stayers = _latest_per_account(stay_rows.values_list(*columns), columns)
+        if stayers.empty:
+            stayers = pd.DataFrame(columns=columns)
         entry = lead_fitness(churners, stayers)
         entry["reference_date"] = reference.isoformat()
         result["leads"][lead] = entry

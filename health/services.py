@@ -36,6 +36,7 @@ from .measures import MEASURES, MeasureContext, load_accounts
 from .models import HealthModel, HealthRun, HealthRunChunk, HealthScore, Indicator, RunState
 from .scoring import IndicatorSpec, ModelSpec, changes, score_frame
 from .signals import health_run_completed
+from .usage import DenseUsage
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +99,13 @@ class ChunkTimings:
 
 
 def compute_scores(
-    *, day: dt.date, first_id: int, last_id: int, tz: str, timings: ChunkTimings | None = None
+    *,
+    day: dt.date,
+    first_id: int,
+    last_id: int,
+    tz: str,
+    timings: ChunkTimings | None = None,
+    dense: DenseUsage | None = None,
 ) -> pd.DataFrame:
     """Score the accounts with ids in [first_id, last_id] on `day` (organization in context).
 
@@ -111,15 +118,17 @@ def compute_scores(
     accounts = load_accounts(first_id=first_id, last_id=last_id, day=day)
     if accounts.empty or (default is None and not by_persona):
         return pd.DataFrame()
-    spec_of = accounts["persona_id"].map(
-        lambda p: by_persona.get(p, default) if p == p else default
-    )
-    accounts = accounts[spec_of.notna()]
-    spec_of = spec_of[spec_of.notna()]
+    specs = {spec.id: spec for spec in [default, *by_persona.values()] if spec is not None}
+    persona_model = {persona: spec.id for persona, spec in by_persona.items()}
+    default_id = default.id if default else np.nan
+    model_of = accounts["persona_id"].map(persona_model).fillna(default_id)
+    accounts = accounts[model_of.notna()]
+    model_of = model_of[model_of.notna()].astype("int64")
     if accounts.empty:
         return pd.DataFrame()
-    ctx = MeasureContext(day=day, accounts=accounts, tz=tz)
-    needed = {ind.key: ind for spec in set(spec_of) for ind in spec.indicators}
+    ctx = MeasureContext(day=day, accounts=accounts, tz=tz, dense=dense)
+    used = [specs[m] for m in model_of.unique()]
+    needed = {ind.key: ind for spec in used for ind in spec.indicators}
     raw = pd.DataFrame(
         {
             key: MEASURES[ind.measure].compute(ctx, ind.window, ind.metric)
@@ -130,8 +139,8 @@ def compute_scores(
     previous = _previous_scores(day=day, first_id=first_id, last_id=last_id)
     t1 = time.perf_counter()
     parts = []
-    for spec in set(spec_of):
-        ids = spec_of.index[spec_of.map(lambda s, spec=spec: s is spec)]
+    for spec in used:
+        ids = model_of.index[model_of.to_numpy() == spec.id]
         scored = score_frame(raw.loc[ids], spec)
         scored["breakdown"] = _breakdowns(raw.loc[ids], scored, spec)
         scored["missing"] = _missing(scored, spec)
@@ -330,7 +339,11 @@ def _enqueue_finish(run_id: int) -> None:
 
 
 def health_chunk_process(
-    *, chunk_id: int, timings: ChunkTimings | None = None, queue: bool = True
+    *,
+    chunk_id: int,
+    timings: ChunkTimings | None = None,
+    queue: bool = True,
+    dense: DenseUsage | None = None,
 ) -> tuple[str, bool]:
     """Score one chunk; safe to deliver twice or after a worker died.
 
@@ -369,6 +382,7 @@ def health_chunk_process(
             last_id=chunk.last_account_id,
             tz=org.timezone,
             timings=timings,
+            dense=dense,
         )
         t0 = time.perf_counter()
         write_scores(org_id=org.pk, day=run.date, scores=scores)
@@ -434,13 +448,17 @@ def health_run_finish(*, run_id: int, notify: bool = True) -> HealthRun:
 
 
 def health_score_day(
-    *, org: Organization, day: dt.date, timings: ChunkTimings | None = None
+    *,
+    org: Organization,
+    day: dt.date,
+    timings: ChunkTimings | None = None,
+    dense: DenseUsage | None = None,
 ) -> HealthRun:
     """Score one day in this process, chunk after chunk (the command's and backfill's path);
     re-running a day replaces its scores. The caller runs any later stage itself."""
     run, chunk_ids = health_run_start(org=org, day=day, replace=True, queue=False)
     for chunk_id in chunk_ids:
-        health_chunk_process(chunk_id=chunk_id, timings=timings, queue=False)
+        health_chunk_process(chunk_id=chunk_id, timings=timings, queue=False, dense=dense)
     run = health_run_finish(run_id=run.pk, notify=False)
     return run
 
@@ -459,3 +477,17 @@ def indicator_save(*, indicator: Indicator) -> Indicator:
         indicator.save()
         health_model_bump_version(model=indicator.model)
     return indicator
+
+
+def usage_preload(*, org: Organization, first_day: dt.date, last_day: dt.date) -> DenseUsage:
+    """Usage of every account for scoring the days [first_day, last_day] (a backfill), with
+    the look-back the longest window needs."""
+    from .measures import USAGE_TREND_BASELINE_DAYS
+
+    with org_context(org):
+        ids = Account.objects.values_list("pk", flat=True)
+        return DenseUsage(
+            account_ids=list(ids),
+            first=first_day - dt.timedelta(days=USAGE_TREND_BASELINE_DAYS + 40),
+            last=last_day,
+        )

@@ -68,13 +68,13 @@ def nightly_chunk(*, run_id: int, index: int, first_id: int, last_id: int) -> in
     return stats.fired
 
 
-def run_day_inline(*, org: Organization, day: dt.date, is_demo: bool = False) -> dict:
+def run_day_inline(*, org: Organization, day: dt.date, is_demo: bool = False, dense=None) -> dict:
     """The whole chain for one day in this process (run_nightly, backfills): score, nightly
     triggers, playbooks and alerts, on day 1 the monthly run; notifications stay queued for
     the digest (sent only when asked)."""
     from health.services import health_score_day
 
-    health = health_score_day(org=org, day=day)
+    health = health_score_day(org=org, day=day, dense=dense)
     stats = services.triggers_evaluate(org=org, day=day, is_demo=is_demo)
     monthly = services.monthly_run(org=org, day=day, is_demo=is_demo) if day.day == 1 else None
     return {

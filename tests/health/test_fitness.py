@@ -66,3 +66,19 @@ def test_perfect_model_has_auc_one(org):
         out = model_fitness(org=org, model=model, today=TODAY)
     assert out["leads"][30]["auc"] == 1.0
     assert out["leads"][30]["churners_red_share"] == 1.0
+
+
+def test_weekly_history_counts_the_latest_score_within_six_days(org):
+    model = HealthModel.all_objects.create(organization=org, name="M")
+    churner = f.AccountFactory(organization=org, churned_at=dt.date(2024, 10, 31))
+    # 30 days before churn is 2024-10-01; the weekly history has 09-28 and 09-21
+    score(org, churner, dt.date(2024, 9, 21), 70, model)
+    score(org, churner, dt.date(2024, 9, 28), 30, model)
+    stayer = f.AccountFactory(organization=org)
+    score(org, stayer, dt.date(2024, 9, 28), 80, model)
+    score(org, stayer, dt.date(2024, 9, 20), 10, model)  # older than 6 days: ignored
+    with org_context(org):
+        lead30 = model_fitness(org=org, model=model, today=TODAY)["leads"][30]
+    assert (lead30["churners"], lead30["stayers"]) == (1, 1)
+    assert lead30["churner_mean_score"] == 30 and lead30["stayer_mean_score"] == 80
+    assert lead30["auc"] == 1.0

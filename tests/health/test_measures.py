@@ -1,22 +1,30 @@
 """Each measure of the catalogue on the hand-computed fixture (tests/health/fixtures.py)."""
 
+import datetime as dt
 import math
 
 import pytest
 
 from health.measures import MEASURES, MeasureContext, load_accounts
+from health.usage import DenseUsage
 from tests.health.fixtures import DAY, build
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ctx(org, in_org):
+@pytest.fixture(params=["sql", "dense"])
+def ctx(request, org, in_org):
+    """Every measure is checked with both usage backends: SQL per window (nightly) and the
+    preloaded cumulative matrices (backfills)."""
     org.timezone = "UTC"
     org.save(update_fields=["timezone"])
     x, y, z = build(org)
-    accounts = load_accounts(first_id=min(x.pk, y.pk, z.pk), last_id=max(x.pk, y.pk, z.pk), day=DAY)
-    return MeasureContext(day=DAY, accounts=accounts, tz="UTC"), x, y, z
+    ids = [x.pk, y.pk, z.pk]
+    accounts = load_accounts(first_id=min(ids), last_id=max(ids), day=DAY)
+    dense = None
+    if request.param == "dense":
+        dense = DenseUsage(account_ids=ids, first=DAY - dt.timedelta(days=400), last=DAY)
+    return MeasureContext(day=DAY, accounts=accounts, tz="UTC", dense=dense), x, y, z
 
 
 def value(ctx, key, account, window=None, metric=""):

@@ -1,0 +1,158 @@
+"""Usage windows for the measures: sums and active days of a metric over date spans, per
+account. Two backends answer the same questions:
+
+- SqlUsage (the nightly run): one SQL aggregate per metric with a FILTER per span.
+- DenseUsage (backfills of many days): the organization's usage is read once into
+  per-metric cumulative sums over (accounts x days), so any span of any day is a subtraction.
+Both return float Series indexed by the chunk's account ids (0 where there was no usage).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+from django.db.models import Count, Q, Sum
+
+from accounts.models import UsageMetric
+
+Span = tuple[dt.date, dt.date]  # inclusive
+
+PRODUCT_PREFIX = "product:"
+
+
+class SqlUsage:
+    def __init__(self, ids: pd.Index, id_range: tuple[int, int]):
+        self.ids = ids
+        self.lo, self.hi = id_range
+
+    def _rows(self, metric_filter: Q, first: dt.date, last: dt.date):
+        return UsageMetric.objects.filter(
+            metric_filter,
+            account_id__gte=self.lo,
+            account_id__lte=self.hi,
+            date__gte=first,
+            date__lte=last,
+        )
+
+    def windows(self, metric: str, spans: dict[str, Span], active: bool = False) -> pd.DataFrame:
+        """Per account, a column per named span: the sum of values (or, with `active`, the
+        days with a value above 0)."""
+        first = min(s[0] for s in spans.values())
+        last = max(s[1] for s in spans.values())
+        annotations = {
+            name: (
+                Count("id", filter=Q(date__gte=a, date__lte=b, value__gt=0))
+                if active
+                else Sum("value", filter=Q(date__gte=a, date__lte=b))
+            )
+            for name, (a, b) in spans.items()
+        }
+        rows = (
+            self._rows(Q(metric=metric), first, last)
+            .values("account_id")
+            .annotate(**annotations)
+            .values_list("account_id", *annotations)
+        )
+        frame = pd.DataFrame(list(rows), columns=["account_id", *annotations])
+        return frame.set_index("account_id").reindex(self.ids).astype("float64").fillna(0.0)
+
+    def products_used(self, first: dt.date, last: dt.date) -> pd.DataFrame:
+        """(account_id, code) pairs of products with usage ("product:<code>" > 0) in the span."""
+        rows = (
+            # A range, not LIKE 'product:%', so every database walks the index.
+            self._rows(Q(metric__gte=PRODUCT_PREFIX, metric__lt="product;"), first, last)
+            .filter(value__gt=0)
+            .values_list("account_id", "metric")
+            .distinct()
+        )
+        frame = pd.DataFrame(list(rows), columns=["account_id", "metric"])
+        frame["code"] = frame["metric"].str.slice(len(PRODUCT_PREFIX))
+        return frame[["account_id", "code"]]
+
+
+class DenseUsage:
+    """Usage of a set of accounts over [first, last], read once (organization in context)."""
+
+    def __init__(self, *, account_ids, first: dt.date, last: dt.date):
+        self.first, self.last = first, last
+        self.account_index = pd.Index(sorted(account_ids))
+        n_days = (last - first).days + 1
+        query = UsageMetric.objects.filter(date__gte=first, date__lte=last).values_list(
+            "account_id", "metric", "date", "value"
+        )
+        # Millions of rows: straight from the cursor, without building a Python object each.
+        with connection.cursor() as cursor:
+            cursor.execute(*query.query.sql_with_params())
+            frame = pd.DataFrame(
+                cursor.fetchall(), columns=["account_id", "metric", "date", "value"]
+            )
+        frame = frame[frame["account_id"].isin(self.account_index)]
+        row = self.account_index.get_indexer(frame["account_id"])
+        col = (pd.to_datetime(frame["date"]) - pd.Timestamp(first)).dt.days.to_numpy()
+        self.sums: dict[str, np.ndarray] = {}
+        self.active: dict[str, np.ndarray] = {}
+        shape = (len(self.account_index), n_days)
+        for metric, positions in frame.groupby("metric").indices.items():
+            values = np.zeros(shape)
+            np.add.at(
+                values, (row[positions], col[positions]), frame["value"].to_numpy()[positions]
+            )
+            # cumulative along days, with a leading 0 column: sum(a..b) = C[b+1] - C[a]
+            self.sums[metric] = np.concatenate(
+                [np.zeros((shape[0], 1)), np.cumsum(values, axis=1)], axis=1
+            )
+            self.active[metric] = np.concatenate(
+                [
+                    np.zeros((shape[0], 1), dtype=np.int32),
+                    np.cumsum(values > 0, axis=1, dtype=np.int32),
+                ],
+                axis=1,
+            )
+
+    def _span(self, a: dt.date, b: dt.date) -> tuple[int, int]:
+        """Column bounds of [a, b] in the cumulative arrays; load enough days before the first
+        day scored that no span reaches before `first` (backfills load 220 days earlier)."""
+        n = (self.last - self.first).days + 1
+        lo = min(max((a - self.first).days, 0), n)
+        hi = min(max((b - self.first).days + 1, 0), n)
+        return lo, max(lo, hi)
+
+    def view(self, ids: pd.Index) -> DenseView:
+        return DenseView(self, ids)
+
+
+class DenseView:
+    """DenseUsage restricted to one chunk's accounts, with SqlUsage's interface."""
+
+    def __init__(self, dense: DenseUsage, ids: pd.Index):
+        self.dense = dense
+        self.ids = ids
+        self.rows = dense.account_index.get_indexer(ids)
+
+    def windows(self, metric: str, spans: dict[str, Span], active: bool = False) -> pd.DataFrame:
+        table = (self.dense.active if active else self.dense.sums).get(metric)
+        out = {}
+        for name, (a, b) in spans.items():
+            if table is None:
+                out[name] = np.zeros(len(self.ids))
+                continue
+            lo, hi = self.dense._span(a, b)
+            out[name] = (table[self.rows, hi] - table[self.rows, lo]).astype("float64")
+            out[name][self.rows < 0] = 0.0
+        return pd.DataFrame(out, index=self.ids)
+
+    def products_used(self, first: dt.date, last: dt.date) -> pd.DataFrame:
+        lo, hi = self.dense._span(first, last)
+        parts = []
+        for metric, table in self.dense.active.items():
+            if not metric.startswith(PRODUCT_PREFIX):
+                continue
+            used = (table[self.rows, hi] - table[self.rows, lo]) > 0
+            ids = self.ids[used & (self.rows >= 0)]
+            parts.append(pd.DataFrame({"account_id": ids, "code": metric[len(PRODUCT_PREFIX) :]}))
+        if not parts:
+            return pd.DataFrame(columns=["account_id", "code"])
+        return pd.concat(parts, ignore_index=True)

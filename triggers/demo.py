@@ -1,0 +1,503 @@
+"""Demo configuration and history for triggers: playbook templates and triggers per persona
+drawn from the source documents, and a simulation of CSM work on the firings of a backfilled
+year (every simulated decision and outcome is marked as demo data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import Account, ChurnReason, Persona, Product
+from accounts.services import subscription_add
+from orgs.models import Organization
+from orgs.tenancy import org_context
+from playbooks.models import (
+    Playbook,
+    PlaybookStatus,
+    PlaybookStep,
+    PlaybookTemplate,
+    StepStatus,
+    TemplateStep,
+)
+from playbooks.services import PlaybookSpec, playbooks_create_bulk
+
+from .models import Alert, AlertStatus, Firing, Trigger
+
+logger = logging.getLogger(__name__)
+
+# name: (kind, [(title, instructions, due offset days, who)])
+TEMPLATES = {
+    "Onboarding: welcome": (
+        "onboarding",
+        [
+            ("Welcome call", "Introduce yourself, agree goals and the go-live date.", 2, "owner"),
+            ("Welcome mail with the how-to video and guide", "Send the welcome kit.", 1, "owner"),
+            (
+                "Check adoption at day 30",
+                "Are the key features in use? If not, plan a session.",
+                30,
+                "owner",
+            ),
+        ],
+    ),
+    "Retention: save the account": (
+        "retention",
+        [
+            (
+                "Confirm the risk with the data",
+                "Read the health breakdown and the evidence.",
+                1,
+                "owner",
+            ),
+            ("Call the decision maker", "Hear their reasons; log the contact.", 3, "owner"),
+            ("Agree a recovery plan", "Concrete actions and dates, shared in writing.", 7, "owner"),
+            ("Manager review", "Is the plan enough? Escalate if not.", 14, "manager"),
+            ("Check the health 30 days later", "Has the score recovered?", 30, "owner"),
+        ],
+    ),
+    "Retention: collections and discounts": (
+        "retention",
+        [
+            (
+                "Review invoices and discounts",
+                "Overdue amounts, discount level, payment history.",
+                1,
+                "owner",
+            ),
+            ("Call the billing contact", "Agree a payment plan.", 3, "owner"),
+            ("Manager sign-off on any new discount", "", 7, "manager"),
+        ],
+    ),
+    "Retention: support escalation": (
+        "retention",
+        [
+            ("Review the tickets over SLA", "With support: root causes and owners.", 1, "owner"),
+            ("Call the champion", "Apologise, explain the fix and the dates.", 2, "owner"),
+            ("Confirm the fixes landed", "", 14, "owner"),
+        ],
+    ),
+    "Retention: detractor follow-up": (
+        "retention",
+        [
+            ("Call the detractor", "Listen; log what they said.", 2, "owner"),
+            ("Close the loop", "Tell them what changed because of their answer.", 10, "owner"),
+        ],
+    ),
+    "Renewal: 90 days ahead": (
+        "renewal",
+        [
+            ("Prepare the renewal review", "Value delivered, usage, open issues.", 0, "owner"),
+            ("Renewal meeting", "With the decision maker.", 30, "owner"),
+            ("Send the renewal proposal", "", 45, "owner"),
+            ("Manager sign-off", "", 60, "manager"),
+        ],
+    ),
+}
+
+ADDON_PRODUCTS = ("analytics", "payments", "marketplace", "mobile")
+
+
+def _expansion_template(org, product: Product) -> PlaybookTemplate:
+    template, created = PlaybookTemplate.objects.get_or_create(
+        organization=org,
+        name=f"Expansion: offer {product.name}",
+        defaults={"kind": "expansion", "description": f"Cross-sell {product.name}."},
+    )
+    if created:
+        TemplateStep.all_objects.bulk_create(
+            [
+                TemplateStep(
+                    organization=org,
+                    template=template,
+                    order=i,
+                    title=title,
+                    instructions=text,
+                    due_offset_days=days,
+                    assignee="owner",
+                )
+                for i, (title, text, days) in enumerate(
+                    [
+                        ("Review usage and growth", "Is the account ready for more?", 0),
+                        (f"Pitch {product.name} to the sponsor", "Log the call.", 3),
+                        ("Send the proposal", "With the expected MRR.", 7),
+                        ("Follow up on the proposal", "Won, lost or no opportunity.", 14),
+                    ],
+                    1,
+                )
+            ]
+        )
+    return template
+
+
+def demo_configuration_create(*, org: Organization) -> dict:
+    """Templates and triggers for the demo's personas (does nothing if they exist)."""
+    with org_context(org), transaction.atomic():
+        if Trigger.objects.exists():
+            return {"templates": 0, "triggers": 0}
+        templates = {}
+        for name, (kind, steps) in TEMPLATES.items():
+            template = PlaybookTemplate.all_objects.create(organization=org, name=name, kind=kind)
+            TemplateStep.all_objects.bulk_create(
+                [
+                    TemplateStep(
+                        organization=org,
+                        template=template,
+                        order=i,
+                        title=title,
+                        instructions=text,
+                        due_offset_days=days,
+                        assignee=who,
+                    )
+                    for i, (title, text, days, who) in enumerate(steps, 1)
+                ]
+            )
+            templates[name] = template
+        personas = {p.slug: p for p in Persona.objects.all()}
+        products = {p.code: p for p in Product.objects.all()}
+        enterprise = personas.get("enterprise-high-touch")
+        mid = personas.get("mid-market")
+        t = templates
+        rows = [
+            # retention, nightly: a fresh fall into red, volume drop, delinquency, SLA, CSAT, NPS
+            (
+                "Score fell into red",
+                "retention",
+                None,
+                None,
+                "nightly",
+                "alert",
+                30,
+                {
+                    "all": [
+                        {"field": "health_score", "op": "<", "value": 51},
+                        {"field": "score_change_7d", "op": "<=", "value": -10},
+                    ]
+                },
+                t["Retention: save the account"],
+            ),
+            (
+                "Transacted volume dropped 30% in 6 months",
+                "retention",
+                None,
+                None,
+                "nightly",
+                "alert",
+                60,
+                {"field": "indicator.volume_trend.raw", "op": "<=", "value": -30},
+                t["Retention: save the account"],
+            ),
+            (
+                "Delinquency or deep discount",
+                "retention",
+                None,
+                None,
+                "nightly",
+                "alert",
+                45,
+                {
+                    "any": [
+                        {"field": "overdue_invoice_max_days", "op": ">", "value": 30},
+                        {"field": "indicator.discount_level.raw", "op": ">=", "value": 25},
+                    ]
+                },
+                t["Retention: collections and discounts"],
+            ),
+            (
+                "Tickets over SLA",
+                "retention",
+                None,
+                None,
+                "nightly",
+                "playbook",
+                45,
+                {"field": "indicator.tickets_over_sla.raw", "op": ">=", "value": 3},
+                t["Retention: support escalation"],
+            ),
+            (
+                "Low CSAT",
+                "retention",
+                None,
+                None,
+                "nightly",
+                "alert",
+                60,
+                {"field": "indicator.csat_avg.raw", "op": "<=", "value": 2.5},
+                t["Retention: support escalation"],
+            ),
+            (
+                "NPS detractor",
+                "retention",
+                None,
+                None,
+                "nightly",
+                "playbook",
+                90,
+                {"field": "indicator.nps_latest.raw", "op": "<=", "value": 6},
+                t["Retention: detractor follow-up"],
+            ),
+            # the monthly retention run (day 1): every red account, for the month's plan
+            (
+                "Monthly retention review",
+                "retention",
+                None,
+                None,
+                "monthly",
+                "alert",
+                25,
+                {"field": "health_colour", "op": "=", "value": "red"},
+                t["Retention: save the account"],
+            ),
+            # onboarding and renewal, nightly
+            (
+                "New customer onboarding",
+                "onboarding",
+                None,
+                None,
+                "nightly",
+                "playbook",
+                365,
+                {"field": "tenure_days", "op": "between", "value": [0, 7]},
+                t["Onboarding: welcome"],
+            ),
+            (
+                "Renewal in 90 days",
+                "renewal",
+                None,
+                None,
+                "nightly",
+                "playbook",
+                180,
+                {"field": "days_to_renewal", "op": "between", "value": [80, 90]},
+                t["Renewal: 90 days ahead"],
+            ),
+        ]
+        # expansion per add-on product, for the personas that buy them
+        for code in ADDON_PRODUCTS:
+            product = products.get(code)
+            if product is None:
+                continue
+            template = _expansion_template(org, product)
+            growth = (
+                {"field": "indicator.volume_trend.raw", "op": ">=", "value": 20}
+                if code in ("payments", "marketplace")
+                else {"field": "indicator.usage_trend.raw", "op": ">=", "value": 15}
+            )
+            for persona in (enterprise, mid):
+                if persona is None:
+                    continue
+                rows.append(
+                    (
+                        f"{persona.name}: offer {product.name}",
+                        "expansion",
+                        persona,
+                        product,
+                        "nightly",
+                        "playbook",
+                        90,
+                        {"all": [{"field": "health_colour", "op": "=", "value": "green"}, growth]},
+                        template,
+                    )
+                )
+        triggers = [
+            Trigger(
+                organization=org,
+                name=name,
+                kind=kind,
+                persona=persona,
+                product=product,
+                schedule=schedule,
+                action=action,
+                cooldown_days=cooldown,
+                condition=condition,
+                template=template,
+            )
+            for (
+                name,
+                kind,
+                persona,
+                product,
+                schedule,
+                action,
+                cooldown,
+                condition,
+                template,
+            ) in rows
+        ]
+        for trigger in triggers:
+            trigger.full_clean()
+        Trigger.all_objects.bulk_create(triggers)
+    return {"templates": len(templates) + len(ADDON_PRODUCTS), "triggers": len(triggers)}
+
+
+# -- simulated CSM work -------------------------------------------------------------------
+
+DISMISS_REASONS = [
+    "Seasonal dip, the customer confirmed",
+    "Known issue already being handled",
+    "Data problem on our side",
+    "Spoke to the sponsor: no risk",
+]
+
+
+def simulate_csm_work(*, org: Organization, day: dt.date, rng: np.random.Generator) -> dict:
+    """What CSMs would have done on `day`: decide alerts a few days old (most confirmed),
+    complete steps due (most on time, some late), and close playbooks whose steps are done
+    with outcomes that agree with what happened to the account. Marked as demo data."""
+    now = timezone.make_aware(dt.datetime.combine(day, dt.time(15, 0)))
+    counts = {"alerts_confirmed": 0, "alerts_dismissed": 0, "steps_done": 0, "closed": 0}
+    with org_context(org), transaction.atomic():
+        # 1. alerts raised 1-4 days ago get a decision
+        pending = list(
+            Alert.objects.filter(status=AlertStatus.PENDING, created_at__lt=now)
+            .filter(firing__fired_on__lte=day - dt.timedelta(days=1))
+            .select_related("firing__trigger__template", "account")
+        )
+        decide = [a for a in pending if (day - a.firing.fired_on).days >= rng.integers(1, 5)]
+        confirm = [a for a in decide if rng.random() < 0.7]
+        dismiss = [a for a in decide if a not in confirm]
+        specs = [
+            PlaybookSpec(
+                account_id=a.account_id,
+                owner_id=a.account.owner_id,
+                template=a.firing.trigger.template,
+                opened_on=day,
+                origin="trigger",
+                origin_label=a.firing.trigger.name,
+                origin_ref=a.firing_id,
+                evidence=a.firing.evidence,
+                evidence_text=a.firing.evidence_text,
+                is_demo=True,
+            )
+            for a in confirm
+        ]
+        playbooks = playbooks_create_bulk(org=org, specs=specs)
+        for alert, playbook in zip(confirm, playbooks, strict=True):
+            alert.status, alert.playbook, alert.decided_at = AlertStatus.CONFIRMED, playbook, now
+            alert.decided_by_id = alert.owner_id
+        for alert in dismiss:
+            alert.status, alert.decided_at = AlertStatus.DISMISSED, now
+            alert.decided_by_id = alert.owner_id
+            alert.dismiss_reason = DISMISS_REASONS[int(rng.integers(len(DISMISS_REASONS)))]
+        Alert.all_objects.bulk_update(
+            confirm + dismiss, ["status", "playbook", "decided_at", "decided_by", "dismiss_reason"]
+        )
+        Firing.all_objects.bulk_update(
+            [_with_playbook(a.firing, a.playbook) for a in confirm], ["playbook"]
+        )
+        counts["alerts_confirmed"], counts["alerts_dismissed"] = len(confirm), len(dismiss)
+
+        # 2. steps due by today: 75% done on their day, the rest a few days late
+        due = list(
+            PlaybookStep.objects.filter(status=StepStatus.OPEN, due_on__lte=day).only(
+                "pk", "due_on", "assignee_id"
+            )
+        )
+        done = [
+            s
+            for s in due
+            if s.due_on == day
+            and rng.random() < 0.75
+            or (day - s.due_on).days >= rng.integers(2, 9)
+        ]
+        for step in done:
+            step.status, step.completed_at, step.completed_by_id = (
+                StepStatus.DONE,
+                now,
+                step.assignee_id,
+            )
+        PlaybookStep.all_objects.bulk_update(done, ["status", "completed_at", "completed_by"])
+        counts["steps_done"] = len(done)
+
+        # 3. playbooks with every step done are closed with an outcome
+        closable = list(
+            Playbook.objects.filter(status=PlaybookStatus.OPEN)
+            .exclude(steps__status=StepStatus.OPEN)
+            .select_related("account", "template")
+        )
+        reasons = list(ChurnReason.objects.all())
+        for playbook in closable:
+            _simulate_outcome(playbook, day, rng, reasons)
+            if playbook.outcome == "won":
+                subscription_add(
+                    account=playbook.account,
+                    product=Product.objects.get(pk=playbook.opportunity_product_id),
+                    mrr=playbook.mrr_won,
+                    start_date=day,
+                    note="demo: won in a simulated expansion playbook",
+                )
+            playbook.status, playbook.closed_at = PlaybookStatus.COMPLETED, now
+            playbook.closed_by_id, playbook.is_demo = playbook.owner_id, True
+        Playbook.all_objects.bulk_update(
+            closable,
+            [
+                "status",
+                "closed_at",
+                "closed_by",
+                "is_demo",
+                "outcome",
+                "opportunity_product",
+                "expected_mrr",
+                "mrr_won",
+                "churn_reason",
+                "outcome_notes",
+            ],
+        )
+        counts["closed"] = len(closable)
+    return counts
+
+
+def _with_playbook(firing, playbook):
+    firing.playbook = playbook
+    return firing
+
+
+def _simulate_outcome(playbook: Playbook, day, rng, reasons) -> None:
+    account: Account = playbook.account
+    churns_soon = account.churned_at is not None and account.churned_at <= day + dt.timedelta(
+        days=120
+    )
+    playbook.outcome_notes = "Simulated by the demo seed."
+    if playbook.kind == "expansion":
+        roll = rng.random()
+        playbook.opportunity_product_id = None
+        trigger_product = (
+            Trigger.all_objects.filter(name=playbook.origin_label)
+            .values_list("product_id", flat=True)
+            .first()
+        )
+        playbook.opportunity_product_id = trigger_product
+        expected = Decimal(str(round(float(account.mrr or 1000) * rng.uniform(0.1, 0.4), 2)))
+        if roll < 0.3 or trigger_product is None:
+            playbook.outcome = "no_opportunity"
+        elif roll < 0.65:
+            playbook.outcome, playbook.expected_mrr = "lost", expected
+        else:
+            playbook.outcome, playbook.expected_mrr = "won", expected
+            playbook.mrr_won = (expected * Decimal(str(round(rng.uniform(0.8, 1.1), 2)))).quantize(
+                Decimal("0.01")
+            )
+    elif playbook.kind in ("retention", "renewal"):
+        if churns_soon:
+            playbook.outcome = "churned"
+            playbook.churn_reason_id = account.churn_reason_id or (
+                reasons[int(rng.integers(len(reasons)))].pk if reasons else None
+            )
+        elif playbook.kind == "retention" and rng.random() < 0.2:
+            playbook.outcome = "risk_not_confirmed"
+        else:
+            playbook.outcome = "retained"
+    elif playbook.kind == "onboarding":
+        playbook.outcome = "not_activated" if churns_soon or rng.random() < 0.15 else "activated"
+    else:
+        playbook.outcome = "done"
+
+
+def last_backfilled_day(*, org: Organization):
+    with org_context(org):
+        return Firing.objects.aggregate(last=Max("fired_on"))["last"]
