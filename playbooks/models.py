@@ -226,7 +226,7 @@ class Notification(TenantModel):
     playbook = models.ForeignKey(
         Playbook, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    ref = models.BigIntegerField(null=True, blank=True)
+    ref = models.BigIntegerField()
     text = models.CharField(max_length=300)
     url = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -237,9 +237,7 @@ class Notification(TenantModel):
         ordering = ["-created_at"]
         constraints = [
             # Notified once per user, kind and subject, however often the night re-runs.
-            models.UniqueConstraint(
-                fields=["user", "kind", "ref"], name="notification_once", nulls_distinct=False
-            )
+            models.UniqueConstraint(fields=["user", "kind", "ref"], name="notification_once")
         ]
         indexes = [
             models.Index(fields=["user", "read_at"], name="notification_user_unread"),

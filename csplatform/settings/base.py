@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "health",
     "playbooks",
     "triggers",
+    "workspace",
 ]
 
 MIDDLEWARE = [
@@ -87,8 +88,10 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # accounts.UsageMetric's unique index covers `value` on PostgreSQL; on SQLite, where INCLUDE is
-# not supported, migration 0002 creates the plain unique index instead.
-SILENCED_SYSTEM_CHECKS = ["models.W039"]
+# not supported, migration 0002 creates the plain unique index instead (W039). Constraints
+# with NULLS NOT DISTINCT (an indicator's window, a forecast cell's persona or product) are
+# enforced by PostgreSQL only; the embedded SQLite demo does without them (W047).
+SILENCED_SYSTEM_CHECKS = ["models.W039", "models.W047"]
 AUTH_USER_MODEL = "orgs.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

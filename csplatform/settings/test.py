@@ -5,6 +5,9 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
+# Serve static files from the apps and static/ (no collectstatic in a fresh clone).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
