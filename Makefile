@@ -41,6 +41,7 @@ demo: env
 	@mkdir -p var
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo --if-missing
+	$(MANAGE) demo_backfill
 	$(MANAGE) runserver 127.0.0.1:8000
 
 system-deps:
