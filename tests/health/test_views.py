@@ -1,0 +1,66 @@
+"""Health pages: the account's health panel, the models and their fitness, scoped per
+organization."""
+
+import datetime as dt
+
+import pytest
+
+from health import services
+from tests import factories as f
+from tests.health.test_pipeline import DAY, active_days, simple_model
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def scored(org):
+    account = f.AccountFactory(
+        organization=org, name="Acme Ltda", customer_since=dt.date(2020, 1, 1)
+    )
+    active_days(org, account, 4)
+    model = simple_model(org)
+    for back in (30, 7, 0):
+        services.health_score_day(org=org, day=DAY - dt.timedelta(days=back))
+    return account, model
+
+
+def test_account_health_panel_shows_score_breakdown_and_history(client, csm, scored):
+    account, _ = scored
+    client.force_login(csm)
+    response = client.get(f"/health/accounts/{account.pk}/", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html  # the fragment only, for the account page
+    assert "Usage frequency" in html and "active 4 of the last 10 days (logins)" in html
+    assert 'id="health-history-data"' in html
+    assert ">40<" in html and "Red" in html  # 4 of 10 days -> 40, red band (label, not colour)
+    full = client.get(f"/health/accounts/{account.pk}/")
+    assert "<html" in full.content.decode()
+
+
+def test_account_health_panel_queries_are_bounded(
+    client, csm, scored, django_assert_max_num_queries
+):
+    account, _ = scored
+    client.force_login(csm)
+    with django_assert_max_num_queries(12):
+        client.get(f"/health/accounts/{account.pk}/", HTTP_HX_REQUEST="true")
+
+
+def test_another_organizations_account_and_model_are_404(client, other_org, scored):
+    account, model = scored
+    stranger = f.UserFactory(username="otto")
+    f.MembershipFactory(user=stranger, organization=other_org, role="admin")
+    client.force_login(stranger)
+    assert client.get(f"/health/accounts/{account.pk}/").status_code == 404
+    assert client.get(f"/health/models/{model.pk}/").status_code == 404
+
+
+def test_analyst_reads_the_model_and_its_fitness(client, analyst, scored):
+    _, model = scored
+    client.force_login(analyst)
+    listing = client.get("/health/models/").content.decode()
+    assert "Simple" in listing
+    page = client.get(f"/health/models/{model.pk}/").content.decode()
+    assert "Fitness against real churn" in page and 'id="fitness-data"' in page
+    assert "Edit in configuration" not in page  # only admins configure
