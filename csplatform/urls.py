@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("health/", include("health.urls")),
     path("playbooks/", include("playbooks.urls")),
+    path("work/", include("workspace.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
 ]

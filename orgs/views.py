@@ -12,11 +12,11 @@ from .selectors import SESSION_ORG_KEY, memberships_of_user
 
 @org_required
 def home(request):
-    """CSMs land on their own book; everyone else on the whole portfolio."""
-    url = reverse("accounts:portfolio")
-    if request.membership.role == "csm":
-        url += "?owner=me"
-    return HttpResponseRedirect(url)
+    """CSMs and managers land on My Work (their alerts and steps); everyone else on the
+    whole portfolio."""
+    if request.membership.role in ("csm", "manager"):
+        return HttpResponseRedirect(reverse("workspace:my_work"))
+    return HttpResponseRedirect(reverse("accounts:portfolio"))
 
 
 @login_required

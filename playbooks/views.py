@@ -1,14 +1,473 @@
-"""Playbook pages (the CSM workspace builds on these)."""
+"""Playbook pages: the playbook (account summary, why it exists, steps, linked contacts and
+the outcome form) and the step actions My Work shares with it. Each view renders the full
+page or, for htmx, the partial it updates; every mutation returns the updated fragment and
+an HX-Trigger event so counts elsewhere refresh. Without JavaScript the forms still post and
+the view redirects back with a message."""
 
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from __future__ import annotations
 
-from orgs.permissions import org_required
+import datetime as dt
 
-from .models import Playbook
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget, trigger_client_event
+
+from orgs.models import Role
+from orgs.permissions import can_reassign, org_required
+
+from . import selectors
+from .forms import (
+    ContactLogForm,
+    PlaybookCloseForm,
+    PlaybookReassignForm,
+    StepCompleteForm,
+    StepNoteForm,
+    StepSnoozeForm,
+    user_label,
+)
+from .models import Playbook, PlaybookStatus, PlaybookStep
+from .services import (
+    PlaybookError,
+    StepConflict,
+    playbook_close,
+    playbook_log_contact,
+    playbook_reassign,
+    step_add_note,
+    step_complete,
+    step_snooze,
+)
+
+# Roles that work playbooks; analysts read them.
+WORK_ROLES = (Role.ADMIN, Role.MANAGER, Role.CSM)
+
+# Sections of the playbook page an htmx request may ask for alone (?section=...).
+PLAYBOOK_SECTIONS = (
+    "playbook-summary",
+    "playbook-steps",
+    "playbook-contacts-list",
+    "playbook-outcome",
+    "playbook-body",
+)
+
+# Events the fragments and counters listen for (hx-trigger="<event> from:body").
+EVENT_WORK = "workChanged"  # a step or alert changed: My Work counts, team board
+EVENT_STEPS = "stepsChanged"  # steps added or reassigned: step lists reload
+EVENT_CONTACT = "contactLogged"
+EVENT_CLOSED = "playbookClosed"
+EVENT_REASSIGNED = "playbookReassigned"
+EVENT_TIMELINE = "timelineChanged"
+
+
+def is_fragment_request(request: HttpRequest) -> bool:
+    """htmx asked for a fragment (a history restore after a cache miss wants the page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def can_work(request: HttpRequest) -> bool:
+    m = getattr(request, "membership", None)
+    return bool(m and m.role in WORK_ROLES)
+
+
+def org_today() -> dt.date:
+    """Today in the organization's time zone (the middleware activated it)."""
+    return timezone.localdate()
+
+
+def _where(request: HttpRequest) -> str:
+    where = request.POST.get("where") or request.GET.get("where") or "playbook"
+    return where if where in ("mywork", "playbook") else "playbook"
+
+
+def _playbook_or_404(selector, pk: int) -> Playbook:
+    try:
+        return selector(pk=pk)
+    except Playbook.DoesNotExist as exc:
+        raise Http404("No such playbook in your organization.") from exc
+
+
+def _step_or_404(pk: int) -> PlaybookStep:
+    try:
+        return selectors.step_get(pk=pk)
+    except PlaybookStep.DoesNotExist as exc:
+        raise Http404("No such step in your organization.") from exc
+
+
+# -- Steps --------------------------------------------------------------------------------
+
+
+def step_context(
+    request: HttpRequest,
+    step: PlaybookStep,
+    *,
+    where: str,
+    today: dt.date | None = None,
+    **extra,
+) -> dict:
+    """What templates/playbooks/_step.html needs for one step."""
+    today = today or org_today()
+    context = {
+        "step": step,
+        "where": where,
+        "today": today,
+        "tomorrow": today + dt.timedelta(days=1),
+        "can_work": can_work(request),
+        "errors": {},
+        "values": {},
+        "open_form": "",
+    }
+    context.update(extra)
+    return context
+
+
+def _step_response(
+    request: HttpRequest,
+    step_pk: int,
+    *,
+    where: str,
+    status: int = 200,
+    events: dict | None = None,
+    **extra,
+) -> HttpResponse:
+    step = _step_or_404(step_pk)
+    response = render(
+        request,
+        "playbooks/_step.html",
+        step_context(request, step, where=where, **extra),
+        status=status,
+    )
+    for name, params in (events or {}).items():
+        trigger_client_event(response, name, params)
+    return response
+
+
+def _back(request: HttpRequest, step: PlaybookStep, where: str) -> HttpResponse:
+    if where == "mywork":
+        return redirect(reverse("workspace:my_work") + f"#step-{step.pk}")
+    return redirect(reverse("playbooks:detail", args=[step.playbook_id]) + f"#step-{step.pk}")
+
+
+def _step_action(request: HttpRequest, pk: int, form_class, action, *, form_name: str, done: str):
+    """Shared flow of the three step actions: validate, call the service with the version the
+    page showed, and answer with the step's fragment (errors 422, conflicts 409)."""
+    step = _step_or_404(pk)
+    where = _where(request)
+    kwargs = {"today": org_today()} if form_class is StepSnoozeForm else {}
+    form = form_class(request.POST, **kwargs)
+    error_status = 422
+    if form.is_valid():
+        try:
+            action(step, form.cleaned_data)
+        except StepConflict as exc:
+            form.add_error(None, exc.message)
+            error_status = 409
+        except PlaybookError as exc:
+            field = exc.field if exc.field in form.fields else None
+            form.add_error(field, exc.message)
+            error_status = 409 if field is None else 422
+    if form.errors:
+        if not is_fragment_request(request):
+            for error in form.errors.get("__all__", []) or [
+                e for errs in form.errors.values() for e in errs
+            ]:
+                messages.error(request, f"{step.title}: {error}")
+            return _back(request, step, where)
+        conflict = form.errors.get("__all__")
+        return _step_response(
+            request,
+            pk,
+            where=where,
+            status=error_status,
+            errors={k: v for k, v in form.errors.items() if k != "__all__"},
+            values=request.POST,
+            open_form="" if conflict else form_name,
+            message=" ".join(conflict) if conflict else "",
+            message_kind="danger",
+            # A conflict leaves the page stale elsewhere too: counts and lists reload.
+            events={EVENT_WORK: {"step": pk}} if conflict else None,
+        )
+    if not is_fragment_request(request):
+        messages.success(request, f"{step.title}: {done}")
+        return _back(request, step, where)
+    return _step_response(
+        request,
+        pk,
+        where=where,
+        message=done,
+        message_kind="success",
+        events={EVENT_WORK: {"step": pk}, EVENT_TIMELINE: {"account": step.playbook.account_id}},
+    )
+
+
+@org_required(roles=WORK_ROLES)
+@require_POST
+def step_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def action(step, data):
+        step_complete(
+            step_id=step.pk,
+            user=request.user,
+            expected_version=data["version"],
+            notes=data.get("notes", ""),
+        )
+
+    return _step_action(
+        request, pk, StepCompleteForm, action, form_name="complete", done="Marked as done."
+    )
+
+
+@org_required(roles=WORK_ROLES)
+@require_POST
+def step_note_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def action(step, data):
+        step_add_note(
+            step_id=step.pk,
+            user=request.user,
+            notes=data["notes"],
+            expected_version=data["version"],
+        )
+
+    return _step_action(request, pk, StepNoteForm, action, form_name="note", done="Note added.")
+
+
+@org_required(roles=WORK_ROLES)
+@require_POST
+def step_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def action(step, data):
+        step_snooze(
+            step_id=step.pk,
+            user=request.user,
+            due_on=data["due_on"],
+            reason=data["reason"],
+            today=org_today(),
+            expected_version=data["version"],
+        )
+
+    return _step_action(request, pk, StepSnoozeForm, action, form_name="snooze", done="Snoozed.")
 
 
 @org_required
-def playbook_detail(request, pk):
-    playbook = get_object_or_404(Playbook.objects, pk=pk)
-    return HttpResponse(playbook.title)
+@require_GET
+def step_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One step's fragment (htmx refresh), or its playbook page for a plain request."""
+    step = _step_or_404(pk)
+    if not is_fragment_request(request):
+        return redirect(reverse("playbooks:detail", args=[step.playbook_id]) + f"#step-{pk}")
+    return render(
+        request, "playbooks/_step.html", step_context(request, step, where=_where(request))
+    )
+
+
+# -- The playbook page --------------------------------------------------------------------
+
+
+def _playbook_context(request: HttpRequest, playbook: Playbook, **extra) -> dict:
+    today = org_today()
+    is_open = playbook.status == PlaybookStatus.OPEN
+    steps = getattr(playbook, "step_list", None)
+    if steps is None:
+        steps = selectors.playbook_step_list(playbook=playbook)
+    contacts = getattr(playbook, "contact_list", None)
+    if contacts is None:
+        contacts = selectors.playbook_contact_list(playbook=playbook)
+    context = {
+        "playbook": playbook,
+        "account": playbook.account,
+        "today": today,
+        "is_open": is_open,
+        "can_work": can_work(request) and is_open,
+        "can_reassign": can_reassign(request) and is_open,
+        "steps": steps,
+        "steps_done": sum(1 for s in steps if s.status == "done"),
+        "overdue_steps": sum(1 for s in steps if s.status == "open" and s.due_on < today),
+        "contacts": contacts,
+        "evidence_lines": selectors.evidence_lines(playbook.evidence_text),
+        "where": "playbook",
+    }
+    if context["can_work"]:
+        context.setdefault(
+            "close_form",
+            extra.pop("close_form", None)
+            or PlaybookCloseForm(playbook=playbook, id_prefix="close"),
+        )
+        context.setdefault(
+            "contact_form",
+            extra.pop("contact_form", None)
+            or ContactLogForm(
+                account_id=playbook.account_id, id_prefix="contact", initial={"where": "playbook"}
+            ),
+        )
+    if context["can_reassign"]:
+        context["reassign_form"] = extra.pop("reassign_form", None) or PlaybookReassignForm(
+            org=request.organization, id_prefix="reassign", initial={"owner": playbook.owner_id}
+        )
+    context.update(extra)
+    return context
+
+
+@org_required
+@require_GET
+@vary_on_headers("HX-Request")
+def playbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    playbook = _playbook_or_404(selectors.playbook_detail, pk)
+    template = "playbooks/playbook_detail.html"
+    section = request.GET.get("section")
+    if is_fragment_request(request) and section in PLAYBOOK_SECTIONS:
+        template += f"#{section}"
+    return render(request, template, _playbook_context(request, playbook))
+
+
+@org_required(roles=WORK_ROLES)
+@require_http_methods(["GET", "POST"])
+def playbook_log_contact_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Log a contact against the playbook. GET gives the form (a fragment for htmx: My Work
+    loads it into a step on demand); POST logs it and answers with a fresh form (or, from
+    My Work, a confirmation) and a `contactLogged` event."""
+    playbook = _playbook_or_404(selectors.playbook_get, pk)
+    where = _where(request)
+    slot = request.POST.get("slot") or request.GET.get("slot") or "page"
+    id_prefix = f"contact-{playbook.pk}-{slot}"
+    if playbook.status != PlaybookStatus.OPEN:
+        if is_fragment_request(request):
+            return render(
+                request,
+                "playbooks/_contact_form.html",
+                {"playbook": playbook, "closed": True, "where": where, "slot": slot},
+                status=409,
+            )
+        messages.error(request, "This playbook is closed.")
+        return redirect("playbooks:detail", pk=pk)
+    context = {"playbook": playbook, "where": where, "slot": slot}
+    if request.method == "GET":
+        context["contact_form"] = ContactLogForm(
+            account_id=playbook.account_id, id_prefix=id_prefix, initial={"where": where}
+        )
+        if is_fragment_request(request):
+            return render(request, "playbooks/_contact_form.html", context)
+        return render(request, "playbooks/log_contact.html", context)
+
+    form = ContactLogForm(request.POST, account_id=playbook.account_id, id_prefix=id_prefix)
+    if form.is_valid():
+        try:
+            interaction = playbook_log_contact(
+                playbook=playbook,
+                user=request.user,
+                kind=form.cleaned_data["kind"],
+                summary=form.cleaned_data["summary"],
+                contact=form.cleaned_data["contact"],
+                notes=form.cleaned_data["notes"],
+            )
+        except PlaybookError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    if form.errors:
+        context["contact_form"] = form
+        template = "playbooks/_contact_form.html"
+        if not is_fragment_request(request):
+            template = "playbooks/log_contact.html"
+        return render(request, template, context, status=422)
+
+    logged = f"{interaction.get_kind_display()} logged: {interaction.summary}"
+    if not is_fragment_request(request):
+        messages.success(request, logged)
+        if where == "mywork":
+            return redirect("workspace:my_work")
+        return redirect(reverse("playbooks:detail", args=[pk]) + "#playbook-contacts")
+    context.update(
+        logged=logged,
+        contact_form=ContactLogForm(
+            account_id=playbook.account_id, id_prefix=id_prefix, initial={"where": where}
+        ),
+    )
+    response = render(request, "playbooks/_contact_form.html", context)
+    trigger_client_event(response, EVENT_CONTACT, {"playbook": playbook.pk})
+    return trigger_client_event(response, EVENT_TIMELINE, {"account": playbook.account_id})
+
+
+@org_required(roles=WORK_ROLES)
+@require_POST
+def playbook_close_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Close with the outcome: the body of the page comes back closed (htmx), with the
+    `playbookClosed` and `workChanged` events; errors stay beside their fields (422)."""
+    playbook = _playbook_or_404(selectors.playbook_get, pk)
+    form = PlaybookCloseForm(request.POST, playbook=playbook, id_prefix="close")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            playbook_close(
+                playbook_id=playbook.pk,
+                user=request.user,
+                outcome=data["outcome"],
+                today=org_today(),
+                product=data.get("opportunity_product"),
+                expected_mrr=data.get("expected_mrr"),
+                mrr_won=data.get("mrr_won"),
+                churn_reason=data.get("churn_reason"),
+                notes=data.get("notes", ""),
+            )
+        except PlaybookError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    if form.errors:
+        if is_fragment_request(request):
+            playbook = _playbook_or_404(selectors.playbook_detail, pk)
+            context = _playbook_context(request, playbook, close_form=form)
+            if not context["is_open"]:  # closed meanwhile by someone else: show it
+                response = render(
+                    request, "playbooks/playbook_detail.html#playbook-body", context, status=409
+                )
+                return reswap(retarget(response, "#playbook-body"), "outerHTML")
+            return render(
+                request, "playbooks/playbook_detail.html#playbook-outcome", context, status=422
+            )
+        playbook = _playbook_or_404(selectors.playbook_detail, pk)
+        context = _playbook_context(request, playbook, close_form=form)
+        return render(request, "playbooks/playbook_detail.html", context, status=422)
+
+    closed = _playbook_or_404(selectors.playbook_detail, pk)
+    text = f"Playbook closed: {closed.get_outcome_display()}."
+    if not is_fragment_request(request):
+        messages.success(request, text)
+        return redirect("playbooks:detail", pk=pk)
+    context = _playbook_context(request, closed, closed_message=text)
+    response = render(request, "playbooks/playbook_detail.html#playbook-body", context)
+    response = reswap(retarget(response, "#playbook-body"), "outerHTML")
+    trigger_client_event(response, EVENT_CLOSED, {"playbook": pk, "outcome": closed.outcome})
+    trigger_client_event(response, EVENT_WORK, {"playbook": pk})
+    return trigger_client_event(response, EVENT_TIMELINE, {"account": closed.account_id})
+
+
+@org_required(roles=(Role.ADMIN, Role.MANAGER))
+@require_POST
+def playbook_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Managers and admins give the playbook (and its open owner steps) to another member."""
+    playbook = _playbook_or_404(selectors.playbook_get, pk)
+    form = PlaybookReassignForm(request.POST, org=request.organization, id_prefix="reassign")
+    if form.is_valid():
+        try:
+            playbook_reassign(
+                playbook=playbook, owner=form.cleaned_data["owner"], acting_user=request.user
+            )
+        except PlaybookError as exc:
+            form.add_error("owner" if exc.field == "owner" else None, exc.message)
+    if form.errors:
+        if not is_fragment_request(request):
+            for error in form.errors.get("owner", []) + form.errors.get("__all__", []):
+                messages.error(request, error)
+            return redirect("playbooks:detail", pk=pk)
+        playbook = _playbook_or_404(selectors.playbook_detail, pk)
+        context = _playbook_context(request, playbook, reassign_form=form)
+        return render(
+            request, "playbooks/playbook_detail.html#playbook-summary", context, status=422
+        )
+    owner = user_label(form.cleaned_data["owner"])
+    if not is_fragment_request(request):
+        messages.success(request, f"{playbook.title} now belongs to {owner}.")
+        return redirect("playbooks:detail", pk=pk)
+    playbook = _playbook_or_404(selectors.playbook_detail, pk)
+    context = _playbook_context(request, playbook, reassigned_to=owner)
+    response = render(request, "playbooks/playbook_detail.html#playbook-summary", context)
+    trigger_client_event(response, EVENT_REASSIGNED, {"playbook": pk, "owner": playbook.owner_id})
+    trigger_client_event(response, EVENT_STEPS, {"playbook": pk})
+    return trigger_client_event(response, EVENT_WORK, {"playbook": pk})

@@ -1,0 +1,43 @@
+"""Forms of the workspace: dismissing an alert, and logging a contact from the account page
+(optionally against one of the account's open playbooks)."""
+
+from __future__ import annotations
+
+from django import forms
+
+from playbooks.forms import ContactLogForm
+from playbooks.models import Playbook, PlaybookStatus
+
+
+class AlertDismissForm(forms.Form):
+    reason = forms.CharField(
+        label="Why dismiss it",
+        max_length=240,
+        error_messages={"required": "Say why the alert is dismissed."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class AccountContactForm(ContactLogForm):
+    """A contact logged from the account page: against one of its open playbooks, or none."""
+
+    playbook = forms.ModelChoiceField(
+        label="Playbook",
+        queryset=Playbook.objects.none(),
+        required=False,
+        empty_label="No playbook",
+    )
+    field_order = ["contact", "kind", "summary", "notes", "playbook"]
+
+    def __init__(self, *args, account_id: int, open_playbooks=None, **kwargs):
+        super().__init__(*args, account_id=account_id, **kwargs)
+        field = self.fields["playbook"]
+        field.queryset = Playbook.objects.filter(
+            account_id=account_id, status=PlaybookStatus.OPEN
+        ).only("id", "title")
+        if open_playbooks is not None:
+            field.choices = [("", field.empty_label)] + [(p.pk, p.title) for p in open_playbooks]
+        field.label_from_instance = lambda p: p.title

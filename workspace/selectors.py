@@ -1,0 +1,450 @@
+"""Reads that combine layers for the CSM workspace: the alerts waiting for a decision, the
+monthly retention forecast, and an account's timeline (everything that happened to it,
+newest first, paged by a cursor)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import Lag
+from django.urls import reverse
+
+from accounts.models import Account, Interaction, Invoice, SurveyResponse, Ticket
+from health.models import Colour, HealthScore
+from orgs.models import User
+from playbooks.models import Playbook
+from triggers.models import Alert, AlertStatus, Firing, RetentionForecast
+
+ALERTS_SHOWN = 30
+TIMELINE_PAGE_SIZE = 20
+
+# -- Alerts -------------------------------------------------------------------------------
+
+
+def alert_row_qs() -> QuerySet[Alert]:
+    """An alert with what its row shows: the trigger, the evidence and the account."""
+    return Alert.objects.select_related("firing__trigger", "account", "playbook", "decided_by")
+
+
+def alert_get(*, pk: int) -> Alert:
+    """One alert of the current organization (Alert.DoesNotExist otherwise)."""
+    return alert_row_qs().get(pk=pk)
+
+
+def pending_alerts(*, user: User, limit: int = ALERTS_SHOWN) -> tuple[list[Alert], int]:
+    """The alerts waiting for `user`'s decision, newest first (at most `limit`), and how many
+    there are: one query, a second only when there are more than `limit`."""
+    qs = alert_row_qs().filter(owner=user, status=AlertStatus.PENDING)
+    rows = list(qs.order_by("-created_at", "-pk")[: limit + 1])
+    if len(rows) <= limit:
+        return rows, len(rows)
+    return rows[:limit], qs.count()
+
+
+def pending_alerts_count(*, user: User) -> int:
+    return Alert.objects.filter(owner=user, status=AlertStatus.PENDING).count()
+
+
+def pending_alerts_by_owner(*, owner_ids: list[int]) -> dict[int, int]:
+    """Pending alerts per owner, one aggregate query."""
+    rows = (
+        Alert.objects.filter(owner_id__in=owner_ids, status=AlertStatus.PENDING)
+        .values("owner_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {r["owner_id"]: r["n"] for r in rows}
+
+
+# -- The retention forecast ---------------------------------------------------------------
+
+
+def forecast_months() -> list[dt.date]:
+    """The months with a stored forecast, latest first."""
+    return list(
+        RetentionForecast.objects.order_by("-month").values_list("month", flat=True).distinct()
+    )
+
+
+def forecast_rows(*, month: dt.date) -> list[RetentionForecast]:
+    """The month's forecast per persona and product, most actions first."""
+    return list(
+        RetentionForecast.objects.filter(month=month)
+        .select_related("persona", "product")
+        .order_by("-expected_actions", "-mrr_at_risk", "persona__name", "product__name")
+    )
+
+
+# -- The account timeline -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a timeline page ended: the last event's (time, source rank, id). Events are
+    ordered by that triple, newest first, so pages never repeat nor skip an event."""
+
+    ts: dt.datetime
+    rank: int
+    id: int
+
+    def encode(self) -> str:
+        return f"{round(self.ts.timestamp() * 1_000_000)}.{self.rank}.{self.id}"
+
+    @classmethod
+    def decode(cls, value: str | None) -> Cursor | None:
+        try:
+            micros, rank, pk = (int(p) for p in (value or "").split("."))
+        except ValueError:
+            return None
+        ts = dt.datetime.fromtimestamp(micros / 1_000_000, tz=dt.UTC)
+        return cls(ts=ts, rank=rank, id=pk)
+
+
+@dataclass
+class TimelineEvent:
+    ts: dt.datetime
+    rank: int
+    id: int
+    kind: str  # a CSS modifier: interaction, ticket, survey, invoice, firing, playbook, health
+    icon: str
+    title: str
+    detail: str = ""
+    url: str = ""
+    badge: str = ""
+    badge_kind: str = ""
+    date_only: bool = False
+
+    @property
+    def key(self) -> tuple:
+        return (self.ts, self.rank, self.id)
+
+    @property
+    def cursor(self) -> str:
+        return Cursor(self.ts, self.rank, self.id).encode()
+
+
+@dataclass
+class TimelinePage:
+    events: list[TimelineEvent]
+    next_cursor: str | None
+
+
+class _Source:
+    """One kind of event: a queryset, its time field (a datetime, or a date shown as the
+    start of that day in the organization's time zone, shifted by `offset_days`), and how
+    a row reads."""
+
+    rank: int
+    field: str
+    is_date: bool = False
+    offset_days: int = 0
+
+    def queryset(self, account: Account, today: dt.date) -> QuerySet:
+        raise NotImplementedError
+
+    def event(self, row, ts: dt.datetime) -> TimelineEvent:
+        raise NotImplementedError
+
+    # -- paging
+
+    def _tie(self, cursor: Cursor, id_field: str) -> Q | None:
+        """Rows at exactly the cursor's time that come after it: None for none, Q() for all."""
+        if self.rank < cursor.rank:
+            return Q()
+        if self.rank == cursor.rank:
+            return Q(**{f"{id_field}__lt": cursor.id})
+        return None
+
+    def after(self, cursor: Cursor, tz: ZoneInfo) -> Q:
+        if not self.is_date:
+            q = Q(**{f"{self.field}__lt": cursor.ts})
+            tie = self._tie(cursor, "pk")
+            if tie is not None:
+                q |= Q(**{self.field: cursor.ts}) & tie
+            return q
+        local = cursor.ts.astimezone(tz)
+        day = local.date()
+        field_day = day - dt.timedelta(days=self.offset_days)
+        if local.timetz().replace(tzinfo=None) != dt.time(0):
+            return Q(**{f"{self.field}__lte": field_day})
+        q = Q(**{f"{self.field}__lt": field_day})
+        tie = self._tie(cursor, "pk")
+        if tie is not None:
+            q |= Q(**{self.field: field_day}) & tie
+        return q
+
+    def fetch(
+        self, account: Account, today: dt.date, cursor: Cursor | None, limit: int, tz: ZoneInfo
+    ) -> list[TimelineEvent]:
+        qs = self.queryset(account, today)
+        if cursor is not None:
+            qs = qs.filter(self.after(cursor, tz))
+        rows = qs.order_by(F(self.field).desc(), "-pk")[:limit]
+        events = []
+        for row in rows:
+            value = getattr(row, self.field)
+            if self.is_date:
+                day = value + dt.timedelta(days=self.offset_days)
+                ts = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+            else:
+                ts = value
+            events.append(self.event(row, ts))
+        return events
+
+
+class _Interactions(_Source):
+    rank, field = 0, "occurred_at"
+
+    def queryset(self, account, today):
+        return Interaction.objects.filter(account=account).select_related("contact", "author")
+
+    def event(self, row, ts):
+        who = f" with {row.contact.name}" if row.contact else ""
+        by = f" · by {row.author}" if row.author else ""
+        return TimelineEvent(
+            ts,
+            self.rank,
+            row.pk,
+            "interaction",
+            "☎" if row.kind == "call" else "✉",
+            f"{row.get_kind_display()}{who}: {row.summary}",
+            detail=(row.notes or "")[:280] + by,
+            badge=row.get_kind_display(),
+            badge_kind=f"kind-{row.kind}",
+        )
+
+
+class _TicketsOpened(_Source):
+    rank, field = 1, "opened_at"
+
+    def queryset(self, account, today):
+        return Ticket.objects.filter(account=account)
+
+    def event(self, row, ts):
+        return TimelineEvent(
+            ts,
+            self.rank,
+            row.pk,
+            "ticket",
+            "⚑",
+            f"Ticket opened: {row.subject}",
+            detail=f"{row.get_priority_display()} priority",
+            badge="SLA breached" if row.sla_breached else "",
+            badge_kind="danger",
+        )
+
+
+class _TicketsClosed(_Source):
+    rank, field = 2, "closed_at"
+
+    def queryset(self, account, today):
+        return Ticket.objects.filter(account=account, closed_at__isnull=False)
+
+    def event(self, row, ts):
+        return TimelineEvent(
+            ts,
+            self.rank,
+            row.pk,
+            "ticket",
+            "✓",
+            f"Ticket closed: {row.subject}",
+            badge="SLA breached" if row.sla_breached else "",
+            badge_kind="danger",
+        )
+
+
+class _Surveys(_Source):
+    rank, field = 3, "answered_at"
+
+    def queryset(self, account, today):
+        return SurveyResponse.objects.filter(account=account).select_related("contact")
+
+    def event(self, row, ts):
+        scale = "10" if row.kind == "nps" else "5"
+        who = f" by {row.contact.name}" if row.contact else ""
+        category = row.nps_category
+        return TimelineEvent(
+            ts,
+            self.rank,
+            row.pk,
+            "survey",
+            "★",
+            f"{row.get_kind_display()} answered{who}: {row.score}/{scale}",
+            detail=f"“{row.comment[:240]}”" if row.comment else "",
+            badge=category.capitalize() if category else "",
+            badge_kind=f"nps-{category}" if category else "",
+        )
+
+
+class _InvoicesOverdue(_Source):
+    """An invoice appears on the first day it was overdue (unpaid past due, or paid late)."""
+
+    rank, field, is_date, offset_days = 4, "due_on", True, 1
+
+    def queryset(self, account, today):
+        return Invoice.objects.filter(account=account).filter(
+            Q(paid_on__isnull=True, due_on__lt=today) | Q(paid_on__gt=F("due_on"))
+        )
+
+    def event(self, row, ts):
+        if row.paid_on:
+            detail = f"Paid {(row.paid_on - row.due_on).days} days late"
+        else:
+            detail = "Still unpaid"
+        return TimelineEvent(
+            ts,
+            self.rank,
+            row.pk,
+            "invoice",
+            "⚠",
+            f"Invoice {row.number} overdue",
+            detail=f"Due {row.due_on:%d %b %Y} · {detail}",
+            badge="Overdue",
+            badge_kind="danger",
+            date_only=True,
+        )
+
+
+class _Firings(_Source):
+    rank, field, is_date = 5, "fired_on", True
+
+    def queryset(self, account, today):
+        return Firing.objects.filter(account=account).select_related("trigger")
+
+    def event(self, row, ts):
+        return TimelineEvent(
+            ts,
+            self.rank,
+            row.pk,
+            "firing",
+            "⚡",
+            f"Trigger fired: {row.trigger.name}",
+            detail=row.evidence_text,
+            badge=row.trigger.get_kind_display(),
+            badge_kind=f"kind-{row.trigger.kind}",
+            date_only=True,
+            url=reverse("playbooks:detail", args=[row.playbook_id]) if row.playbook_id else "",
+        )
+
+
+class _PlaybooksOpened(_Source):
+    rank, field, is_date = 6, "opened_on", True
+
+    def queryset(self, account, today):
+        return Playbook.objects.filter(account=account).select_related("owner")
+
+    def event(self, row, ts):
+        origin = row.origin_label if row.origin == "trigger" else "started by hand"
+        owner = f" · owner {row.owner}" if row.owner else ""
+        return TimelineEvent(
+            ts,
+            self.rank,
+            row.pk,
+            "playbook",
+            "▶",
+            f"Playbook opened: {row.title}",
+            detail=f"{origin}{owner}",
+            url=reverse("playbooks:detail", args=[row.pk]),
+            badge=row.get_kind_display(),
+            badge_kind=f"kind-{row.kind}",
+            date_only=True,
+        )
+
+
+class _PlaybooksClosed(_Source):
+    rank, field = 7, "closed_at"
+
+    def queryset(self, account, today):
+        return Playbook.objects.filter(account=account, closed_at__isnull=False).select_related(
+            "closed_by"
+        )
+
+    def event(self, row, ts):
+        by = f" by {row.closed_by}" if row.closed_by else ""
+        return TimelineEvent(
+            ts,
+            self.rank,
+            row.pk,
+            "playbook",
+            "■",
+            f"Playbook closed: {row.title}",
+            detail=f"{row.get_outcome_display() or row.get_status_display()}{by}",
+            url=reverse("playbooks:detail", args=[row.pk]),
+            badge=row.get_outcome_display(),
+            badge_kind=f"outcome-{row.outcome}",
+        )
+
+
+_COLOUR_RANK = {Colour.RED: 0, Colour.YELLOW: 1, Colour.GREEN: 2}
+
+
+class _HealthColours(_Source):
+    """Days the score moved to another colour band: each day's colour against the previous
+    scored day's (LAG over the account's history, in the database); days with no data are
+    left out so red, no data, red is not a change."""
+
+    rank, field, is_date = 8, "date", True
+
+    def queryset(self, account, today):
+        return (
+            HealthScore.objects.filter(account=account)
+            .exclude(colour=Colour.NONE)
+            .annotate(
+                previous_colour=Window(Lag("colour"), order_by=F("date").asc()),
+            )
+            .filter(previous_colour__isnull=False)
+            .exclude(previous_colour=F("colour"))
+            .only("pk", "date", "score", "colour")
+        )
+
+    def event(self, row, ts):
+        before, after = row.previous_colour, row.colour
+        worse = _COLOUR_RANK.get(after, 0) < _COLOUR_RANK.get(before, 0)
+        return TimelineEvent(
+            ts,
+            self.rank,
+            row.pk,
+            "health",
+            "↓" if worse else "↑",
+            f"Health moved from {before} to {after}",
+            detail=f"Score {row.score:.0f}" if row.score is not None else "",
+            badge=after.capitalize(),
+            badge_kind=f"health-{after}",
+            date_only=True,
+        )
+
+
+TIMELINE_SOURCES: tuple[_Source, ...] = (
+    _Interactions(),
+    _TicketsOpened(),
+    _TicketsClosed(),
+    _Surveys(),
+    _InvoicesOverdue(),
+    _Firings(),
+    _PlaybooksOpened(),
+    _PlaybooksClosed(),
+    _HealthColours(),
+)
+
+
+def account_timeline(
+    *,
+    account: Account,
+    today: dt.date,
+    tz: ZoneInfo,
+    cursor: Cursor | None = None,
+    limit: int = TIMELINE_PAGE_SIZE,
+) -> TimelinePage:
+    """One page of the account's timeline after `cursor` (from the newest without one): one
+    query per kind of event, each reading at most `limit` + 1 rows past the cursor, merged
+    newest first. `next_cursor` is None on the last page."""
+    events: list[TimelineEvent] = []
+    for source in TIMELINE_SOURCES:
+        events.extend(source.fetch(account, today, cursor, limit + 1, tz))
+    events.sort(key=lambda e: e.key, reverse=True)
+    page = events[:limit]
+    more = len(events) > limit
+    return TimelinePage(events=page, next_cursor=page[-1].cursor if more and page else None)
