@@ -227,6 +227,15 @@ class SubscriptionStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+def subscription_held_on(day) -> Q:
+    """Subscriptions an account holds on `day`: started by then and not yet ended (one with
+    no end date counts while it is active). The one rule persona rules, trigger conditions
+    and health measures all use for "holds a product"."""
+    return Q(start_date__lte=day) & (
+        Q(end_date__gt=day) | (Q(end_date__isnull=True) & Q(status="active"))
+    )
+
+
 class Subscription(TenantModel):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="subscriptions")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="subscriptions")

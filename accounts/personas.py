@@ -2,6 +2,7 @@
 by triggers and reports)."""
 
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from conditions import ConditionError, Field, FieldType, parse
 
@@ -10,23 +11,19 @@ from .models import (
     LifecycleStage,
     SizeBand,
     Subscription,
-    SubscriptionStatus,
     Tier,
     TouchModel,
+    subscription_held_on,
 )
 
 
 def _products_q(op: str, value) -> Q:
+    """Products held today (the live form; the nightly frame uses the day it evaluates)."""
+    held = Subscription.objects.filter(subscription_held_on(timezone.localdate()))
     if op == "is_empty":
-        holds_any = Exists(
-            Subscription.objects.filter(account=OuterRef("pk"), status=SubscriptionStatus.ACTIVE)
-        )
+        holds_any = Exists(held.filter(account=OuterRef("pk")))
         return ~Q(holds_any) if value else Q(holds_any)
-    holds = Exists(
-        Subscription.objects.filter(
-            account=OuterRef("pk"), status=SubscriptionStatus.ACTIVE, product__code=value
-        )
-    )
+    holds = Exists(held.filter(account=OuterRef("pk"), product__code=value))
     return Q(holds) if op == "contains" else ~Q(holds)
 
 

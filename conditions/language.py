@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -126,21 +128,28 @@ class Comparison(Node):
         if f.q_path is None:
             raise ConditionError(f.name, "this field is only available in the nightly evaluation")
         p = f.q_path
+        blank_is_missing = f.type in (FieldType.STRING, FieldType.CHOICE)
         if op == "is_empty":
             empty = Q(**{f"{p}__isnull": True})
-            if f.type in (FieldType.STRING, FieldType.CHOICE):
+            if blank_is_missing:
                 empty |= Q(**{p: ""})
             return empty if v else ~empty
+        # A comparison with a missing value is false (a blank text counts as missing), the
+        # same as the pandas compiler.
+        present = Q(**{f"{p}__isnull": False})
+        if blank_is_missing:
+            present &= ~Q(**{p: ""})
+        v = _sql_number(v) if f.type is FieldType.NUMBER else v
         if op == "=":
-            return Q(**{p: v})
+            return present & Q(**{p: v})
         if op == "!=":
-            return Q(**{f"{p}__isnull": False}) & ~Q(**{p: v})
+            return present & ~Q(**{p: v})
         if op == "in":
-            return Q(**{f"{p}__in": list(v)})
+            return present & Q(**{f"{p}__in": list(v)})
         if op == "between":
-            return Q(**{f"{p}__gte": v[0], f"{p}__lte": v[1]})
+            return present & Q(**{f"{p}__gte": v[0], f"{p}__lte": v[1]})
         lookup = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}[op]
-        return Q(**{f"{p}__{lookup}": v})
+        return present & Q(**{f"{p}__{lookup}": v})
 
     # -- pandas ------------------------------------------------------------------------
     def to_mask(self, frame: pd.DataFrame) -> pd.Series:
@@ -179,6 +188,14 @@ class Comparison(Node):
         return out & ~missing
 
 
+def _sql_number(value):
+    """Floats go to SQL as exact decimals, so a DecimalField column compares the same value
+    pandas compares (Django would round a float to 14 digits first)."""
+    if isinstance(value, tuple):
+        return tuple(_sql_number(x) for x in value)
+    return Decimal(repr(value)) if isinstance(value, float) else value
+
+
 def fields_read(node: Node) -> list[str]:
     """The fields a condition reads, in order of first appearance (the firing's evidence)."""
     seen: dict[str, None] = {}
@@ -190,6 +207,8 @@ def fields_read(node: Node) -> list[str]:
 # -- parsing ---------------------------------------------------------------------------
 
 _MAX_DEPTH = 12
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CODE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def parse(tree: Any, catalogue: Catalogue) -> Node:
@@ -230,7 +249,10 @@ def _parse_comparison(tree: dict, catalogue: Catalogue, path: str) -> Comparison
         raise ConditionError(path, f"unknown key(s): {', '.join(sorted(extra))}")
     name = tree["field"]
     if not isinstance(name, str) or name not in catalogue:
-        known = ", ".join(sorted(catalogue)[:40])
+        names = sorted(catalogue)
+        known = ", ".join(names[:40]) + (
+            f" (and {len(names) - 40} more)" if len(names) > 40 else ""
+        )
         raise ConditionError(f"{path}.field", f"unknown field {name!r}; known fields: {known}")
     fld = catalogue[name]
     op = tree.get("op")
@@ -281,12 +303,16 @@ def _scalar(fld: Field, value: Any, path: str) -> Any:
     if t is FieldType.DATE:
         if not isinstance(value, str):
             raise ConditionError(path, f"field '{fld.name}' is a date (YYYY-MM-DD); got {value!r}")
+        if not _ISO_DATE.fullmatch(value):
+            raise ConditionError(path, f"{value!r} is not a date (YYYY-MM-DD)")
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
             raise ConditionError(path, f"{value!r} is not a date (YYYY-MM-DD)") from None
     if not isinstance(value, str):
         raise ConditionError(path, f"field '{fld.name}' is text; got {value!r}")
+    if t is FieldType.SET and not _CODE.fullmatch(value):
+        raise ConditionError(path, f"{value!r} is not a code (letters, digits, - and _)")
     if t is FieldType.CHOICE and fld.choices and value not in fld.choices:
         raise ConditionError(
             path, f"{value!r} is not a value of '{fld.name}'; use one of: {', '.join(fld.choices)}"

@@ -17,7 +17,15 @@ import numpy as np
 import pandas as pd
 from django.db.models import Avg, Count, F, Max, Q, Sum
 
-from accounts.models import Account, Interaction, Invoice, Subscription, SurveyResponse, Ticket
+from accounts.models import (
+    Account,
+    Interaction,
+    Invoice,
+    Subscription,
+    SurveyResponse,
+    Ticket,
+    subscription_held_on,
+)
 
 from .usage import DenseUsage, SqlUsage
 
@@ -299,11 +307,7 @@ def overdue_amount(ctx: MeasureContext) -> pd.Series:
 
 
 def _active_subscriptions(ctx: MeasureContext):
-    return ctx.scoped(
-        Subscription.objects.filter(start_date__lte=ctx.day).filter(
-            Q(end_date__isnull=True) | Q(end_date__gt=ctx.day)
-        )
-    )
+    return ctx.scoped(Subscription.objects.filter(subscription_held_on(ctx.day)))
 
 
 @measure("discount_level", "Discount level", "%", "average discount {value:.0f}%")

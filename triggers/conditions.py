@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from conditions import Comparison, Node, fields_read, parse
+from conditions import Comparison, Group, Negation, Node, fields_read, parse
 
 from .fields import TRIGGER_FIELDS
 
@@ -54,21 +54,38 @@ def evaluate(node: Node, frame: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
 
 
 def evidence_texts(node: Node, frame: pd.DataFrame, mask: pd.Series) -> pd.Series:
-    """Per fired account, the comparisons that held, in plain words:
-    "health score 43 < 51; transacted volume trend: value (%) -38 < -30"."""
+    """Per fired account, the comparisons that made the condition true, in plain words:
+    "Health score 43 < 51; Transacted-volume trend: value (%) -38 <= -30". Under a `not`, a
+    comparison counts when it did not hold, and says so ("not: ...")."""
     fired = frame.loc[mask]
-    parts: list[pd.Series] = []
-    for comparison in node.comparisons():
-        held = comparison.to_mask(fired)
-        label = comparison.field.label or comparison.field.name
-        values = fired[comparison.field.name]
-        text = values.map(lambda v, label=label: f"{label} {_fmt(v)}")
-        text = text + " " + _threshold(comparison)
-        parts.append(text.where(held, ""))
+    if fired.empty:
+        return pd.Series("", index=fired.index, dtype="object")
+    parts = list(_reasons(node, fired, positive=True))
     if not parts:
-        return pd.Series("", index=fired.index)
-    joined = pd.concat(parts, axis=1).apply(lambda row: "; ".join(t for t in row if t), axis=1)
-    return joined
+        return pd.Series("", index=fired.index, dtype="object")
+    table = pd.concat(parts, axis=1).fillna("")
+    return table.apply(lambda row: "; ".join(t for t in row if t), axis=1)
+
+
+def _reasons(node: Node, fired: pd.DataFrame, positive: bool):
+    if isinstance(node, Negation):
+        yield from _reasons(node.child, fired, not positive)
+    elif isinstance(node, Group):
+        for child in node.children:
+            yield from _reasons(child, fired, positive)
+    elif isinstance(node, Comparison):
+        held = node.to_mask(fired)
+        counts = held if positive else ~held
+        label = node.field.label or node.field.name
+        values = fired[node.field.name].map(_fmt_value)
+        text = (("" if positive else "not: ") + label + " ") + values + " " + _threshold(node)
+        yield text.where(counts, "")
+
+
+def _fmt_value(value) -> str:
+    if isinstance(value, str) and value.startswith("|"):
+        return ", ".join(v for v in value.split("|") if v) or "none"
+    return _fmt(value)
 
 
 def evidence_records(evidence: pd.DataFrame) -> list[dict]:
