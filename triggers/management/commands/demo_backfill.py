@@ -1,7 +1,7 @@
 """Give the demo organization a history: health models, playbook templates and triggers, then
 the nightly chain over the past year with simulated CSM work on what fired.
 
-Days: every day of the last --daily days, and before that every 7th day plus each 1st of the
+Days: every day of the last --daily days (60), and before that every 7th day plus each 1st of the
 month (the monthly run), back to --days ago. Scoring every day of a whole year on SQLite
 takes minutes; this keeps `make demo` near a minute while the charts, fitness and reports
 still have a year of history. Re-running does nothing once the demo is backfilled."""
@@ -40,7 +40,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--org", default="demo")
         parser.add_argument("--days", type=int, default=365)
-        parser.add_argument("--daily", type=int, default=90)
+        parser.add_argument("--daily", type=int, default=60)
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--force", action="store_true", help="backfill even if done before")
 
