@@ -65,6 +65,7 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=10_000)
         parser.add_argument("--naive-sample", type=int, default=2_000)
         parser.add_argument("--date", help="day to score (default: the org's today)")
+        parser.add_argument("--triggers", type=int, default=50, help="0 skips the trigger stage")
 
     def handle(self, *args, **opts):
         if opts["accounts"] < 1 or opts["workers"] < 1 or opts["naive_sample"] < 1:
@@ -94,6 +95,16 @@ class Command(BaseCommand):
             n_accounts = Account.objects.count()
             signal_rows = self._signal_rows(day)
 
+        # Yesterday's scores (untimed) give the trigger stage a night of history.
+        from health.models import HealthRun
+
+        with org_context(org):
+            scored_yesterday = HealthRun.objects.filter(
+                date=day - dt.timedelta(days=1), state="done"
+            ).exists()
+        if opts["triggers"] and not scored_yesterday:
+            services.health_score_day(org=org, day=day - dt.timedelta(days=1))
+
         # -- the set-based pipeline, chunks over parallel processes like Celery workers ----
         t_start = time.perf_counter()
         run, chunk_ids = services.health_run_start(
@@ -108,6 +119,9 @@ class Command(BaseCommand):
         wall = time.perf_counter() - t_start
         stage = {k: round(sum(r[k] for r in results), 2) for k in ("read", "compute", "write")}
         scored = sum(r["accounts"] for r in results)
+
+        # -- the trigger stage: 50 triggers over every account, firings and playbooks ------
+        triggers = self._trigger_stage(org, day, opts["triggers"]) if opts["triggers"] else None
 
         # -- the naive version on a sample: one query per measure per account, one save ----
         naive = self._naive(org, day, opts["naive_sample"])
@@ -139,10 +153,61 @@ class Command(BaseCommand):
             if naive["accounts_per_second"]
             else None,
             "run_state": run.state,
+            "trigger_stage": triggers,
         }
         if seeded:
             out["seed_seconds"] = round(seed_seconds, 1)
         self.stdout.write(json.dumps(out, indent=2))
+
+    def _trigger_stage(self, org, day: dt.date, count: int) -> dict:
+        """Make sure the organization has `count` active nightly triggers (the demo's, then
+        variants with other thresholds), clear the day's firings so they are written again,
+        and time one evaluation: frame read, masks, firings, playbooks and alerts."""
+        from playbooks.models import Playbook
+        from triggers import services as trigger_services
+        from triggers.demo import demo_configuration_create
+        from triggers.models import Firing, Trigger
+
+        demo_configuration_create(org=org)
+        with org_context(org):
+            base = list(Trigger.objects.filter(schedule="nightly").order_by("pk"))
+            have = Trigger.objects.filter(is_active=True, schedule="nightly").count()
+            variants = []
+            i = 0
+            while have + len(variants) < count:
+                source = base[i % len(base)]
+                variants.append(_variant(source, i // len(base) + 1))
+                i += 1
+            Trigger.all_objects.bulk_create(variants)
+            # Fresh history for the two nights measured (bench data only).
+            firings = Firing.objects.filter(fired_on__in=[day, day - dt.timedelta(days=1)])
+            Playbook.objects.filter(origin_ref__in=firings.values("pk")).delete()
+            firings.delete()
+            n_triggers = Trigger.objects.filter(is_active=True, schedule="nightly").count()
+        # The night before, on the same scores: the first night with no history fires on
+        # every match at once; it sets the cool-downs a real night runs under.
+        t0 = time.perf_counter()
+        first = trigger_services.triggers_evaluate(org=org, day=day - dt.timedelta(days=1))
+        first_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        stats = trigger_services.triggers_evaluate(org=org, day=day)
+        seconds = time.perf_counter() - t0
+        return {
+            "triggers": n_triggers,
+            "accounts_evaluated": stats.evaluated // max(n_triggers, 1),
+            "fired": stats.fired,
+            "playbooks": stats.playbooks,
+            "alerts": stats.alerts,
+            "seconds": round(seconds, 2),
+            "seconds_by_step": {k: round(v, 2) for k, v in stats.seconds.items()},
+            "target_seconds": 10,
+            "first_night_without_history": {
+                "fired": first.fired,
+                "playbooks": first.playbooks,
+                "alerts": first.alerts,
+                "seconds": round(first_seconds, 2),
+            },
+        }
 
     def _signal_rows(self, day: dt.date) -> dict:
         """Rows of each signal table inside the windows the measures read."""
@@ -222,3 +287,40 @@ class Command(BaseCommand):
             "queries": queries,
             "accounts_per_second": round(len(ids) / seconds, 1) if seconds else None,
         }
+
+
+def _variant(trigger, n: int):
+    """A copy of a trigger with its numeric thresholds moved by n steps of 5%, so the
+    benchmark evaluates many distinct conditions (bench data only)."""
+    import copy
+
+    from triggers.models import Trigger
+
+    def shift(node):
+        if isinstance(node, dict):
+            if (
+                "value" in node
+                and isinstance(node["value"], int | float)
+                and not isinstance(node["value"], bool)
+            ):
+                node["value"] = round(node["value"] * (1 + 0.05 * n), 2)
+            for value in node.values():
+                shift(value)
+        elif isinstance(node, list):
+            for value in node:
+                shift(value)
+
+    condition = copy.deepcopy(trigger.condition)
+    shift(condition)
+    return Trigger(
+        organization_id=trigger.organization_id,
+        name=f"{trigger.name} (variant {n})",
+        kind=trigger.kind,
+        persona_id=trigger.persona_id,
+        product_id=trigger.product_id,
+        condition=condition,
+        schedule=trigger.schedule,
+        cooldown_days=trigger.cooldown_days,
+        action=trigger.action,
+        template_id=trigger.template_id,
+    )
