@@ -70,11 +70,9 @@ class Trigger(TenantModel):
             validate_condition(self.condition)
         except ValidationError as exc:
             errors.update(exc.message_dict)
-        if self.kind == PlaybookKind.EXPANSION and self.product_id is None:
-            pass  # an expansion without a product is allowed (e.g. a seat upsell)
         if self.template_id and self.template.kind != self.kind:
             errors["template"] = (
-                f"the template is a {self.template.kind} playbook; this trigger is {self.kind}"
+                f"the template makes {self.template.kind} playbooks; this trigger is {self.kind}"
             )
         if errors:
             raise ValidationError(errors)

@@ -1,0 +1,87 @@
+"""An admin defines triggers in the Django admin; the JSON condition is validated on save with
+a message that says where it is wrong, and nothing is saved until it is right."""
+
+import json
+
+import pytest
+
+from tests.triggers.fixtures import template
+from triggers.models import Trigger
+
+pytestmark = pytest.mark.django_db
+
+
+def form(template_pk, condition, **extra):
+    data = {
+        "name": "Low score",
+        "kind": "retention",
+        "persona": "",
+        "product": "",
+        "condition": json.dumps(condition),
+        "schedule": "nightly",
+        "cooldown_days": "30",
+        "action": "alert",
+        "template": str(template_pk),
+        "is_active": "on",
+    }
+    data.update(extra)
+    return data
+
+
+@pytest.mark.parametrize(
+    "condition, words",
+    [
+        (
+            {"field": "health_scor", "op": "<", "value": 51},
+            "condition.field: unknown field 'health_scor'",
+        ),
+        (
+            {"field": "health_score", "op": "contains", "value": 51},
+            "operator 'contains' does not apply",
+        ),
+        ({"field": "health_score", "op": "<", "value": "51"}, "is a number"),
+        (
+            {"any": [{"field": "health_score", "op": "<", "value": 51}, {"field": "tier"}]},
+            "condition.any[1].op",
+        ),
+        (
+            {"field": "industry", "op": "=", "value": "__import__('os').system('id')", "x": 1},
+            "unknown key(s): x",
+        ),
+    ],
+)
+def test_bad_conditions_are_refused_with_the_place(client, org, org_admin, condition, words):
+    t = template(org, "Save", "retention")
+    client.force_login(org_admin)
+    response = client.post("/admin/triggers/trigger/add/", form(t.pk, condition))
+    assert response.status_code == 200
+    assert words.replace("'", "&#x27;") in response.content.decode()
+    assert not Trigger.all_objects.exists()
+
+
+def test_template_of_another_kind_is_refused(client, org, org_admin):
+    t = template(org, "Offer", "expansion")
+    client.force_login(org_admin)
+    response = client.post(
+        "/admin/triggers/trigger/add/",
+        form(t.pk, {"field": "health_score", "op": "<", "value": 51}),
+    )
+    assert (
+        "the template makes expansion playbooks; this trigger is retention"
+        in response.content.decode()
+    )
+
+
+def test_a_good_trigger_is_saved_in_the_admins_organization(client, org, org_admin):
+    t = template(org, "Save", "retention")
+    client.force_login(org_admin)
+    condition = {
+        "any": [
+            {"field": "health_score", "op": "<", "value": 51},
+            {"field": "overdue_invoice_max_days", "op": ">", "value": 30},
+        ]
+    }
+    response = client.post("/admin/triggers/trigger/add/", form(t.pk, condition))
+    assert response.status_code == 302
+    trigger = Trigger.all_objects.get()
+    assert trigger.organization_id == org.pk and trigger.condition == condition
