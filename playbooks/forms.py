@@ -200,13 +200,6 @@ class PlaybookCloseForm(_Form):
             {"widget": w, "help": OUTCOME_HELP.get(w.data["value"], "")} for w in self["outcome"]
         ]
 
-    def extra_fields(self):
-        return [
-            self[name]
-            for name in ("opportunity_product", "expected_mrr", "mrr_won")
-            if name in self.fields
-        ]
-
 
 class PlaybookReassignForm(_Form):
     owner = forms.ModelChoiceField(

@@ -168,7 +168,8 @@ def test_note_needs_text_and_shows_the_error_beside_the_field(client, csm, world
     assert f'id="step-{step.pk}-note_error"' in html and "This field is required" in html
     assert '<details class="step__more" open>' in html
     response = client.post(url, {"version": step.version, "notes": "Sent the deck"}, **HTMX)
-    assert response.status_code == 200
+    assert response.status_code == 200 and "workChanged" in events(response)
+    assert "Note added." in response.content.decode()
     step.refresh_from_db()
     assert "Sent the deck" in step.notes and step.version == 2
 

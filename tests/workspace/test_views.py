@@ -290,6 +290,12 @@ def test_notifications_list_badge_and_mark_read(client, csm, world):
     assert "nav-count--zero" in client.get(reverse("workspace:notification_badge")).content.decode()
 
 
+def test_alert_notification_links_lead_to_my_work(client, csm, world):
+    notification = Notification.objects.filter(user=csm, kind="alert_raised").first()
+    client.force_login(csm)
+    assert client.get(notification.url)["Location"] == MY_WORK
+
+
 def test_notifications_of_others_are_untouched(client, csm, manager, world):
     theirs = Notification.objects.filter(user=csm).first()
     client.force_login(manager)
