@@ -1,0 +1,110 @@
+"""`manage.py seed_demo`: create the demo organization, its users and a realistic portfolio."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_slug
+
+from accounts.demo import (
+    DEFAULT_SLUG,
+    DEMO_PASSWORD,
+    MAX_MONTHS,
+    DemoSeedError,
+    DemoSpec,
+    demo_logins,
+    demo_seed,
+)
+from orgs.models import Organization
+
+
+def _whole_number(option: str, raw: str, low: int, high: int | None = None) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise CommandError(f"{option} must be a whole number (got {raw!r})") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise CommandError(f"{option} must be {bounds} (got {value})")
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Seed a deterministic, realistic demo organization: products, personas, accounts, "
+        "subscriptions and their MRR ledger, contacts, churn history and daily signals, plus "
+        f"one user per role (password {DEMO_PASSWORD!r})."
+    )
+
+    def add_arguments(self, parser):
+        # Numbers are parsed here rather than by argparse so a bad value is one line, not usage.
+        parser.add_argument("--org", default=DEFAULT_SLUG, help="organization slug (demo)")
+        parser.add_argument("--accounts", default="3000", help="number of accounts (3000)")
+        parser.add_argument(
+            "--months", default="12", help=f"months of signals, 1-{MAX_MONTHS} (12)"
+        )
+        parser.add_argument("--seed", default="42", help="random seed; same seed, same data (42)")
+        parser.add_argument(
+            "--today", default=None, help="the day the data ends, YYYY-MM-DD (today)"
+        )
+        parser.add_argument(
+            "--replace", action="store_true", help="delete an existing organization first"
+        )
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="if the organization exists, leave it alone and just print the logins",
+        )
+
+    def handle(self, *args, **options):
+        slug = options["org"] or ""
+        try:
+            validate_slug(slug)
+        except ValidationError:
+            raise CommandError(
+                f"--org must be a slug of letters, digits, hyphens or underscores (got {slug!r})"
+            ) from None
+        if len(slug) > Organization._meta.get_field("slug").max_length:
+            raise CommandError(f"--org is too long (got {len(slug)} characters)")
+        accounts = _whole_number("--accounts", options["accounts"], 1)
+        months = _whole_number("--months", options["months"], 1, MAX_MONTHS)
+        seed = _whole_number("--seed", options["seed"], 0)
+        today = dt.date.today()
+        if options["today"]:
+            try:
+                today = dt.date.fromisoformat(options["today"])
+            except ValueError:
+                raise CommandError(
+                    f"--today must be a date YYYY-MM-DD (got {options['today']!r})"
+                ) from None
+        if options["replace"] and options["if_missing"]:
+            raise CommandError("--replace and --if-missing contradict each other; pass one")
+
+        existing = Organization.objects.filter(slug=slug).first()
+        if existing is not None and options["if_missing"]:
+            self.stdout.write(f"Organization {existing.name!r} ({slug}) exists; left as it is.")
+            self._print_logins(existing)
+            return
+
+        spec = DemoSpec(slug=slug, accounts=accounts, months=months, seed=seed, today=today)
+        self.stdout.write(
+            f"Seeding {spec.org_name!r} ({slug}): {accounts:,} accounts, {months} months of "
+            f"signals up to {today - dt.timedelta(days=1)}, seed {seed}"
+        )
+        try:
+            result = demo_seed(spec=spec, replace=options["replace"], log=self.stdout.write)
+        except DemoSeedError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(self.style.SUCCESS(f"Seeded in {result.seconds:.1f} s."))
+        self._print_logins(result.organization)
+
+    def _print_logins(self, org) -> None:
+        rows = demo_logins(org)
+        width = max([len("login"), *(len(r[0]) for r in rows)])
+        self.stdout.write("")
+        self.stdout.write(f"Logins for {org.name} (password for all: {DEMO_PASSWORD}):")
+        self.stdout.write(f"  {'login':<{width}}  {'password':<10}  {'role':<8}  name")
+        for login, role, name in rows:
+            self.stdout.write(f"  {login:<{width}}  {DEMO_PASSWORD:<10}  {role:<8}  {name}")
