@@ -4,10 +4,12 @@ full reload), logs a contact and closes playbooks with outcomes; every main page
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import Account, Subscription
@@ -232,3 +234,27 @@ def test_every_main_page_fits_a_phone(new_page, org, csm, manager, world, artifa
     manager_page.goto("/work/forecast/")
     _fits(manager_page, "forecast", artifacts)
     assert not page.js_errors and not manager_page.js_errors
+
+
+def test_the_timeline_loads_older_events_as_one_scrolls(new_page, org, csm, world):
+    with org_context(org):
+        account = world["accounts"]["b"]
+        now = timezone.now()
+        for i in range(45):
+            f.InteractionFactory(
+                account=account, summary=f"Touchpoint {i:02d}", occurred_at=now - dt.timedelta(i)
+            )
+    page = new_page()
+    log_in(page, csm.username)
+    page.goto(f"/accounts/{account.pk}/")
+    items = page.locator("#account-timeline .timeline__item")
+    expect(items).to_have_count(20)
+    set_marker(page)
+    page.locator(".timeline__more").scroll_into_view_if_needed()
+    expect(items).to_have_count(40)
+    page.locator(".timeline__more").scroll_into_view_if_needed()
+    expect(items).to_have_count(45)
+    expect(page.locator(".timeline__end")).to_contain_text("That is everything.")
+    titles = items.locator(".timeline__title").all_inner_texts()
+    assert len(set(titles)) == 45 and titles[0].startswith("Call: Touchpoint 00")
+    assert_no_reload(page)
