@@ -879,6 +879,10 @@ def signal_chunks(
     ).reindex(range(n), fill_value=0.0)
     cols["discount_ratio"] = disc_ratio.to_numpy()
     cols["tx"] = tx
+    codes = [p[0] for p in PRODUCTS]
+    held = np.zeros((n, len(codes)), dtype=bool)
+    held[subs["account"].to_numpy(), subs["product_code"].map(codes.index).to_numpy()] = True
+    cols["held"] = held
     contact_count = np.bincount(contacts["account"].to_numpy(), minlength=n)
     cols["contact_first"] = np.cumsum(contact_count) - contact_count
     cols["contact_count"] = contact_count
@@ -955,11 +959,30 @@ def _usage(chunk: dict, spec: DemoSpec, rng: np.random.Generator) -> dict[str, n
     values = np.stack([logins, users, txn, volume]).astype(float)  # metric, account, day
     present = np.stack([users > 0, users > 0, txn > 0, txn > 0])
     metric, acc, day = np.nonzero(present)  # ordered by metric, account, day
+    names = np.array(USAGE_METRICS, dtype=object)[metric]
+    vals = values[metric, acc, day]
+    # Per held product, "product:<code>" on some days of use: the raw material of product
+    # adoption. Many accounts never adopt their add-ons, more so as they deteriorate (most
+    # churners never adopted the product, says the source case).
+    held = chunk["held"]
+    adopt_p = np.where(np.arange(held.shape[1]) == 0, 0.95, 0.7)[None, :]
+    doomed = (chunk["risk_start"] >= 0)[:, None]
+    adopted = held & (rng.random(held.shape) < adopt_p * np.where(doomed, 0.4, 1.0))
+    extra_names, extra_acc, extra_day, extra_val = [names], [acc], [day], [vals]
+    for p, (code, *_rest) in enumerate(PRODUCTS):
+        if not adopted[:, p].any():
+            continue
+        on = used & adopted[:, p][:, None] & (rng.random(alive.shape) < 0.35 * (1 - 0.9 * risk))
+        a, d = np.nonzero(on)
+        extra_names.append(np.full(len(a), f"product:{code}", dtype=object))
+        extra_acc.append(a)
+        extra_day.append(d)
+        extra_val.append(np.maximum(1, users[a, d]).astype(float))
     return {
-        "metric": np.array(USAGE_METRICS, dtype=object)[metric],
-        "account": acc,
-        "date": days[0, day],
-        "value": values[metric, acc, day],
+        "metric": np.concatenate(extra_names),
+        "account": np.concatenate(extra_acc),
+        "date": days[0, np.concatenate(extra_day)],
+        "value": np.concatenate(extra_val),
     }
 
 

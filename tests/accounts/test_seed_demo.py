@@ -310,9 +310,9 @@ def test_seeded_portfolio_hangs_together():
         assert am.Invoice.objects.filter(discount_amount__gt=0).exists()
         assert am.Ticket.objects.filter(sla_breached=True).exists()
         assert am.Ticket.objects.filter(sla_breached=False).exists()
-        assert set(am.UsageMetric.objects.values_list("metric", flat=True)) == set(
-            demo.USAGE_METRICS
-        )
+        metrics = set(am.UsageMetric.objects.values_list("metric", flat=True))
+        # the four usage metrics, and "product:<code>" for the use of held products
+        assert metrics == set(demo.USAGE_METRICS) | {f"product:{p[0]}" for p in demo.PRODUCTS}
         assert not am.UsageMetric.objects.filter(date__gte=F("account__churned_at")).exists()
         assert not am.UsageMetric.objects.filter(date__lt=F("account__customer_since")).exists()
         assert not am.UsageMetric.objects.filter(date__gte=today).exists()

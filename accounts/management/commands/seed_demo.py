@@ -17,6 +17,7 @@ from accounts.demo import (
     demo_logins,
     demo_seed,
 )
+from accounts.signals import demo_org_seeded
 from orgs.models import Organization
 
 
@@ -98,6 +99,11 @@ class Command(BaseCommand):
         except DemoSeedError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(self.style.SUCCESS(f"Seeded in {result.seconds:.1f} s."))
+        for _receiver, outcome in demo_org_seeded.send(
+            sender=self.__class__, organization=result.organization
+        ):
+            if outcome:
+                self.stdout.write(f"  {outcome}")
         self._print_logins(result.organization)
 
     def _print_logins(self, org) -> None:
