@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin
 
-from orgs.admin_base import TenantAdmin
+from orgs.admin_base import TenantAdmin, TenantInline
 
 from .measures import MEASURES
 from .models import HealthModel, HealthRun, HealthRunChunk, HealthScore, Indicator
@@ -30,22 +30,9 @@ class IndicatorForm(forms.ModelForm):
         ]
 
 
-class IndicatorInline(admin.TabularInline):
+class IndicatorInline(TenantInline):
     model = Indicator
     form = IndicatorForm
-    extra = 0
-
-    def has_view_permission(self, request, obj=None):
-        return True
-
-    def has_add_permission(self, request, obj=None):
-        return True
-
-    def has_change_permission(self, request, obj=None):
-        return True
-
-    def has_delete_permission(self, request, obj=None):
-        return True
 
 
 @admin.register(HealthModel)
@@ -54,15 +41,6 @@ class HealthModelAdmin(TenantAdmin):
     readonly_fields = ["version"]
     inlines = [IndicatorInline]
     raw_id_fields = ["persona"]
-
-    def save_formset(self, request, form, formset, change):
-        instances = formset.save(commit=False)
-        for obj in instances:
-            obj.organization_id = form.instance.organization_id
-            obj.save()
-        for obj in formset.deleted_objects:
-            obj.delete()
-        formset.save_m2m()
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -80,9 +58,8 @@ class HealthScoreAdmin(TenantAdmin):
     date_hierarchy = "date"
 
 
-class HealthRunChunkInline(admin.TabularInline):
+class HealthRunChunkInline(TenantInline):
     model = HealthRunChunk
-    extra = 0
     fields = [
         "index",
         "first_account_id",
@@ -94,8 +71,8 @@ class HealthRunChunkInline(admin.TabularInline):
     ]
     readonly_fields = fields
 
-    def has_view_permission(self, request, obj=None):
-        return True
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(HealthRun)

@@ -31,6 +31,16 @@ class TenantAdmin(admin.ModelAdmin):
             obj.organization = request.organization
         super().save_model(request, obj, form, change)
 
+    def save_formset(self, request, form, formset, change):
+        """Inline rows belong to their parent's organization."""
+        instances = formset.save(commit=False)
+        for obj in instances:
+            obj.organization_id = form.instance.organization_id
+            obj.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+        formset.save_m2m()
+
     def _guard(self, request, object_id):
         if object_id is not None and not self.get_queryset(request).filter(pk=object_id).exists():
             raise Http404("No such object in your organization.")
@@ -55,6 +65,25 @@ class TenantAdmin(admin.ModelAdmin):
         return can_configure(request)
 
     def has_add_permission(self, request):
+        return can_configure(request)
+
+    def has_change_permission(self, request, obj=None):
+        return can_configure(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return can_configure(request)
+
+
+class TenantInline(admin.TabularInline):
+    """Inline rows of a TenantAdmin: whoever may edit the parent may edit them (the parent's
+    admin already checks the role and the organization)."""
+
+    extra = 0
+
+    def has_view_permission(self, request, obj=None):
+        return can_configure(request)
+
+    def has_add_permission(self, request, obj=None):
         return can_configure(request)
 
     def has_change_permission(self, request, obj=None):

@@ -2,59 +2,32 @@
 
 from django.contrib import admin
 
-from orgs.admin_base import TenantAdmin
+from orgs.admin_base import TenantAdmin, TenantInline
 
 from .models import Notification, Playbook, PlaybookStep, PlaybookTemplate, TemplateStep
 
 
-class _InlinePermissions:
-    def has_view_permission(self, request, obj=None):
-        return True
-
-    def has_add_permission(self, request, obj=None):
-        return True
-
-    def has_change_permission(self, request, obj=None):
-        return True
-
-    def has_delete_permission(self, request, obj=None):
-        return True
-
-
-class TemplateStepInline(_InlinePermissions, admin.TabularInline):
+class TemplateStepInline(TenantInline):
     model = TemplateStep
-    extra = 0
     fields = ["order", "title", "instructions", "due_offset_days", "assignee"]
 
 
-class _SetOrganizationOnInlines:
-    def save_formset(self, request, form, formset, change):
-        instances = formset.save(commit=False)
-        for obj in instances:
-            obj.organization_id = form.instance.organization_id
-            obj.save()
-        for obj in formset.deleted_objects:
-            obj.delete()
-        formset.save_m2m()
-
-
 @admin.register(PlaybookTemplate)
-class PlaybookTemplateAdmin(_SetOrganizationOnInlines, TenantAdmin):
+class PlaybookTemplateAdmin(TenantAdmin):
     list_display = ["name", "kind", "persona", "is_active"]
     list_filter = ["kind", "is_active"]
     inlines = [TemplateStepInline]
     raw_id_fields = ["persona"]
 
 
-class PlaybookStepInline(_InlinePermissions, admin.TabularInline):
+class PlaybookStepInline(TenantInline):
     model = PlaybookStep
-    extra = 0
     fields = ["order", "title", "due_on", "assignee", "status", "completed_at", "completed_by"]
     raw_id_fields = ["assignee", "completed_by"]
 
 
 @admin.register(Playbook)
-class PlaybookAdmin(_SetOrganizationOnInlines, TenantAdmin):
+class PlaybookAdmin(TenantAdmin):
     list_display = [
         "title",
         "account",

@@ -11,36 +11,26 @@ start of the same night creates nothing twice.
 import datetime as dt
 
 from celery import shared_task
-from django.db import OperationalError
 
 from orgs.models import Organization
-
-_OPTIONS = dict(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=600,
-    time_limit=720,
-    autoretry_for=(OperationalError,),
-    retry_backoff=5,
-    max_retries=3,
-)
+from orgs.tasks import NIGHTLY_TASK_OPTIONS
 
 
-@shared_task(name="triggers.run_nightly", **_OPTIONS)
+@shared_task(name="triggers.run_nightly", **NIGHTLY_TASK_OPTIONS)
 def triggers_run_nightly(org_id: int, day: str) -> int:
     from . import chain
 
     return chain.nightly_fan_out(org_id=org_id, day=dt.date.fromisoformat(day))
 
 
-@shared_task(name="triggers.evaluate_chunk", **_OPTIONS)
+@shared_task(name="triggers.evaluate_chunk", **NIGHTLY_TASK_OPTIONS)
 def triggers_evaluate_chunk(run_id: int, index: int, first_id: int, last_id: int) -> int:
     from . import chain
 
     return chain.nightly_chunk(run_id=run_id, index=index, first_id=first_id, last_id=last_id)
 
 
-@shared_task(name="triggers.monthly", **_OPTIONS)
+@shared_task(name="triggers.monthly", **NIGHTLY_TASK_OPTIONS)
 def triggers_monthly(org_id: int, day: str) -> int:
     from . import services
 
@@ -48,7 +38,7 @@ def triggers_monthly(org_id: int, day: str) -> int:
     return services.monthly_run(org=org, day=dt.date.fromisoformat(day)).fired
 
 
-@shared_task(name="playbooks.send_digest", **_OPTIONS)
+@shared_task(name="playbooks.send_digest", **NIGHTLY_TASK_OPTIONS)
 def playbooks_send_digest(org_id: int) -> int:
     from playbooks.services import notifications_send_digest
 

@@ -1,22 +1,14 @@
 """Score health for one day or a range of days (backfills), in this process or through Celery."""
 
-import datetime as dt
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from health import services
 from health.models import HealthRun, RunState
 from health.selectors import org_today
-from orgs.models import Organization
+from orgs.cli import add_day_options, days_from_options, org_by_slug
 from orgs.tenancy import org_context
-
-
-def _date(value: str, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 class Command(BaseCommand):
@@ -24,9 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--org", required=True, help="organization slug")
-        parser.add_argument("--date", help="the day to score (default: today in the org's zone)")
-        parser.add_argument("--from", dest="date_from", help="first day of a backfill")
-        parser.add_argument("--to", dest="date_to", help="last day of a backfill (default: today)")
+        add_day_options(parser)
         parser.add_argument(
             "--missing-only",
             action="store_true",
@@ -37,20 +27,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
-        org = Organization.objects.filter(slug=opts["org"]).first()
-        if org is None:
-            raise CommandError(f"--org: no organization with slug {opts['org']!r}")
-        if opts["date"] and (opts["date_from"] or opts["date_to"]):
-            raise CommandError("--date: give either --date or --from/--to, not both")
-        today = org_today(org)
-        if opts["date_from"]:
-            first = _date(opts["date_from"], "--from")
-            last = _date(opts["date_to"], "--to") if opts["date_to"] else today
-        else:
-            first = last = _date(opts["date"], "--date") if opts["date"] else today
-        if first > last:
-            raise CommandError(f"--from: {first} is after --to {last}")
-        days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+        org = org_by_slug(opts["org"])
+        days = days_from_options(opts, org_today(org))
         if opts["missing_only"]:
             with org_context(org):
                 done = set(
