@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -249,16 +250,29 @@ def step_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _step_action(request, pk, StepSnoozeForm, action, form_name="snooze", done="Snoozed.")
 
 
+# The step forms My Work loads on demand (?form=...), by template.
+STEP_FORMS = {
+    "note": "playbooks/_step_note_form.html",
+    "snooze": "playbooks/_step_snooze_form.html",
+}
+
+
 @org_required
 @require_GET
 def step_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One step's fragment (htmx refresh), or its playbook page for a plain request."""
+    """One step's fragment (htmx refresh), or with ?form=note|snooze just that form (My Work
+    loads them into the step on demand); a plain request gets the playbook page."""
     step = _step_or_404(pk)
     if not is_fragment_request(request):
         return redirect(reverse("playbooks:detail", args=[step.playbook_id]) + f"#step-{pk}")
-    return render(
-        request, "playbooks/_step.html", step_context(request, step, where=_where(request))
-    )
+    context = step_context(request, step, where=_where(request))
+    form = request.GET.get("form")
+    if form in STEP_FORMS:
+        if not context["can_work"]:
+            raise PermissionDenied("Your role does not allow this.")
+        context["in_slot"] = True
+        return render(request, STEP_FORMS[form], context)
+    return render(request, "playbooks/_step.html", context)
 
 
 # -- The playbook page --------------------------------------------------------------------
@@ -345,6 +359,8 @@ def playbook_log_contact_view(request: HttpRequest, pk: int) -> HttpResponse:
         context["contact_form"] = ContactLogForm(
             account_id=playbook.account_id, id_prefix=id_prefix, initial={"where": where}
         )
+        if where == "mywork":  # loaded into a step on demand: the keyboard goes to it
+            context["contact_form"].fields["contact"].widget.attrs["autofocus"] = True
         if is_fragment_request(request):
             return render(request, "playbooks/_contact_form.html", context)
         return render(request, "playbooks/log_contact.html", context)

@@ -203,7 +203,7 @@ class _Interactions(_Source):
 
     def event(self, row, ts):
         who = f" with {row.contact.name}" if row.contact else ""
-        by = f" · by {row.author}" if row.author else ""
+        parts = [(row.notes or "")[:280], f"by {row.author}" if row.author else ""]
         return TimelineEvent(
             ts,
             self.rank,
@@ -211,7 +211,7 @@ class _Interactions(_Source):
             "interaction",
             "☎" if row.kind == "call" else "✉",
             f"{row.get_kind_display()}{who}: {row.summary}",
-            detail=(row.notes or "")[:280] + by,
+            detail=" · ".join(p for p in parts if p),
             badge=row.get_kind_display(),
             badge_kind=f"kind-{row.kind}",
         )

@@ -27,6 +27,19 @@
     });
   });
 
+  // <button data-clear-slot> closes a form loaded into a step's slot (My Work) and gives the
+  // keyboard back to the step's first action.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-clear-slot]");
+    if (!button) return;
+    var slot = button.closest(".step__slot");
+    if (!slot) return;
+    var step = slot.closest(".step");
+    slot.innerHTML = "";
+    var first = step && step.querySelector(".step__actions button, .step__actions a");
+    if (first) first.focus();
+  });
+
   // A failed htmx request says so instead of doing nothing.
   function flash(message) {
     var box = document.getElementById("flash");

@@ -209,7 +209,11 @@ def test_every_main_page_fits_a_phone(new_page, org, csm, manager, world, artifa
     _fits(page, "my-work", artifacts)
     # Open forms must fit too.
     first = page.locator(".step").first
-    first.get_by_text("Snooze", exact=True).click()
+    first.get_by_role("link", name="Snooze").click()
+    expect(first.get_by_label("New due date")).to_be_focused()  # loaded on demand
+    _fits(page, "my-work-snooze", artifacts)
+    first.get_by_role("button", name="Cancel").click()
+    expect(first.get_by_label("New due date")).to_have_count(0)
     first.get_by_role("link", name="Log a contact").click()
     expect(first.locator("form.contact-form")).to_be_visible()
     _fits(page, "my-work-forms", artifacts)

@@ -174,6 +174,33 @@ def test_note_needs_text_and_shows_the_error_beside_the_field(client, csm, world
     assert "Sent the deck" in step.notes and step.version == 2
 
 
+def test_my_work_loads_step_forms_on_demand_and_keeps_errors_in_the_slot(client, csm, world):
+    step = first_step(world["expansion"])
+    client.force_login(csm)
+    url = reverse("playbooks:step", args=[step.pk])
+    form = client.get(url, {"form": "snooze", "where": "mywork"}, **HTMX).content.decode()
+    assert form.lstrip().startswith("{#") is False and "<form" in form
+    assert 'name="due_on"' in form and "autofocus" in form and "data-clear-slot" in form
+    page = client.get(reverse("workspace:my_work")).content.decode()
+    assert f'id="step-{step.pk}-slot"' in page and 'name="due_on"' not in page  # not inline
+    response = client.post(
+        reverse("playbooks:step_note", args=[step.pk]),
+        {"version": step.version, "notes": "", "where": "mywork"},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    slot = html[html.index(f'id="step-{step.pk}-slot"') :]
+    assert 'name="notes"' in slot and "This field is required" in slot
+
+
+def test_analysts_get_no_step_forms(client, analyst, world):
+    step = first_step(world["expansion"])
+    client.force_login(analyst)
+    url = reverse("playbooks:step", args=[step.pk])
+    assert client.get(url, {"form": "note", "where": "mywork"}, **HTMX).status_code == 403
+
+
 def test_snooze_validates_the_date_and_reason(client, csm, world):
     from django.utils import timezone
 
