@@ -50,7 +50,7 @@ from .services import account_contact_log, alert_notifications_mark_read, notifi
 
 EVENT_NOTIFICATIONS = "notificationsChanged"
 
-MY_WORK_SECTIONS = ("work-counts", "work-alerts", "work-steps")
+MY_WORK_SECTIONS = ("work-counts", "work-alerts", "work-steps", "work-kinds")
 
 
 # -- My Work ------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
         "where": "mywork",
     }
     # Each section reads only what it shows, so a refresh of the counts is two queries.
-    if section in (None, "work-counts", "work-steps"):
+    if section in (None, "work-counts", "work-steps", "work-kinds"):
         counts = playbook_selectors.work_counts(user=subject, today=today)
         context["counts"] = counts
         total = counts.of(kind).open if kind and counts.of(kind) else (0 if kind else counts.open)
@@ -205,7 +205,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     template = "workspace/my_work.html"
     if section:
         template += f"#{section}"
-        context["oob"] = section == "work-counts"
+        context["oob"] = section in ("work-counts", "work-kinds")
     return render(request, template, context)
 
 

@@ -114,7 +114,13 @@ def test_sections_refresh_alone(client, csm, world):
     counts = client.get(MY_WORK, {"section": "work-counts"}, **HTMX).content.decode()
     assert counts.lstrip().startswith('<section id="work-counts"')
     assert 'id="count-alerts">3<' in counts
-    assert 'id="work-kinds"' in counts and 'hx-swap-oob="true"' in counts  # kind tabs too
+    assert 'id="work-alerts-count" hx-swap-oob="true">3<' in counts  # the card's count too
+    kinds = client.get(MY_WORK, {"section": "work-kinds", "kind": "expansion"}, **HTMX)
+    html = kinds.content.decode()
+    assert html.lstrip().startswith('<nav id="work-kinds"')
+    assert 'aria-current="page">Expansion' in html
+    assert 'hx-get="/work/?kind=expansion&amp;section=work-kinds"' in html  # keeps the kind
+    assert 'id="work-steps-count" hx-swap-oob="true">1<' in html
     steps = client.get(MY_WORK, {"section": "work-steps"}, **HTMX).content.decode()
     assert steps.lstrip().startswith('<section id="work-steps"')
     assert "<html" not in steps
