@@ -10,7 +10,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, FloatField, Min, Q, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce
 
 from accounts.models import Account, Invoice, Subscription, UsageMetric
 from accounts.personas import ACCOUNT_FIELDS
@@ -140,9 +142,10 @@ def load_frame(
             .values_list("account_id", "product__code")
         )
         held_df = pd.DataFrame(list(held), columns=["account_id", "code"])
-        joined = held_df.groupby("account_id")["code"].apply(
-            lambda codes: "|" + "|".join(sorted(set(codes))) + "|"
-        )
+        held_df = held_df.drop_duplicates().sort_values(["account_id", "code"])
+        # "|a|b|" per account: a grouped sum concatenates the strings without a Python
+        # function per account.
+        joined = ("|" + held_df["code"]).groupby(held_df["account_id"]).sum() + "|"
         frame["products"] = joined.reindex(frame.index).fillna("")
     if "days_to_renewal" in fields:
         frame["days_to_renewal"] = (_date_col(frame["renewal_date"]) - ts_day).dt.days.astype(
@@ -182,12 +185,44 @@ def load_frame(
     return frame
 
 
+def _indicator_keys(measure: str) -> list[str]:
+    """The breakdown keys under which the organization's models store a measure
+    (measure[:window[:metric]]), so the value can be read in SQL without decoding JSON."""
+    from health.models import Indicator
+    from health.services import indicator_key
+
+    default = MEASURES[measure]
+    keys = {
+        indicator_key(measure, default.default_window, default.default_metric or ""),
+        *(
+            indicator_key(m, w, x)
+            for m, w, x in Indicator.objects.filter(measure=measure).values_list(
+                "measure", "window_days", "metric"
+            )
+        ),
+    }
+    return sorted(keys)
+
+
 def _add_health(frame: pd.DataFrame, day: dt.date, fields: set[str], scoped) -> None:
-    today = scoped(HealthScore.objects.filter(date=day)).values_list(
-        "account_id", "score", "colour", "breakdown"
+    wanted = sorted(f for f in fields if f.startswith("indicator."))
+    extracted = {}
+    for name in wanted:
+        _, measure, part = name.split(".")
+        position = "0" if part == "raw" else "1"
+        keys = _indicator_keys(measure)
+        values = [Cast(KT(f"breakdown__{key}__{position}"), FloatField()) for key in keys]
+        if values:
+            extracted[name] = (
+                Coalesce(*values, output_field=FloatField()) if len(values) > 1 else values[0]
+            )
+    columns = ["account_id", "score", "colour", *extracted]
+    rows = (
+        scoped(HealthScore.objects.filter(date=day))
+        .annotate(**{f"x{i}": expr for i, expr in enumerate(extracted.values())})
+        .values_list("account_id", "score", "colour", *[f"x{i}" for i in range(len(extracted))])
     )
-    scores = pd.DataFrame(list(today), columns=["account_id", "score", "colour", "breakdown"])
-    scores = scores.set_index("account_id").reindex(frame.index)
+    scores = pd.DataFrame(list(rows), columns=columns).set_index("account_id").reindex(frame.index)
     frame["health_score"] = scores["score"].astype("float64")
     frame["health_colour"] = scores["colour"].fillna("none")
     for lag in (7, 30, 90):
@@ -199,23 +234,12 @@ def _add_health(frame: pd.DataFrame, day: dt.date, fields: set[str], scoped) -> 
         )
         prev = pd.Series(dict(past), dtype="float64").reindex(frame.index)
         frame[name] = frame["health_score"] - prev
-    wanted = sorted(f for f in fields if f.startswith("indicator."))
-    if not wanted:
-        return
-    breakdowns = scores["breakdown"].tolist()
     for name in wanted:
-        _, measure, part = name.split(".")
-        position = 0 if part == "raw" else 1
-        values = np.full(len(frame), np.nan)
-        for i, breakdown in enumerate(breakdowns):
-            if not isinstance(breakdown, dict):
-                continue
-            for key, entry in breakdown.items():
-                if key == measure or key.startswith(measure + ":"):
-                    if entry[position] is not None:
-                        values[i] = entry[position]
-                    break
-        frame[name] = values
+        frame[name] = (
+            pd.to_numeric(scores[name], errors="coerce").astype("float64")
+            if name in scores
+            else np.nan
+        )
 
 
 def _add_usage(frame: pd.DataFrame, day: dt.date, fields: list[str], scoped) -> None:
