@@ -8,26 +8,35 @@ from tests.factories import AccountFactory, MembershipFactory, OrganizationFacto
 pytestmark = pytest.mark.django_db
 
 PORTFOLIO = reverse("accounts:portfolio")
+MY_WORK = reverse("workspace:my_work")
 
 
-def test_csm_lands_on_their_own_accounts(client, csm):
-    client.force_login(csm)
+@pytest.mark.parametrize("role_fixture", ["csm", "manager"])
+def test_csms_and_managers_land_on_my_work(request, client, role_fixture):
+    """My Work is the CSM's home (their alerts and steps, their own book first)."""
+    client.force_login(request.getfixturevalue(role_fixture))
     response = client.get(reverse("home"))
     assert response.status_code == 302
-    assert response["Location"] == f"{PORTFOLIO}?owner=me"
+    assert response["Location"] == MY_WORK
 
 
-@pytest.mark.parametrize("role_fixture", ["manager", "analyst", "org_admin"])
+def test_csm_nav_leads_to_their_own_accounts(client, csm):
+    client.force_login(csm)
+    html = client.get(MY_WORK).content.decode()
+    assert f'href="{PORTFOLIO}?owner=me"' in html and "My accounts" in html
+
+
+@pytest.mark.parametrize("role_fixture", ["analyst", "org_admin"])
 def test_others_land_on_the_whole_portfolio(request, client, role_fixture):
     client.force_login(request.getfixturevalue(role_fixture))
     response = client.get(reverse("home"))
     assert response["Location"] == PORTFOLIO
 
 
-def test_login_redirects_a_csm_to_my_accounts(client, csm):
+def test_login_brings_a_csm_to_my_work(client, csm):
     response = client.post(reverse("login"), {"username": csm.username, "password": "pass12345"})
     assert response.status_code == 302
-    assert client.get(response["Location"])["Location"] == f"{PORTFOLIO}?owner=me"
+    assert client.get(response["Location"])["Location"] == MY_WORK
 
 
 def test_login_errors_are_shown(client, csm):
@@ -114,14 +123,15 @@ def test_user_without_organization_gets_a_clear_page(client):
 
 def test_org_switcher_shows_for_several_memberships(client, csm, org):
     second = OrganizationFactory(name="Second Org", slug="second")
-    MembershipFactory(user=csm, organization=second, role="manager")
+    MembershipFactory(user=csm, organization=second, role="analyst")
     client.force_login(csm)
+    assert client.get(reverse("home"))["Location"] == MY_WORK  # a CSM in the first
     html = client.get(PORTFOLIO).content.decode()
     assert 'action="/org/switch/"' in html
     assert "Second Org" in html and "Acme CS" in html
     response = client.post(reverse("switch_organization"), {"organization": second.pk})
     assert response.status_code == 302
-    # Now a manager in the second organization: lands on the whole portfolio.
+    # Now an analyst in the second organization: lands on the whole portfolio.
     assert client.get(reverse("home"))["Location"] == PORTFOLIO
 
 
