@@ -13,6 +13,7 @@ from orgs.tenancy import org_context
 
 from .models import Account, Persona, Subscription, SubscriptionStatus
 from .personas import persona_rules_q
+from .signals import account_owner_changed
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ class PortfolioError(ValueError):
 
     def __init__(self, field: str, message: str):
         self.field = field
+        self.message = message
         super().__init__(f"{field}: {message}")
 
 
@@ -81,6 +83,10 @@ def account_reassign(*, account: Account, owner: User, acting_user: User) -> Acc
         previous = account.owner_id
         account.owner = owner
         account.save(update_fields=["owner", "updated_at"])
+        # Handover: the layers above move what the previous owner had open on the account.
+        account_owner_changed.send(
+            sender=Account, account=account, previous_owner_id=previous, acting_user=acting_user
+        )
     logger.info(
         "account reassigned account=%s from=%s to=%s by=%s",
         account.pk,
@@ -182,3 +188,40 @@ def _refresh_one(account: Account) -> None:
     account.mrr = totals["mrr"] or 0
     account.renewal_date = totals["renewal"]
     account.save(update_fields=["mrr", "renewal_date", "updated_at"])
+
+
+def interaction_log(
+    *,
+    account: Account,
+    user: User,
+    kind: str,
+    summary: str,
+    contact=None,
+    notes: str = "",
+    occurred_at=None,
+):
+    """Log a contact with the customer (call, meeting, email, visit, note)."""
+    from django.utils import timezone
+
+    from .models import Interaction, InteractionKind
+
+    if not summary.strip():
+        raise PortfolioError("summary", "say what was discussed")
+    if kind not in InteractionKind.values:
+        raise PortfolioError("kind", f"unknown channel {kind!r}")
+    if contact is not None and contact.account_id != account.pk:
+        raise PortfolioError("contact", "that contact is not at this account")
+    interaction = Interaction.all_objects.create(
+        organization_id=account.organization_id,
+        account=account,
+        contact=contact,
+        author=user,
+        kind=kind,
+        occurred_at=occurred_at or timezone.now(),
+        summary=summary.strip()[:240],
+        notes=notes,
+    )
+    logger.info(
+        "contact logged account=%s interaction=%s by=%s", account.pk, interaction.pk, user.pk
+    )
+    return interaction

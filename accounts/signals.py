@@ -6,3 +6,8 @@ from django.dispatch import Signal
 # add their own demo configuration: health models, playbook templates, triggers.
 # Arguments: organization.
 demo_org_seeded = Signal()
+
+# Sent inside the transaction that gives an account a new owner, so the layers above can hand
+# over what the previous owner had open (playbooks and their steps). Arguments: account,
+# previous_owner_id, acting_user.
+account_owner_changed = Signal()

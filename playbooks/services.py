@@ -37,13 +37,8 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 
-class PlaybookError(ValueError):
+class PlaybookError(account_services.PortfolioError):
     """A playbook action refused; `field` names what was wrong."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
 
 
 class StepConflict(PlaybookError):
@@ -260,20 +255,15 @@ def playbook_log_contact(
     occurred_at: dt.datetime | None = None,
 ) -> Interaction:
     """Log a contact with the customer and link it to the playbook."""
-    if not summary.strip():
-        raise PlaybookError("summary", "say what was discussed")
-    if contact is not None and contact.account_id != playbook.account_id:
-        raise PlaybookError("contact", "that contact is not at this account")
     with transaction.atomic():
-        interaction = Interaction.all_objects.create(
-            organization_id=playbook.organization_id,
-            account_id=playbook.account_id,
-            contact=contact,
-            author=user,
+        interaction = account_services.interaction_log(
+            account=playbook.account,
+            user=user,
             kind=kind,
-            occurred_at=occurred_at or timezone.now(),
-            summary=summary.strip()[:240],
+            summary=summary,
+            contact=contact,
             notes=notes,
+            occurred_at=occurred_at,
         )
         PlaybookContact.all_objects.create(
             organization_id=playbook.organization_id, playbook=playbook, interaction=interaction
@@ -436,3 +426,47 @@ def notifications_send_digest(*, org: Organization) -> int:
         )
     logger.info("digest sent org=%s users=%s notifications=%s", org.slug, sent, len(pending))
     return sent
+
+
+def notifications_mark_read(*, user: User, ids: list[int] | None = None) -> int:
+    """Mark the user's notifications read: those in `ids`, or all of them. Returns how many
+    changed (already-read ones keep their first read time)."""
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())
+
+
+def notifications_mark_read_for(*, kind: str, ref: int) -> int:
+    """Something decided needs nobody's attention any more (an alert confirmed or dismissed)."""
+    return Notification.objects.filter(kind=kind, ref=ref, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def playbooks_handover(*, account_id: int, previous_owner_id: int | None, owner_id: int) -> int:
+    """An account changed owner: its open playbooks, and their open steps the previous owner
+    held, go to the new owner, who is notified. Returns the playbooks moved."""
+    open_playbooks = Playbook.objects.filter(account_id=account_id, status=PlaybookStatus.OPEN)
+    if previous_owner_id is not None:
+        PlaybookStep.objects.filter(
+            playbook__in=open_playbooks, status=StepStatus.OPEN, assignee_id=previous_owner_id
+        ).update(assignee_id=owner_id, version=F("version") + 1)
+    moved = list(open_playbooks.exclude(owner_id=owner_id))
+    open_playbooks.exclude(owner_id=owner_id).update(owner_id=owner_id)
+    for playbook in moved:
+        playbook.owner_id = owner_id
+    if moved:
+        org = Organization.objects.get(pk=moved[0].organization_id)
+        Notification.all_objects.filter(
+            kind=NotificationKind.PLAYBOOK_ASSIGNED, ref__in=[p.pk for p in moved], user_id=owner_id
+        ).delete()
+        notify_assigned(org=org, playbooks=moved)
+    logger.info(
+        "handover account=%s from=%s to=%s playbooks=%s",
+        account_id,
+        previous_owner_id,
+        owner_id,
+        len(moved),
+    )
+    return len(moved)

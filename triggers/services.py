@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from django.db import transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Subscription
@@ -25,7 +26,12 @@ from orgs.bulk import update_from_values, upsert
 from orgs.models import Organization, User
 from orgs.tenancy import org_context
 from playbooks.models import Notification, NotificationKind, PlaybookKind, PlaybookStatus
-from playbooks.services import PlaybookError, PlaybookSpec, playbooks_create_bulk
+from playbooks.services import (
+    PlaybookError,
+    PlaybookSpec,
+    notifications_mark_read_for,
+    playbooks_create_bulk,
+)
 
 from .conditions import compile_condition, evidence_records, evidence_texts
 from .fields import load_frame
@@ -255,6 +261,7 @@ def materialize(
             alerts = Alert.objects.filter(firing_id__in=[f.pk for f in to_alert]).values_list(
                 "pk", "owner_id", "firing__trigger__name", "account__name"
             )
+            alerts_url = reverse("playbooks:alerts")
             Notification.all_objects.bulk_create(
                 [
                     Notification(
@@ -263,7 +270,7 @@ def materialize(
                         kind=NotificationKind.ALERT_RAISED,
                         ref=alert_id,
                         text=f"Alert to review: {trigger_name} · {account_name}",
-                        url="/playbooks/alerts/",
+                        url=alerts_url,
                     )
                     for alert_id, owner_id, trigger_name, account_name in alerts
                     if owner_id
@@ -313,6 +320,7 @@ def alert_confirm(*, alert_id: int, user: User, today: dt.date) -> Alert:
         alert.save(update_fields=["status", "decided_at", "decided_by", "playbook"])
         firing.playbook = playbook
         firing.save(update_fields=["playbook"])
+        notifications_mark_read_for(kind=NotificationKind.ALERT_RAISED, ref=alert.pk)
     logger.info("alert confirmed id=%s playbook=%s by=%s", alert.pk, playbook.pk, user.pk)
     return alert
 
@@ -330,6 +338,7 @@ def alert_dismiss(*, alert_id: int, user: User, reason: str) -> Alert:
         alert.decided_at = timezone.now()
         alert.decided_by = user
         alert.save(update_fields=["status", "dismiss_reason", "decided_at", "decided_by"])
+        notifications_mark_read_for(kind=NotificationKind.ALERT_RAISED, ref=alert.pk)
     logger.info("alert dismissed id=%s by=%s", alert.pk, user.pk)
     return alert
 

@@ -24,13 +24,14 @@ from django_htmx.http import trigger_client_event
 
 from accounts.models import Account
 from accounts.selectors import account_contacts_qs, account_get
+from accounts.services import PortfolioError
 from orgs.models import Role, User
 from orgs.permissions import can_reassign, org_required
 from orgs.selectors import org_csms
 from playbooks import selectors as playbook_selectors
 from playbooks.forms import PlaybookStartForm
 from playbooks.models import PlaybookKind, PlaybookStatus
-from playbooks.services import PlaybookError, playbook_start
+from playbooks.services import PlaybookError, notifications_mark_read, playbook_start
 from playbooks.views import (
     EVENT_CONTACT,
     EVENT_STEPS,
@@ -46,7 +47,7 @@ from triggers.services import alert_confirm, alert_dismiss
 
 from . import selectors
 from .forms import AccountContactForm, AlertDismissForm
-from .services import account_contact_log, alert_notifications_mark_read, notifications_mark_read
+from .services import account_contact_log
 
 EVENT_NOTIFICATIONS = "notificationsChanged"
 
@@ -238,7 +239,6 @@ def _alert_response(
 
 
 def _alert_done(request: HttpRequest, pk: int, text: str, account_id: int) -> HttpResponse:
-    alert_notifications_mark_read(alert_id=pk)
     if not is_fragment_request(request):
         messages.success(request, text)
         return redirect(reverse("workspace:my_work") + "#work-alerts")
@@ -538,7 +538,7 @@ def account_log_contact(request: HttpRequest, pk: int) -> HttpResponse:
                 notes=data["notes"],
                 playbook=data["playbook"],
             )
-        except PlaybookError as exc:
+        except PortfolioError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     template = "workspace/_account_panel.html"
     if not is_fragment_request(request):
