@@ -23,7 +23,8 @@
           data: points.map(function (p) { return p.score; }),
           borderColor: "#344054",
           borderWidth: 2,
-          pointRadius: 0,
+          // a short history shows its points; a long one is a line
+          pointRadius: points.length < 30 ? 3 : 0,
           pointHoverRadius: 4,
           tension: 0.2,
           segment: {
