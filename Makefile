@@ -70,3 +70,19 @@ services-status:
 
 stack: env
 	$(PY) scripts/stack.py
+
+#   make bench-workspace  workspace benchmark on the services' PostgreSQL: 20 CSMs under gunicorn
+# Seeds the 100,000-account `bench` organization if it is missing (minutes), gives it a year of
+# playbooks once, then loads My Work, the account 360, the playbook page and step completion
+# from a second process and prints the percentiles as JSON (see README, Benchmarks).
+BENCH_ORG ?= bench
+BENCH_RUN_ARGS ?= --users 20 --seconds 60 --requests 4000
+
+.PHONY: bench-workspace
+bench-workspace: export DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PG_PORT)/csplatform
+bench-workspace: export REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)/0
+bench-workspace: export DJANGO_SETTINGS_MODULE := csplatform.settings.local
+bench-workspace: env
+	$(MANAGE) seed_demo --org $(BENCH_ORG) --accounts 100000 --months 6 --seed 7 --if-missing
+	$(MANAGE) bench_workspace prepare --org $(BENCH_ORG) --csms 20
+	$(MANAGE) bench_workspace run --org $(BENCH_ORG) $(BENCH_RUN_ARGS)
