@@ -91,5 +91,44 @@ def test_sqlite_default_migrates_seeds_and_serves_the_portfolio(tmp_path):
     ]
     assert csm_logins, f"seed_demo printed no CSM login:\n{seeded.stdout}"
     result = _run([sys.executable, "-c", CLIENT_SCRIPT], {**env, "SMOKE_LOGIN": csm_logins[0]})
-
     assert "smoke: ok" in result.stdout
+
+    # The nightly chain on SQLite: scores, and trigger fields read from the breakdown in
+    # SQL, where a missing indicator must stay missing (not the 0 SQLite casts 'null' to).
+    _run([*manage, "run_nightly", "--org", "smoke"], env)
+    result = _run([sys.executable, "-c", CHAIN_SCRIPT], env)
+    assert "chain: ok" in result.stdout, result.stdout
+
+
+CHAIN_SCRIPT = textwrap.dedent(
+    """
+    import django
+
+    django.setup()
+
+    import math
+
+    from health.models import HealthScore
+    from health.selectors import org_today
+    from orgs.models import Organization
+    from orgs.tenancy import org_context
+    from triggers.fields import load_frame
+
+    org = Organization.objects.get(slug="smoke")
+    day = org_today(org)
+    with org_context(org):
+        scores = {s.account_id: s for s in HealthScore.objects.filter(date=day)}
+        assert scores, "run_nightly scored nothing"
+        frame = load_frame(day=day, fields={"indicator.nps_latest.raw"})
+        for account_id, value in frame["indicator.nps_latest.raw"].items():
+            raw = scores[account_id].breakdown["nps_latest:365"][0]
+            if raw is None:
+                assert math.isnan(value), (account_id, value)
+            else:
+                assert value == raw, (account_id, value, raw)
+        assert any(s.breakdown["nps_latest:365"][0] is None for s in scores.values()), (
+            "the fixture should have accounts without an NPS answer"
+        )
+    print("chain: ok")
+    """
+)

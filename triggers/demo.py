@@ -203,7 +203,7 @@ def demo_configuration_create(*, org: Organization) -> dict:
                 {
                     "any": [
                         {"field": "overdue_invoice_max_days", "op": ">", "value": 30},
-                        {"field": "indicator.discount_level.raw", "op": ">=", "value": 25},
+                        {"field": "indicator.discount_level.raw", "op": ">=", "value": 30},
                     ]
                 },
                 t["Retention: collections and discounts"],
@@ -226,18 +226,19 @@ def demo_configuration_create(*, org: Organization) -> dict:
                 None,
                 "nightly",
                 "alert",
-                60,
+                120,
                 {"field": "indicator.csat_avg.raw", "op": "<=", "value": 2.5},
                 t["Retention: support escalation"],
             ),
             (
+                # an answer stays the latest for up to a year: one follow-up per year
                 "NPS detractor",
                 "retention",
                 None,
                 None,
                 "nightly",
                 "playbook",
-                90,
+                365,
                 {"field": "indicator.nps_latest.raw", "op": "<=", "value": 6},
                 t["Retention: detractor follow-up"],
             ),
@@ -353,8 +354,9 @@ def simulate_csm_work(*, org: Organization, day: dt.date, rng: np.random.Generat
     counts = {"alerts_confirmed": 0, "alerts_dismissed": 0, "steps_done": 0, "closed": 0}
     with org_context(org), transaction.atomic():
         # 1. alerts raised 1-4 days ago get a decision
+        # by the firing's day: created_at is the wall clock of the backfill, not the day
         pending = list(
-            Alert.objects.filter(status=AlertStatus.PENDING, created_at__lt=now)
+            Alert.objects.filter(status=AlertStatus.PENDING)
             .filter(firing__fired_on__lte=day - dt.timedelta(days=1))
             .select_related("firing__trigger__template", "account")
         )

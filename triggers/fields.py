@@ -10,9 +10,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
-from django.db.models import Count, FloatField, Min, Q, Sum
+from django.db.models import Count, FloatField, Min, Q, Sum, Value
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, NullIf
 
 from accounts.models import Account, Invoice, Subscription, UsageMetric
 from accounts.personas import ACCOUNT_FIELDS
@@ -211,7 +211,12 @@ def _add_health(frame: pd.DataFrame, day: dt.date, fields: set[str], scoped) -> 
         _, measure, part = name.split(".")
         position = "0" if part == "raw" else "1"
         keys = _indicator_keys(measure)
-        values = [Cast(KT(f"breakdown__{key}__{position}"), FloatField()) for key in keys]
+        # A missing value is JSON null: SQL NULL on PostgreSQL, the text 'null' on SQLite
+        # (which would cast to 0), hence the NULLIF.
+        values = [
+            Cast(NullIf(KT(f"breakdown__{key}__{position}"), Value("null")), FloatField())
+            for key in keys
+        ]
         if values:
             extracted[name] = (
                 Coalesce(*values, output_field=FloatField()) if len(values) > 1 else values[0]
