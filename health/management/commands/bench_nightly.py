@@ -192,6 +192,11 @@ class Command(BaseCommand):
         t0 = time.perf_counter()
         stats = trigger_services.triggers_evaluate(org=org, day=day)
         seconds = time.perf_counter() - t0
+        # Leave no trace: the bench's firings (their alerts go with them) and playbooks.
+        with org_context(org):
+            firings = Firing.objects.filter(fired_on__in=[day, day - dt.timedelta(days=1)])
+            Playbook.objects.filter(origin_ref__in=firings.values("pk")).delete()
+            firings.delete()
         return {
             "triggers": n_triggers,
             "accounts_evaluated": stats.evaluated // max(n_triggers, 1),
