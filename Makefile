@@ -76,7 +76,7 @@ stack: env
 # playbooks once, then loads My Work, the account 360, the playbook page and step completion
 # from a second process and prints the percentiles as JSON (see README, Benchmarks).
 BENCH_ORG ?= bench
-BENCH_RUN_ARGS ?= --users 20 --seconds 60 --requests 4000
+BENCH_RUN_ARGS ?= --users 20 --seconds 60 --requests 4000 --think-ms 1000
 
 .PHONY: bench-workspace
 bench-workspace: export DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PG_PORT)/csplatform

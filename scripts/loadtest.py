@@ -252,6 +252,10 @@ def main(argv: list[str] | None = None) -> int:
             ready.wait()
         except threading.BrokenBarrierError:
             return
+        # Users arrive spread over one think time, as people do, rather than all opening My
+        # Work in the same millisecond (with --think-ms 0 they all start at once).
+        if user.think:
+            time.sleep(user.rng.uniform(0, user.think))
         user.run(budget)
 
     threads = [threading.Thread(target=work, args=(u,), daemon=True) for u in users]
