@@ -503,3 +503,20 @@ def _simulate_outcome(playbook: Playbook, day, rng, reasons) -> None:
 def last_backfilled_day(*, org: Organization):
     with org_context(org):
         return Firing.objects.aggregate(last=Max("fired_on"))["last"]
+
+
+def history_notifications_read(*, org: Organization, today: dt.date, keep_days: int = 3) -> int:
+    """The simulated past was read and emailed long ago: only the last few days' playbooks and
+    the alerts still waiting stay unread, as a CSM would find them on a Monday morning."""
+    from playbooks.models import Notification, NotificationKind
+
+    now = timezone.now()
+    with org_context(org):
+        recent = Playbook.objects.filter(opened_on__gt=today - dt.timedelta(days=keep_days))
+        pending = Alert.objects.filter(status=AlertStatus.PENDING)
+        old = (
+            Notification.objects.filter(read_at__isnull=True)
+            .exclude(kind=NotificationKind.PLAYBOOK_ASSIGNED, ref__in=recent.values("pk"))
+            .exclude(kind=NotificationKind.ALERT_RAISED, ref__in=pending.values("pk"))
+        )
+        return old.update(read_at=now, emailed_at=now)

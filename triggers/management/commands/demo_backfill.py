@@ -19,7 +19,11 @@ from health.services import usage_preload
 from orgs.models import Organization
 from orgs.tenancy import org_context
 from triggers.chain import run_day_inline
-from triggers.demo import demo_configuration_create, simulate_csm_work
+from triggers.demo import (
+    demo_configuration_create,
+    history_notifications_read,
+    simulate_csm_work,
+)
 
 
 def backfill_days(today: dt.date, days: int, daily: int) -> list[dt.date]:
@@ -80,6 +84,8 @@ class Command(BaseCommand):
                     f"{totals['alerts']} alerts, {totals['closed']} closed "
                     f"({time.perf_counter() - started:.0f} s)"
                 )
+        read = history_notifications_read(org=org, today=today)
         self.stdout.write(
-            f"{org.slug}: backfilled {len(days)} days in {time.perf_counter() - started:.0f} s"
+            f"{org.slug}: backfilled {len(days)} days in {time.perf_counter() - started:.0f} s "
+            f"({read} notifications of the simulated past marked read and emailed)"
         )
