@@ -289,7 +289,7 @@ def _overdue(ctx: MeasureContext):
     )
 
 
-@measure("overdue_invoices", "Overdue invoices", "count", "{value:.0f} invoices overdue")
+@measure("overdue_invoices", "Overdue invoices", "count", "overdue invoices: {value:.0f}")
 def overdue_invoices(ctx: MeasureContext) -> pd.Series:
     rows = _overdue(ctx).values("account_id").annotate(n=Count("id")).values_list("account_id", "n")
     return ctx.series(rows, fill=0)

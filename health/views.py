@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
@@ -19,11 +21,13 @@ def account_health(request: HttpRequest, pk: int) -> HttpResponse:
     Loaded into the account page by htmx; a plain request gets it as a page of its own."""
     account = get_object_or_404(Account.objects.select_related("persona"), pk=pk)
     latest = selectors.latest_score(account=account)
+    history = selectors.score_history(account=account, days=365)
     context = {
         "account": account,
         "latest": latest,
         "lines": selectors.breakdown_lines(latest) if latest else [],
-        "history": selectors.score_history(account=account, days=365),
+        "history": history,
+        "history_json": json.dumps(history),
     }
     template = "health/_account_health.html" if request.htmx else "health/account_health.html"
     return render(request, template, context)

@@ -12,8 +12,11 @@
   }
 
   function healthHistory(canvas, data) {
+    // the last N calendar days (a history may be sparser than daily further back)
     var days = parseInt(canvas.dataset.days || "90", 10);
-    var points = data.slice(-days);
+    var last = data.length ? new Date(data[data.length - 1].date) : new Date();
+    var cutoff = new Date(last.getTime() - days * 86400000).toISOString().slice(0, 10);
+    var points = data.filter(function (p) { return p.date > cutoff; });
     return new window.Chart(canvas, {
       type: "line",
       data: {
@@ -83,7 +86,10 @@
   function draw(canvas) {
     if (!window.Chart) return;
     var kind = DRAW[canvas.dataset.chart];
-    var data = readJSON(canvas.dataset.chartData);
+    // data in a json_script element (full pages) or on the canvas itself (htmx fragments)
+    var data = canvas.dataset.chartJson
+      ? JSON.parse(canvas.dataset.chartJson)
+      : readJSON(canvas.dataset.chartData);
     if (!kind || !data) return;
     if (canvas._chart) canvas._chart.destroy();
     canvas._chart = kind(canvas, data);
