@@ -168,6 +168,13 @@ def test_csm_closes_an_expansion_as_won_and_sees_the_subscription(
     expect(subscriptions).to_contain_text("Analytics")
     expect(subscriptions).to_contain_text("450")
     expect(page.locator("#account-timeline")).to_contain_text("Playbook closed: Offer Analytics")
+    # the health card arrives by htmx and its chart is drawn from the series it carries
+    expect(page.locator("#health-chart")).to_be_visible()
+    points = page.wait_for_function(
+        "() => { const c = document.getElementById('health-chart');"
+        " return c && c._chart && c._chart.data.datasets[0].data.length; }"
+    ).json_value()
+    assert points >= 1
     page.screenshot(path=artifacts / "account-360-desktop.png", full_page=True)
     with org_context(org):
         sub = Subscription.objects.get(
