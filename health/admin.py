@@ -90,3 +90,22 @@ class HealthRunAdmin(TenantAdmin):
     ]
     list_filter = ["state"]
     inlines = [HealthRunChunkInline]
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(TenantAdmin):
+    form = IndicatorForm
+    list_display = ["model", "measure", "window_days", "metric", "direction", "weight"]
+    list_filter = ["measure"]
+    list_select_related = ["model"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        health_model_bump_version(model=obj.model)
+
+
+@admin.register(HealthRunChunk)
+class HealthRunChunkAdmin(TenantAdmin):
+    list_display = ["run", "index", "state", "attempts", "accounts_scored", "finished_at"]
+    list_filter = ["state"]
+    list_select_related = ["run"]

@@ -4,7 +4,14 @@ from django.contrib import admin
 
 from orgs.admin_base import TenantAdmin, TenantInline
 
-from .models import Notification, Playbook, PlaybookStep, PlaybookTemplate, TemplateStep
+from .models import (
+    Notification,
+    Playbook,
+    PlaybookContact,
+    PlaybookStep,
+    PlaybookTemplate,
+    TemplateStep,
+)
 
 
 class TemplateStepInline(TenantInline):
@@ -59,3 +66,24 @@ class NotificationAdmin(TenantAdmin):
     list_filter = ["kind"]
     raw_id_fields = ["user", "playbook"]
     list_select_related = ["user"]
+
+
+@admin.register(TemplateStep)
+class TemplateStepAdmin(TenantAdmin):
+    list_display = ["template", "order", "title", "due_offset_days", "assignee"]
+    list_select_related = ["template"]
+
+
+@admin.register(PlaybookStep)
+class PlaybookStepAdmin(TenantAdmin):
+    list_display = ["title", "playbook", "due_on", "assignee", "status", "completed_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["playbook", "assignee", "completed_by"]
+    list_select_related = ["playbook", "assignee"]
+    show_full_result_count = False
+
+
+@admin.register(PlaybookContact)
+class PlaybookContactAdmin(TenantAdmin):
+    list_display = ["playbook", "interaction"]
+    raw_id_fields = ["playbook", "interaction"]
