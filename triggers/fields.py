@@ -6,6 +6,7 @@ columns the active triggers read, set-based (a handful of queries per organizati
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
@@ -13,10 +14,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, FloatField, Min, Q, Sum, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, NullIf
+from django.utils import timezone
 
 from accounts.models import Account, Invoice, Subscription, UsageMetric
 from accounts.personas import ACCOUNT_FIELDS
-from conditions import ConditionError, Field, FieldType, parse
+from conditions import Comparison, ConditionError, Field, FieldType, parse
 from health.measures import MEASURES
 from health.models import HealthScore
 
@@ -24,11 +26,69 @@ USAGE_METRICS = ("logins", "active_users", "transactions", "transacted_volume")
 USAGE_WINDOWS = (30, 90)
 
 
+def _days_from_today(column: str, sign: int):
+    """Q for a number of days counted from a date column: days_to_renewal is
+    (renewal_date - today), tenure_days is (today - customer_since). Each comparison on the
+    number becomes one on the date, so live counts need no date arithmetic in SQL."""
+
+    def build(op: str, value) -> Q:
+        today = timezone.localdate()
+
+        def date_of(days):
+            return today + dt.timedelta(days=sign * days)
+
+        # a number of days N maps to the date today +/- N; for tenure (sign -1) the order flips
+        flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<="} if sign < 0 else {}
+        present = Q(**{f"{column}__isnull": False})
+        if op == "is_empty":
+            return ~present if value else present
+        # Day counts are whole numbers: a fractional threshold becomes the whole one it means.
+        if op in ("<", "<=") and value != math.floor(value):
+            op, value = "<=", math.floor(value)
+        elif op in (">", ">=") and value != math.ceil(value):
+            op, value = ">=", math.ceil(value)
+        elif op == "between":
+            value = (math.ceil(value[0]), math.floor(value[1]))
+            if value[0] > value[1]:
+                return present & Q(pk__in=[])
+        elif op in ("=", "!=") and value != math.floor(value):
+            return present & (Q(pk__in=[]) if op == "=" else Q())
+        elif op == "in":
+            value = [v for v in value if v == math.floor(v)]
+        if op == "=":
+            return present & Q(**{column: date_of(value)})
+        if op == "!=":
+            return present & ~Q(**{column: date_of(value)})
+        if op == "in":
+            return present & Q(**{f"{column}__in": [date_of(v) for v in value]})
+        if op == "between":
+            low, high = sorted([date_of(value[0]), date_of(value[1])])
+            return present & Q(**{f"{column}__gte": low, f"{column}__lte": high})
+        lookup = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}[flip.get(op, op)]
+        return present & Q(**{f"{column}__{lookup}": date_of(value)})
+
+    return build
+
+
+def _sentiment_q(op: str, value) -> Q:
+    """CSM sentiment counts until it expires, as in the nightly frame."""
+    today = timezone.localdate()
+    live = Q(csm_sentiment__isnull=False) & (
+        Q(csm_sentiment_expires_on__isnull=True) | Q(csm_sentiment_expires_on__gte=today)
+    )
+    if op == "is_empty":
+        return ~live if value else live
+    plain = Comparison(
+        Field("csm_sentiment", FieldType.NUMBER, q_path="csm_sentiment"), op, value
+    ).to_q()
+    return live & plain
+
+
 def _build_catalogue() -> dict[str, Field]:
     fields = dict(ACCOUNT_FIELDS)
 
-    def add(name, ftype, label, q_path=None, choices=()):
-        fields[name] = Field(name, ftype, label, tuple(choices), q_path=q_path)
+    def add(name, ftype, label, q_path=None, choices=(), q_builder=None):
+        fields[name] = Field(name, ftype, label, tuple(choices), q_path=q_path, q_builder=q_builder)
 
     add("health_score", FieldType.NUMBER, "Health score", "health_score")
     add(
@@ -41,10 +101,20 @@ def _build_catalogue() -> dict[str, Field]:
     add("score_change_7d", FieldType.NUMBER, "Score change over 7 days", "health_change_7d")
     add("score_change_30d", FieldType.NUMBER, "Score change over 30 days", "health_change_30d")
     add("score_change_90d", FieldType.NUMBER, "Score change over 90 days")
-    add("csm_sentiment", FieldType.NUMBER, "CSM sentiment (1-5)", "csm_sentiment")
+    add("csm_sentiment", FieldType.NUMBER, "CSM sentiment (1-5)", q_builder=_sentiment_q)
     add("persona", FieldType.STRING, "Persona (slug)", "persona__slug")
-    add("days_to_renewal", FieldType.NUMBER, "Days to renewal")
-    add("tenure_days", FieldType.NUMBER, "Tenure in days")
+    add(
+        "days_to_renewal",
+        FieldType.NUMBER,
+        "Days to renewal",
+        q_builder=_days_from_today("renewal_date", +1),
+    )
+    add(
+        "tenure_days",
+        FieldType.NUMBER,
+        "Tenure in days",
+        q_builder=_days_from_today("customer_since", -1),
+    )
     add("overdue_invoice_max_days", FieldType.NUMBER, "Days the oldest unpaid invoice is overdue")
     add("overdue_invoice_count", FieldType.NUMBER, "Overdue invoices")
     for key, measure in MEASURES.items():
