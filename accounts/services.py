@@ -6,7 +6,7 @@ import logging
 
 from django.db import transaction
 from django.db.models import Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 
 from orgs.models import Organization, Role, User
 from orgs.tenancy import org_context
@@ -27,20 +27,27 @@ class PortfolioError(ValueError):
         super().__init__(f"{field}: {message}")
 
 
-def account_rollups_refresh(*, org: Organization) -> int:
+def account_rollups_refresh(
+    *, org: Organization | int, account_ids: list[int] | None = None
+) -> int:
     """Recompute each account's MRR and next renewal date from its active subscriptions, in
-    one UPDATE for the whole organization. Returns the number of accounts updated."""
+    one UPDATE for the whole organization (or only `account_ids`). Returns the count."""
     with org_context(org):
         active = Subscription.objects.filter(
             account=OuterRef("pk"), status=SubscriptionStatus.ACTIVE
         )
         mrr = active.values("account").annotate(total=Sum("mrr")).values("total")
         renewal = active.values("account").annotate(next=Min("renewal_date")).values("next")
-        updated = Account.objects.update(
+        accounts, touched = Account.objects.all(), {}
+        if account_ids is not None:
+            # a write to these accounts' subscriptions: they were changed now
+            accounts, touched = accounts.filter(pk__in=account_ids), {"updated_at": Now()}
+        updated = accounts.update(
+            **touched,
             mrr=Coalesce(Subquery(mrr), 0, output_field=Account._meta.get_field("mrr")),
             renewal_date=Subquery(renewal),
         )
-    logger.info("account rollups refreshed org=%s accounts=%s", org.slug, updated)
+    logger.info("account rollups refreshed org=%s accounts=%s", getattr(org, "pk", org), updated)
     return updated
 
 
@@ -183,11 +190,8 @@ def account_mark_churned(*, account: Account, churned_at, reason, note: str = ""
 
 
 def _refresh_one(account: Account) -> None:
-    active = Subscription.all_objects.filter(account=account, status=SubscriptionStatus.ACTIVE)
-    totals = active.aggregate(mrr=Sum("mrr"), renewal=Min("renewal_date"))
-    account.mrr = totals["mrr"] or 0
-    account.renewal_date = totals["renewal"]
-    account.save(update_fields=["mrr", "renewal_date", "updated_at"])
+    account_rollups_refresh(org=account.organization_id, account_ids=[account.pk])
+    account.refresh_from_db(fields=["mrr", "renewal_date"])
 
 
 def interaction_log(
