@@ -45,10 +45,14 @@ def _threshold(comparison: Comparison) -> str:
     return f"{op} {_fmt(value)}"
 
 
-def evaluate(node: Node, frame: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
-    """The mask of accounts for which the condition holds, and for those accounts the
-    evidence: the value of every field the condition read (one column per field)."""
+def evaluate(
+    node: Node, frame: pd.DataFrame, within: pd.Series | None = None
+) -> tuple[pd.Series, pd.DataFrame]:
+    """The mask of accounts (among `within`, if given) for which the condition holds, and for
+    those accounts the evidence: the value of every field the condition read."""
     mask = node.to_mask(frame)
+    if within is not None:
+        mask &= within
     evidence = frame.loc[mask, fields_read(node)]
     return mask, evidence
 

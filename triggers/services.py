@@ -33,7 +33,7 @@ from playbooks.services import (
     playbooks_create_bulk,
 )
 
-from .conditions import compile_condition, evidence_records, evidence_texts
+from .conditions import compile_condition, evaluate, evidence_records, evidence_texts
 from .fields import load_frame
 from .models import Action, Alert, AlertStatus, Firing, RetentionForecast, Schedule, Trigger
 
@@ -136,17 +136,18 @@ def triggers_evaluate(
             if frame.empty:
                 break
             node = compiled[trigger.pk]
-            mask = node.to_mask(frame)
+            # who the trigger may fire for: its persona, not holding its product, not cooling
+            scope = pd.Series(True, index=frame.index)
             if trigger.persona_id:
-                mask &= frame["persona_id"] == trigger.persona_id
+                scope &= frame["persona_id"] == trigger.persona_id
             if trigger.product_id:
-                mask &= ~frame["products"].str.contains(f"|{trigger.product.code}|", regex=False)
+                scope &= ~frame["products"].str.contains(f"|{trigger.product.code}|", regex=False)
             if trigger.pk in blocked:
-                mask &= ~frame.index.isin(blocked[trigger.pk])
+                scope &= ~frame.index.isin(blocked[trigger.pk])
             stats.evaluated += len(frame)
+            mask, evidence = evaluate(node, frame, within=scope)
             if not mask.any():
                 continue
-            evidence = frame.loc[mask, fields_read(node)]
             texts = evidence_texts(node, frame, mask)
             for account_id, record, text in zip(
                 evidence.index.tolist(), evidence_records(evidence), texts.tolist(), strict=True
