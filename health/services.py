@@ -33,7 +33,7 @@ from orgs.models import Organization
 from orgs.tenancy import org_context
 
 from .measures import MEASURES, MeasureContext, load_accounts
-from .models import HealthModel, HealthRun, HealthRunChunk, HealthScore, Indicator, RunState
+from .models import HealthModel, HealthRun, HealthRunChunk, HealthScore, RunState
 from .scoring import IndicatorSpec, ModelSpec, changes, score_frame
 from .signals import health_run_completed
 from .usage import DenseUsage
@@ -469,14 +469,6 @@ def health_score_day(
 def health_model_bump_version(*, model: HealthModel) -> None:
     """Any change to a model or its indicators makes a new version, recorded on each score."""
     HealthModel.all_objects.filter(pk=model.pk).update(version=F("version") + 1)
-
-
-def indicator_save(*, indicator: Indicator) -> Indicator:
-    indicator.full_clean()
-    with transaction.atomic():
-        indicator.save()
-        health_model_bump_version(model=indicator.model)
-    return indicator
 
 
 def usage_preload(*, org: Organization, first_day: dt.date, last_day: dt.date) -> DenseUsage:

@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Account, ChurnReason, Persona, Product
@@ -103,36 +102,45 @@ TEMPLATES = {
 ADDON_PRODUCTS = ("analytics", "payments", "marketplace", "mobile")
 
 
-def _expansion_template(org, product: Product) -> PlaybookTemplate:
-    template, created = PlaybookTemplate.objects.get_or_create(
-        organization=org,
-        name=f"Expansion: offer {product.name}",
-        defaults={"kind": "expansion", "description": f"Cross-sell {product.name}."},
+def _template_create(org, name: str, kind: str, steps, description: str = "") -> PlaybookTemplate:
+    """A template and its steps: (title, instructions, due offset days, who)."""
+    template = PlaybookTemplate.all_objects.create(
+        organization=org, name=name, kind=kind, description=description
     )
-    if created:
-        TemplateStep.all_objects.bulk_create(
-            [
-                TemplateStep(
-                    organization=org,
-                    template=template,
-                    order=i,
-                    title=title,
-                    instructions=text,
-                    due_offset_days=days,
-                    assignee="owner",
-                )
-                for i, (title, text, days) in enumerate(
-                    [
-                        ("Review usage and growth", "Is the account ready for more?", 0),
-                        (f"Pitch {product.name} to the sponsor", "Log the call.", 3),
-                        ("Send the proposal", "With the expected MRR.", 7),
-                        ("Follow up on the proposal", "Won, lost or no opportunity.", 14),
-                    ],
-                    1,
-                )
-            ]
-        )
+    TemplateStep.all_objects.bulk_create(
+        [
+            TemplateStep(
+                organization=org,
+                template=template,
+                order=i,
+                title=title,
+                instructions=text,
+                due_offset_days=days,
+                assignee=who,
+            )
+            for i, (title, text, days, who) in enumerate(steps, 1)
+        ]
+    )
     return template
+
+
+def _expansion_template(org, product: Product) -> PlaybookTemplate:
+    name = f"Expansion: offer {product.name}"
+    existing = PlaybookTemplate.objects.filter(name=name).first()
+    if existing is not None:
+        return existing
+    return _template_create(
+        org,
+        name,
+        "expansion",
+        [
+            ("Review usage and growth", "Is the account ready for more?", 0, "owner"),
+            (f"Pitch {product.name} to the sponsor", "Log the call.", 3, "owner"),
+            ("Send the proposal", "With the expected MRR.", 7, "owner"),
+            ("Follow up on the proposal", "Won, lost or no opportunity.", 14, "owner"),
+        ],
+        description=f"Cross-sell {product.name}.",
+    )
 
 
 def demo_configuration_create(*, org: Organization) -> dict:
@@ -140,24 +148,10 @@ def demo_configuration_create(*, org: Organization) -> dict:
     with org_context(org), transaction.atomic():
         if Trigger.objects.exists():
             return {"templates": 0, "triggers": 0}
-        templates = {}
-        for name, (kind, steps) in TEMPLATES.items():
-            template = PlaybookTemplate.all_objects.create(organization=org, name=name, kind=kind)
-            TemplateStep.all_objects.bulk_create(
-                [
-                    TemplateStep(
-                        organization=org,
-                        template=template,
-                        order=i,
-                        title=title,
-                        instructions=text,
-                        due_offset_days=days,
-                        assignee=who,
-                    )
-                    for i, (title, text, days, who) in enumerate(steps, 1)
-                ]
-            )
-            templates[name] = template
+        templates = {
+            name: _template_create(org, name, kind, steps)
+            for name, (kind, steps) in TEMPLATES.items()
+        }
         personas = {p.slug: p for p in Persona.objects.all()}
         products = {p.code: p for p in Product.objects.all()}
         enterprise = personas.get("enterprise-high-touch")
@@ -498,11 +492,6 @@ def _simulate_outcome(playbook: Playbook, day, rng, reasons) -> None:
         playbook.outcome = "not_activated" if churns_soon or rng.random() < 0.15 else "activated"
     else:
         playbook.outcome = "done"
-
-
-def last_backfilled_day(*, org: Organization):
-    with org_context(org):
-        return Firing.objects.aggregate(last=Max("fired_on"))["last"]
 
 
 def history_notifications_read(*, org: Organization, today: dt.date, keep_days: int = 3) -> int:
