@@ -163,10 +163,9 @@ class Command(BaseCommand):
         """Make sure the organization has `count` active nightly triggers (the demo's, then
         variants with other thresholds), clear the day's firings so they are written again,
         and time one evaluation: frame read, masks, firings, playbooks and alerts."""
-        from playbooks.models import Playbook
         from triggers import services as trigger_services
         from triggers.demo import demo_configuration_create
-        from triggers.models import Firing, Trigger
+        from triggers.models import Trigger
 
         demo_configuration_create(org=org)
         with org_context(org):
@@ -179,10 +178,7 @@ class Command(BaseCommand):
                 variants.append(_variant(source, i // len(base) + 1))
                 i += 1
             Trigger.all_objects.bulk_create(variants)
-            # Fresh history for the two nights measured (bench data only).
-            firings = Firing.objects.filter(fired_on__in=[day, day - dt.timedelta(days=1)])
-            Playbook.objects.filter(origin_ref__in=firings.values("pk")).delete()
-            firings.delete()
+            _clear_nights(day)  # fresh history for the two nights measured
             n_triggers = Trigger.objects.filter(is_active=True, schedule="nightly").count()
         # The night before, on the same scores: the first night with no history fires on
         # every match at once; it sets the cool-downs a real night runs under.
@@ -192,11 +188,8 @@ class Command(BaseCommand):
         t0 = time.perf_counter()
         stats = trigger_services.triggers_evaluate(org=org, day=day)
         seconds = time.perf_counter() - t0
-        # Leave no trace: the bench's firings (their alerts go with them) and playbooks.
         with org_context(org):
-            firings = Firing.objects.filter(fired_on__in=[day, day - dt.timedelta(days=1)])
-            Playbook.objects.filter(origin_ref__in=firings.values("pk")).delete()
-            firings.delete()
+            _clear_nights(day)  # leave no trace
         return {
             "triggers": n_triggers,
             "accounts_evaluated": stats.evaluated // max(n_triggers, 1),
@@ -329,3 +322,14 @@ def _variant(trigger, n: int):
         action=trigger.action,
         template_id=trigger.template_id,
     )
+
+
+def _clear_nights(day: dt.date) -> None:
+    """The trigger stage's firings of `day` and the night before (their alerts go with them)
+    and the playbooks they made; bench data only, organization in context."""
+    from playbooks.models import Playbook
+    from triggers.models import Firing
+
+    firings = Firing.objects.filter(fired_on__in=[day, day - dt.timedelta(days=1)])
+    Playbook.objects.filter(origin_ref__in=firings.values("pk")).delete()
+    firings.delete()
