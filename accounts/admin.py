@@ -38,12 +38,6 @@ class PersonaAdmin(TenantAdmin):
     raw_id_fields = ["hand_picked"]
 
 
-class ContactInline(admin.TabularInline):
-    model = Contact
-    extra = 0
-    fields = ["name", "role", "email", "consent_given_at", "consent_withdrawn_at"]
-
-
 @admin.register(Account)
 class AccountAdmin(TenantAdmin):
     list_display = ["name", "external_id", "tier", "touch_model", "lifecycle_stage", "owner", "mrr"]

@@ -7,6 +7,7 @@ import datetime as dt
 from django import forms
 
 from orgs.models import Organization, User
+from orgs.relations import TenantForm
 from orgs.selectors import org_members
 
 from .models import LifecycleStage, Persona, Tier, TouchModel
@@ -38,7 +39,7 @@ class _SortField(forms.ChoiceField):
         return "" if value == PORTFOLIO_DEFAULT_SORT else value
 
 
-class PortfolioFilterForm(forms.Form):
+class PortfolioFilterForm(TenantForm):
     """The portfolio's filters, read from the query string. Invalid values get an error on
     their field and are left out of the filters, so the page still renders."""
 
@@ -221,7 +222,7 @@ class PortfolioFilterForm(forms.Form):
         return any(name in self.errors for name in self.MORE_FIELDS)
 
 
-class AccountReassignForm(forms.Form):
+class AccountReassignForm(TenantForm):
     owner = forms.ModelChoiceField(
         label="New owner", queryset=User.objects.none(), empty_label="Choose a person"
     )

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 
 from orgs.admin_base import TenantAdmin, TenantInline
+from orgs.relations import TenantModelForm
 
 from .measures import MEASURES
 from .models import HealthModel, HealthRun, HealthRunChunk, HealthScore, Indicator
@@ -14,7 +15,7 @@ def _measure_choices():
     return [(key, f"{m.label} ({key})") for key, m in sorted(MEASURES.items())]
 
 
-class IndicatorForm(forms.ModelForm):
+class IndicatorForm(TenantModelForm):
     measure = forms.ChoiceField(choices=_measure_choices)
 
     class Meta:
@@ -57,6 +58,13 @@ class HealthScoreAdmin(TenantAdmin):
     show_full_result_count = False
     date_hierarchy = "date"
 
+    # Scores are the nightly run's record of a day; an edit would make the history lie.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 class HealthRunChunkInline(TenantInline):
     model = HealthRunChunk
@@ -92,9 +100,16 @@ class HealthRunAdmin(TenantAdmin):
     inlines = [HealthRunChunkInline]
 
 
+class IndicatorAdminForm(IndicatorForm):
+    """An indicator on its own page names its model (in the model's page it is implied)."""
+
+    class Meta(IndicatorForm.Meta):
+        fields = ["organization", "model", *IndicatorForm.Meta.fields]
+
+
 @admin.register(Indicator)
 class IndicatorAdmin(TenantAdmin):
-    form = IndicatorForm
+    form = IndicatorAdminForm
     list_display = ["model", "measure", "window_days", "metric", "direction", "weight"]
     list_filter = ["measure"]
     list_select_related = ["model"]

@@ -8,9 +8,30 @@ from .permissions import can_configure
 
 
 class MembershipInline(admin.TabularInline):
+    """A user's memberships; an organization's admin sees only the one in their organization
+    (the user page is read-only for them: only superusers change users)."""
+
     model = Membership
     extra = 0
     autocomplete_fields = ["organization"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(organization=request.organization)
+
+    def has_view_permission(self, request, obj=None):
+        return can_configure(request)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 @admin.register(User)
@@ -70,9 +91,17 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """An organization's admin changes the role of their organization's members, nothing
+    else: who the member is and which organization it is are a superuser's to change."""
+
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role"]
     autocomplete_fields = ["user", "organization"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return ()
+        return ("user", "organization", "created_at")
 
     def get_queryset(self, request):
         qs = super().get_queryset(request).select_related("user", "organization")

@@ -2,15 +2,57 @@
 
 Superusers see every organization (through `all_objects`); an organization's admin sees only
 its rows, through the same tenant manager every view uses, and gets a 404 for anyone else's.
+Every form runs inside one organization: the user's, or for a superuser the organization of
+the object at hand; its relation fields offer and accept only rows of that organization and
+its members (orgs/relations.py).
 """
 
+from contextlib import contextmanager
+
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.http import Http404
 
+from .models import Organization
 from .permissions import can_configure
+from .relations import TenantModelForm, relation_scope
+from .tenancy import TenantModel, current_org_id, org_context
 
 
-class TenantAdmin(admin.ModelAdmin):
+def _relation_choices(model):
+    """What a relation field of an admin form offers: the rows of the organization in
+    context; a superuser outside any organization sees all, checked against the organization
+    chosen when the form is cleaned."""
+    org_id = current_org_id()
+    if org_id is not None:
+        return relation_scope(model, org_id)
+    if issubclass(model, TenantModel):
+        return model.all_objects.all()
+    return model._default_manager.all()
+
+
+def _as_pk(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class TenantFormfieldsMixin:
+    """Relation fields of admin forms and inlines take their choices from the organization."""
+
+    form = TenantModelForm
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs.setdefault("queryset", _relation_choices(db_field.related_model))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("queryset", _relation_choices(db_field.related_model))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class TenantAdmin(TenantFormfieldsMixin, admin.ModelAdmin):
     list_per_page = 50
 
     def get_queryset(self, request):
@@ -42,16 +84,49 @@ class TenantAdmin(admin.ModelAdmin):
         formset.save_m2m()
 
     def _guard(self, request, object_id):
-        if object_id is not None and not self.get_queryset(request).filter(pk=object_id).exists():
+        """404 for an id that is not one of the user's organization's rows (or not an id)."""
+        if object_id is None:
+            return
+        try:
+            found = self.get_queryset(request).filter(pk=object_id).exists()
+        except (ValueError, TypeError, ValidationError):
+            found = False
+        if not found:
             raise Http404("No such object in your organization.")
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    @contextmanager
+    def _object_organization(self, request, object_id):
+        """A superuser works on an object inside its organization (an add form: inside the
+        organization it posts, if any), so relation fields offer that organization's rows."""
+        if not request.user.is_superuser:
+            yield
+            return
+        org_id = None
+        if object_id is not None:
+            org_id = (
+                self.model.all_objects.filter(pk=object_id)
+                .values_list("organization_id", flat=True)
+                .first()
+            )
+        else:
+            org_id = _as_pk(request.POST.get("organization") or request.GET.get("organization"))
+            if org_id is not None and not Organization.objects.filter(pk=org_id).exists():
+                org_id = None
+        with org_context(org_id):
+            yield
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         self._guard(request, object_id)
-        return super().change_view(request, object_id, form_url, extra_context)
+        with self._object_organization(request, object_id):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            # Rendered here, inside the organization, not later by the handler.
+            return response.render() if hasattr(response, "render") else response
 
     def delete_view(self, request, object_id, extra_context=None):
         self._guard(request, object_id)
-        return super().delete_view(request, object_id, extra_context)
+        with self._object_organization(request, object_id):
+            response = super().delete_view(request, object_id, extra_context)
+            return response.render() if hasattr(response, "render") else response
 
     def history_view(self, request, object_id, extra_context=None):
         self._guard(request, object_id)
@@ -74,7 +149,7 @@ class TenantAdmin(admin.ModelAdmin):
         return can_configure(request)
 
 
-class TenantInline(admin.TabularInline):
+class TenantInline(TenantFormfieldsMixin, admin.TabularInline):
     """Inline rows of a TenantAdmin: whoever may edit the parent may edit them (the parent's
     admin already checks the role and the organization)."""
 

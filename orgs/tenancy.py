@@ -40,8 +40,9 @@ def reset_current_org(token: contextvars.Token) -> None:
 
 @contextmanager
 def org_context(org) -> Iterator[None]:
-    """Run the block as organization `org` (an Organization or its id)."""
-    org_id = org if isinstance(org, int) else org.pk
+    """Run the block as organization `org` (an Organization or its id; None: no organization,
+    so tenant queries fail closed)."""
+    org_id = org if org is None or isinstance(org, int) else org.pk
     token = _current_org_id.set(org_id)
     try:
         yield

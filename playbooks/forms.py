@@ -12,6 +12,7 @@ from django import forms
 from accounts.models import ChurnReason, Contact, InteractionKind, Product
 from accounts.selectors import account_contacts_qs
 from orgs.models import Organization, User
+from orgs.relations import TenantForm
 from orgs.selectors import org_members
 
 from .models import OUTCOMES_BY_KIND, Outcome, Playbook, PlaybookKind
@@ -47,7 +48,7 @@ def user_label(user: User) -> str:
     return user.get_full_name() or user.username
 
 
-class _Form(forms.Form):
+class _Form(TenantForm):
     """No colon after labels; element ids made unique per object with `id_prefix`, as
     several of the same form sit on one page (one per step)."""
 

@@ -2,19 +2,20 @@
 
 import json
 
-from django import forms
 from django.contrib import admin
 
 from orgs.admin_base import TenantAdmin
+from orgs.relations import TenantModelForm
 
 from .fields import TRIGGER_FIELDS
 from .models import Alert, Firing, RetentionForecast, Trigger, TriggerRun
 
 
-class TriggerForm(forms.ModelForm):
+class TriggerForm(TenantModelForm):
     class Meta:
         model = Trigger
         fields = [
+            "organization",  # a superuser's choice; excluded for an organization's admin
             "name",
             "kind",
             "persona",
@@ -68,6 +69,13 @@ class FiringAdmin(TenantAdmin):
     readonly_fields = ["pretty_evidence"]
     show_full_result_count = False
 
+    # A firing is the record of what held that night (its evidence is on the playbook).
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
     @admin.display(description="evidence")
     def pretty_evidence(self, obj):
         return json.dumps(obj.evidence, indent=2)
@@ -99,3 +107,10 @@ class RetentionForecastAdmin(TenantAdmin):
 @admin.register(TriggerRun)
 class TriggerRunAdmin(TenantAdmin):
     list_display = ["date", "chunks_total", "fired", "started_at"]
+
+    # The night's record, written by the chain.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,173 @@
+"""One row of every tenant model for an organization, every relation filled, so tests can
+point one organization's forms at another's rows (tests/orgs/test_cross_org_relations.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.apps import apps
+from django.utils import timezone
+
+from accounts import models as am
+from health.models import HealthModel, HealthRun, HealthRunChunk, HealthScore, Indicator
+from orgs.models import Membership, Role
+from orgs.tenancy import TenantModel
+from playbooks.models import (
+    Notification,
+    NotificationKind,
+    Playbook,
+    PlaybookContact,
+    PlaybookStep,
+    PlaybookTemplate,
+    TemplateStep,
+)
+from tests import factories as f
+from triggers.models import Alert, Firing, RetentionForecast, Trigger, TriggerRun
+
+APPS = ("accounts", "health", "playbooks", "triggers")
+
+
+def tenant_models() -> list[type[TenantModel]]:
+    return [
+        m
+        for label in APPS
+        for m in apps.get_app_config(label).get_models()
+        if issubclass(m, TenantModel)
+    ]
+
+
+def build(org, prefix: str) -> dict:
+    """Every tenant model once for `org`, plus an admin and a CSM who are its members only.
+    Returns {model: row} with the users under "admin" and "csm"."""
+    admin = f.UserFactory(username=f"{prefix}-admin")
+    csm = f.UserFactory(username=f"{prefix}-csm", first_name=f"{prefix.title()} CSM")
+    Membership.objects.create(user=admin, organization=org, role=Role.ADMIN)
+    membership = Membership.objects.create(user=csm, organization=org, role=Role.CSM)
+    product = f.ProductFactory(organization=org, name=f"{prefix} product", code=f"{prefix}-p")
+    reason = f.ChurnReasonFactory(organization=org, name=f"{prefix} reason")
+    persona = f.PersonaFactory(organization=org, name=f"{prefix} persona", slug=f"{prefix}-p")
+    account = f.AccountFactory(organization=org, name=f"{prefix} account", owner=csm)
+    persona.hand_picked.add(account)
+    contact = f.ContactFactory(account=account, name=f"{prefix} contact")
+    subscription = f.SubscriptionFactory(account=account, product=product)
+    interaction = f.InteractionFactory(account=account, contact=contact, author=csm)
+    model = HealthModel.all_objects.create(organization=org, name=f"{prefix} model")
+    template = PlaybookTemplate.all_objects.create(
+        organization=org, name=f"{prefix} template", kind="retention", persona=persona
+    )
+    trigger = Trigger.all_objects.create(
+        organization=org,
+        name=f"{prefix} trigger",
+        kind="retention",
+        persona=persona,
+        product=product,
+        condition={"field": "health_colour", "op": "=", "value": "red"},
+        template=template,
+    )
+    firing = Firing.all_objects.create(
+        organization=org,
+        trigger=trigger,
+        account=account,
+        period=dt.date(2024, 6, 1),
+        fired_on=dt.date(2024, 6, 1),
+    )
+    playbook = Playbook.all_objects.create(
+        organization=org,
+        account=account,
+        template=template,
+        kind="retention",
+        title=f"{prefix} playbook",
+        owner=csm,
+        opened_on=dt.date(2024, 6, 1),
+        closed_by=csm,
+        opportunity_product=product,
+        churn_reason=reason,
+    )
+    run = HealthRun.all_objects.create(organization=org, date=dt.date(2024, 6, 1))
+    rows = {
+        "admin": admin,
+        "csm": csm,
+        Membership: membership,
+        am.Product: product,
+        am.ChurnReason: reason,
+        am.Persona: persona,
+        am.Account: account,
+        am.Contact: contact,
+        am.Subscription: subscription,
+        am.MrrMovement: f.MrrMovementFactory(account=account, subscription=subscription),
+        am.UsageMetric: f.UsageMetricFactory(account=account),
+        am.Ticket: f.TicketFactory(account=account),
+        am.Invoice: f.InvoiceFactory(account=account),
+        am.SurveyResponse: f.SurveyResponseFactory(account=account, contact=contact),
+        am.Interaction: interaction,
+        HealthModel: model,
+        Indicator: Indicator.all_objects.create(
+            organization=org,
+            model=model,
+            measure="tenure",
+            direction="higher",
+            bad_value=0,
+            good_value=365,
+        ),
+        HealthScore: HealthScore.all_objects.create(
+            organization=org,
+            account=account,
+            date=dt.date(2024, 6, 1),
+            model=model,
+            score=40,
+            colour="red",
+            breakdown={"tenure": [100.0, 27.4, 1.0]},
+        ),
+        HealthRun: run,
+        HealthRunChunk: HealthRunChunk.all_objects.create(
+            organization=org, run=run, index=0, first_account_id=1, last_account_id=2
+        ),
+        PlaybookTemplate: template,
+        TemplateStep: TemplateStep.all_objects.create(
+            organization=org, template=template, order=1, title="Call"
+        ),
+        Playbook: playbook,
+        PlaybookStep: PlaybookStep.all_objects.create(
+            organization=org,
+            playbook=playbook,
+            order=1,
+            title="Call",
+            due_on=dt.date(2024, 6, 3),
+            assignee=csm,
+            completed_by=csm,
+        ),
+        PlaybookContact: PlaybookContact.all_objects.create(
+            organization=org, playbook=playbook, interaction=interaction
+        ),
+        Notification: Notification.all_objects.create(
+            organization=org,
+            user=csm,
+            kind=NotificationKind.PLAYBOOK_ASSIGNED,
+            playbook=playbook,
+            ref=playbook.pk,
+            text=f"{prefix} notification",
+        ),
+        Trigger: trigger,
+        Firing: firing,
+        Alert: Alert.all_objects.create(
+            organization=org,
+            firing=firing,
+            account=account,
+            owner=csm,
+            decided_by=csm,
+            playbook=playbook,
+            decided_at=timezone.now(),
+        ),
+        RetentionForecast: RetentionForecast.all_objects.create(
+            organization=org,
+            month=dt.date(2024, 6, 1),
+            persona=persona,
+            product=product,
+            mrr_at_risk=Decimal("10"),
+        ),
+        TriggerRun: TriggerRun.all_objects.create(organization=org, date=dt.date(2024, 6, 1)),
+    }
+    missing = [m.__name__ for m in tenant_models() if m not in rows]
+    assert not missing, f"tenant_graph.build lacks a row of {missing}"
+    return rows
