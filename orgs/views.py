@@ -1,13 +1,20 @@
 """Landing, organization switching and the page for users with no organization."""
 
+import logging
+import re
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .permissions import org_required
 from .selectors import SESSION_ORG_KEY, memberships_of_user
+
+logger = logging.getLogger(__name__)
 
 
 @org_required
@@ -27,7 +34,20 @@ def no_organization(request):
 @login_required
 @require_POST
 def switch_organization(request):
-    org_id = request.POST.get("organization")
-    if memberships_of_user(user=request.user).filter(organization_id=org_id).exists():
-        request.session[SESSION_ORG_KEY] = int(org_id)
+    """Work in another of the user's organizations. Anything but one of theirs (another
+    organization's id, or not an id at all) is refused with a message, and nothing changes."""
+    raw = request.POST.get("organization", "")
+    org_id = int(raw) if re.fullmatch(r"[0-9]{1,18}", raw) else None
+    if (
+        org_id is None
+        or not memberships_of_user(user=request.user).filter(organization_id=org_id).exists()
+    ):
+        logger.warning("organization switch refused: user %s asked for %r", request.user.pk, raw)
+        messages.error(
+            request,
+            _("Could not switch: “%(value)s” is not one of your organizations.")
+            % {"value": raw[:40]},
+        )
+        return redirect("home")
+    request.session[SESSION_ORG_KEY] = org_id
     return redirect("home")
