@@ -1,7 +1,9 @@
 """Admin for the portfolio, scoped to the user's organization (see orgs/admin_base.py)."""
 
 from django.contrib import admin
+from django.db import models
 
+from conditions.forms import ConditionJSONField
 from orgs.admin_base import TenantAdmin
 
 from .models import (
@@ -33,6 +35,8 @@ class ChurnReasonAdmin(TenantAdmin):
 
 @admin.register(Persona)
 class PersonaAdmin(TenantAdmin):
+    # rules are decoded within the condition language's limits (no 500 on a deep or huge tree)
+    formfield_overrides = {models.JSONField: {"form_class": ConditionJSONField}}
     list_display = ["name", "slug", "priority"]
     search_fields = ["name"]
     raw_id_fields = ["hand_picked"]

@@ -14,9 +14,21 @@ Nothing in a tree is ever evaluated as code: a string that looks like code is ju
 
 Nulls: a comparison with a missing value is false, both in SQL and in pandas, and `not` flips
 it; `is_empty` is the way to ask for missing values.
+
+Limits (checked by `parse`, so on save and again each night, each refusal naming its place):
+at most MAX_DEPTH nested levels, MAX_NODES groups and comparisons, MAX_IN_VALUES values in one
+`in` and MAX_VALUES in all, MAX_TEXT characters per text, numbers within +-MAX_NUMBER and
+finite, dates from MIN_DATE to MAX_DATE. `conditions.forms.ConditionJSONField` decodes the
+JSON text a form receives within the same bounds.
 """
 
 from .language import (
+    MAX_DEPTH,
+    MAX_IN_VALUES,
+    MAX_NODES,
+    MAX_NUMBER,
+    MAX_TEXT,
+    MAX_VALUES,
     OPERATORS,
     Comparison,
     ConditionError,
@@ -30,6 +42,12 @@ from .language import (
 )
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_IN_VALUES",
+    "MAX_NODES",
+    "MAX_NUMBER",
+    "MAX_TEXT",
+    "MAX_VALUES",
     "OPERATORS",
     "Comparison",
     "ConditionError",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import re
+import reprlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -206,21 +208,71 @@ def fields_read(node: Node) -> list[str]:
 
 # -- parsing ---------------------------------------------------------------------------
 
-_MAX_DEPTH = 12
+# The limits a tree must keep, checked by `parse` (so on save, and again each night): deep
+# enough, large enough and wide enough for real rules, small enough that no tree can exhaust
+# the stack, make a query or a mask too big to run, or hold a number pandas cannot compare.
+MAX_DEPTH = 12  # nested all/any/not levels
+MAX_NODES = 200  # groups, negations and comparisons in one tree
+MAX_IN_VALUES = 500  # values of one `in` list
+MAX_VALUES = 2000  # values in all comparisons of one tree
+MAX_TEXT = 200  # characters of a text, choice or code value
+MAX_NUMBER = 1e12  # largest absolute value of a number
+MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
+
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CODE = re.compile(r"[A-Za-z0-9_-]+")
 
+# Values quoted back in messages are shortened (a 400-digit number or a 10,000-character
+# string is named, not echoed) and never recurse deeply.
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlong = 24
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 5
+_SHORT.maxlevel = 3
+
+
+def _show(value: Any) -> str:
+    return _SHORT.repr(value)
+
+
+class _Budget:
+    """What a tree has used of MAX_NODES and MAX_VALUES so far."""
+
+    __slots__ = ("nodes", "values")
+
+    def __init__(self) -> None:
+        self.nodes = 0
+        self.values = 0
+
+    def node(self, path: str) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise ConditionError(
+                path,
+                f"the condition has more than {MAX_NODES} parts (groups and comparisons); "
+                "simplify it",
+            )
+
+    def take(self, path: str, count: int) -> None:
+        self.values += count
+        if self.values > MAX_VALUES:
+            raise ConditionError(
+                path, f"the condition compares more than {MAX_VALUES} values in all; simplify it"
+            )
+
 
 def parse(tree: Any, catalogue: Catalogue) -> Node:
-    """Validate `tree` against `catalogue`; return its node or raise ConditionError."""
-    return _parse(tree, catalogue, "condition", 0)
+    """Validate `tree` against `catalogue` and the limits; return its node or raise
+    ConditionError."""
+    return _parse(tree, catalogue, "condition", 0, _Budget())
 
 
-def _parse(tree: Any, catalogue: Catalogue, path: str, depth: int) -> Node:
-    if depth > _MAX_DEPTH:
-        raise ConditionError(path, f"nested deeper than {_MAX_DEPTH} levels")
+def _parse(tree: Any, catalogue: Catalogue, path: str, depth: int, budget: _Budget) -> Node:
+    if depth > MAX_DEPTH:
+        raise ConditionError(path, f"nested deeper than {MAX_DEPTH} levels")
     if not isinstance(tree, dict):
         raise ConditionError(path, f"expected an object, got {type(tree).__name__}")
+    budget.node(path)
     keys = set(tree)
     for group in ("all", "any"):
         if group in keys:
@@ -229,47 +281,54 @@ def _parse(tree: Any, catalogue: Catalogue, path: str, depth: int) -> Node:
             items = tree[group]
             if not isinstance(items, list) or not items:
                 raise ConditionError(f"{path}.{group}", "expected a non-empty list of conditions")
+            if len(items) > MAX_NODES:
+                raise ConditionError(
+                    f"{path}.{group}",
+                    f"a group holds at most {MAX_NODES} conditions; got {len(items)}",
+                )
             children = tuple(
-                _parse(item, catalogue, f"{path}.{group}[{i}]", depth + 1)
+                _parse(item, catalogue, f"{path}.{group}[{i}]", depth + 1, budget)
                 for i, item in enumerate(items)
             )
             return Group(group, children)
     if "not" in keys:
         if keys != {"not"}:
             raise ConditionError(path, "'not' must be the only key of its object")
-        return Negation(_parse(tree["not"], catalogue, f"{path}.not", depth + 1))
+        return Negation(_parse(tree["not"], catalogue, f"{path}.not", depth + 1, budget))
     if "field" in keys:
-        return _parse_comparison(tree, catalogue, path)
+        return _parse_comparison(tree, catalogue, path, budget)
     raise ConditionError(path, "expected one of 'all', 'any', 'not' or a comparison with 'field'")
 
 
-def _parse_comparison(tree: dict, catalogue: Catalogue, path: str) -> Comparison:
+def _parse_comparison(tree: dict, catalogue: Catalogue, path: str, budget: _Budget) -> Comparison:
     extra = set(tree) - {"field", "op", "value"}
     if extra:
-        raise ConditionError(path, f"unknown key(s): {', '.join(sorted(extra))}")
+        names = sorted(str(k)[:40] for k in extra)
+        shown = ", ".join(names[:5]) + (f" (and {len(names) - 5} more)" if len(names) > 5 else "")
+        raise ConditionError(path, f"unknown key(s): {shown}")
     name = tree["field"]
     if not isinstance(name, str) or name not in catalogue:
         names = sorted(catalogue)
         known = ", ".join(names[:40]) + (
             f" (and {len(names) - 40} more)" if len(names) > 40 else ""
         )
-        raise ConditionError(f"{path}.field", f"unknown field {name!r}; known fields: {known}")
+        raise ConditionError(f"{path}.field", f"unknown field {_show(name)}; known fields: {known}")
     fld = catalogue[name]
     op = tree.get("op")
     allowed = OPERATORS[fld.type]
-    if op not in allowed:
+    if not isinstance(op, str) or op not in allowed:
         raise ConditionError(
             f"{path}.op",
-            f"operator {op!r} does not apply to {fld.type.value} field '{name}'; "
+            f"operator {_show(op)} does not apply to {fld.type.value} field '{name}'; "
             f"use one of: {', '.join(allowed)}",
         )
     if "value" not in tree:
         raise ConditionError(f"{path}.value", "missing value")
-    value = _check_value(fld, op, tree["value"], f"{path}.value")
+    value = _check_value(fld, op, tree["value"], f"{path}.value", budget)
     return Comparison(fld, op, value)
 
 
-def _check_value(fld: Field, op: str, value: Any, path: str) -> Any:
+def _check_value(fld: Field, op: str, value: Any, path: str, budget: _Budget) -> Any:
     if op == "is_empty":
         if not isinstance(value, bool):
             raise ConditionError(path, "is_empty takes true or false")
@@ -277,14 +336,21 @@ def _check_value(fld: Field, op: str, value: Any, path: str) -> Any:
     if op == "in":
         if not isinstance(value, list) or not value:
             raise ConditionError(path, "'in' takes a non-empty list")
+        if len(value) > MAX_IN_VALUES:
+            raise ConditionError(
+                path, f"'in' takes at most {MAX_IN_VALUES} values; got {len(value)}"
+            )
+        budget.take(path, len(value))
         return tuple(_scalar(fld, v, f"{path}[{i}]") for i, v in enumerate(value))
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
             raise ConditionError(path, "'between' takes a list of two values [low, high]")
+        budget.take(path, 2)
         low, high = (_scalar(fld, v, f"{path}[{i}]") for i, v in enumerate(value))
         if low > high:
             raise ConditionError(path, f"'between' needs low <= high, got {low} > {high}")
         return (low, high)
+    budget.take(path, 1)
     return _scalar(fld, value, path)
 
 
@@ -292,29 +358,47 @@ def _scalar(fld: Field, value: Any, path: str) -> Any:
     t = fld.type
     if t is FieldType.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConditionError(path, f"field '{fld.name}' is a number; got {value!r}")
-        if value != value or value in (float("inf"), float("-inf")):
+            raise ConditionError(path, f"field '{fld.name}' is a number; got {_show(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
             raise ConditionError(path, "numbers must be finite")
+        if abs(value) > MAX_NUMBER:
+            raise ConditionError(
+                path,
+                f"numbers must be between -{MAX_NUMBER:,.0f} and {MAX_NUMBER:,.0f}; "
+                f"got {_show(value)}",
+            )
         return value
     if t is FieldType.BOOL:
         if not isinstance(value, bool):
-            raise ConditionError(path, f"field '{fld.name}' is true/false; got {value!r}")
+            raise ConditionError(path, f"field '{fld.name}' is true/false; got {_show(value)}")
         return value
     if t is FieldType.DATE:
         if not isinstance(value, str):
-            raise ConditionError(path, f"field '{fld.name}' is a date (YYYY-MM-DD); got {value!r}")
+            raise ConditionError(
+                path, f"field '{fld.name}' is a date (YYYY-MM-DD); got {_show(value)}"
+            )
         if not _ISO_DATE.fullmatch(value):
-            raise ConditionError(path, f"{value!r} is not a date (YYYY-MM-DD)")
+            raise ConditionError(path, f"{_show(value)} is not a date (YYYY-MM-DD)")
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             raise ConditionError(path, f"{value!r} is not a date (YYYY-MM-DD)") from None
+        if not MIN_DATE <= day <= MAX_DATE:
+            raise ConditionError(
+                path, f"dates must be between {MIN_DATE} and {MAX_DATE}; got {value}"
+            )
+        return day
     if not isinstance(value, str):
-        raise ConditionError(path, f"field '{fld.name}' is text; got {value!r}")
+        raise ConditionError(path, f"field '{fld.name}' is text; got {_show(value)}")
+    if len(value) > MAX_TEXT:
+        raise ConditionError(
+            path, f"a text value has at most {MAX_TEXT} characters; got {len(value)}"
+        )
     if t is FieldType.SET and not _CODE.fullmatch(value):
-        raise ConditionError(path, f"{value!r} is not a code (letters, digits, - and _)")
+        raise ConditionError(path, f"{_show(value)} is not a code (letters, digits, - and _)")
     if t is FieldType.CHOICE and fld.choices and value not in fld.choices:
         raise ConditionError(
-            path, f"{value!r} is not a value of '{fld.name}'; use one of: {', '.join(fld.choices)}"
+            path,
+            f"{_show(value)} is not a value of '{fld.name}'; use one of: {', '.join(fld.choices)}",
         )
     return value

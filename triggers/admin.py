@@ -4,6 +4,7 @@ import json
 
 from django.contrib import admin
 
+from conditions.forms import ConditionJSONField
 from orgs.admin_base import TenantAdmin
 from orgs.relations import TenantModelForm
 
@@ -27,6 +28,7 @@ class TriggerForm(TenantModelForm):
             "template",
             "is_active",
         ]
+        field_classes = {"condition": ConditionJSONField}
         help_texts = {
             "condition": (
                 'A JSON tree, e.g. {"all": [{"field": "health_colour", "op": "=", '
