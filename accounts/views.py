@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from orgs.models import Role
 from orgs.permissions import can_reassign, org_required
+from orgs.timezones import org_today
 
 from . import selectors
 from .forms import AccountReassignForm, PortfolioFilterForm
@@ -47,7 +46,7 @@ def _is_fragment_request(request: HttpRequest) -> bool:
 
 
 def _org_today(request: HttpRequest) -> dt.date:
-    return timezone.localdate(timezone=ZoneInfo(request.organization.timezone))
+    return org_today(request.organization)
 
 
 def _render(

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from django.db.models import F, QuerySet
-from django.utils import timezone
 
 from accounts.models import Account
 from orgs.models import Organization
+from orgs.timezones import org_today  # the day in the organization's zone, for callers here
 
 from .fitness import lead_fitness
 from .measures import MEASURES
 from .models import HealthModel, HealthScore
 
 FITNESS_LEADS = (30, 60, 90)
-
-
-def org_today(org: Organization) -> dt.date:
-    return timezone.now().astimezone(ZoneInfo(org.timezone)).date()
 
 
 def health_models() -> QuerySet[HealthModel]:

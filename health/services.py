@@ -31,6 +31,7 @@ from accounts.models import Account
 from orgs.bulk import update_from_values, upsert
 from orgs.models import Organization
 from orgs.tenancy import org_context
+from orgs.timezones import org_zone
 
 from .measures import MEASURES, MeasureContext, load_accounts
 from .models import HealthModel, HealthRun, HealthRunChunk, HealthScore, RunState
@@ -380,7 +381,7 @@ def health_chunk_process(
             day=run.date,
             first_id=chunk.first_account_id,
             last_id=chunk.last_account_id,
-            tz=org.timezone,
+            tz=org_zone(org).key,
             timings=timings,
             dense=dense,
         )

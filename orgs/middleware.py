@@ -1,12 +1,11 @@
 """Sets the request's organization from the user's membership, for the whole request."""
 
-from zoneinfo import ZoneInfo
-
 from django.shortcuts import render
 from django.utils import timezone
 
 from .selectors import membership_for_request
 from .tenancy import reset_current_org, set_current_org
+from .timezones import org_zone
 
 # Paths a user with no organization may still reach.
 _OPEN_PREFIXES = ("/login", "/logout", "/static/", "/admin/", "/healthz", "/no-organization")
@@ -28,9 +27,10 @@ class TenantMiddleware:
             elif not user.is_superuser and not request.path.startswith(_OPEN_PREFIXES):
                 return render(request, "orgs/no_organization.html", status=403)
         token = set_current_org(request.organization.pk if request.organization else None)
-        # Datetimes are stored in UTC and shown in the organization's time zone.
+        # Datetimes are stored in UTC and shown in the organization's time zone (UTC, with a
+        # warning, while the stored zone is invalid: the pages, the admin's among them, work).
         if request.organization is not None:
-            timezone.activate(ZoneInfo(request.organization.timezone))
+            timezone.activate(org_zone(request.organization))
         try:
             return self.get_response(request)
         finally:

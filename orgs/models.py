@@ -3,6 +3,8 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from .timezones import validate_timezone
+
 
 class User(AbstractUser):
     """A person who logs in. Their organizations and roles are Memberships."""
@@ -16,7 +18,12 @@ class Organization(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
-    timezone = models.CharField(max_length=64, default="America/Sao_Paulo")
+    timezone = models.CharField(
+        max_length=64,
+        default="America/Sao_Paulo",
+        validators=[validate_timezone],
+        help_text="An IANA time zone name, e.g. America/Sao_Paulo, Europe/Lisbon or UTC.",
+    )
     currency = models.CharField(max_length=3, choices=CURRENCIES, default="BRL")
     locale = models.CharField(max_length=10, default="pt-br")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -31,6 +31,7 @@ from health.scoring import score_frame
 from health.selectors import org_today
 from orgs.models import Organization
 from orgs.tenancy import org_context
+from orgs.timezones import org_zone
 
 
 def _peak_mb() -> float:
@@ -251,7 +252,7 @@ class Command(BaseCommand):
                         continue
                     persona = accounts["persona_id"].iloc[0]
                     spec = by_persona.get(persona, default) if persona == persona else default
-                    ctx = MeasureContext(day=day, accounts=accounts, tz=org.timezone)
+                    ctx = MeasureContext(day=day, accounts=accounts, tz=org_zone(org).key)
                     raw = pd.DataFrame(
                         {
                             ind.key: MEASURES[ind.measure].compute(ctx, ind.window, ind.metric)
