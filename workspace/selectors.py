@@ -5,12 +5,14 @@ newest first, paged by a cursor)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import Lag
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from accounts.models import Account, Interaction, Invoice, SurveyResponse, Ticket
 from health.models import Colour, HealthScore
@@ -81,6 +83,20 @@ def forecast_rows(*, month: dt.date) -> list[RetentionForecast]:
 # -- The account timeline -----------------------------------------------------------------
 
 
+class CursorError(ValueError):
+    """A `before=` value that is not a position the timeline hands out."""
+
+
+# The positions a cursor may name: any instant a datetime can hold with a couple of days to
+# spare (a date event is shifted by a day and read in the organization's zone), any source,
+# any positive bigint id. Anything else was not made by `encode`.
+_CURSOR = re.compile(r"(-?[0-9]{1,18})\.([0-9]{1,2})\.([0-9]{1,19})")
+_CURSOR_FIRST = dt.datetime(1, 1, 3, tzinfo=dt.UTC)
+_CURSOR_LAST = dt.datetime(9999, 12, 29, tzinfo=dt.UTC)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MAX_ID = 2**63 - 1
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Where a timeline page ended: the last event's (time, source rank, id). Events are
@@ -95,10 +111,25 @@ class Cursor:
 
     @classmethod
     def decode(cls, value: str | None) -> Cursor | None:
-        try:
-            micros, rank, pk = (int(p) for p in (value or "").split("."))
-        except ValueError:
+        """The cursor `value` names; None for no value (the first page). Raises CursorError
+        for anything `encode` does not make."""
+        if not value:
             return None
+        match = _CURSOR.fullmatch(value)
+        if match is None:
+            raise CursorError(gettext("it is not three numbers separated by dots"))
+        micros, rank, pk = (int(p) for p in match.groups())
+        first = (_CURSOR_FIRST - _EPOCH) // dt.timedelta(microseconds=1)
+        last = (_CURSOR_LAST - _EPOCH) // dt.timedelta(microseconds=1)
+        if not first <= micros <= last:
+            raise CursorError(
+                gettext("its time is outside %(first)s to %(last)s")
+                % {"first": _CURSOR_FIRST.date(), "last": _CURSOR_LAST.date()}
+            )
+        if rank > max(source.rank for source in TIMELINE_SOURCES):
+            raise CursorError(gettext("it names no kind of event (%(rank)d)") % {"rank": rank})
+        if not 1 <= pk <= _MAX_ID:
+            raise CursorError(gettext("its id is out of range"))
         ts = dt.datetime.fromtimestamp(micros / 1_000_000, tz=dt.UTC)
         return cls(ts=ts, rank=rank, id=pk)
 

@@ -9,6 +9,7 @@ updated fragment and HX-Trigger events (playbooks.views names them) so counts re
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
@@ -48,6 +50,8 @@ from triggers.services import alert_confirm, alert_dismiss
 from . import selectors
 from .forms import AccountContactForm, AlertDismissForm
 from .services import account_contact_log
+
+logger = logging.getLogger(__name__)
 
 EVENT_NOTIFICATIONS = "notificationsChanged"
 
@@ -563,7 +567,10 @@ def account_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     """The account's timeline, newest first. htmx asks for the first page (the section) or,
     with ?before=<cursor>, the next items, loaded as the last one scrolls into view."""
     account = _account_or_404(pk)
-    cursor = selectors.Cursor.decode(request.GET.get("before"))
+    try:
+        cursor = selectors.Cursor.decode(request.GET.get("before"))
+    except selectors.CursorError as exc:
+        return _timeline_bad_cursor(request, account, str(exc))
     page = selectors.account_timeline(
         account=account,
         today=org_today(),
@@ -581,3 +588,22 @@ def account_timeline(request: HttpRequest, pk: int) -> HttpResponse:
         template = "workspace/_timeline_items.html" if cursor else "workspace/_timeline.html"
         return render(request, template, context)
     return render(request, "workspace/account_timeline.html", context)
+
+
+def _timeline_bad_cursor(request: HttpRequest, account: Account, reason: str) -> HttpResponse:
+    """A `before=` the timeline did not hand out (an edited or truncated link): a 400 that
+    says so and links back to the newest events, as a page or as the item htmx asked for."""
+    value = request.GET.get("before", "")
+    logger.info("timeline of account %s: bad cursor before=%.60r: %s", account.pk, value, reason)
+    context = {
+        "account": account,
+        "cursor_error": gettext("before=%(value)s is not a position in this timeline: %(reason)s.")
+        % {"value": value[:40] + ("…" if len(value) > 40 else ""), "reason": reason},
+        "first_url": reverse("workspace:account_timeline", args=[account.pk]),
+    }
+    template = (
+        "workspace/_timeline_error.html"
+        if is_fragment_request(request)
+        else "workspace/account_timeline.html"
+    )
+    return render(request, template, context, status=400)

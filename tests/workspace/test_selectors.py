@@ -11,7 +11,7 @@ from health.models import HealthScore
 from playbooks.services import playbook_close, playbook_start
 from tests import factories as f
 from tests.triggers.fixtures import template
-from workspace.selectors import Cursor, account_timeline
+from workspace.selectors import Cursor, CursorError, account_timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -103,4 +103,6 @@ def test_cursor_round_trip():
     back = Cursor.decode(c.encode())
     assert (back.rank, back.id) == (3, 42)
     assert abs((back.ts - c.ts).total_seconds()) < 1e-5
-    assert Cursor.decode("nonsense") is None and Cursor.decode(None) is None
+    assert Cursor.decode("") is None and Cursor.decode(None) is None
+    with pytest.raises(CursorError):  # tests/workspace/test_timeline_cursor.py has the rest
+        Cursor.decode("nonsense")
