@@ -9,11 +9,12 @@ import statistics
 import time
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 
 from accounts.models import Account
+from orgs.cli import ProjectCommand
 from orgs.models import Membership, Organization
 from orgs.tenancy import org_context
 
@@ -23,7 +24,7 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Median and p95 render times of the portfolio and account pages (JSON)."
 
     def add_arguments(self, parser):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.core.validators import validate_slug
 
 from accounts.demo import (
@@ -18,21 +18,18 @@ from accounts.demo import (
     demo_seed,
 )
 from accounts.signals import demo_org_seeded
+from orgs.cli import (
+    EARLIEST_DAY,
+    ProjectCommand,
+    check_day,
+    parse_date,
+    today_for,
+    whole_number,
+)
 from orgs.models import Organization
 
 
-def _whole_number(option: str, raw: str, low: int, high: int | None = None) -> int:
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise CommandError(f"{option} must be a whole number (got {raw!r})") from None
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise CommandError(f"{option} must be {bounds} (got {value})")
-    return value
-
-
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Seed a deterministic, realistic demo organization: products, personas, accounts, "
         "subscriptions and their MRR ledger, contacts, churn history and daily signals, plus "
@@ -69,27 +66,29 @@ class Command(BaseCommand):
             ) from None
         if len(slug) > Organization._meta.get_field("slug").max_length:
             raise CommandError(f"--org is too long (got {len(slug)} characters)")
-        accounts = _whole_number("--accounts", options["accounts"], 1)
-        months = _whole_number("--months", options["months"], 1, MAX_MONTHS)
-        seed = _whole_number("--seed", options["seed"], 0)
-        today = dt.date.today()
-        if options["today"]:
-            try:
-                today = dt.date.fromisoformat(options["today"])
-            except ValueError:
-                raise CommandError(
-                    f"--today must be a date YYYY-MM-DD (got {options['today']!r})"
-                ) from None
+        accounts = whole_number("--accounts", options["accounts"], 1)
+        months = whole_number("--months", options["months"], 1, MAX_MONTHS)
+        seed = whole_number("--seed", options["seed"], 0)
+        requested = parse_date(options["today"], "--today") if options["today"] else None
         if options["replace"] and options["if_missing"]:
             raise CommandError("--replace and --if-missing contradict each other; pass one")
 
         existing = Organization.objects.filter(slug=slug).first()
+        today, zone = today_for(existing)  # today in the demo's zone (where its days are)
+        if requested is not None:
+            today = check_day(requested, "--today", today=today, zone=zone)
+        spec = DemoSpec(slug=slug, accounts=accounts, months=months, seed=seed, today=today)
+        first = today - dt.timedelta(days=spec.window_days)
+        if first < EARLIEST_DAY:
+            raise CommandError(
+                f"--today: {today} with --months {months} starts the data on {first}, "
+                f"before {EARLIEST_DAY}; pass a later --today or fewer --months"
+            )
         if existing is not None and options["if_missing"]:
             self.stdout.write(f"Organization {existing.name!r} ({slug}) exists; left as it is.")
             self._print_logins(existing)
             return
 
-        spec = DemoSpec(slug=slug, accounts=accounts, months=months, seed=seed, today=today)
         self.stdout.write(
             f"Seeding {spec.org_name!r} ({slug}): {accounts:,} accounts, {months} months of "
             f"signals up to {today - dt.timedelta(days=1)}, seed {seed}"

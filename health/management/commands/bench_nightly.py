@@ -11,7 +11,7 @@ import time
 
 import pandas as pd
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
 
 from accounts.models import (
@@ -29,6 +29,7 @@ from health.measures import MEASURES, USAGE_TREND_BASELINE_DAYS, MeasureContext,
 from health.models import HealthScore
 from health.scoring import score_frame
 from health.selectors import org_today
+from orgs.cli import ProjectCommand, check_day, parse_date, today_for
 from orgs.models import Organization
 from orgs.tenancy import org_context
 from orgs.timezones import org_zone
@@ -54,7 +55,7 @@ def _process_chunk(chunk_id: int) -> dict:
     }
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Benchmark nightly health scoring (set-based vs naive per-account ORM). Prints JSON."
 
     def add_arguments(self, parser):
@@ -72,6 +73,9 @@ class Command(BaseCommand):
         if opts["accounts"] < 1 or opts["workers"] < 1 or opts["naive_sample"] < 1:
             raise CommandError("--accounts, --workers and --naive-sample must be positive")
         org = Organization.objects.filter(slug=opts["org"]).first()
+        today, zone = today_for(org)
+        if opts["date"]:  # checked before minutes of seeding, and again with the org's today
+            check_day(parse_date(opts["date"], "--date"), "--date", today=today, zone=zone)
         seeded = False
         if org is None:
             t0 = time.perf_counter()
@@ -90,7 +94,9 @@ class Command(BaseCommand):
                 with connection.cursor() as cursor:
                     cursor.execute("VACUUM ANALYZE")
         health_models_create_defaults(org=org)
-        day = dt.date.fromisoformat(opts["date"]) if opts["date"] else org_today(org)
+        day = org_today(org)
+        if opts["date"]:
+            day = check_day(parse_date(opts["date"], "--date"), "--date", today=day, zone=zone)
 
         with org_context(org):
             n_accounts = Account.objects.count()

@@ -2,23 +2,19 @@
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
-
 from health.selectors import health_models, model_fitness
-from orgs.models import Organization
+from orgs.cli import ProjectCommand, org_by_slug
 from orgs.tenancy import org_context
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Fitness of every health model of an organization (AUC, churn per band) as JSON."
 
     def add_arguments(self, parser):
         parser.add_argument("--org", required=True, help="organization slug")
 
     def handle(self, *args, **opts):
-        org = Organization.objects.filter(slug=opts["org"]).first()
-        if org is None:
-            raise CommandError(f"--org: no organization with slug {opts['org']!r}")
+        org = org_by_slug(opts["org"])
         with org_context(org):
             out = {
                 "organization": org.slug,

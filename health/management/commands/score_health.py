@@ -2,16 +2,21 @@
 
 import time
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
 
 from health import services
 from health.models import HealthRun, RunState
-from health.selectors import org_today
-from orgs.cli import add_day_options, days_from_options, org_by_slug
+from orgs.cli import (
+    ProjectCommand,
+    add_day_options,
+    days_from_options,
+    org_by_slug,
+    require_broker,
+)
 from orgs.tenancy import org_context
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Score every account of an organization for a day (--date) or a range (--from/--to)."
 
     def add_arguments(self, parser):
@@ -28,7 +33,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         org = org_by_slug(opts["org"])
-        days = days_from_options(opts, org_today(org))
+        days = days_from_options(opts, org=org)
         if opts["missing_only"]:
             with org_context(org):
                 done = set(
@@ -39,6 +44,8 @@ class Command(BaseCommand):
             days = [d for d in days if d not in done]
         if opts["queue"]:
             from health.tasks import health_start_run
+
+            require_broker(settings.REDIS_URL)
 
             for d in days:
                 health_start_run.delay(org.pk, d.isoformat(), True)

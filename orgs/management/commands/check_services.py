@@ -4,40 +4,26 @@ when one is unreachable, so `make stack` and deploy scripts fail early with a cl
 from __future__ import annotations
 
 import sys
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 from django.db import connections
 
+from orgs.cli import (
+    SQLITE_HINT,
+    ProjectCommand,
+    broker_location,
+    broker_version,
+    database_location,
+    first_line,
+)
+
 HINT = "Start it with `make services` or fix {var}"
-SQLITE_HINT = "Check that its folder exists and is writable, or fix DATABASE_URL"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0].strip().rstrip(".")
-
-
-def _database_location(db: dict) -> str:
-    if db["ENGINE"].endswith("sqlite3"):
-        return str(db["NAME"])
-    host = db.get("HOST") or "localhost"
-    port = db.get("PORT") or "default port"
-    return f"{host}:{port}/{db.get('NAME', '')}"
-
-
-def _broker_location(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    port = parts.port or 6379
-    return f"{host}:{port}{parts.path or '/0'}"
 
 
 def check_database(*, alias: str = "default", timeout: int = 3) -> tuple[bool, str]:
     connection = connections[alias]
     db = connection.settings_dict
-    where = _database_location(db)
+    where = database_location(db)
     if connection.vendor == "postgresql":
         db.setdefault("OPTIONS", {})["connect_timeout"] = timeout
     try:
@@ -54,7 +40,7 @@ def check_database(*, alias: str = "default", timeout: int = 3) -> tuple[bool, s
                 version = connection.vendor
     except Exception as exc:  # any failure to connect is reported, never raised
         hint = SQLITE_HINT if connection.vendor == "sqlite" else HINT.format(var="DATABASE_URL")
-        return False, f"database: UNREACHABLE at {where}: {_first_line(exc)}. {hint}"
+        return False, f"database: UNREACHABLE at {where}: {first_line(exc)}. {hint}"
     finally:
         connection.close()
     return True, f"database: ok ({version} at {where})"
@@ -63,23 +49,17 @@ def check_database(*, alias: str = "default", timeout: int = 3) -> tuple[bool, s
 def check_broker(*, url: str, timeout: int = 3) -> tuple[bool, str]:
     if not url:
         return True, "broker: not configured (REDIS_URL unset: tasks run in-process)"
-    where = _broker_location(url)
+    where = broker_location(url)
     try:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
-        try:
-            version = client.info("server")["redis_version"]
-        finally:
-            client.close()
+        version = broker_version(url, timeout=timeout)
     except Exception as exc:
         return False, (
-            f"broker: UNREACHABLE at {where}: {_first_line(exc)}. {HINT.format(var='REDIS_URL')}"
+            f"broker: UNREACHABLE at {where}: {first_line(exc)}. {HINT.format(var='REDIS_URL')}"
         )
     return True, f"broker: ok (redis {version} at {where})"
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Check that the database and (if REDIS_URL is set) the broker answer."
     requires_system_checks = []
 

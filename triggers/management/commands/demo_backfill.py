@@ -10,14 +10,15 @@ import datetime as dt
 import time
 
 import numpy as np
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from health.demo import health_models_create_defaults
 from health.models import HealthRun
-from health.selectors import org_today
 from health.services import usage_preload
+from orgs.cli import EARLIEST_DAY, MAX_RANGE_DAYS, ProjectCommand
 from orgs.models import Organization
 from orgs.tenancy import org_context
+from orgs.timezones import org_today
 from triggers.chain import run_day_inline
 from triggers.demo import (
     demo_configuration_create,
@@ -38,7 +39,7 @@ def backfill_days(today: dt.date, days: int, daily: int) -> list[dt.date]:
     return sorted(out)
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Configure the demo's health models and triggers and backfill a year of history."
 
     def add_arguments(self, parser):
@@ -49,12 +50,18 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="backfill even if done before")
 
     def handle(self, *args, **opts):
-        if opts["days"] < 1 or not 0 <= opts["daily"] <= opts["days"]:
-            raise CommandError("--days must be positive and --daily between 0 and --days")
+        if not 1 <= opts["days"] <= MAX_RANGE_DAYS:
+            raise CommandError(f"--days must be between 1 and {MAX_RANGE_DAYS:,} (ten years)")
+        if not 0 <= opts["daily"] <= opts["days"]:
+            raise CommandError("--daily must be between 0 and --days")
         org = Organization.objects.filter(slug=opts["org"]).first()
         if org is None:
             raise CommandError(f"--org: no organization with slug {opts['org']!r}; run seed_demo")
         today = org_today(org)
+        if today - dt.timedelta(days=opts["days"]) < EARLIEST_DAY:
+            raise CommandError(
+                f"--days: {opts['days']:,} days back from {today} is before {EARLIEST_DAY}"
+            )
         with org_context(org):
             done = HealthRun.objects.filter(date=today, state="done").exists()
         if done and not opts["force"]:

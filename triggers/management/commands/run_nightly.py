@@ -4,14 +4,11 @@ triggers, playbooks and alerts (and on day 1 the monthly run), day by day."""
 import json
 import time
 
-from django.core.management.base import BaseCommand
-
-from health.selectors import org_today
-from orgs.cli import add_day_options, days_from_options, org_by_slug
+from orgs.cli import ProjectCommand, add_day_options, days_from_options, org_by_slug
 from triggers.chain import run_day_inline
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = "Run the nightly chain for --date, or for each day from --from to --to."
 
     def add_arguments(self, parser):
@@ -22,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         org = org_by_slug(opts["org"])
-        days = days_from_options(opts, org_today(org))
+        days = days_from_options(opts, org=org)
         started = time.perf_counter()
         totals = {"scored": 0, "fired": 0, "playbooks": 0, "alerts": 0}
         for day in days:

@@ -28,11 +28,12 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, models, transaction
 
 from accounts.models import Account, ChurnReason, Product
 from health.selectors import org_today
+from orgs.cli import ProjectCommand
 from orgs.models import Membership, Organization, Role, User
 from orgs.tenancy import org_context
 from playbooks.models import (
@@ -57,6 +58,7 @@ BENCH_TRIGGER = "Bench: workspace alerts"
 PASSWORD = "demo12345"
 
 NO_DAY = -(10**6)  # "no date" in the day-number arrays (days relative to today)
+BENCH_MAX_DAYS = 730  # playbooks' history; _Columns reaches 800 days back, steps a few more
 
 # How often each kind of playbook is opened (split evenly between a kind's templates).
 KIND_WEIGHTS = {
@@ -421,7 +423,7 @@ def load_plan(*, org: Organization, users: int, steps_per_user: int = 400) -> li
 # -- The command --------------------------------------------------------------------------
 
 
-class Command(BaseCommand):
+class Command(ProjectCommand):
     help = (
         "Workspace benchmark: `prepare` a year of playbooks and load CSMs, `run` gunicorn "
         "and the load generator (JSON percentiles), `profile` one page's queries."
@@ -493,6 +495,10 @@ class Command(BaseCommand):
     def _prepare(self, org: Organization, opts) -> None:
         if opts["csms"] < 1 or not 0 < opts["share"] <= 1 or opts["playbooks_per_account"] <= 0:
             raise CommandError("--csms must be positive, --share in (0, 1], playbooks > 0")
+        if not 1 <= opts["days"] <= BENCH_MAX_DAYS:
+            raise CommandError(
+                f"--days must be between 1 and {BENCH_MAX_DAYS} (got {opts['days']})"
+            )
         started = time.perf_counter()
         prepared = Playbook.all_objects.filter(organization=org, origin=BENCH_ORIGIN)
         if prepared.exists() and not opts["replace"]:
