@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-DEMO_PASSWORD = "demo12345"
+DEMO_PASSWORD = "demo-pass-2026"
 DEFAULT_SLUG = "demo"
 MAX_MONTHS = 36
 USAGE_METRICS = ("logins", "active_users", "transactions", "transacted_volume")

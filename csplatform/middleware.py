@@ -1,12 +1,24 @@
-"""Turns an unreachable database or broker into a clear 503 page instead of a stack trace."""
+"""Request-wide behaviour of the project: an unreachable database or broker becomes a clear 503
+page instead of a stack trace, and a session ends after SESSION_IDLE_MINUTES without a
+request."""
+
+from __future__ import annotations
 
 import logging
+import time
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db import DatabaseError, OperationalError
+from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
+from django_htmx.http import HttpResponseClientRedirect
 from kombu.exceptions import OperationalError as BrokerError
 
 logger = logging.getLogger(__name__)
+
+
+LAST_SEEN_KEY = "_last_seen"
 
 
 class ServiceUnavailableMiddleware:
@@ -30,3 +42,31 @@ class ServiceUnavailableMiddleware:
             )
             return response.render()
         return None
+
+
+class SessionIdleMiddleware:
+    """Idle sessions expire. A session's expiry is SESSION_COOKIE_AGE after it was last saved
+    (in the database and on the cookie); each authenticated request saves it again when the
+    last save is more than SESSION_IDLE_REFRESH_SECONDS old, so activity keeps it alive
+    without a write per request (what SESSION_SAVE_EVERY_REQUEST would cost, racing the
+    parallel htmx requests of one page).
+
+    An htmx request whose session has expired would swap the login page into a fragment;
+    instead the browser is sent to the login page, to come back to the page it was on."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = int(time.time())
+            last = request.session.get(LAST_SEEN_KEY)
+            if not isinstance(last, int) or now - last >= settings.SESSION_IDLE_REFRESH_SECONDS:
+                request.session[LAST_SEEN_KEY] = now
+        response = self.get_response(request)
+        if getattr(request, "htmx", False) and response.status_code == 302:
+            login_url = resolve_url(settings.LOGIN_URL)
+            if response.get("Location", "").split("?", 1)[0] == login_url:
+                page = request.htmx.current_url_abs_path or resolve_url(settings.LOGIN_REDIRECT_URL)
+                return HttpResponseClientRedirect(f"{login_url}?{urlencode({'next': page})}")
+        return response

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 from django.urls import include, path
 
+from csplatform.login import LoginView
 from orgs import views as org_views
 
 
@@ -14,7 +15,7 @@ def healthz(request):
 
 urlpatterns = [
     path("", org_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("no-organization/", org_views.no_organization, name="no_organization"),
     path("org/switch/", org_views.switch_organization, name="switch_organization"),

@@ -1,5 +1,6 @@
 """Settings shared by every environment; the only place that reads the environment."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -27,6 +28,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_htmx",
     "template_partials",
+    "axes",
     "orgs",
     "accounts",
     "health",
@@ -45,8 +47,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csplatform.middleware.SessionIdleMiddleware",
     "orgs.middleware.TenantMiddleware",
     "csplatform.middleware.ServiceUnavailableMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "csplatform.urls"
@@ -99,8 +104,46 @@ LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sessions end after this many minutes without a request. SessionIdleMiddleware moves the
+# expiry forward at most once a minute, so a page's burst of htmx requests writes nothing.
+SESSION_IDLE_MINUTES = env.int("CSPLATFORM_SESSION_IDLE_MINUTES", default=60)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_IDLE_REFRESH_SECONDS = min(60, SESSION_COOKIE_AGE // 2)
+
+# Failed logins (django-axes, recorded in the database): LOGIN_FAILURE_LIMIT failures for one
+# username from one address, or LOGIN_ADDRESS_FAILURE_LIMIT for any usernames from one
+# address, pause logging in from there for LOGIN_LOCKOUT_MINUTES after the last failure. The
+# pause ends by itself; a refused attempt during it does not prolong it. A successful login
+# clears that username's failures from that address (csplatform/login.py).
+LOGIN_FAILURE_LIMIT = env.int("CSPLATFORM_LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("CSPLATFORM_LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+LOGIN_LOCKOUT_MINUTES = env.int("CSPLATFORM_LOGIN_LOCKOUT_MINUTES", default=15)
+# Reverse proxies in front of the site that append the client's address to X-Forwarded-For;
+# 0 means the client's address is REMOTE_ADDR (production.py defaults it to 1 behind a proxy).
+PROXY_COUNT = env.int("CSPLATFORM_PROXY_COUNT", default=0)
+AXES_ENABLED = True
+AXES_HANDLER = "csplatform.login.LoginAttemptHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "csplatform.login.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "csplatform.login.client_ip"
+# Successful logins are not kept in a table that grows for ever; the log has them.
+AXES_DISABLE_ACCESS_LOG = True
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("pt-br", "Português (Brasil)")]
@@ -166,5 +209,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # axes says INFO on every login and command start; its warnings are the failures.
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -55,7 +55,7 @@ LOADTEST = ROOT / "scripts" / "loadtest.py"
 BENCH_ORIGIN = "bench"
 BENCH_ORIGIN_LABEL = "by the workspace benchmark"
 BENCH_TRIGGER = "Bench: workspace alerts"
-PASSWORD = "demo12345"
+PASSWORD = "demo-pass-2026"
 
 NO_DAY = -(10**6)  # "no date" in the day-number arrays (days relative to today)
 BENCH_MAX_DAYS = 730  # playbooks' history; _Columns reaches 800 days back, steps a few more
