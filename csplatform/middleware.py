@@ -1,27 +1,24 @@
-"""Request-wide behaviour of the project: an unreachable database or broker becomes a clear 503
-page instead of a stack trace, and a session ends after SESSION_IDLE_MINUTES without a
-request."""
+"""Request-wide behaviour of the project: an unreachable database or broker becomes the 503
+page, and a session ends after SESSION_IDLE_MINUTES without a request."""
 
 from __future__ import annotations
 
-import logging
 import time
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import DatabaseError, OperationalError
 from django.shortcuts import resolve_url
-from django.template.response import TemplateResponse
 from django_htmx.http import HttpResponseClientRedirect
-from kombu.exceptions import OperationalError as BrokerError
 
-logger = logging.getLogger(__name__)
-
+from .errors import is_service_unavailable, service_unavailable
 
 LAST_SEEN_KEY = "_last_seen"
 
 
 class ServiceUnavailableMiddleware:
+    """A view that finds the database or broker unreachable answers the 503 page; the host,
+    port and reason go to the log line only (csplatform/errors.py)."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -29,18 +26,8 @@ class ServiceUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, OperationalError | BrokerError) or (
-            isinstance(exception, DatabaseError) and "connect" in str(exception).lower()
-        ):
-            service = "broker (Redis)" if isinstance(exception, BrokerError) else "database"
-            logger.error("service unavailable: %s: %s", service, exception)
-            response = TemplateResponse(
-                request,
-                "503.html",
-                {"service": service, "detail": str(exception).splitlines()[0][:300]},
-                status=503,
-            )
-            return response.render()
+        if is_service_unavailable(exception):
+            return service_unavailable(request, exception)
         return None
 
 

@@ -8,6 +8,9 @@ from django.urls import include, path
 from csplatform.login import LoginView
 from orgs import views as org_views
 
+# Django calls it for any unhandled exception, including one raised by a middleware.
+handler500 = "csplatform.errors.server_error"
+
 
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
