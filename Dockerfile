@@ -24,8 +24,10 @@ COPY . .
 ENV PYTHONPATH=/app
 
 # Static files are collected at build time and served by whitenoise from /app/staticfiles.
-# The settings demand a secret key and hosts; these throwaway values exist only for this step.
-RUN DJANGO_SECRET_KEY=collectstatic-only DJANGO_ALLOWED_HOSTS=localhost \
+# The settings demand a strong secret key and hosts; these throwaway values exist only for
+# this step (the key is random and thrown away, never baked into the image).
+RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    DJANGO_ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --noinput --verbosity 0
 
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home csplatform

@@ -68,6 +68,8 @@ services-stop:
 services-status:
 	@scripts/services.sh status
 
+# Local settings with DJANGO_DEBUG=false unless the shell names others (scripts/stack.py).
+stack: export DJANGO_SETTINGS_MODULE ?= csplatform.settings.local
 stack: env
 	$(PY) scripts/stack.py
 

@@ -4,7 +4,9 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csplatform.settings.local")
+# Production unless told otherwise: the demo and development set csplatform.settings.local,
+# the tests csplatform.settings.test.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csplatform.settings.production")
 
 app = Celery("csplatform")
 app.config_from_object("django.conf:settings", namespace="CELERY")

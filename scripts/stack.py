@@ -48,6 +48,7 @@ def stack_environment(environ: Mapping[str, str]) -> dict[str, str]:
     for key, value in defaults.items():
         if key not in env and not _in_dotenv(key):
             env[key] = value
+    # Named, not left to manage.py, Celery and wsgi.py, whose default is production.
     env.setdefault("DJANGO_SETTINGS_MODULE", "csplatform.settings.local")
     env.setdefault("DJANGO_DEBUG", "false")
     env["PYTHONUNBUFFERED"] = "1"

@@ -1,14 +1,23 @@
-"""Headers: a strict Content-Security-Policy on every page, and the templates that let it hold."""
+"""Headers and settings that fail safe: a strict Content-Security-Policy on every page, HTTPS
+and HSTS behind a configurable proxy header in production, `check --deploy` clean, production
+refusing a weak secret key in one line, and production as the default of manage.py, Celery and
+the WSGI app. The production settings run in subprocesses, as a deployment would run them."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
+from csplatform.settings.base import DEMO_SECRET_KEY
 from tests.factories import AccountFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,3 +97,182 @@ def test_htmx_is_told_not_to_inject_styles_or_evaluate_code(client):
     config = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']+)'", html)[1])
     assert config["includeIndicatorStyles"] is False
     assert config["allowEval"] is False and config["allowScriptTags"] is False
+
+
+# -- production settings, in subprocesses ------------------------------------------------------
+
+
+def strong_key() -> str:
+    return secrets.token_urlsafe(50)
+
+
+def production_env(tmp_path, **overrides: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "CSPLATFORM_")) and k not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="csplatform.settings.production",
+        DJANGO_SECRET_KEY=strong_key(),
+        DJANGO_ALLOWED_HOSTS="cs.example.com,testserver",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+    )
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        args,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_check_deploy_is_clean_under_production_settings(tmp_path):
+    result = run([sys.executable, "manage.py", "check", "--deploy"], production_env(tmp_path))
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "System check identified no issues" in result.stdout, output
+    assert "WARNINGS" not in output and "ERRORS" not in output and "security." not in output
+
+
+@pytest.mark.parametrize(
+    "key",
+    [DEMO_SECRET_KEY, "", "short-but-random-4f9a", "a" * 60, "django-insecure-" + "x1y2z3" * 9],
+    ids=["demo key", "empty", "short", "one character", "django-insecure"],
+)
+def test_production_refuses_a_weak_secret_key_in_one_line(tmp_path, key):
+    result = run(
+        [sys.executable, "manage.py", "check"], production_env(tmp_path, DJANGO_SECRET_KEY=key)
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("ImproperlyConfigured (csplatform.settings.production): ")
+    assert "DJANGO_SECRET_KEY" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_manage_py_celery_and_wsgi_default_to_production(tmp_path):
+    env = production_env(tmp_path, DJANGO_SETTINGS_MODULE=None, DJANGO_SECRET_KEY=None)
+    refused = run([sys.executable, "manage.py", "check"], env)
+    assert refused.returncode != 0
+    assert refused.stderr.startswith("ImproperlyConfigured (csplatform.settings.production)")
+
+    script = textwrap.dedent(
+        """
+        import os
+        import csplatform.celery
+        print(os.environ["DJANGO_SETTINGS_MODULE"])
+        try:
+            import csplatform.wsgi
+        except Exception as exc:
+            print(type(exc).__name__)
+        """
+    )
+    result = run([sys.executable, "-c", script], env)
+    assert result.stdout.split() == ["csplatform.settings.production", "ImproperlyConfigured"]
+
+
+def test_the_demo_and_the_stack_name_their_settings():
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("demo", "bench-workspace", "stack"):
+        assert re.search(
+            rf"^{target}: export DJANGO_SETTINGS_MODULE \??:?= csplatform\.settings\.local$",
+            makefile,
+            re.M,
+        ), target
+
+
+SETTINGS_SCRIPT = textwrap.dedent(
+    """
+    import json
+    from django.conf import settings
+    names = [
+        "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER", "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE", "PROXY_COUNT", "SESSION_COOKIE_AGE", "DEBUG",
+    ]
+    print(json.dumps({name: getattr(settings, name) for name in names}))
+    """
+)
+
+
+def production_settings(tmp_path, **env: str) -> dict:
+    result = run([sys.executable, "-c", SETTINGS_SCRIPT], production_env(tmp_path, **env))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_production_defaults_and_their_variables(tmp_path):
+    assert production_settings(tmp_path) == {
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_HSTS_PRELOAD": True,
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "PROXY_COUNT": 1,
+        "SESSION_COOKIE_AGE": 3600,
+        "DEBUG": False,
+    }
+    changed = production_settings(
+        tmp_path,
+        DJANGO_SECURE_PROXY_SSL_HEADER="",
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_SECURE_HSTS_SECONDS="600",
+        DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="false",
+        DJANGO_SECURE_HSTS_PRELOAD="false",
+        DJANGO_SECURE_COOKIES="false",
+        CSPLATFORM_SESSION_IDLE_MINUTES="15",
+        DJANGO_DEBUG="true",
+    )
+    assert changed == {
+        "SECURE_SSL_REDIRECT": False,
+        "SECURE_HSTS_SECONDS": 600,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": False,
+        "SECURE_HSTS_PRELOAD": False,
+        "SECURE_PROXY_SSL_HEADER": None,
+        "SESSION_COOKIE_SECURE": False,
+        "CSRF_COOKIE_SECURE": False,
+        "PROXY_COUNT": 0,
+        "SESSION_COOKIE_AGE": 900,
+        "DEBUG": False,  # production never debugs
+    }
+    other_header = production_settings(tmp_path, DJANGO_SECURE_PROXY_SSL_HEADER="HTTP_X_SCHEME")
+    assert other_header["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_SCHEME", "https"]
+
+
+REQUEST_SCRIPT = textwrap.dedent(
+    """
+    import django
+    django.setup()
+    from django.test import Client
+    client = Client()
+    plain = client.get("/login/")
+    print("plain", plain.status_code, plain.get("Location"), plain.get("Strict-Transport-Security"))
+    health = client.get("/healthz")
+    print("healthz", health.status_code)
+    spoof = client.get("/login/", HTTP_X_FORWARDED_PROTO="https", REMOTE_ADDR="203.0.113.9")
+    print("proxied", spoof.status_code, spoof["Strict-Transport-Security"])
+    print("csp", spoof["Content-Security-Policy"])
+    print("cookie", spoof.cookies["csrftoken"]["secure"])
+    """
+)
+
+
+def test_production_redirects_to_https_and_sends_hsts_behind_the_proxy(tmp_path):
+    result = run([sys.executable, "-c", REQUEST_SCRIPT], production_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert lines["plain"] == "301 https://testserver/login/ None"
+    assert lines["healthz"] == "200"  # health checks probe over plain HTTP
+    assert lines["proxied"] == "200 max-age=31536000; includeSubDomains; preload"
+    assert "frame-ancestors 'none'" in lines["csp"]
+    assert lines["cookie"] == "True"

@@ -12,7 +12,9 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-demo-key-change-me-in-production")
+# The demo's key, committed on purpose; production.py refuses to start with it.
+DEMO_SECRET_KEY = "insecure-demo-key-change-me-in-production"
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEMO_SECRET_KEY)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
