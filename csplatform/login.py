@@ -20,6 +20,8 @@ from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from csplatform.middleware import mark_session_seen
+
 logger = logging.getLogger(__name__)
 
 
@@ -58,8 +60,9 @@ class LoginAttemptHandler(AxesDatabaseHandler):
     def user_logged_in(self, sender, request, user, **kwargs):
         """A successful login clears that username's failures from that address (only those:
         logging in to one's own account must not wipe the count of an address that is trying
-        other people's)."""
+        other people's), and starts the session's idle clock."""
         super().user_logged_in(sender, request, user, **kwargs)
+        mark_session_seen(request.session)
         AccessAttempt.objects.filter(
             username=user.get_username(), ip_address=request.axes_ip_address
         ).delete()

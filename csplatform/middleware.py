@@ -46,10 +46,12 @@ class SessionIdleMiddleware:
 
     def __call__(self, request):
         if request.user.is_authenticated:
-            now = int(time.time())
             last = request.session.get(LAST_SEEN_KEY)
-            if not isinstance(last, int) or now - last >= settings.SESSION_IDLE_REFRESH_SECONDS:
-                request.session[LAST_SEEN_KEY] = now
+            if (
+                not isinstance(last, int)
+                or time.time() - last >= settings.SESSION_IDLE_REFRESH_SECONDS
+            ):
+                mark_session_seen(request.session)
         response = self.get_response(request)
         if getattr(request, "htmx", False) and response.status_code == 302:
             login_url = resolve_url(settings.LOGIN_URL)
@@ -57,3 +59,9 @@ class SessionIdleMiddleware:
                 page = request.htmx.current_url_abs_path or resolve_url(settings.LOGIN_REDIRECT_URL)
                 return HttpResponseClientRedirect(f"{login_url}?{urlencode({'next': page})}")
         return response
+
+
+def mark_session_seen(session) -> None:
+    """Starts the session's idle clock again; the session is saved at the end of the request.
+    A login does it too (csplatform/login.py), so the first request after it writes nothing."""
+    session[LAST_SEEN_KEY] = int(time.time())

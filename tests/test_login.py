@@ -14,7 +14,9 @@ from axes.models import AccessAttempt
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -265,12 +267,30 @@ def test_activity_keeps_the_session_alive_with_one_write_a_minute(client, csm):
 
 def test_the_idle_time_is_configurable(client, csm, settings):
     settings.SESSION_COOKIE_AGE = 5 * 60
-    client.force_login(csm)
-    response = client.get(reverse("workspace:my_work"))
-    assert response.status_code == 200
+    response = attempt(client, csm.username, PASSWORD)
+    assert response.status_code == 302
+    assert response.cookies["sessionid"]["max-age"] == 300
     left = _session_row(client).expire_date - timezone.now()
     assert dt.timedelta(minutes=4) < left <= dt.timedelta(minutes=5)
-    assert response.cookies["sessionid"]["max-age"] == 300
+
+
+def test_the_first_request_after_login_writes_no_session(client, csm):
+    """A login starts the idle clock, so the page it leads to pays no session write."""
+    my_work = reverse("workspace:my_work")
+
+    def queries(client) -> list[str]:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(my_work).status_code == 200
+        return [q["sql"] for q in ctx.captured_queries]
+
+    client.force_login(csm)
+    queries(client)
+    steady = queries(client)
+    fresh = Client()
+    fresh.force_login(csm)
+    after_login = queries(fresh)
+    assert len(after_login) == len(steady)
+    assert not [q for q in after_login if "django_session" in q and "UPDATE" in q]
 
 
 def test_an_htmx_request_on_an_ended_session_sends_the_browser_to_the_login_page(client, csm):
