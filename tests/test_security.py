@@ -158,6 +158,26 @@ def test_production_refuses_a_weak_secret_key_in_one_line(tmp_path, key):
     assert "DJANGO_SECRET_KEY" in lines[0] and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "variable, value, minimum",
+    [
+        ("CSPLATFORM_SESSION_IDLE_MINUTES", "0", 1),
+        ("CSPLATFORM_LOGIN_FAILURE_LIMIT", "five", 1),
+        ("CSPLATFORM_PROXY_COUNT", "-1", 0),
+        ("DJANGO_SECURE_HSTS_SECONDS", "1 year", 0),
+    ],
+)
+def test_a_bad_number_in_the_environment_is_refused_in_one_line(tmp_path, variable, value, minimum):
+    env = production_env(tmp_path, **{variable: value})
+    result = run([sys.executable, "manage.py", "check"], env)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "ImproperlyConfigured (csplatform.settings.production): "
+        f"{variable} must be a whole number of at least {minimum} (got {value!r})"
+    ]
+
+
 def test_manage_py_celery_and_wsgi_default_to_production(tmp_path):
     env = production_env(tmp_path, DJANGO_SETTINGS_MODULE=None, DJANGO_SECRET_KEY=None)
     refused = run([sys.executable, "manage.py", "check"], env)

@@ -5,12 +5,30 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-env = environ.Env()
+
+class Env(environ.Env):
+    def count(self, var: str, *, default: int, minimum: int) -> int:
+        """A whole number, refused in one line when it is not one (or below `minimum`)."""
+        raw = str(self(var, default=str(default))).strip()
+        try:
+            value = int(raw)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise ImproperlyConfigured(
+                f"{var} must be a whole number of at least {minimum} (got {raw!r})"
+            )
+        return value
+
+
+env = Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
 
 # The demo's key, committed on purpose; production.py refuses to start with it.
 DEMO_SECRET_KEY = "insecure-demo-key-change-me-in-production"
@@ -123,7 +141,7 @@ AUTHENTICATION_BACKENDS = [
 
 # Sessions end after this many minutes without a request. SessionIdleMiddleware moves the
 # expiry forward at most once a minute, so a page's burst of htmx requests writes nothing.
-SESSION_IDLE_MINUTES = env.int("CSPLATFORM_SESSION_IDLE_MINUTES", default=60)
+SESSION_IDLE_MINUTES = env.count("CSPLATFORM_SESSION_IDLE_MINUTES", default=60, minimum=1)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_IDLE_REFRESH_SECONDS = min(60, SESSION_COOKIE_AGE // 2)
 
@@ -132,12 +150,14 @@ SESSION_IDLE_REFRESH_SECONDS = min(60, SESSION_COOKIE_AGE // 2)
 # address, pause logging in from there for LOGIN_LOCKOUT_MINUTES after the last failure. The
 # pause ends by itself; a refused attempt during it does not prolong it. A successful login
 # clears that username's failures from that address (csplatform/login.py).
-LOGIN_FAILURE_LIMIT = env.int("CSPLATFORM_LOGIN_FAILURE_LIMIT", default=5)
-LOGIN_ADDRESS_FAILURE_LIMIT = env.int("CSPLATFORM_LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
-LOGIN_LOCKOUT_MINUTES = env.int("CSPLATFORM_LOGIN_LOCKOUT_MINUTES", default=15)
+LOGIN_FAILURE_LIMIT = env.count("CSPLATFORM_LOGIN_FAILURE_LIMIT", default=5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.count(
+    "CSPLATFORM_LOGIN_ADDRESS_FAILURE_LIMIT", default=20, minimum=1
+)
+LOGIN_LOCKOUT_MINUTES = env.count("CSPLATFORM_LOGIN_LOCKOUT_MINUTES", default=15, minimum=1)
 # Reverse proxies in front of the site that append the client's address to X-Forwarded-For;
 # 0 means the client's address is REMOTE_ADDR (production.py defaults it to 1 behind a proxy).
-PROXY_COUNT = env.int("CSPLATFORM_PROXY_COUNT", default=0)
+PROXY_COUNT = env.count("CSPLATFORM_PROXY_COUNT", default=0, minimum=0)
 AXES_ENABLED = True
 AXES_HANDLER = "csplatform.login.LoginAttemptHandler"
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT

@@ -31,11 +31,11 @@ _proxy_header = env("DJANGO_SECURE_PROXY_SSL_HEADER", default="HTTP_X_FORWARDED_
 SECURE_PROXY_SSL_HEADER = (_proxy_header, "https") if _proxy_header else None
 # The same proxy appends the client's address to X-Forwarded-For: login throttling counts
 # failures by that address, not the proxy's (csplatform/login.py).
-PROXY_COUNT = env.int("CSPLATFORM_PROXY_COUNT", default=1 if _proxy_header else 0)
+PROXY_COUNT = env.count("CSPLATFORM_PROXY_COUNT", default=1 if _proxy_header else 0, minimum=0)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 # Load balancers and container health checks probe over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_SECONDS = env.count("DJANGO_SECURE_HSTS_SECONDS", default=31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
