@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from django.db import DataError, transaction
+from django.db import DataError, connection, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -58,7 +58,8 @@ EVALUATION_ERRORS = (
     pd.errors.InvalidIndexError,
 )
 # Writing one trigger's firings, playbooks and alerts: values the database refuses (a JSON
-# evidence with Infinity, a number out of range) and what the playbook services refuse.
+# evidence with Infinity, a number out of range; the driver's own DataError too, from the
+# COPY of orgs/bulk.py, which Django does not wrap) and what the playbook services refuse.
 # OperationalError and other database errors propagate, for the task to retry.
 WRITE_ERRORS = (DataError, ValueError, TypeError)
 
@@ -93,8 +94,11 @@ class TriggerStats:
 
 
 def _error_text(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"
+    """One line for the admin: the message (a database's first two lines: what and DETAIL),
+    with the kind of error unless it is a plain ValueError."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = " ".join(lines[:2]) or type(exc).__name__
+    return text if type(exc) is ValueError else f"{type(exc).__name__}: {text}"
 
 
 def period_of(schedule: str, day: dt.date) -> dt.date:
@@ -266,7 +270,7 @@ def triggers_evaluate(
                         first_id=first_id,
                         last_id=last_id,
                     )
-            except WRITE_ERRORS as exc:
+            except (*WRITE_ERRORS, connection.Database.DataError) as exc:
                 stats.report(
                     org=org,
                     trigger=trigger,
