@@ -27,9 +27,9 @@ FIRST = dt.date(2024, 7, 1)  # a day 1: the monthly run follows the nightly one
 # -- one trigger, in the service -------------------------------------------------------
 
 POISONS = {
-    "a number past any float": (
+    "a number past any float": (  # saved before the limits: it overflowed pandas
         {"field": "health_score", "op": "<", "value": 10**400},
-        "evaluating its condition failed: OverflowError: int too large to convert to float",
+        "its condition no longer validates: condition.value: numbers must be between",
     ),
     "a field no longer in the catalogue": (
         {"field": "segment", "op": "=", "value": "smb"},
@@ -76,6 +76,37 @@ def test_a_poisoned_trigger_is_skipped_and_reported_and_the_other_fires(
     assert any(
         f"org=acme trigger={retention.pk} name='Retention risk'" in m and words in m for m in logged
     ), logged
+
+
+@pytest.mark.django_db
+def test_an_error_while_evaluating_one_trigger_skips_it_alone(
+    org, csm, manager, in_org, monkeypatch
+):
+    """A condition that validates but raises while it is evaluated (before the limits on
+    numbers, 10**400 overflowed pandas this way) skips that trigger only. The saved limits
+    leave no stored condition known to do it, so the error is injected into the evaluation
+    of the trigger that reads overdue invoices."""
+    world = build(org, csm, manager)
+    expansion, retention = world["triggers"]["expansion"], world["triggers"]["retention"]
+    real = services.evaluate
+
+    def overflowing(node, frame, within=None):
+        if "overdue_invoice_max_days" in {c.field.name for c in node.comparisons()}:
+            raise OverflowError("int too large to convert to float")
+        return real(node, frame, within=within)
+
+    monkeypatch.setattr(services, "evaluate", overflowing)
+    stats = services.triggers_evaluate(org=org, day=DAY)
+
+    assert set(Firing.objects.values_list("trigger_id", flat=True)) == {expansion.pk}
+    assert stats.problems == [
+        {
+            "trigger": retention.pk,
+            "name": "Retention risk",
+            "error": "evaluating its condition failed: OverflowError: int too large to convert "
+            "to float",
+        }
+    ]
 
 
 @pytest.mark.django_db
@@ -193,7 +224,8 @@ def test_portfolio_refresh_skips_a_broken_persona_and_refreshes_the_others(
 def night(org, other_org, csm, org_admin, day):
     """Acme: 10 accounts scoring 0..90 on `day`; good triggers (nightly "Low score" < 51 ->
     6 playbooks, monthly "Monthly review" < 31 -> 4 alerts) and poisoned ones (a nightly
-    condition past any float, a monthly trigger whose template was deactivated), and a persona
+    condition with a number past any float, saved before the limits on numbers; a monthly
+    trigger whose template was deactivated), and a persona
     whose rules were written with a field that does not exist. Globex: clean, 3 accounts,
     one "Low score" trigger, its own admin."""
     for o in (org, other_org):
@@ -293,7 +325,7 @@ def assert_the_night(org, other_org, org_admin, csm, w, day):
         ("trigger", w["poisoned"].pk),
         ("trigger", w["stale"].pk),
     }
-    assert "OverflowError" in by_key[("trigger", w["poisoned"].pk)]["error"]
+    assert "numbers must be between" in by_key[("trigger", w["poisoned"].pk)]["error"]
     assert "“Old save” is deactivated" in by_key[("trigger", w["stale"].pk)]["error"]
     assert "operator '~' does not apply" in by_key[("persona", w["broken"].pk)]["error"]
     assert TriggerRun.all_objects.get(organization=other_org, date=day).problems == []
@@ -352,7 +384,7 @@ def test_run_nightly_in_the_foreground_reports_and_completes(
     assert change.status_code == 200
     html = change.content.decode()
     trigger_url = reverse("admin:triggers_trigger_change", args=[w["poisoned"].pk])
-    assert f'<a href="{trigger_url}">Poisoned nightly</a>: evaluating its condition failed' in html
+    assert f'<a href="{trigger_url}">Poisoned nightly</a>: its condition no longer' in html
     persona_url = reverse("admin:accounts_persona_change", args=[w["broken"].pk])
     assert f'<a href="{persona_url}">Broken</a>' in html
     assert client.get(trigger_url).status_code == 200
