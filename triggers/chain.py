@@ -175,6 +175,8 @@ def problems_notify_admins(*, org: Organization, day: dt.date, problems: list[di
             )
             for user_id in admins
         ]
+    if not notifications:  # an organization without an active admin: the run still lists it
+        return 0
     Notification.all_objects.bulk_create(
         notifications,
         update_conflicts=True,
