@@ -3,6 +3,7 @@ by triggers and reports)."""
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from conditions import ConditionError, Field, FieldType, parse
 
@@ -86,4 +87,48 @@ def persona_rules_q(rules) -> Q | None:
     return parse(rules, ACCOUNT_FIELDS).to_q()
 
 
-__all__ = ["ACCOUNT_FIELDS", "Account", "persona_rules_q", "validate_persona_rules"]
+# What compiling one persona's stored rules can raise: the condition language's errors
+# (ConditionError is a ValueError) and what a value the ORM cannot prepare raises. Reported
+# as that persona's problem; database errors are not caught here.
+PERSONA_RULE_ERRORS = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
+
+
+def persona_rules_compile(personas) -> tuple[dict[int, Q | None], list[dict]]:
+    """Each persona's rules as a Q (None: hand-picked only), compiled down to SQL so a value
+    the database layer cannot take shows here rather than in the refresh. A persona whose rules
+    fail is left out and reported: {"persona": id, "name": ..., "error": ...}."""
+    compiled: dict[int, Q | None] = {}
+    problems: list[dict] = []
+    for persona in personas:
+        try:
+            q = persona_rules_q(persona.rules)
+            if q is not None:
+                Account.objects.filter(q).query.sql_with_params()
+        except ConditionError as exc:
+            error = gettext("its rules no longer validate: %(error)s") % {"error": exc}
+        except PERSONA_RULE_ERRORS as exc:
+            error = gettext("its rules cannot be evaluated: %(error)s") % {
+                "error": f"{type(exc).__name__}: {exc}"
+            }
+        else:
+            compiled[persona.pk] = q
+            continue
+        problems.append({"persona": persona.pk, "name": persona.name, "error": error})
+    return compiled, problems
+
+
+def persona_rule_problems() -> list[dict]:
+    """The current organization's personas whose rules fail (see persona_rules_compile)."""
+    from .models import Persona
+
+    return persona_rules_compile(Persona.objects.order_by("priority", "pk"))[1]
+
+
+__all__ = [
+    "ACCOUNT_FIELDS",
+    "Account",
+    "persona_rule_problems",
+    "persona_rules_compile",
+    "persona_rules_q",
+    "validate_persona_rules",
+]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import DataError, transaction
 from django.db.models import Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Now
 
@@ -12,7 +13,7 @@ from orgs.models import Organization, Role, User
 from orgs.tenancy import org_context
 
 from .models import Account, Persona, Subscription, SubscriptionStatus
-from .personas import persona_rules_q
+from .personas import persona_rules_compile
 from .signals import account_owner_changed
 
 logger = logging.getLogger(__name__)
@@ -51,26 +52,56 @@ def account_rollups_refresh(
     return updated
 
 
-def persona_assign_all(*, org: Organization) -> dict[str, int]:
+@dataclass
+class PersonaAssignment:
+    counts: dict[str, int] = field(default_factory=dict)  # accounts per persona slug
+    # Personas skipped because their rules fail: {"persona": id, "name": ..., "error": ...}.
+    problems: list[dict] = field(default_factory=list)
+
+
+def persona_assign_all(*, org: Organization) -> PersonaAssignment:
     """Store each account's persona: the first, by priority, whose rules match it or that
-    picked it by hand. One UPDATE per persona, never one per account."""
-    counts: dict[str, int] = {}
+    picked it by hand. One UPDATE per persona, never one per account.
+
+    A persona whose rules fail (stored before a catalogue change, or written around the
+    validation) is skipped and reported: it keeps the accounts it had, and the others are
+    refreshed. One whose UPDATE the database refuses is reported too; its accounts go to the
+    next persona that holds them."""
+    out = PersonaAssignment()
     with org_context(org), transaction.atomic():
-        Account.objects.exclude(persona=None).update(persona=None)
-        for persona in Persona.objects.order_by("priority", "pk"):
+        personas = list(Persona.objects.order_by("priority", "pk"))
+        rules, out.problems = persona_rules_compile(personas)
+        kept = [p["persona"] for p in out.problems]
+        Account.objects.exclude(persona=None).exclude(persona_id__in=kept).update(persona=None)
+        for persona in personas:
+            if persona.pk not in rules:
+                continue
             q = Q(
                 pk__in=persona.hand_picked.through.objects.filter(persona_id=persona.pk).values(
                     "account_id"
                 )
             )
-            rules_q = persona_rules_q(persona.rules)
-            if rules_q is not None:
-                q |= rules_q
-            counts[persona.slug] = (
-                Account.objects.filter(persona=None).filter(q).update(persona=persona)
-            )
-    logger.info("personas assigned org=%s counts=%s", org.slug, counts)
-    return counts
+            if rules[persona.pk] is not None:
+                q |= rules[persona.pk]
+            try:
+                with transaction.atomic():
+                    out.counts[persona.slug] = (
+                        Account.objects.filter(persona=None).filter(q).update(persona=persona)
+                    )
+            except DataError as exc:  # a value the database refuses: this persona only
+                out.problems.append(
+                    {"persona": persona.pk, "name": persona.name, "error": str(exc).strip()}
+                )
+    for problem in out.problems:
+        logger.error(
+            "persona skipped org=%s persona=%s name=%r: %s",
+            org.slug,
+            problem["persona"],
+            problem["name"],
+            problem["error"],
+        )
+    logger.info("personas assigned org=%s counts=%s", org.slug, out.counts)
+    return out
 
 
 def account_reassign(*, account: Account, owner: User, acting_user: User) -> Account:

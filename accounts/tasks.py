@@ -13,13 +13,19 @@ from orgs.models import Organization
     time_limit=900,
 )
 def portfolio_refresh(org_id: int) -> dict:
-    """Recompute account rollups (MRR, renewal date) and persona membership for one org."""
+    """Recompute account rollups (MRR, renewal date) and persona membership for one org; a
+    persona whose rules fail is skipped and listed under "problems"."""
     from . import services
 
     org = Organization.objects.get(pk=org_id)
     updated = services.account_rollups_refresh(org=org)
     personas = services.persona_assign_all(org=org)
-    return {"org": org.slug, "accounts": updated, "personas": personas}
+    return {
+        "org": org.slug,
+        "accounts": updated,
+        "personas": personas.counts,
+        "problems": personas.problems,
+    }
 
 
 @shared_task(name="accounts.portfolio_refresh_all", acks_late=True, time_limit=300)

@@ -4,6 +4,7 @@ whatever created a playbook is recorded as its origin (a label, a reference and 
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from orgs.tenancy import TenantModel
 
@@ -213,6 +214,10 @@ class PlaybookContact(TenantModel):
 class NotificationKind(models.TextChoices):
     PLAYBOOK_ASSIGNED = "playbook_assigned", "Playbook assigned"
     ALERT_RAISED = "alert_raised", "Alert raised"
+    # For an organization's admins: the night skipped one of its triggers or personas
+    # (ref: the trigger's or persona's id; raised again each night it is still broken).
+    TRIGGER_PROBLEM = "trigger_problem", gettext_lazy("Trigger skipped")
+    PERSONA_PROBLEM = "persona_problem", gettext_lazy("Persona not refreshed")
 
 
 class Notification(TenantModel):

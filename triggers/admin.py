@@ -3,6 +3,9 @@
 import json
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, gettext_lazy
 
 from conditions.forms import ConditionJSONField
 from orgs.admin_base import TenantAdmin
@@ -108,11 +111,37 @@ class RetentionForecastAdmin(TenantAdmin):
 
 @admin.register(TriggerRun)
 class TriggerRunAdmin(TenantAdmin):
-    list_display = ["date", "chunks_total", "fired", "started_at"]
+    """Each night's trigger run, read-only (written by the chain): its chunks, firings and
+    what it skipped."""
 
-    # The night's record, written by the chain.
+    list_display = ["date", "chunks_total", "fired", "problem_count", "started_at"]
+    fields = ["date", "chunks_total", "chunks_done", "fired", "started_at", "problem_list"]
+    readonly_fields = fields
+
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=gettext_lazy("problems"))
+    def problem_count(self, obj):
+        return len(obj.problems)
+
+    @admin.display(description=gettext_lazy("skipped this night"))
+    def problem_list(self, obj):
+        if not obj.problems:
+            return gettext("Nothing: every active trigger and persona ran.")
+        rows = []
+        for problem in obj.problems:
+            if "trigger" in problem:
+                what = gettext("Trigger")
+                url = reverse("admin:triggers_trigger_change", args=[problem["trigger"]])
+            else:
+                what = gettext("Persona")
+                url = reverse("admin:accounts_persona_change", args=[problem["persona"]])
+            rows.append((what, url, problem.get("name", ""), problem.get("error", "")))
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", '<li>{} <a href="{}">{}</a>: {}</li>', rows),
+        )

@@ -190,12 +190,15 @@ class RetentionForecast(TenantModel):
 
 class TriggerRun(TenantModel):
     """One organization's nightly trigger evaluation for one day; unique, so the chain starts
-    once per night. `chunks_done` lists chunk indexes (a redelivered chunk counts once)."""
+    once per night. `chunks_done` lists chunk indexes (a redelivered chunk counts once).
+    `problems` lists what the night skipped and why, once each: {"trigger": id, "name",
+    "error"} for a trigger, {"persona": id, "name", "error"} for a persona whose rules fail."""
 
     date = models.DateField()
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.JSONField(default=list)
     fired = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,7 +4,12 @@ account and period), alerts confirmed or dismissed, and the monthly retention fo
 Exactly once: firings are inserted with ON CONFLICT DO NOTHING against the unique (trigger,
 account, period); then the firings of the period that have neither playbook nor alert are
 locked (SKIP LOCKED) and materialized, so a re-run or a second runner at the same time finds
-nothing left to do."""
+nothing left to do.
+
+One trigger never stops the others: each is checked, evaluated and written on its own (its
+writes in their own transaction); what one trigger's configuration or data raises is caught,
+logged and returned as a problem of that trigger, and the stage goes on. Database errors other
+than bad data are not caught, so the task retries them."""
 
 from __future__ import annotations
 
@@ -15,10 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from django.db import transaction
+from django.db import DataError, connection, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Subscription
 from conditions import ConditionError, fields_read
@@ -39,6 +45,28 @@ from .models import Action, Alert, AlertStatus, Firing, RetentionForecast, Sched
 
 logger = logging.getLogger(__name__)
 
+# What one trigger's condition or the values it reads can raise while it is evaluated: the
+# condition language's errors (ConditionError is a ValueError), pandas' and numpy's (mostly
+# ValueError and TypeError: out-of-bounds dates, impossible casts), arithmetic (overflow,
+# decimal), a lookup. Reported as that trigger's problem; nothing else is caught.
+EVALUATION_ERRORS = (
+    ValueError,
+    TypeError,
+    ArithmeticError,
+    LookupError,
+    RecursionError,
+    pd.errors.InvalidIndexError,
+)
+# Writing one trigger's firings, playbooks and alerts: values the database refuses (a JSON
+# evidence with Infinity, a number out of range; the driver's own DataError too, from the
+# COPY of orgs/bulk.py, which Django does not wrap) and what the playbook services refuse.
+# OperationalError and other database errors propagate, for the task to retry.
+WRITE_ERRORS = (DataError, ValueError, TypeError)
+
+
+class TriggerUnusable(ValueError):
+    """A trigger that cannot run as stored (its template deactivated or of another kind)."""
+
 
 @dataclass
 class TriggerStats:
@@ -47,6 +75,30 @@ class TriggerStats:
     playbooks: int = 0
     alerts: int = 0
     seconds: dict = field(default_factory=lambda: {"read": 0.0, "evaluate": 0.0, "write": 0.0})
+    # One per trigger that was skipped: {"trigger": id, "name": ..., "error": ...}.
+    problems: list[dict] = field(default_factory=list)
+
+    def report(self, *, org: Organization, trigger: Trigger, error: str, exc=None) -> None:
+        """Skip `trigger` for this run: log it with its organization, keep it as a problem."""
+        log = logger.error if exc is None else logger.exception
+        log(
+            "trigger skipped org=%s trigger=%s name=%r: %s",
+            org.slug,
+            trigger.pk,
+            trigger.name,
+            error,
+            exc_info=exc,
+        )
+        if not any(p.get("trigger") == trigger.pk for p in self.problems):
+            self.problems.append({"trigger": trigger.pk, "name": trigger.name, "error": error})
+
+
+def _error_text(exc: BaseException) -> str:
+    """One line for the admin: the message (a database's first two lines: what and DETAIL),
+    with the kind of error unless it is a plain ValueError."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = " ".join(lines[:2]) or type(exc).__name__
+    return text if type(exc) is ValueError else f"{type(exc).__name__}: {text}"
 
 
 def period_of(schedule: str, day: dt.date) -> dt.date:
@@ -74,7 +126,8 @@ def _blocked(triggers: list[Trigger], day: dt.date) -> dict[int, np.ndarray]:
         ),
         columns=["trigger_id", "account_id"],
     )
-    longest = max((t.cooldown_days for t in triggers), default=0)
+    # A cool-down reaching before year 1 (any positive number is valid) means since ever.
+    longest = min(max((t.cooldown_days for t in triggers), default=0), (day - dt.date.min).days)
     recent = pd.DataFrame(
         list(
             Firing.objects.filter(
@@ -98,6 +151,25 @@ def _blocked(triggers: list[Trigger], day: dt.date) -> dict[int, np.ndarray]:
     }
 
 
+def _trigger_check(trigger: Trigger):
+    """The trigger's compiled condition; raises what keeps it from running as stored: a
+    condition that no longer validates (ConditionError), a template deactivated or of another
+    kind than the trigger (TriggerUnusable). The same checks as saving it."""
+    node = compile_condition(trigger.condition)
+    template = trigger.template
+    if not template.is_active:
+        raise TriggerUnusable(
+            gettext("its playbook template “%(template)s” is deactivated")
+            % {"template": template.name}
+        )
+    if template.kind != trigger.kind:
+        raise TriggerUnusable(
+            gettext("its playbook template makes %(template_kind)s playbooks; it is %(kind)s")
+            % {"template_kind": template.kind, "kind": trigger.kind}
+        )
+    return node
+
+
 def triggers_evaluate(
     *,
     org: Organization,
@@ -110,7 +182,8 @@ def triggers_evaluate(
 ) -> TriggerStats:
     """Evaluate the organization's active triggers of `schedule` for `day` (optionally for a
     chunk of account ids), record the firings with their evidence, and create their playbooks
-    or alerts. Idempotent and safe to run twice at once."""
+    or alerts. Idempotent and safe to run twice at once. A trigger that cannot be evaluated or
+    written is skipped and listed in `stats.problems`; the others run."""
     stats = stats or TriggerStats()
     period = period_of(schedule, day)
     with org_context(org):
@@ -119,9 +192,15 @@ def triggers_evaluate(
         compiled = {}
         for trigger in triggers:
             try:
-                compiled[trigger.pk] = compile_condition(trigger.condition)
-            except ConditionError as exc:  # saved before a catalogue change: skip, loudly
-                logger.error("trigger %s has an invalid condition: %s", trigger.pk, exc)
+                compiled[trigger.pk] = _trigger_check(trigger)
+            except ConditionError as exc:  # saved before a catalogue change, or written raw
+                stats.report(
+                    org=org,
+                    trigger=trigger,
+                    error=gettext("its condition no longer validates: %(error)s") % {"error": exc},
+                )
+            except TriggerUnusable as exc:
+                stats.report(org=org, trigger=trigger, error=str(exc))
         triggers = [t for t in triggers if t.pk in compiled]
         if not triggers:
             return stats
@@ -131,74 +210,116 @@ def triggers_evaluate(
         frame = load_frame(day=day, fields=needed, first_id=first_id, last_id=last_id)
         blocked = _blocked(triggers, day)
         t1 = time.perf_counter()
-        rows = []
+        rows_of: dict[int, list] = {}  # per trigger that evaluated, its firings' rows
         for trigger in triggers:
             if frame.empty:
                 break
             node = compiled[trigger.pk]
-            # who the trigger may fire for: its persona, not holding its product, not cooling
-            scope = pd.Series(True, index=frame.index)
-            if trigger.persona_id:
-                scope &= frame["persona_id"] == trigger.persona_id
-            if trigger.product_id:
-                scope &= ~frame["products"].str.contains(f"|{trigger.product.code}|", regex=False)
-            if trigger.pk in blocked:
-                scope &= ~frame.index.isin(blocked[trigger.pk])
-            stats.evaluated += len(frame)
-            mask, evidence = evaluate(node, frame, within=scope)
-            if not mask.any():
-                continue
-            texts = evidence_texts(node, frame, mask)
-            for account_id, record, text in zip(
-                evidence.index.tolist(), evidence_records(evidence), texts.tolist(), strict=True
-            ):
-                rows.append(
-                    [org.pk, trigger.pk, account_id, period, day, trigger.version, record, text]
+            rows = []
+            try:
+                # who the trigger may fire for: its persona, not holding its product, not cooling
+                scope = pd.Series(True, index=frame.index)
+                if trigger.persona_id:
+                    scope &= frame["persona_id"] == trigger.persona_id
+                if trigger.product_id:
+                    scope &= ~frame["products"].str.contains(
+                        f"|{trigger.product.code}|", regex=False
+                    )
+                if trigger.pk in blocked:
+                    scope &= ~frame.index.isin(blocked[trigger.pk])
+                stats.evaluated += len(frame)
+                mask, evidence = evaluate(node, frame, within=scope)
+                if mask.any():
+                    texts = evidence_texts(node, frame, mask)
+                    for account_id, record, text in zip(
+                        evidence.index.tolist(),
+                        evidence_records(evidence),
+                        texts.tolist(),
+                        strict=True,
+                    ):
+                        rows.append(
+                            [org.pk, trigger.pk, account_id, period, day, trigger.version]
+                            + [record, text]
+                        )
+            except EVALUATION_ERRORS as exc:
+                stats.report(
+                    org=org,
+                    trigger=trigger,
+                    error=gettext("evaluating its condition failed: %(error)s")
+                    % {"error": _error_text(exc)},
+                    exc=exc,
                 )
+                continue
+            rows_of[trigger.pk] = rows
         t2 = time.perf_counter()
-        with transaction.atomic():
-            upsert(
-                table=Firing._meta.db_table,
-                columns=[
-                    "organization_id",
-                    "trigger_id",
-                    "account_id",
-                    "period",
-                    "fired_on",
-                    "trigger_version",
-                    "evidence",
-                    "evidence_text",
-                    "created_at",
-                ],
-                rows=[r + [timezone.now()] for r in rows],
-                conflict=["trigger_id", "account_id", "period"],
-                update=[],
-            )
-        created_playbooks, created_alerts = materialize(
-            org=org,
-            triggers=triggers,
-            period=period,
-            day=day,
-            is_demo=is_demo,
-            first_id=first_id,
-            last_id=last_id,
-        )
-        stats.fired += len(rows)
+        fired = created_playbooks = created_alerts = 0
+        for trigger in triggers:
+            if not frame.empty and trigger.pk not in rows_of:
+                continue  # its evaluation failed: nothing of it is written tonight
+            rows = rows_of.get(trigger.pk, [])
+            try:
+                # One trigger's firings, playbooks and alerts commit together, or not at all.
+                with transaction.atomic():
+                    _firings_insert(rows)
+                    playbooks, alerts = materialize(
+                        org=org,
+                        triggers=[trigger],
+                        period=period,
+                        day=day,
+                        is_demo=is_demo,
+                        first_id=first_id,
+                        last_id=last_id,
+                    )
+            except (*WRITE_ERRORS, connection.Database.DataError) as exc:
+                stats.report(
+                    org=org,
+                    trigger=trigger,
+                    error=gettext("recording its firings failed: %(error)s")
+                    % {"error": _error_text(exc)},
+                    exc=exc,
+                )
+                continue
+            fired += len(rows)
+            created_playbooks += playbooks
+            created_alerts += alerts
+        stats.fired += fired
         stats.playbooks += created_playbooks
         stats.alerts += created_alerts
         stats.seconds["read"] += t1 - t0
         stats.seconds["evaluate"] += t2 - t1
         stats.seconds["write"] += time.perf_counter() - t2
     logger.info(
-        "triggers evaluated org=%s day=%s schedule=%s fired=%s playbooks=%s alerts=%s",
+        "triggers evaluated org=%s day=%s schedule=%s fired=%s playbooks=%s alerts=%s skipped=%s",
         org.slug,
         day,
         schedule,
-        len(rows),
+        fired,
         created_playbooks,
         created_alerts,
+        len(stats.problems),
     )
     return stats
+
+
+def _firings_insert(rows: list[list]) -> None:
+    """Insert-if-absent against the unique (trigger, account, period)."""
+    upsert(
+        table=Firing._meta.db_table,
+        columns=[
+            "organization_id",
+            "trigger_id",
+            "account_id",
+            "period",
+            "fired_on",
+            "trigger_version",
+            "evidence",
+            "evidence_text",
+            "created_at",
+        ],
+        rows=[r + [timezone.now()] for r in rows],
+        conflict=["trigger_id", "account_id", "period"],
+        update=[],
+    )
 
 
 def materialize(

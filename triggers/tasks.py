@@ -32,10 +32,9 @@ def triggers_evaluate_chunk(run_id: int, index: int, first_id: int, last_id: int
 
 @shared_task(name="triggers.monthly", **NIGHTLY_TASK_OPTIONS)
 def triggers_monthly(org_id: int, day: str) -> int:
-    from . import services
+    from . import chain
 
-    org = Organization.objects.get(pk=org_id)
-    return services.monthly_run(org=org, day=dt.date.fromisoformat(day)).fired
+    return chain.monthly_after_nightly(org_id=org_id, day=dt.date.fromisoformat(day))
 
 
 @shared_task(name="playbooks.send_digest", **NIGHTLY_TASK_OPTIONS)

@@ -146,5 +146,6 @@ def test_the_nightly_stage_skips_a_poison_tree_and_runs_the_others(
         stats = services.triggers_evaluate(org=org, day=DAY)
     assert not Firing.objects.filter(trigger=poison).exists()
     assert stats.fired == 4  # the fixture's two triggers still fire for their four accounts
-    assert f"trigger {poison.pk} has an invalid condition" in caplog.text
+    assert f"trigger skipped org=acme trigger={poison.pk} name='Poison'" in caplog.text
+    assert [p["trigger"] for p in stats.problems] == [poison.pk]
     assert "numbers must be between" in caplog.text

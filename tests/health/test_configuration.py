@@ -34,11 +34,28 @@ def errors_of(obj):
     return exc.value.message_dict
 
 
+def errors_or_none(obj):
+    try:
+        obj.full_clean()
+    except ValidationError as exc:
+        return exc.message_dict
+    return None
+
+
 def test_valid_indicator_passes(org, model):
-    indicator(org, model).full_clean()
-    indicator(
+    higher = indicator(org, model)
+    lower = indicator(
         org, model, measure="tickets_over_sla", direction="lower", bad_value=5, good_value=0
-    ).full_clean()
+    )
+    assert errors_or_none(higher) is None
+    assert errors_or_none(lower) is None
+    higher.save()
+    lower.save()
+    stored = Indicator.objects.filter(model=model).order_by("measure")
+    assert [(i.measure, i.direction, i.bad_value, i.good_value) for i in stored] == [
+        ("tickets_over_sla", "lower", 5, 0),
+        ("usage_frequency", "higher", 0, 20),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -85,3 +85,55 @@ def test_a_good_trigger_is_saved_in_the_admins_organization(client, org, org_adm
     assert response.status_code == 302
     trigger = Trigger.all_objects.get()
     assert trigger.organization_id == org.pk and trigger.condition == condition
+
+
+def change_form(trigger, **changes):
+    data = form(
+        trigger.template_id,
+        trigger.condition,
+        name=trigger.name,
+        kind=trigger.kind,
+        persona=str(trigger.persona_id or ""),
+        product=str(trigger.product_id or ""),
+        schedule=trigger.schedule,
+        cooldown_days=str(trigger.cooldown_days),
+        action=trigger.action,
+    )
+    data.update(changes)
+    return data
+
+
+def test_a_change_through_the_admin_is_a_new_version_that_firings_record(
+    client, org, csm, manager, org_admin
+):
+    from orgs.tenancy import org_context
+    from tests.triggers.fixtures import DAY, build
+    from triggers import services
+    from triggers.models import Firing
+
+    with org_context(org):
+        retention = build(org, csm, manager)["triggers"]["retention"]
+    url = f"/admin/triggers/trigger/{retention.pk}/change/"
+    client.force_login(org_admin)
+
+    # saved as it is: no change, the same version
+    assert client.post(url, change_form(retention)).status_code == 302
+    retention.refresh_from_db()
+    assert retention.version == 1
+
+    # a stricter score threshold: version 2, and tonight's firings say so
+    condition = {**retention.condition}
+    condition["any"] = [{"field": "health_score", "op": "<", "value": 45}, *condition["any"][1:]]
+    response = client.post(url, change_form(retention, condition=json.dumps(condition)))
+    assert response.status_code == 302
+    retention.refresh_from_db()
+    assert (retention.version, retention.condition) == (2, condition)
+    services.triggers_evaluate(org=org, day=DAY)
+    with org_context(org):
+        versions = set(Firing.objects.filter(trigger=retention).values_list("trigger_version"))
+    assert versions == {(2,)}
+
+    # saved again unchanged: still version 2
+    assert client.post(url, change_form(retention)).status_code == 302
+    retention.refresh_from_db()
+    assert retention.version == 2

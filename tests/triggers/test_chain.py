@@ -3,6 +3,7 @@ scores, the hook starts the triggers, their chunks fire once, playbooks are crea
 digest is sent; a second start of the night changes nothing."""
 
 import datetime as dt
+import re
 import time
 
 import pytest
@@ -16,6 +17,23 @@ from tests.health.test_pipeline import active_days, simple_model
 from tests.triggers.fixtures import template
 from triggers.models import Firing, Trigger, TriggerRun
 
+# The worker's log line for a finished health.start_run, with its result: the chunks planned.
+START_RUN_DONE = re.compile(r"Task health\.start_run\[[0-9a-f-]+\] succeeded in [0-9.]+s: (\d+)")
+
+
+def start_runs_done(log) -> list[int]:
+    """What each finished health.start_run returned (chunks planned), in order."""
+    return [int(n) for n in START_RUN_DONE.findall(log.read_text())]
+
+
+def worker_idle(app) -> bool:
+    """Nothing waiting in the broker's queue, nothing running or reserved by a worker."""
+    with app.connection_for_write() as conn:
+        waiting = conn.default_channel.client.llen("celery")
+    inspect = app.control.inspect(timeout=1)
+    busy = [*(inspect.active() or {}).values(), *(inspect.reserved() or {}).values()]
+    return waiting == 0 and not any(busy)
+
 
 def wait_for(predicate, seconds=90):
     deadline = time.monotonic() + seconds
@@ -28,7 +46,9 @@ def wait_for(predicate, seconds=90):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_nightly_chain_with_real_workers(org, other_org, csm, celery_worker_factory):
+def test_nightly_chain_with_real_workers(
+    org, other_org, csm, celery_worker_factory, celery_broker, tmp_path
+):
     for o in (org, other_org):
         o.timezone = "UTC"
         o.save(update_fields=["timezone"])
@@ -69,8 +89,28 @@ def test_nightly_chain_with_real_workers(org, other_org, csm, celery_worker_fact
     assert HealthRun.all_objects.filter(organization=other_org, date=today, state="done").exists()
     assert not Playbook.all_objects.filter(account=theirs).exists()
 
-    # beat firing twice in a night: nothing new
+    log = tmp_path / "worker-w1.log"
+    assert sorted(start_runs_done(log)) == [1, 1]  # one chunk per organization
+    before = {
+        "firings": Firing.all_objects.count(),
+        "playbooks": Playbook.all_objects.count(),
+        "notifications": Notification.all_objects.count(),
+        "trigger_runs": list(TriggerRun.all_objects.values_list("pk", "chunks_done", "fired")),
+        "health_runs": list(HealthRun.all_objects.values_list("pk", "state", "finished_at")),
+    }
+
+    # beat firing twice in a night: wait until both second starts have run on the worker
+    # (and whatever they could have queued), then nothing has changed
     assert health_nightly.delay().get(timeout=60) == 2
-    time.sleep(3)
-    assert Firing.all_objects.filter(organization=org).count() == 6
-    assert Playbook.all_objects.filter(organization=org).count() == 6
+    assert wait_for(lambda: len(start_runs_done(log)) == 4), "the second starts did not run"
+    assert wait_for(lambda: worker_idle(celery_broker), seconds=60)
+    assert start_runs_done(log)[2:] == [0, 0]  # the night's runs exist: nothing planned
+    after = {
+        "firings": Firing.all_objects.count(),
+        "playbooks": Playbook.all_objects.count(),
+        "notifications": Notification.all_objects.count(),
+        "trigger_runs": list(TriggerRun.all_objects.values_list("pk", "chunks_done", "fired")),
+        "health_runs": list(HealthRun.all_objects.values_list("pk", "state", "finished_at")),
+    }
+    assert after == before
+    assert before["firings"] == 6 and before["playbooks"] == 6

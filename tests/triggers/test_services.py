@@ -208,6 +208,59 @@ def test_monthly_run_and_forecast(org, world):
     assert Alert.objects.count() == 3 and RetentionForecast.objects.count() == 1
 
 
+def test_forecast_confirm_rate_comes_from_the_alerts_decided_in_the_last_six_months(
+    org, world, csm
+):
+    """Expected actions = ceil(alerts raised x the share of retention alerts confirmed among
+    those decided in the 182 days before the month) + open retention playbooks with a step
+    due in the month. Hand-computed below."""
+    from triggers.models import RetentionForecast, Trigger
+
+    # June 30: the nightly retention trigger raises 3 alerts (Charlie, Delta, Echo).
+    services.triggers_evaluate(org=org, day=DAY)
+    acc = world["accounts"]
+    alerts = {a.account_id: a for a in Alert.objects.all()}
+    # Charlie: confirmed on June 30 -> a retention playbook, steps due July 2 and 7 (open).
+    services.alert_confirm(alert_id=alerts[acc["c"].pk].pk, user=csm, today=DAY)
+    # Delta: dismissed on June 30. Echo: dismissed, but back in December 2023, before the
+    # window (2024-07-01 - 182 days = 2024-01-01): it does not count.
+    services.alert_dismiss(alert_id=alerts[acc["d"].pk].pk, user=csm, reason="Seasonal")
+    services.alert_dismiss(alert_id=alerts[acc["e"].pk].pk, user=csm, reason="Paid since")
+    june_30 = dt.datetime(2024, 6, 30, 12, tzinfo=dt.UTC)
+    Alert.objects.filter(account__in=[acc["c"], acc["d"]]).update(decided_at=june_30)
+    Alert.objects.filter(account=acc["e"]).update(
+        decided_at=dt.datetime(2023, 12, 15, 12, tzinfo=dt.UTC)
+    )
+    # Confirm rate = 1 confirmed / 2 decided in the window = 0.5.
+
+    first = dt.date(2024, 7, 1)
+    Trigger.all_objects.create(
+        organization=org,
+        name="Monthly retention review",
+        kind="retention",
+        schedule="monthly",
+        action="alert",
+        template=world["templates"]["save"],
+        condition={"field": "health_score", "op": "<", "value": 81},
+    )
+    for key, s, c in [("a", 82, "green"), ("b", 90, "green"), ("c", 43, "red")]:
+        score(org, acc[key], first, s, c)
+    for key, s, c in [("d", 60, "yellow"), ("e", 80, "green")]:
+        score(org, acc[key], first, s, c)
+    stats = services.monthly_run(org=org, day=first)
+    assert stats.alerts == 3  # Charlie 43, Delta 60, Echo 80 (< 81); Alfa 82, Bravo 90 not
+
+    cells = list(RetentionForecast.objects.filter(month=first))
+    # One cell: no persona, main product core. Alerts 3; open retention playbooks with a
+    # step due in July: Charlie's (1). Expected = ceil(3 x 0.5) + 1 = 2 + 1 = 3 (with the
+    # default rate 1.0 it would be 4; counting Echo's old dismissal, ceil(3 x 1/3) + 1 = 2).
+    assert [
+        (c.persona_id, c.product_id, c.alerts_raised, c.expected_actions, c.accounts_at_risk)
+        for c in cells
+    ] == [(None, world["products"]["core"].pk, 3, 3, 3)]
+    assert cells[0].mrr_at_risk == Decimal("3000")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_night_twice_at_once_fires_once(org, csm, manager):
     assert connection.vendor == "postgresql"

@@ -302,12 +302,22 @@ def test_alert_notification_links_lead_to_my_work(client, csm, world):
     assert client.get(notification.url)["Location"] == MY_WORK
 
 
-def test_notifications_of_others_are_untouched(client, csm, manager, world):
-    theirs = Notification.objects.filter(user=csm).first()
+def test_notifications_of_others_are_untouched(client, org, csm, manager, world):
+    theirs = Notification.objects.filter(user=csm, kind="playbook_assigned").get()
+    mine = Notification.all_objects.create(
+        organization=org, user=manager, kind="playbook_assigned", ref=-1, text="Manager's own"
+    )
     client.force_login(manager)
-    client.post(reverse("workspace:notification_read", args=[theirs.pk]), **HTMX)
+    response = client.post(reverse("workspace:notification_read", args=[theirs.pk]), **HTMX)
+    # the manager gets their own list back, unchanged, and never sees the CSM's notification
+    assert response.status_code == 200 and "notificationsChanged" in events(response)
+    html = response.content.decode()
+    assert f'id="notification-{mine.pk}"' in html and "Manager&#x27;s own" in html
+    assert f'id="notification-{theirs.pk}"' not in html and theirs.text not in html
+    assert "Mark all as read" in html  # the manager's own is still unread
     theirs.refresh_from_db()
-    assert theirs.read_at is None
+    mine.refresh_from_db()
+    assert theirs.read_at is None and mine.read_at is None
 
 
 # -- Forecast -----------------------------------------------------------------------------
