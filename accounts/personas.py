@@ -4,8 +4,9 @@ by triggers and reports)."""
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from conditions import ConditionError, Field, FieldType, parse
+from conditions import ConditionError, Field, FieldType, Phrase, parse
 
 from .models import (
     Account,
@@ -35,34 +36,88 @@ def _choices(enum) -> tuple[str, ...]:
 ACCOUNT_FIELDS: dict[str, Field] = {
     f.name: f
     for f in [
-        Field("tier", FieldType.CHOICE, "Tier", _choices(Tier), q_path="tier"),
-        Field("touch_model", FieldType.CHOICE, "Touch model", _choices(TouchModel), "touch_model"),
+        Field(
+            "tier",
+            FieldType.CHOICE,
+            "Tier",
+            _choices(Tier),
+            q_path="tier",
+            phrase=Phrase(_("The tier is %(value)s")),
+        ),
+        Field(
+            "touch_model",
+            FieldType.CHOICE,
+            "Touch model",
+            _choices(TouchModel),
+            "touch_model",
+            phrase=Phrase(_("The account is %(value)s touch")),
+        ),
         Field(
             "lifecycle_stage",
             FieldType.CHOICE,
             "Lifecycle stage",
             _choices(LifecycleStage),
             "lifecycle_stage",
+            phrase=Phrase(_("The lifecycle stage is %(value)s")),
         ),
-        Field("size_band", FieldType.CHOICE, "Size band", _choices(SizeBand), "size_band"),
-        Field("industry", FieldType.STRING, "Industry", q_path="industry"),
-        Field("region", FieldType.STRING, "Region", q_path="region"),
+        Field(
+            "size_band",
+            FieldType.CHOICE,
+            "Size band",
+            _choices(SizeBand),
+            "size_band",
+            phrase=Phrase(_("The company has %(value)s employees")),
+        ),
+        Field(
+            "industry",
+            FieldType.STRING,
+            "Industry",
+            q_path="industry",
+            phrase=Phrase(_("The industry is %(value)s")),
+        ),
+        Field(
+            "region",
+            FieldType.STRING,
+            "Region",
+            q_path="region",
+            phrase=Phrase(_("The region is %(value)s")),
+        ),
         Field(
             "acquisition_channel",
             FieldType.STRING,
             "Acquisition channel",
             q_path="acquisition_channel",
+            phrase=Phrase(_("Acquired through %(value)s")),
         ),
         Field(
             "relationship_channel",
             FieldType.STRING,
             "Relationship channel",
             q_path="relationship_channel",
+            phrase=Phrase(_("The relationship channel is %(value)s")),
         ),
-        Field("mrr", FieldType.NUMBER, "MRR", q_path="mrr"),
-        Field("customer_since", FieldType.DATE, "Customer since", q_path="customer_since"),
-        Field("renewal_date", FieldType.DATE, "Renewal date", q_path="renewal_date"),
-        Field("products", FieldType.SET, "Products held", q_builder=_products_q),
+        Field("mrr", FieldType.NUMBER, "MRR", q_path="mrr", phrase=Phrase(_("MRR is %(value)s"))),
+        Field(
+            "customer_since",
+            FieldType.DATE,
+            "Customer since",
+            q_path="customer_since",
+            phrase=Phrase(_("A customer since %(value)s")),
+        ),
+        Field(
+            "renewal_date",
+            FieldType.DATE,
+            "Renewal date",
+            q_path="renewal_date",
+            phrase=Phrase(_("Renews on %(value)s")),
+        ),
+        Field(
+            "products",
+            FieldType.SET,
+            "Products held",
+            q_builder=_products_q,
+            phrase=Phrase(_("Products held: %(value)s")),
+        ),
     ]
 }
 

@@ -40,6 +40,7 @@ from .language import (
     fields_read,
     parse,
 )
+from .phrases import Phrase
 
 __all__ = [
     "MAX_DEPTH",
@@ -56,6 +57,7 @@ __all__ = [
     "Group",
     "Negation",
     "Node",
+    "Phrase",
     "fields_read",
     "parse",
 ]

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from django.db.models import Q
 
+from .phrases import Phrase
+
 
 class FieldType(enum.StrEnum):
     NUMBER = "number"
@@ -52,7 +54,8 @@ class Field:
     `q_path` is its ORM lookup path for the Q compiler (None: not available in SQL, only in
     the nightly frame); `q_builder(op, value)` replaces the generic compilation where a field
     needs a subquery (sets). The pandas compiler reads the frame column named `name`; a SET
-    column holds strings of the form "|code1|code2|".
+    column holds strings of the form "|code1|code2|". `phrase` (conditions.phrases.Phrase) is
+    how evidence reads the field's value as a sentence.
     """
 
     name: str
@@ -61,6 +64,7 @@ class Field:
     choices: tuple[str, ...] = ()
     q_path: str | None = None
     q_builder: Callable[[str, Any], Q] | None = field(default=None, compare=False)
+    phrase: Phrase | None = field(default=None, compare=False)
 
 
 Catalogue = Mapping[str, Field]

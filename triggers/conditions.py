@@ -4,10 +4,22 @@ their evidence. Never eval: the tree is compiled by the condition language (cond
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
+from django.utils.translation import gettext_lazy as _
 
-from conditions import Comparison, Group, Negation, Node, fields_read, parse
+from conditions import (
+    Comparison,
+    Field,
+    FieldType,
+    Group,
+    Negation,
+    Node,
+    Phrase,
+    fields_read,
+    parse,
+)
 
 from .fields import TRIGGER_FIELDS
 
@@ -22,27 +34,12 @@ def needed_fields(node: Node) -> set[str]:
 
 def _fmt(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "no data"
+        return str(_("no data"))
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}".rstrip("0").rstrip(".")
     if isinstance(value, tuple | list):
         return ", ".join(_fmt(v) for v in value)
     return str(value)
-
-
-def _threshold(comparison: Comparison) -> str:
-    op, value = comparison.op, comparison.value
-    if op == "between":
-        return f"between {_fmt(value[0])} and {_fmt(value[1])}"
-    if op == "in":
-        return f"in ({_fmt(value)})"
-    if op == "is_empty":
-        return "is empty" if value else "is not empty"
-    if op == "contains":
-        return f"holds {value}"
-    if op == "not_contains":
-        return f"does not hold {value}"
-    return f"{op} {_fmt(value)}"
 
 
 def evaluate(
@@ -58,9 +55,10 @@ def evaluate(
 
 
 def evidence_texts(node: Node, frame: pd.DataFrame, mask: pd.Series) -> pd.Series:
-    """Per fired account, the comparisons that made the condition true, in plain words:
-    "Health score 43 < 51; Transacted-volume trend: value (%) -38 <= -30". Under a `not`, a
-    comparison counts when it did not hold, and says so ("not: ...")."""
+    """Per fired account, the comparisons that made the condition true, each as a sentence
+    from its field's phrase: "The health score is 43; Transacted volume fell 38% over 90
+    days". Under a `not`, a comparison counts when it did not hold; its phrase still says
+    what the value was. The one place evidence texts are made."""
     fired = frame.loc[mask]
     if fired.empty:
         return pd.Series("", index=fired.index, dtype="object")
@@ -80,15 +78,72 @@ def _reasons(node: Node, fired: pd.DataFrame, positive: bool):
     elif isinstance(node, Comparison):
         held = node.to_mask(fired)
         counts = held if positive else ~held
-        label = node.field.label or node.field.name
-        values = fired[node.field.name].map(_fmt_value)
-        text = (("" if positive else "not: ") + label + " ") + values + " " + _threshold(node)
-        yield text.where(counts, "")
+        yield phrase_texts(node.field, fired).where(counts, "")
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)")
+
+
+_GENERIC = Phrase(_("%(label)s is %(value)s"))
+
+
+def phrase_texts(fld: Field, frame: pd.DataFrame) -> pd.Series:
+    """The field's value on each row of `frame`, read as its phrase says (conditions.phrases);
+    other columns a phrase names come from the same row (a frame without them gets the plain
+    "<label> is <value>")."""
+    phrase = fld.phrase or _GENERIC
+    args = {"label": fld.label or fld.name, **dict(phrase.args)}
+    others = {
+        name: None
+        for template in (phrase.text, phrase.down)
+        if template is not None
+        for name in _PLACEHOLDER.findall(str(template))
+        if name not in ("value", "count", *args)
+    }
+    if any(name not in frame for name in others):
+        phrase, others = Phrase(_GENERIC.text, missing=phrase.missing), {}
+    columns = {name: frame[name].tolist() for name in others}
+    out = []
+    for i, value in enumerate(frame[fld.name].tolist()):
+        params = dict(args)
+        for name, column in columns.items():
+            params[name] = _fmt(column[i])
+        out.append(_say(fld, phrase, value, params))
+    return pd.Series(out, index=frame.index, dtype="object")
+
+
+def _missing(fld: Field, value) -> bool:
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return True
+    if fld.type is FieldType.SET:
+        return False
+    # the frame spells a missing colour "none" (no score that day)
+    return value == "" or (fld.type is FieldType.CHOICE and value == "none")
+
+
+def _say(fld: Field, phrase: Phrase, value, params: dict) -> str:
+    if _missing(fld, value):
+        return str(phrase.missing or _("%(label)s: no data")) % params
+    template = phrase.text
+    if fld.type is FieldType.NUMBER:
+        number = float(value)
+        if number < 0 and phrase.down is not None:
+            template, number = phrase.down, -number
+        params["value"] = _fmt(number)
+        params["count"] = round(abs(number))
+    else:
+        params["value"] = _fmt_value(value)
+        params["count"] = 1
+    return template % params
 
 
 def _fmt_value(value) -> str:
-    if isinstance(value, str) and value.startswith("|"):
-        return ", ".join(v for v in value.split("|") if v) or "none"
+    if isinstance(value, str) and (value.startswith("|") or value == ""):
+        return ", ".join(v for v in value.split("|") if v) or str(_("none"))
+    if hasattr(value, "date") and callable(value.date):  # a Timestamp: the day is what counts
+        return value.date().isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     return _fmt(value)
 
 

@@ -15,10 +15,12 @@ from django.db.models import Count, FloatField, Min, Q, Sum, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from accounts.models import Account, Invoice, Subscription, UsageMetric
 from accounts.personas import ACCOUNT_FIELDS
-from conditions import Comparison, ConditionError, Field, FieldType, parse
+from conditions import Comparison, ConditionError, Field, FieldType, Phrase, parse
 from health.measures import MEASURES
 from health.models import HealthScore
 
@@ -84,53 +86,208 @@ def _sentiment_q(op: str, value) -> Q:
     return live & plain
 
 
+# How evidence reads an indicator's raw value (conditions.phrases): the measure's default
+# window is the one named; a measure added to the catalogue needs its phrase here.
+INDICATOR_PHRASES: dict[str, Phrase] = {
+    "usage_frequency": Phrase(_("Active on %(value)s of the last %(window)s days")),
+    "usage_trend": Phrase(
+        _("Usage rose %(value)s%% over %(window)s days"),
+        down=_("Usage fell %(value)s%% over %(window)s days"),
+    ),
+    "volume_trend": Phrase(
+        _("Transacted volume rose %(value)s%% over %(window)s days"),
+        down=_("Transacted volume fell %(value)s%% over %(window)s days"),
+    ),
+    "tenure": Phrase(
+        ngettext_lazy("A customer for %(value)s month", "A customer for %(value)s months", "count")
+    ),
+    "renewals": Phrase(ngettext_lazy("Renewed %(value)s time", "Renewed %(value)s times", "count")),
+    "nps_latest": Phrase(_("The latest NPS answer is %(value)s")),
+    "csat_avg": Phrase(_("Average CSAT is %(value)s over the last %(window)s days")),
+    "tickets_over_sla": Phrase(
+        ngettext_lazy(
+            "%(value)s ticket over SLA in the last %(window)s days",
+            "%(value)s tickets over SLA in the last %(window)s days",
+            "count",
+        )
+    ),
+    "overdue_invoices": Phrase(
+        ngettext_lazy("%(value)s overdue invoice", "%(value)s overdue invoices", "count")
+    ),
+    "overdue_amount": Phrase(_("Overdue invoices add up to %(value)s")),
+    "discount_level": Phrase(_("The average discount is %(value)s%%")),
+    "days_since_interaction": Phrase(
+        ngettext_lazy("Last contact %(value)s day ago", "Last contact %(value)s days ago", "count")
+    ),
+    "product_adoption": Phrase(_("Uses %(value)s%% of the products held")),
+    "csm_sentiment": Phrase(_("The CSM's sentiment is %(value)s of 5")),
+}
+
+_NO_SCORE = _("No health score")
+
+
+def _score_change(days: int) -> Phrase:
+    return Phrase(
+        ngettext_lazy(
+            "The health score rose %(value)s point in %(days)s days",
+            "The health score rose %(value)s points in %(days)s days",
+            "count",
+        ),
+        down=ngettext_lazy(
+            "The health score fell %(value)s point in %(days)s days",
+            "The health score fell %(value)s points in %(days)s days",
+            "count",
+        ),
+        args=(("days", days),),
+        missing=_("No health score %(days)s days before to compare with"),
+    )
+
+
 def _build_catalogue() -> dict[str, Field]:
     fields = dict(ACCOUNT_FIELDS)
 
-    def add(name, ftype, label, q_path=None, choices=(), q_builder=None):
-        fields[name] = Field(name, ftype, label, tuple(choices), q_path=q_path, q_builder=q_builder)
+    def add(name, ftype, label, q_path=None, choices=(), q_builder=None, phrase=None):
+        fields[name] = Field(
+            name, ftype, label, tuple(choices), q_path=q_path, q_builder=q_builder, phrase=phrase
+        )
 
-    add("health_score", FieldType.NUMBER, "Health score", "health_score")
+    add(
+        "health_score",
+        FieldType.NUMBER,
+        "Health score",
+        "health_score",
+        phrase=Phrase(_("The health score is %(value)s"), missing=_NO_SCORE),
+    )
     add(
         "health_colour",
         FieldType.CHOICE,
         "Health colour",
         "health_colour",
         ("red", "yellow", "green", "none"),
+        phrase=Phrase(_("Health is %(value)s (%(health_score)s)"), missing=_NO_SCORE),
     )
-    add("score_change_7d", FieldType.NUMBER, "Score change over 7 days", "health_change_7d")
-    add("score_change_30d", FieldType.NUMBER, "Score change over 30 days", "health_change_30d")
-    add("score_change_90d", FieldType.NUMBER, "Score change over 90 days")
-    add("csm_sentiment", FieldType.NUMBER, "CSM sentiment (1-5)", q_builder=_sentiment_q)
-    add("persona", FieldType.STRING, "Persona (slug)", "persona__slug")
+    add(
+        "score_change_7d",
+        FieldType.NUMBER,
+        "Score change over 7 days",
+        "health_change_7d",
+        phrase=_score_change(7),
+    )
+    add(
+        "score_change_30d",
+        FieldType.NUMBER,
+        "Score change over 30 days",
+        "health_change_30d",
+        phrase=_score_change(30),
+    )
+    add("score_change_90d", FieldType.NUMBER, "Score change over 90 days", phrase=_score_change(90))
+    add(
+        "csm_sentiment",
+        FieldType.NUMBER,
+        "CSM sentiment (1-5)",
+        q_builder=_sentiment_q,
+        phrase=Phrase(INDICATOR_PHRASES["csm_sentiment"].text, missing=_("No CSM sentiment")),
+    )
+    add(
+        "persona",
+        FieldType.STRING,
+        "Persona (slug)",
+        "persona__slug",
+        phrase=Phrase(_("The persona is %(value)s"), missing=_("No persona")),
+    )
     add(
         "days_to_renewal",
         FieldType.NUMBER,
         "Days to renewal",
         q_builder=_days_from_today("renewal_date", +1),
+        phrase=Phrase(
+            ngettext_lazy("Renews in %(value)s day", "Renews in %(value)s days", "count"),
+            down=ngettext_lazy(
+                "The renewal date passed %(value)s day ago",
+                "The renewal date passed %(value)s days ago",
+                "count",
+            ),
+            missing=_("No renewal date"),
+        ),
     )
     add(
         "tenure_days",
         FieldType.NUMBER,
         "Tenure in days",
         q_builder=_days_from_today("customer_since", -1),
+        phrase=Phrase(
+            ngettext_lazy("A customer for %(value)s day", "A customer for %(value)s days", "count"),
+            missing=_("No customer-since date"),
+        ),
     )
-    add("overdue_invoice_max_days", FieldType.NUMBER, "Days the oldest unpaid invoice is overdue")
-    add("overdue_invoice_count", FieldType.NUMBER, "Overdue invoices")
+    add(
+        "overdue_invoice_max_days",
+        FieldType.NUMBER,
+        "Days the oldest unpaid invoice is overdue",
+        phrase=Phrase(
+            ngettext_lazy(
+                "The oldest unpaid invoice is %(value)s day overdue",
+                "The oldest unpaid invoice is %(value)s days overdue",
+                "count",
+            ),
+            missing=_("No unpaid invoice overdue"),
+        ),
+    )
+    add(
+        "overdue_invoice_count",
+        FieldType.NUMBER,
+        "Overdue invoices",
+        phrase=INDICATOR_PHRASES["overdue_invoices"],
+    )
     for key, measure in MEASURES.items():
-        add(f"indicator.{key}.raw", FieldType.NUMBER, f"{measure.label}: value ({measure.unit})")
-        add(f"indicator.{key}.score", FieldType.NUMBER, f"{measure.label}: score 0-100")
+        window = (("window", measure.default_window),) if measure.default_window else ()
+        no_data = _("No data for %(measure)s")
+        raw = INDICATOR_PHRASES.get(key)
+        add(
+            f"indicator.{key}.raw",
+            FieldType.NUMBER,
+            f"{measure.label}: value ({measure.unit})",
+            phrase=raw
+            and Phrase(
+                raw.text,
+                down=raw.down,
+                args=(*window, ("measure", measure.label)),
+                missing=no_data,
+            ),
+        )
+        add(
+            f"indicator.{key}.score",
+            FieldType.NUMBER,
+            f"{measure.label}: score 0-100",
+            phrase=Phrase(
+                _("%(measure)s scores %(value)s of 100"),
+                args=(("measure", measure.label),),
+                missing=no_data,
+            ),
+        )
     for metric in USAGE_METRICS:
+        name = metric.replace("_", " ")
         for window in USAGE_WINDOWS:
+            args = (("metric", name.capitalize()), ("window", window))
             add(
                 f"usage.{metric}.sum_{window}d",
                 FieldType.NUMBER,
-                f"{metric.replace('_', ' ')}: total over {window} days",
+                f"{name}: total over {window} days",
+                phrase=Phrase(
+                    _("%(metric)s added up to %(value)s over the last %(window)s days"),
+                    args=args,
+                    missing=_("%(metric)s: no data"),
+                ),
             )
             add(
                 f"usage.{metric}.active_days_{window}d",
                 FieldType.NUMBER,
-                f"{metric.replace('_', ' ')}: active days over {window} days",
+                f"{name}: active days over {window} days",
+                phrase=Phrase(
+                    _("%(metric)s recorded on %(value)s of the last %(window)s days"),
+                    args=args,
+                    missing=_("%(metric)s: no data"),
+                ),
             )
     return fields
 

@@ -16,6 +16,7 @@ from triggers.conditions import (
     evidence_records,
     evidence_texts,
     needed_fields,
+    phrase_texts,
 )
 from triggers.fields import TRIGGER_FIELDS
 
@@ -44,10 +45,6 @@ FRAME = pd.DataFrame(
     },
     index=pd.Index([101, 102, 103, 104, 105], name="account_id"),
 )
-
-
-def label(name: str) -> str:
-    return TRIGGER_FIELDS[name].label
 
 
 def test_the_mask_fires_the_accounts_for_which_any_comparison_holds():
@@ -81,10 +78,10 @@ def test_the_text_names_only_the_comparisons_that_held_for_each_account():
     mask, _ = evaluate(node, FRAME)
     texts = evidence_texts(node, FRAME, mask)
     assert list(texts.index) == [101, 102, 104]
-    assert texts[101] == f"{label(SCORE)} 43 < 51; {label(VOLUME)} -38 <= -30"
-    assert texts[102] == f"{label(OVERDUE)} 41 > 30"
-    assert texts[104] == f"{label(VOLUME)} -30 <= -30"
-    assert label(OVERDUE) not in texts[101]
+    assert texts[101] == "The health score is 43; Transacted volume fell 38% over 90 days"
+    assert texts[102] == "The oldest unpaid invoice is 41 days overdue"
+    assert texts[104] == "Transacted volume fell 30% over 90 days"
+    assert "invoice" not in texts[101]
 
 
 def test_nothing_fires():
@@ -161,16 +158,20 @@ def test_expansion_rule_fires_evidence_and_text():
             "renewal_date": "2025-12-31",
         },
     ]
-    texts = evidence_texts(node, EXPANSION_FRAME, mask)
-    first = texts[201].split("; ")
-    assert len(first) == 5
-    assert first[0] == "Tier diamond in (diamond, platinum)"
-    assert first[1] == "Health colour green = green"
-    assert first[2] == f"{label('indicator.usage_trend.raw')} 25 > 20"
-    assert first[3].startswith("Products held ")
-    assert first[3].endswith("does not hold analytics")
-    assert first[4] == "Renewal date 2025-03-01 between 2025-01-01 and 2025-12-31"
-    assert f"{label('indicator.usage_trend.raw')} 120 > 20" in texts[205]
+    texts = evidence_texts(node, EXPANSION_FRAME.assign(health_score=[82.0, 0, 0, 0, 91.0]), mask)
+    assert texts[201].split("; ") == [
+        "The tier is diamond",
+        "Health is green (82)",
+        "Usage rose 25% over 30 days",
+        "Products held: core",
+        "Renews on 2025-03-01",
+    ]
+    assert "Usage rose 120% over 30 days" in texts[205]
+    assert "Products held: none" in texts[205]
+    # a frame without the score the colour's phrase names still reads as a sentence
+    assert evidence_texts(node, EXPANSION_FRAME, mask)[201].split("; ")[1] == (
+        "Health colour is green"
+    )
 
 
 def test_is_empty_reads_as_no_data():
@@ -178,7 +179,7 @@ def test_is_empty_reads_as_no_data():
     mask, evidence = evaluate(node, FRAME)
     assert mask.tolist() == [False, False, False, True, False]
     assert evidence_records(evidence) == [{SCORE: None}]
-    assert evidence_texts(node, FRAME, mask)[104] == f"{label(SCORE)} no data is empty"
+    assert evidence_texts(node, FRAME, mask)[104] == "No health score"
 
 
 def test_evidence_records_are_json_whatever_the_column_dtypes():
@@ -226,3 +227,98 @@ def test_trigger_conditions_are_checked_against_the_trigger_catalogue():
     assert info.value.message == (
         "'purple' is not a value of 'health_colour'; use one of: red, yellow, green, none"
     )
+
+
+# -- evidence reads as sentences, for every field of the catalogue --------------------------
+
+RAW_SYNTAX = (" = ", "==", ">=", "<=", " < ", " > ", "!=", "(count)", "value (", "0-100", "in (")
+RAW_SYNTAX += ("between", "is_empty", "%(", "nan", "None", "rose -", "fell -", "  ")
+
+
+def _sample(fld):
+    """Three accounts per field: a value, another (negative for numbers), and a missing one,
+    with a condition that holds for each of them."""
+    if fld.type.value == "number":
+        other = -42.0 if fld.phrase and fld.phrase.down else 1.0  # counts are never negative
+        values, test = [171.0, other, math.nan], {"op": "<", "value": 10**6}
+    elif fld.type.value == "choice":
+        values, test = [fld.choices[0], fld.choices[0], ""], {"op": "=", "value": fld.choices[0]}
+    elif fld.type.value == "date":
+        values = [dt.date(2025, 3, 1), dt.date(2024, 1, 2), None]
+        test = {"op": ">=", "value": "2000-01-01"}
+    elif fld.type.value == "set":
+        values, test = ["|core|analytics|", "|core|", ""], {"op": "contains", "value": "core"}
+    else:
+        values, test = ["Retail", "Retail", ""], {"op": "=", "value": "Retail"}
+    condition = {
+        "any": [
+            {"field": fld.name, **test},
+            {"field": fld.name, "op": "is_empty", "value": True},
+        ]
+    }
+    frame = pd.DataFrame(
+        {fld.name: values, "health_score": [36.0, 80.0, math.nan]},
+        index=pd.Index([1, 2, 3], name="account_id"),
+    )
+    return condition, frame
+
+
+@pytest.mark.parametrize("name", sorted(TRIGGER_FIELDS))
+def test_every_field_reads_as_a_sentence_without_operator_syntax(name):
+    fld = TRIGGER_FIELDS[name]
+    assert fld.phrase is not None, f"{name} has no phrase: give it one in its catalogue"
+    condition, frame = _sample(fld)
+    node = compile_condition(condition)
+    mask, _ = evaluate(node, frame)
+    texts = evidence_texts(node, frame, mask)
+    assert list(texts.index) == [1, 2, 3]
+    for account_id, text in texts.items():
+        assert text, (name, account_id)
+        assert text[0].isupper() or text[0].isdigit(), (name, text)
+        for syntax in RAW_SYNTAX:
+            assert syntax not in text, (name, syntax, text)
+    missing = "none" if fld.type.value == "set" else "no data"  # a set can be empty, not missing
+    assert missing in texts[3].lower() or texts[3].startswith("No "), (name, texts[3])
+
+
+def test_numbers_read_with_their_units_and_direction():
+    frame = pd.DataFrame(
+        {
+            "health_colour": ["red", "green"],
+            "health_score": [36.0, 88.0],
+            "overdue_invoice_max_days": [171.0, 1.0],
+            "indicator.tickets_over_sla.raw": [3.0, 1.0],
+            "indicator.usage_trend.raw": [-42.0, 15.0],
+            "score_change_7d": [-12.0, 1.0],
+        },
+        index=[1, 2],
+    )
+
+    def read(name):
+        return phrase_texts(TRIGGER_FIELDS[name], frame).tolist()
+
+    assert read("health_colour") == ["Health is red (36)", "Health is green (88)"]
+    assert read("overdue_invoice_max_days") == [
+        "The oldest unpaid invoice is 171 days overdue",
+        "The oldest unpaid invoice is 1 day overdue",
+    ]
+    assert read("indicator.tickets_over_sla.raw") == [
+        "3 tickets over SLA in the last 90 days",
+        "1 ticket over SLA in the last 90 days",
+    ]
+    assert read("indicator.usage_trend.raw") == [
+        "Usage fell 42% over 30 days",
+        "Usage rose 15% over 30 days",
+    ]
+    assert read("score_change_7d") == [
+        "The health score fell 12 points in 7 days",
+        "The health score rose 1 point in 7 days",
+    ]
+
+
+def test_a_negated_comparison_states_the_value_that_made_it_count():
+    node = compile_condition({"not": {"field": "tier", "op": "in", "value": ["diamond"]}})
+    mask, _ = evaluate(node, FRAME)
+    texts = evidence_texts(node, FRAME, mask)
+    assert texts[101] == "The tier is gold"
+    assert texts[103] == "The tier is silver"

@@ -49,9 +49,9 @@ def test_evidence_is_what_the_fixture_says(org, world):
         "indicator.volume_trend.raw": 0.0,
         "overdue_invoice_max_days": 41.0,  # due 2024-05-20, unpaid on 2024-06-30
     }
-    assert echo.evidence_text == "Days the oldest unpaid invoice is overdue 41 > 30"
+    assert echo.evidence_text == "The oldest unpaid invoice is 41 days overdue"
     delta = Firing.objects.get(trigger=t["retention"], account=acc["d"])
-    assert "-38" in delta.evidence_text and "Health score" not in delta.evidence_text
+    assert delta.evidence_text == "Transacted volume fell 38% over 90 days"
 
 
 def test_playbook_carries_the_evidence_and_steps(org, world, csm, manager):
@@ -60,7 +60,9 @@ def test_playbook_carries_the_evidence_and_steps(org, world, csm, manager):
     assert playbook.origin == "trigger"
     assert playbook.origin_label == "Enterprise growth: offer Analytics"
     assert playbook.evidence == {"health_colour": "green", "indicator.volume_trend.raw": 35.0}
-    assert "35" in playbook.evidence_text
+    assert playbook.evidence_text == (
+        "Health is green (82); Transacted volume rose 35% over 90 days"
+    )
     steps = list(PlaybookStep.objects.filter(playbook=playbook).order_by("order"))
     assert [(s.title, s.due_on, s.assignee_id) for s in steps] == [
         ("Call the sponsor", DAY + dt.timedelta(days=2), csm.pk),
