@@ -185,7 +185,8 @@ class Account(TenantModel):
 
     @property
     def is_churned(self) -> bool:
-        return self.churned_at is not None
+        """A churn date, or the churned stage without one (as accounts.selectors.churned_q)."""
+        return self.churned_at is not None or self.lifecycle_stage == LifecycleStage.CHURNED
 
 
 class ContactRole(models.TextChoices):

@@ -22,6 +22,26 @@ from .models import (
     UsageMetric,
 )
 
+# -- Who is a customer -------------------------------------------------------------------
+
+
+def churned_q() -> Q:
+    """Accounts that churned: with a churn date, or in the churned stage without one."""
+    return Q(churned_at__isnull=False) | Q(lifecycle_stage=LifecycleStage.CHURNED)
+
+
+def customer_on(day: dt.date) -> Q:
+    """Accounts that are customers on `day`: signed by then and not churned on or before it
+    (one in the churned stage without a date counts as churned every day). The one rule by
+    which health scoring and trigger evaluation leave churned accounts alone; their history
+    before the churn date stays."""
+    signed = Q(customer_since__isnull=True) | Q(customer_since__lte=day)
+    alive = Q(churned_at__gt=day) | (
+        Q(churned_at__isnull=True) & ~Q(lifecycle_stage=LifecycleStage.CHURNED)
+    )
+    return signed & alive
+
+
 # -- Portfolio list -----------------------------------------------------------------------
 
 # The whitelist of sorts the portfolio offers: key -> (label, order_by). Every ordering ends
@@ -71,6 +91,7 @@ _PORTFOLIO_COLUMNS = (
     "health_score",
     "health_colour",
     "health_change_30d",
+    "churned_at",
 )
 
 # Health change filters: a fall or rise of at least this many points over 30 days.

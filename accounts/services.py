@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
 from django.db import DataError, transaction
-from django.db.models import Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Case, DateField, Min, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
+from django.utils.translation import gettext
 
+from orgs.bulk import update_from_values
 from orgs.models import Organization, Role, User
 from orgs.tenancy import org_context
 
 from .models import Account, Persona, Subscription, SubscriptionStatus
 from .personas import persona_rules_compile
-from .signals import account_owner_changed
+from .selectors import churned_q
+from .signals import account_owner_changed, accounts_churned
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +37,8 @@ def account_rollups_refresh(
     *, org: Organization | int, account_ids: list[int] | None = None
 ) -> int:
     """Recompute each account's MRR and next renewal date from its active subscriptions, in
-    one UPDATE for the whole organization (or only `account_ids`). Returns the count."""
+    one UPDATE for the whole organization (or only `account_ids`); a churned account has
+    none (its subscriptions and ledger keep its history). Returns the count."""
     with org_context(org):
         active = Subscription.objects.filter(
             account=OuterRef("pk"), status=SubscriptionStatus.ACTIVE
@@ -43,10 +49,19 @@ def account_rollups_refresh(
         if account_ids is not None:
             # a write to these accounts' subscriptions: they were changed now
             accounts, touched = accounts.filter(pk__in=account_ids), {"updated_at": Now()}
+        money = Account._meta.get_field("mrr")
         updated = accounts.update(
             **touched,
-            mrr=Coalesce(Subquery(mrr), 0, output_field=Account._meta.get_field("mrr")),
-            renewal_date=Subquery(renewal),
+            mrr=Case(
+                When(churned_q(), then=Value(0)),
+                default=Coalesce(Subquery(mrr), 0, output_field=money),
+                output_field=money,
+            ),
+            renewal_date=Case(
+                When(churned_q(), then=Value(None)),
+                default=Subquery(renewal),
+                output_field=DateField(),
+            ),
         )
     logger.info("account rollups refreshed org=%s accounts=%s", getattr(org, "pk", org), updated)
     return updated
@@ -179,44 +194,178 @@ def subscription_add(
     return sub
 
 
-def account_mark_churned(*, account: Account, churned_at, reason, note: str = "") -> Account:
-    """Churn an account: its date and reason, its active subscriptions cancelled, one churn
-    entry per subscription in the MRR ledger, and the rollups, in one transaction."""
-    from .models import LifecycleStage, MrrMovement, MrrMovementKind
+@dataclass(frozen=True)
+class Churn:
+    """One account to mark churned: when, and why (a ChurnReason of its organization)."""
 
-    if reason is None:
-        raise PortfolioError("churn_reason", "a churn needs a reason")
-    if reason.organization_id != account.organization_id:
-        raise PortfolioError("churn_reason", "the reason belongs to another organization")
+    account_id: int
+    churned_at: dt.date
+    reason_id: int
+
+
+@dataclass(frozen=True)
+class ChurnedAccount:
+    """What the accounts_churned hook tells the layers above about one churned account."""
+
+    account_id: int
+    churned_at: dt.date
+    reason: str
+
+    @property
+    def text(self) -> str:
+        """Why what the account had open is closed: "account churned on <date>: <reason>"."""
+        return gettext("account churned on %(date)s: %(reason)s") % {
+            "date": self.churned_at.isoformat(),
+            "reason": self.reason,
+        }
+
+
+def accounts_mark_churned(
+    *,
+    org: Organization | int,
+    churns: list[Churn],
+    acting_user: User | None = None,
+    note: str = "",
+) -> list[ChurnedAccount]:
+    """The one way accounts become churned, set-based and in one transaction: each account's
+    churn date, reason and stage; its active subscriptions cancelled on that date, one churn
+    entry each in the MRR ledger; its MRR and renewal rollups (none once churned) and its
+    latest-health columns cleared (the score history stays); then the `accounts_churned`
+    hook, with which the layers above cancel the account's open playbooks and close its
+    pending alerts. An account already churned keeps its first date and reason, and the hook
+    runs again for it (closing whatever was opened since)."""
+    from .models import ChurnReason, LifecycleStage, MrrMovement, MrrMovementKind
+
+    org_id = getattr(org, "pk", org)
+    if not churns:
+        return []
+    wanted: dict[int, Churn] = {}
+    for churn in churns:
+        if churn.account_id in wanted:
+            raise PortfolioError("account", f"account {churn.account_id} is listed twice")
+        if not isinstance(churn.churned_at, dt.date):
+            raise PortfolioError("churned_at", f"{churn.churned_at!r} is not a date")
+        wanted[churn.account_id] = churn
     with transaction.atomic():
+        rows = list(
+            Account.all_objects.select_for_update()
+            .filter(organization_id=org_id, pk__in=list(wanted))
+            .order_by("pk")
+            .values_list("pk", "churned_at", "churn_reason_id")
+        )
+        unknown = sorted(set(wanted) - {pk for pk, _, _ in rows})
+        if unknown:
+            raise PortfolioError("account", f"no account {unknown[0]} in this organization")
+        # the first churn stands: an account churned before keeps its date and reason
+        effective = {
+            pk: (churned_at, reason_id or wanted[pk].reason_id)
+            if churned_at is not None
+            else (wanted[pk].churned_at, wanted[pk].reason_id)
+            for pk, churned_at, reason_id in rows
+        }
+        reason_ids = {reason_id for _, reason_id in effective.values()}
+        reasons = dict(
+            ChurnReason.all_objects.filter(
+                organization_id=org_id, pk__in=list(reason_ids)
+            ).values_list("pk", "name")
+        )
+        if reason_ids - set(reasons):
+            raise PortfolioError("churn_reason", "the reason belongs to another organization")
+        ids = sorted(effective)
         active = list(
-            Subscription.all_objects.select_for_update().filter(
-                account=account, status=SubscriptionStatus.ACTIVE
-            )
+            Subscription.all_objects.select_for_update()
+            .filter(organization_id=org_id, account_id__in=ids, status=SubscriptionStatus.ACTIVE)
+            .values_list("pk", "account_id", "mrr")
         )
         MrrMovement.all_objects.bulk_create(
             [
                 MrrMovement(
-                    organization_id=account.organization_id,
-                    account=account,
-                    subscription=sub,
-                    date=churned_at,
+                    organization_id=org_id,
+                    account_id=account_id,
+                    subscription_id=pk,
+                    date=effective[account_id][0],
                     kind=MrrMovementKind.CHURN,
-                    delta_mrr=-sub.mrr,
-                    note=note[:200],
+                    delta_mrr=-mrr,
+                    note=(note or f"Churn: {reasons[effective[account_id][1]]}")[:200],
                 )
-                for sub in active
+                for pk, account_id, mrr in active
             ]
         )
-        Subscription.all_objects.filter(pk__in=[s.pk for s in active]).update(
-            status=SubscriptionStatus.CANCELLED, end_date=churned_at
+        update_from_values(
+            table=Subscription._meta.db_table,
+            key="id",
+            columns=[("status", "varchar"), ("end_date", "date")],
+            rows=[
+                (pk, SubscriptionStatus.CANCELLED.value, effective[account_id][0])
+                for pk, account_id, _ in active
+            ],
         )
-        account.churned_at = churned_at
-        account.churn_reason = reason
-        account.lifecycle_stage = LifecycleStage.CHURNED
-        account.save(update_fields=["churned_at", "churn_reason", "lifecycle_stage", "updated_at"])
-        _refresh_one(account)
-    logger.info("account churned account=%s reason=%s", account.pk, reason.pk)
+        now = timezone.now()
+        update_from_values(
+            table=Account._meta.db_table,
+            key="id",
+            columns=[
+                ("churned_at", "date"),
+                ("churn_reason_id", "bigint"),
+                ("lifecycle_stage", "varchar"),
+                ("health_score", "float8"),
+                ("health_colour", "varchar"),
+                ("health_change_7d", "float8"),
+                ("health_change_30d", "float8"),
+                ("updated_at", "timestamptz"),
+            ],
+            rows=[
+                (pk, day, reason_id, LifecycleStage.CHURNED.value, None, "", None, None, now)
+                for pk, (day, reason_id) in effective.items()
+            ],
+        )
+        account_rollups_refresh(org=org_id, account_ids=ids)
+        churned = [
+            ChurnedAccount(account_id=pk, churned_at=day, reason=reasons[reason_id])
+            for pk, (day, reason_id) in sorted(effective.items())
+        ]
+        accounts_churned.send(
+            sender=Account, organization_id=org_id, churns=churned, acting_user=acting_user
+        )
+    logger.info(
+        "accounts churned org=%s accounts=%s subscriptions=%s by=%s",
+        org_id,
+        len(churned),
+        len(active),
+        getattr(acting_user, "pk", None),
+    )
+    return churned
+
+
+def account_mark_churned(
+    *, account: Account, churned_at, reason, note: str = "", acting_user: User | None = None
+) -> Account:
+    """Churn one account (accounts_mark_churned): its date and reason, its subscriptions
+    cancelled with their ledger entries, its rollups, and what it had open closed."""
+    if reason is None:
+        raise PortfolioError("churn_reason", "a churn needs a reason")
+    if reason.organization_id != account.organization_id:
+        raise PortfolioError("churn_reason", "the reason belongs to another organization")
+    accounts_mark_churned(
+        org=account.organization_id,
+        churns=[Churn(account_id=account.pk, churned_at=churned_at, reason_id=reason.pk)],
+        acting_user=acting_user,
+        note=note,
+    )
+    account.refresh_from_db(
+        fields=[
+            "churned_at",
+            "churn_reason",
+            "lifecycle_stage",
+            "mrr",
+            "renewal_date",
+            "health_score",
+            "health_colour",
+            "health_change_7d",
+            "health_change_30d",
+            "updated_at",
+        ]
+    )
     return account
 
 

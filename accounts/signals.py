@@ -11,3 +11,10 @@ demo_org_seeded = Signal()
 # over what the previous owner had open (playbooks and their steps). Arguments: account,
 # previous_owner_id, acting_user.
 account_owner_changed = Signal()
+
+# Sent inside the transaction of accounts.services.accounts_mark_churned, the one way an
+# account becomes churned, so the layers above close what the account had open (playbooks
+# cancelled, pending alerts closed) with the same reason. Arguments: organization_id, churns
+# (a list of accounts.services.ChurnedAccount: account_id, churned_at, reason, the text
+# "account churned on <date>: <reason>"), acting_user (None for a job or integration).
+accounts_churned = Signal()

@@ -26,6 +26,7 @@ from accounts.models import (
     Ticket,
     subscription_held_on,
 )
+from accounts.selectors import customer_on
 
 from .usage import DenseUsage, SqlUsage
 
@@ -384,11 +385,11 @@ def csm_sentiment(ctx: MeasureContext) -> pd.Series:
 
 
 def load_accounts(*, first_id: int, last_id: int, day: dt.date) -> pd.DataFrame:
-    """The chunk's accounts that were customers on `day` (signed by then, not yet churned)."""
+    """The chunk's accounts that were customers on `day` (signed by then, not churned on or
+    before it: accounts.selectors.customer_on)."""
     rows = (
         Account.objects.filter(pk__gte=first_id, pk__lte=last_id)
-        .filter(Q(customer_since__isnull=True) | Q(customer_since__lte=day))
-        .filter(Q(churned_at__isnull=True) | Q(churned_at__gt=day))
+        .filter(customer_on(day))
         .values_list(
             "pk",
             "persona_id",

@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.selectors import customer_on
 from orgs.bulk import update_from_values, upsert
 from orgs.models import Organization
 from orgs.tenancy import org_context
@@ -289,10 +290,7 @@ def health_run_start(
             HealthRunChunk.objects.filter(run=run).delete()
             run = HealthRun.objects.select_for_update().get(pk=run.pk)
         ids = list(
-            Account.objects.filter(Q(customer_since__isnull=True) | Q(customer_since__lte=day))
-            .filter(Q(churned_at__isnull=True) | Q(churned_at__gt=day))
-            .order_by("pk")
-            .values_list("pk", flat=True)
+            Account.objects.filter(customer_on(day)).order_by("pk").values_list("pk", flat=True)
         )
         chunks = HealthRunChunk.objects.bulk_create(
             [

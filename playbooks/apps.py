@@ -5,9 +5,10 @@ class PlaybooksConfig(AppConfig):
     name = "playbooks"
 
     def ready(self):
-        from accounts.signals import account_owner_changed
+        from accounts.signals import account_owner_changed, accounts_churned
 
         account_owner_changed.connect(_handover, dispatch_uid="playbooks-handover")
+        accounts_churned.connect(_churned, dispatch_uid="playbooks-cancel-for-churn")
 
 
 def _handover(sender, account, previous_owner_id, acting_user, **kwargs):
@@ -15,5 +16,17 @@ def _handover(sender, account, previous_owner_id, acting_user, **kwargs):
     from .services import playbooks_handover
 
     playbooks_handover(
-        account_id=account.pk, previous_owner_id=previous_owner_id, owner_id=account.owner_id
+        account_id=account.pk,
+        previous_owner_id=previous_owner_id,
+        owner_id=account.owner_id,
+        acting_user_id=getattr(acting_user, "pk", None),
+    )
+
+
+def _churned(sender, organization_id, churns, acting_user, **kwargs):
+    """Accounts offers the hook; the playbooks layer cancels what the churned accounts had open."""
+    from .services import playbooks_cancel_for_churn
+
+    playbooks_cancel_for_churn(
+        organization_id=organization_id, churns=churns, acting_user=acting_user
     )

@@ -4,6 +4,7 @@ whatever created a playbook is recorded as its origin (a label, a reference and 
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
 from orgs.tenancy import TenantModel
@@ -145,6 +146,15 @@ class Playbook(TenantModel):
             models.Index(fields=["organization", "opened_on"], name="playbook_org_opened"),
             models.Index(fields=["organization", "origin_ref"], name="playbook_org_origin"),
         ]
+        constraints = [
+            # Two triggers (or a trigger and a CSM) never open the same template twice for
+            # one account: playbooks_create_bulk joins the open one instead.
+            models.UniqueConstraint(
+                fields=["organization", "account", "template"],
+                condition=Q(status="open") & Q(template__isnull=False),
+                name="playbook_one_open_per_template",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -218,6 +228,8 @@ class NotificationKind(models.TextChoices):
     # (ref: the trigger's or persona's id; raised again each night it is still broken).
     TRIGGER_PROBLEM = "trigger_problem", gettext_lazy("Trigger skipped")
     PERSONA_PROBLEM = "persona_problem", gettext_lazy("Persona not refreshed")
+    # For a playbook's owner: every step is done, the outcome is still to record.
+    OUTCOME_DUE = "outcome_due", gettext_lazy("All steps done: outcome to record")
 
 
 class Notification(TenantModel):

@@ -14,9 +14,12 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts import services as account_services
-from accounts.models import Account, ChurnReason, Contact, Interaction, Product
+from accounts.models import Account, ChurnReason, Contact, Interaction, LifecycleStage, Product
+from orgs.bulk import update_from_values
 from orgs.models import Membership, Organization, Role, User
 
 from .models import (
@@ -74,9 +77,80 @@ def org_manager_id(org_id: int) -> int | None:
     return None
 
 
-def playbooks_create_bulk(*, org: Organization, specs: list[PlaybookSpec]) -> list[Playbook]:
+@dataclass(frozen=True)
+class PlaybooksCreated:
+    """What playbooks_create_bulk did: per spec, in order, the playbook that now handles it,
+    and the playbooks created now. A spec whose account already had an open playbook from
+    its template (or that repeats an earlier spec's account and template) joined that one."""
+
+    by_spec: list[Playbook]
+    new: list[Playbook]
+
+
+def playbooks_create_bulk(
+    *, org: Organization, specs: list[PlaybookSpec], acting_user_id: int | None = None
+) -> PlaybooksCreated:
     """Create playbooks and their steps from templates, set-based: one INSERT for the
-    playbooks, one for the steps, one for the notifications. Inside the caller's transaction."""
+    playbooks, one for the steps, one for the notifications (none to `acting_user_id`: nobody
+    is told of what they did themselves). An account never gets a second open playbook from
+    the same template (the database's playbook_one_open_per_template holds it): such a spec
+    joins the open one. The accounts' rows are locked first, so two creators for the same
+    account take turns instead of colliding on the constraint."""
+    if not specs:
+        return PlaybooksCreated(by_spec=[], new=[])
+    account_ids = sorted({s.account_id for s in specs})
+    with transaction.atomic():
+        list(
+            Account.all_objects.select_for_update()
+            .filter(organization=org, pk__in=account_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        wanted = set(account_ids)
+        already = {
+            (account_id, template_id): pk
+            for pk, account_id, template_id in Playbook.all_objects.filter(
+                organization=org,
+                status=PlaybookStatus.OPEN,
+                template_id__in={s.template.pk for s in specs},
+                account_id__gte=account_ids[0],
+                account_id__lte=account_ids[-1],
+            ).values_list("pk", "account_id", "template_id")
+            if account_id in wanted
+        }
+        fresh: list[PlaybookSpec] = []
+        slots: list[tuple[str, int]] = []  # per spec: ("new", index in fresh) or ("open", pk)
+        first_of: dict[tuple[int, int], int] = {}
+        for s in specs:
+            key = (s.account_id, s.template.pk)
+            if key in already:
+                slots.append(("open", already[key]))
+            else:
+                if key not in first_of:
+                    first_of[key] = len(fresh)
+                    fresh.append(s)
+                slots.append(("new", first_of[key]))
+        created = _create(org=org, specs=fresh, acting_user_id=acting_user_id)
+        joined = {
+            p.pk: p
+            for p in Playbook.all_objects.filter(
+                pk__in=[ref for where, ref in slots if where == "open"]
+            )
+        }
+    by_spec = [created[ref] if where == "new" else joined[ref] for where, ref in slots]
+    if len(fresh) < len(specs):
+        logger.info(
+            "playbooks joined org=%s specs=%s already_open=%s",
+            org.slug,
+            len(specs),
+            len(specs) - len(fresh),
+        )
+    return PlaybooksCreated(by_spec=by_spec, new=created)
+
+
+def _create(
+    *, org: Organization, specs: list[PlaybookSpec], acting_user_id: int | None
+) -> list[Playbook]:
     if not specs:
         return []
     manager_id = org_manager_id(org.pk)
@@ -121,12 +195,42 @@ def playbooks_create_bulk(*, org: Organization, specs: list[PlaybookSpec]) -> li
                 )
             )
     PlaybookStep.all_objects.bulk_create(steps, batch_size=5000)
-    notify_assigned(org=org, playbooks=playbooks)
+    notify_assigned(org=org, playbooks=playbooks, acting_user_id=acting_user_id)
     logger.info("playbooks created org=%s count=%s steps=%s", org.slug, len(playbooks), len(steps))
     return playbooks
 
 
-def notify_assigned(*, org: Organization, playbooks: list[Playbook]) -> None:
+# What a playbook notification says, by why it came (each names the account and the playbook).
+_ASSIGNED_TEXTS = {
+    "new": _("%(account)s: new playbook “%(playbook)s”"),
+    "reassigned": _("%(account)s: %(actor)s gave you the playbook “%(playbook)s”"),
+    "handover": _("%(account)s is now yours, with its open playbook “%(playbook)s”"),
+}
+
+
+def _account_names(playbooks: list[Playbook]) -> dict[int, str]:
+    return dict(
+        Account.all_objects.filter(pk__in={p.account_id for p in playbooks}).values_list(
+            "pk", "name"
+        )
+    )
+
+
+def notify_assigned(
+    *,
+    org: Organization,
+    playbooks: list[Playbook],
+    acting_user_id: int | None = None,
+    why: str = "new",
+    actor: str = "",
+) -> None:
+    """Tell each playbook's owner it is theirs, naming the account and the playbook, unless
+    the owner is the one who made it so."""
+    playbooks = [p for p in playbooks if p.owner_id and p.owner_id != acting_user_id]
+    if not playbooks:
+        return
+    names = _account_names(playbooks)
+    template = _ASSIGNED_TEXTS[why]
     Notification.all_objects.bulk_create(
         [
             Notification(
@@ -135,11 +239,13 @@ def notify_assigned(*, org: Organization, playbooks: list[Playbook]) -> None:
                 kind=NotificationKind.PLAYBOOK_ASSIGNED,
                 playbook=p,
                 ref=p.pk,
-                text=f"New playbook: {p.title}",
+                text=(
+                    str(template)
+                    % {"account": names.get(p.account_id, ""), "playbook": p.title, "actor": actor}
+                )[:300],
                 url=reverse("playbooks:detail", args=[p.pk]),
             )
             for p in playbooks
-            if p.owner_id
         ],
         ignore_conflicts=True,
         batch_size=5000,
@@ -147,29 +253,67 @@ def notify_assigned(*, org: Organization, playbooks: list[Playbook]) -> None:
 
 
 def playbook_start(
-    *, account: Account, template: PlaybookTemplate, acting_user: User, today: dt.date
+    *,
+    account: Account,
+    template: PlaybookTemplate,
+    acting_user: User,
+    today: dt.date,
+    confirm_churned: bool = False,
 ) -> Playbook:
-    """A CSM starts a playbook by hand from a template."""
+    """A CSM starts a playbook by hand from a template. Refused while the account has an open
+    playbook from that template; on a churned account, only with `confirm_churned` (the form
+    says when it churned and asks)."""
     if template.organization_id != account.organization_id:
         raise PlaybookError("template", "the template belongs to another organization")
     if not template.is_active:
         raise PlaybookError("template", "this template is no longer active")
     org = Organization.objects.get(pk=account.organization_id)
     with transaction.atomic():
-        (playbook,) = playbooks_create_bulk(
+        churned_at, stage = (
+            Account.all_objects.select_for_update()
+            .filter(pk=account.pk)
+            .values_list("churned_at", "lifecycle_stage")
+            .get()
+        )
+        if Playbook.all_objects.filter(
+            organization=org, account_id=account.pk, template=template, status=PlaybookStatus.OPEN
+        ).exists():
+            raise PlaybookError(
+                "template",
+                gettext("a “%(template)s” playbook is already open for this account")
+                % {"template": template.name},
+            )
+        if (churned_at is not None or stage == LifecycleStage.CHURNED) and not confirm_churned:
+            raise PlaybookError(
+                "confirm_churned",
+                churned_text(churned_at)
+                + " "
+                + gettext("Confirm that you want to start a playbook on a churned account."),
+            )
+        owner_id = account.owner_id or acting_user.pk
+        created = playbooks_create_bulk(
             org=org,
             specs=[
                 PlaybookSpec(
                     account_id=account.pk,
-                    owner_id=account.owner_id or acting_user.pk,
+                    owner_id=owner_id,
                     template=template,
                     opened_on=today,
                     origin="manual",
                     origin_label=f"started by {acting_user}",
                 )
             ],
+            acting_user_id=acting_user.pk,
         )
+    (playbook,) = created.new
     return playbook
+
+
+def churned_text(churned_at: dt.date | None) -> str:
+    """How a page says an account churned: "This account churned on <date>."."""
+    if churned_at is None:
+        return gettext("This account churned.")
+    return gettext("This account churned on %(date)s.") % {"date": churned_at.isoformat()}
 
 
 def _locked_step(step_id: int, expected_version: int | None) -> PlaybookStep:
@@ -201,7 +345,45 @@ def step_complete(
         step.version = F("version") + 1
         step.save(update_fields=["status", "completed_at", "completed_by", "notes", "version"])
         step.refresh_from_db(fields=["version"])
+        _ask_for_outcome(playbook=step.playbook, user=user)
     return step
+
+
+def playbook_outcome_due(*, playbook: Playbook) -> bool:
+    """An open playbook whose steps are all done (or skipped) waits for its outcome."""
+    return (
+        playbook.status == PlaybookStatus.OPEN
+        and not PlaybookStep.all_objects.filter(
+            playbook_id=playbook.pk, status=StepStatus.OPEN
+        ).exists()
+    )
+
+
+_OUTCOME_DUE_TEXT = _("%(account)s: all steps of “%(playbook)s” are done — record the outcome")
+
+
+def _ask_for_outcome(*, playbook: Playbook, user: User) -> None:
+    """The last open step is done: the owner is asked, once, to record the outcome (unless
+    they did the step themselves; the page they are on asks them)."""
+    if not playbook.owner_id or playbook.owner_id == user.pk:
+        return
+    if not playbook_outcome_due(playbook=playbook):
+        return
+    name = _account_names([playbook]).get(playbook.account_id, "")
+    Notification.all_objects.bulk_create(
+        [
+            Notification(
+                organization_id=playbook.organization_id,
+                user_id=playbook.owner_id,
+                kind=NotificationKind.OUTCOME_DUE,
+                playbook=playbook,
+                ref=playbook.pk,
+                text=(_OUTCOME_DUE_TEXT % {"account": name, "playbook": playbook.title})[:300],
+                url=reverse("playbooks:detail", args=[playbook.pk]) + "#playbook-outcome",
+            )
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def step_add_note(
@@ -321,25 +503,13 @@ def playbook_close(
         won = _decimal(mrr_won, "mrr_won")
         if outcome in (Outcome.WON, Outcome.LOST) and product is None:
             raise PlaybookError("opportunity_product", "name the product of the opportunity")
-        if outcome == Outcome.WON:
-            if not won:
-                raise PlaybookError("mrr_won", "a won expansion needs the MRR won")
-            account_services.subscription_add(
-                account=playbook.account,
-                product=product,
-                mrr=won,
-                start_date=today,
-                note=f"won in playbook {playbook.pk}",
-            )
+        if outcome == Outcome.WON and not won:
+            raise PlaybookError("mrr_won", "a won expansion needs the MRR won")
         if outcome == Outcome.CHURNED:
             if churn_reason is None:
                 raise PlaybookError("churn_reason", "choose a churn reason")
-            account_services.account_mark_churned(
-                account=playbook.account,
-                churned_at=today,
-                reason=churn_reason,
-                note=f"playbook {playbook.pk}",
-            )
+            if churn_reason.organization_id != playbook.organization_id:
+                raise PlaybookError("churn_reason", "the reason belongs to another organization")
         playbook.status = PlaybookStatus.COMPLETED
         playbook.outcome = outcome
         playbook.opportunity_product = product
@@ -365,6 +535,32 @@ def playbook_close(
         PlaybookStep.objects.filter(playbook=playbook, status=StepStatus.OPEN).update(
             status=StepStatus.SKIPPED, version=F("version") + 1
         )
+        Notification.all_objects.filter(
+            kind=NotificationKind.OUTCOME_DUE, ref=playbook.pk, read_at__isnull=True
+        ).update(read_at=timezone.now())
+        try:
+            if outcome == Outcome.WON:
+                account_services.subscription_add(
+                    account=playbook.account,
+                    product=product,
+                    mrr=won,
+                    start_date=today,
+                    note=f"won in playbook {playbook.pk}",
+                )
+            if outcome == Outcome.CHURNED:
+                # After this playbook is completed: the churn cancels the account's other
+                # open playbooks (through the accounts_churned hook), not this one.
+                account_services.account_mark_churned(
+                    account=playbook.account,
+                    churned_at=today,
+                    reason=churn_reason,
+                    note=f"playbook {playbook.pk}",
+                    acting_user=user,
+                )
+        except account_services.PortfolioError as exc:
+            if isinstance(exc, PlaybookError):
+                raise
+            raise PlaybookError(exc.field, exc.message) from exc
     logger.info("playbook closed id=%s outcome=%s by=%s", playbook.pk, outcome, user.pk)
     return playbook
 
@@ -387,8 +583,16 @@ def playbook_reassign(*, playbook: Playbook, owner: User, acting_user: User) -> 
         ).update(assignee=owner, version=F("version") + 1)
         playbook.owner = owner
         playbook.save(update_fields=["owner"])
+        # told afresh, even if they had this playbook before
+        Notification.all_objects.filter(
+            kind=NotificationKind.PLAYBOOK_ASSIGNED, ref=playbook.pk, user=owner
+        ).exclude(user_id=previous).delete()
         notify_assigned(
-            org=Organization.objects.get(pk=playbook.organization_id), playbooks=[playbook]
+            org=Organization.objects.get(pk=playbook.organization_id),
+            playbooks=[playbook],
+            acting_user_id=acting_user.pk,
+            why="reassigned",
+            actor=acting_user.get_full_name() or acting_user.username,
         )
     return playbook
 
@@ -444,9 +648,16 @@ def notifications_mark_read_for(*, kind: str, ref: int) -> int:
     )
 
 
-def playbooks_handover(*, account_id: int, previous_owner_id: int | None, owner_id: int) -> int:
+def playbooks_handover(
+    *,
+    account_id: int,
+    previous_owner_id: int | None,
+    owner_id: int,
+    acting_user_id: int | None = None,
+) -> int:
     """An account changed owner: its open playbooks, and their open steps the previous owner
-    held, go to the new owner, who is notified. Returns the playbooks moved."""
+    held, go to the new owner, who is notified (unless they took the account themselves).
+    Returns the playbooks moved."""
     open_playbooks = Playbook.objects.filter(account_id=account_id, status=PlaybookStatus.OPEN)
     if previous_owner_id is not None:
         PlaybookStep.objects.filter(
@@ -461,7 +672,7 @@ def playbooks_handover(*, account_id: int, previous_owner_id: int | None, owner_
         Notification.all_objects.filter(
             kind=NotificationKind.PLAYBOOK_ASSIGNED, ref__in=[p.pk for p in moved], user_id=owner_id
         ).delete()
-        notify_assigned(org=org, playbooks=moved)
+        notify_assigned(org=org, playbooks=moved, acting_user_id=acting_user_id, why="handover")
     logger.info(
         "handover account=%s from=%s to=%s playbooks=%s",
         account_id,
@@ -470,3 +681,53 @@ def playbooks_handover(*, account_id: int, previous_owner_id: int | None, owner_
         len(moved),
     )
     return len(moved)
+
+
+def playbooks_cancel_for_churn(
+    *, organization_id: int, churns: list, acting_user: User | None = None
+) -> int:
+    """Accounts churned (the accounts_churned hook): their open playbooks are cancelled with
+    the reason ("account churned on <date>: <reason>"), their open steps skipped and their
+    unread notifications read, set-based. Returns the playbooks cancelled."""
+    why = {c.account_id: c.text for c in churns}
+    rows = list(
+        Playbook.all_objects.select_for_update()
+        .filter(
+            organization_id=organization_id,
+            account_id__in=list(why),
+            status=PlaybookStatus.OPEN,
+        )
+        .values_list("pk", "account_id")
+    )
+    if not rows:
+        return 0
+    now = timezone.now()
+    closer = getattr(acting_user, "pk", None)
+    update_from_values(
+        table=Playbook._meta.db_table,
+        key="id",
+        columns=[
+            ("status", "varchar"),
+            ("closed_at", "timestamptz"),
+            ("closed_by_id", "bigint"),
+            ("outcome_notes", "text"),
+        ],
+        rows=[
+            (pk, PlaybookStatus.CANCELLED.value, now, closer, why[account_id])
+            for pk, account_id in rows
+        ],
+    )
+    ids = [pk for pk, _ in rows]
+    PlaybookStep.all_objects.filter(
+        organization_id=organization_id, playbook_id__in=ids, status=StepStatus.OPEN
+    ).update(status=StepStatus.SKIPPED, version=F("version") + 1)
+    Notification.all_objects.filter(
+        organization_id=organization_id, playbook_id__in=ids, read_at__isnull=True
+    ).update(read_at=now)
+    logger.info(
+        "playbooks cancelled for churn org=%s accounts=%s playbooks=%s",
+        organization_id,
+        len(why),
+        len(ids),
+    )
+    return len(ids)

@@ -104,6 +104,13 @@ def test_sqlite_default_migrates_seeds_and_serves_the_portfolio(tmp_path):
     result = _run([sys.executable, "-c", CHAIN_SCRIPT], env)
     assert "chain: ok" in result.stdout, result.stdout
 
+    # The demo's history, as `make demo` backfills it (smaller): churned customers stop
+    # generating work, and no two open playbooks share an account and template.
+    _run([*manage, "seed_demo", "--org", "churny", "--accounts", "120", "--months", "2"], env)
+    _run([*manage, "demo_backfill", "--org", "churny", "--days", "60", "--daily", "7"], env)
+    result = _run([sys.executable, "-c", CHURN_SCRIPT], env)
+    assert "churn: ok" in result.stdout, result.stdout
+
 
 CHAIN_SCRIPT = textwrap.dedent(
     """
@@ -135,5 +142,52 @@ CHAIN_SCRIPT = textwrap.dedent(
             "the fixture should have accounts without an NPS answer"
         )
     print("chain: ok")
+    """
+)
+
+
+CHURN_SCRIPT = textwrap.dedent(
+    """
+    import datetime as dt
+
+    import django
+
+    django.setup()
+
+    from django.db.models import Count, F
+
+    from accounts.models import Account, Subscription
+    from health.models import HealthScore
+    from health.selectors import org_today
+    from orgs.models import Organization
+    from orgs.tenancy import org_context
+    from playbooks.models import Playbook
+    from triggers.models import Alert
+
+    org = Organization.objects.get(slug="churny")
+    today = org_today(org)
+    with org_context(org):
+        churned = Account.objects.filter(churned_at__lt=today)
+        # the backfill (60 days) lived through churns, not only after them
+        assert churned.filter(churned_at__gt=today - dt.timedelta(days=60)).exists()
+        assert HealthScore.objects.filter(date=today).exists(), "the last day was not scored"
+        assert not HealthScore.objects.filter(date=today, account__in=churned).exists()
+        assert not HealthScore.objects.filter(
+            account__churned_at__isnull=False, date__gte=F("account__churned_at")
+        ).exists(), "scored on or after a churn date"
+        assert not Playbook.objects.filter(account__in=churned, status="open").exists()
+        assert not Playbook.objects.filter(opened_on__gte=F("account__churned_at")).exists()
+        assert not Alert.objects.filter(account__in=churned, status="pending").exists()
+        assert not churned.filter(mrr__gt=0).exists(), "a churned account shows MRR"
+        assert not Subscription.objects.filter(account__in=churned, status="active").exists()
+        assert Playbook.objects.filter(outcome="churned").exists()
+        twice = (
+            Playbook.objects.filter(status="open", template__isnull=False)
+            .values("account_id", "template_id")
+            .annotate(n=Count("id"))
+            .filter(n__gt=1)
+        )
+        assert not twice.exists(), list(twice)
+    print("churn: ok")
     """
 )

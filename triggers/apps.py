@@ -5,11 +5,12 @@ class TriggersConfig(AppConfig):
     name = "triggers"
 
     def ready(self):
-        from accounts.signals import demo_org_seeded
+        from accounts.signals import accounts_churned, demo_org_seeded
         from health.signals import health_run_completed
 
         health_run_completed.connect(_after_scoring, dispatch_uid="triggers-after-scoring")
         demo_org_seeded.connect(_demo_triggers, dispatch_uid="triggers-demo-configuration")
+        accounts_churned.connect(_churned, dispatch_uid="triggers-close-alerts-for-churn")
 
 
 def _after_scoring(sender, organization_id, date, state, **kwargs):
@@ -25,3 +26,10 @@ def _demo_triggers(sender, organization, **kwargs):
 
     made = demo_configuration_create(org=organization)
     return f"{made['templates']} playbook templates, {made['triggers']} triggers"
+
+
+def _churned(sender, organization_id, churns, acting_user, **kwargs):
+    """Accounts offers the hook; triggers close the churned accounts' pending alerts."""
+    from .services import alerts_close_for_churn
+
+    alerts_close_for_churn(organization_id=organization_id, churns=churns, acting_user=acting_user)

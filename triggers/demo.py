@@ -10,10 +10,11 @@ from decimal import Decimal
 
 import numpy as np
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.models import Account, ChurnReason, Persona, Product
-from accounts.services import subscription_add
+from accounts.models import Account, ChurnReason, Persona, Product, Subscription
+from accounts.services import Churn, accounts_mark_churned, subscription_add
 from orgs.models import Organization
 from orgs.tenancy import org_context
 from playbooks.models import (
@@ -347,6 +348,8 @@ def simulate_csm_work(*, org: Organization, day: dt.date, rng: np.random.Generat
     now = timezone.make_aware(dt.datetime.combine(day, dt.time(15, 0)))
     counts = {"alerts_confirmed": 0, "alerts_dismissed": 0, "steps_done": 0, "closed": 0}
     with org_context(org), transaction.atomic():
+        # 0. the seed's churns that have come by today happen now, through the one service
+        counts["churned"] = _churns_arrive(org=org, day=day, now=now)
         # 1. alerts raised 1-4 days ago get a decision
         # by the firing's day: created_at is the wall clock of the backfill, not the day
         pending = list(
@@ -372,7 +375,7 @@ def simulate_csm_work(*, org: Organization, day: dt.date, rng: np.random.Generat
             )
             for a in confirm
         ]
-        playbooks = playbooks_create_bulk(org=org, specs=specs)
+        playbooks = playbooks_create_bulk(org=org, specs=specs).by_spec
         for alert, playbook in zip(confirm, playbooks, strict=True):
             alert.status, alert.playbook, alert.decided_at = AlertStatus.CONFIRMED, playbook, now
             alert.decided_by_id = alert.owner_id
@@ -410,15 +413,20 @@ def simulate_csm_work(*, org: Organization, day: dt.date, rng: np.random.Generat
         PlaybookStep.all_objects.bulk_update(done, ["status", "completed_at", "completed_by"])
         counts["steps_done"] = len(done)
 
-        # 3. playbooks with every step done are closed with an outcome
+        # 3. playbooks with every step done are closed with an outcome; the CSM fighting for
+        # an account that will churn keeps its retention or renewal playbook open until the
+        # churn comes (step 0 of that day records it there)
         closable = list(
             Playbook.objects.filter(status=PlaybookStatus.OPEN)
             .exclude(steps__status=StepStatus.OPEN)
+            .exclude(
+                kind__in=CHURN_RECORDED_IN,
+                account__churned_at__lte=day + dt.timedelta(days=CHURNS_SOON_DAYS),
+            )
             .select_related("account", "template")
         )
-        reasons = list(ChurnReason.objects.all())
         for playbook in closable:
-            _simulate_outcome(playbook, day, rng, reasons)
+            _simulate_outcome(playbook, day, rng)
             if playbook.outcome == "won":
                 subscription_add(
                     account=playbook.account,
@@ -448,12 +456,66 @@ def simulate_csm_work(*, org: Organization, day: dt.date, rng: np.random.Generat
     return counts
 
 
+# The kinds of playbook a churn is recorded in, and how far ahead a CSM sees it coming.
+CHURN_RECORDED_IN = ("retention", "renewal")
+CHURNS_SOON_DAYS = 120
+
+
+def _churns_arrive(*, org: Organization, day: dt.date, now: dt.datetime) -> int:
+    """Accounts whose churn date (from the seed) has come by `day` and that still have work
+    open or subscriptions active: the churn is recorded in the latest open retention or
+    renewal playbook (outcome churned, as a CSM closes it), then goes through
+    accounts_mark_churned, the one way an account churns, whose hook cancels the account's
+    other open playbooks and closes its pending alerts, and which cancels the subscriptions
+    the simulation added. Set-based; returns the accounts churned."""
+    mine = {"account_id": OuterRef("pk")}
+    rows = list(
+        Account.objects.filter(churned_at__lte=day)
+        .filter(
+            Exists(Playbook.objects.filter(**mine, status=PlaybookStatus.OPEN))
+            | Exists(Alert.objects.filter(**mine, status=AlertStatus.PENDING))
+            | Exists(Subscription.objects.filter(**mine, status="active"))
+        )
+        .values_list("pk", "churned_at", "churn_reason_id")
+    )
+    if not rows:
+        return 0
+    fallback = ChurnReason.objects.order_by("pk").values_list("pk", flat=True).first()
+    reason = {pk: reason_id or fallback for pk, _, reason_id in rows}
+    recorded, seen = [], set()
+    for playbook in Playbook.objects.filter(
+        account_id__in=list(reason), status=PlaybookStatus.OPEN, kind__in=CHURN_RECORDED_IN
+    ).order_by("account_id", "-opened_on", "-pk"):
+        if playbook.account_id in seen:
+            continue
+        seen.add(playbook.account_id)
+        playbook.status, playbook.outcome = PlaybookStatus.COMPLETED, "churned"
+        playbook.churn_reason_id = reason[playbook.account_id]
+        playbook.closed_at, playbook.closed_by_id = now, playbook.owner_id
+        playbook.outcome_notes, playbook.is_demo = "Simulated by the demo seed.", True
+        recorded.append(playbook)
+    Playbook.all_objects.bulk_update(
+        recorded,
+        ["status", "outcome", "churn_reason", "closed_at", "closed_by", "outcome_notes", "is_demo"],
+    )
+    PlaybookStep.objects.filter(
+        playbook_id__in=[p.pk for p in recorded], status=StepStatus.OPEN
+    ).update(status=StepStatus.SKIPPED)
+    churns = [
+        Churn(account_id=pk, churned_at=churned_at, reason_id=reason[pk])
+        for pk, churned_at, _ in rows
+        if reason[pk] is not None
+    ]
+    accounts_mark_churned(org=org, churns=churns, note="demo: the customer left")
+    return len(churns)
+
+
 def _with_playbook(firing, playbook):
     firing.playbook = playbook
     return firing
 
 
-def _simulate_outcome(playbook: Playbook, day, rng, reasons) -> None:
+def _simulate_outcome(playbook: Playbook, day, rng) -> None:
     account: Account = playbook.account
     churns_soon = account.churned_at is not None and account.churned_at <= day + dt.timedelta(
         days=120
@@ -463,7 +525,7 @@ def _simulate_outcome(playbook: Playbook, day, rng, reasons) -> None:
         roll = rng.random()
         playbook.opportunity_product_id = None
         trigger_product = (
-            Trigger.all_objects.filter(name=playbook.origin_label)
+            Trigger.objects.filter(name=playbook.origin_label)  # this organization's trigger
             .values_list("product_id", flat=True)
             .first()
         )
@@ -478,13 +540,9 @@ def _simulate_outcome(playbook: Playbook, day, rng, reasons) -> None:
             playbook.mrr_won = (expected * Decimal(str(round(rng.uniform(0.8, 1.1), 2)))).quantize(
                 Decimal("0.01")
             )
-    elif playbook.kind in ("retention", "renewal"):
-        if churns_soon:
-            playbook.outcome = "churned"
-            playbook.churn_reason_id = account.churn_reason_id or (
-                reasons[int(rng.integers(len(reasons)))].pk if reasons else None
-            )
-        elif playbook.kind == "retention" and rng.random() < 0.2:
+    elif playbook.kind in CHURN_RECORDED_IN:
+        # (an account churning soon keeps these open: _churns_arrive records the churn)
+        if playbook.kind == "retention" and rng.random() < 0.2:
             playbook.outcome = "risk_not_confirmed"
         else:
             playbook.outcome = "retained"

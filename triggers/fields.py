@@ -20,6 +20,7 @@ from django.utils.translation import ngettext_lazy
 
 from accounts.models import Account, Invoice, Subscription, UsageMetric
 from accounts.personas import ACCOUNT_FIELDS
+from accounts.selectors import customer_on
 from conditions import Comparison, ConditionError, Field, FieldType, Phrase, parse
 from health.measures import MEASURES
 from health.models import HealthScore
@@ -316,7 +317,8 @@ def _date_col(series: pd.Series) -> pd.Series:
 def load_frame(
     *, day: dt.date, fields: set[str], first_id: int | None = None, last_id: int | None = None
 ) -> pd.DataFrame:
-    """One row per account that is a customer on `day` (organization in context; optionally
+    """One row per account that is a customer on `day` (accounts.selectors.customer_on: none
+    churned on or before it; organization in context; optionally
     only ids in [first_id, last_id], a chunk), with the columns the given fields need.
     Set-based: one query per family of fields."""
 
@@ -344,12 +346,7 @@ def load_frame(
         "csm_sentiment",
         "csm_sentiment_expires_on",
     ]
-    accounts = scoped(
-        Account.objects.filter(Q(customer_since__isnull=True) | Q(customer_since__lte=day)).filter(
-            Q(churned_at__isnull=True) | Q(churned_at__gt=day)
-        ),
-        key="pk",
-    )
+    accounts = scoped(Account.objects.filter(customer_on(day)), key="pk")
     frame = pd.DataFrame(list(accounts.values_list(*base_cols)), columns=base_cols)
     frame = frame.rename(columns={"pk": "account_id"}).set_index("account_id").sort_index()
     if frame.empty:

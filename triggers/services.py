@@ -25,8 +25,9 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Subscription
+from accounts.models import Account, Subscription
 from conditions import ConditionError, fields_read
 from orgs.bulk import update_from_values, upsert
 from orgs.models import Organization, User
@@ -362,12 +363,15 @@ def materialize(
             )
             for f in to_playbook
         ]
-        playbooks = playbooks_create_bulk(org=org, specs=specs)
+        # A firing whose account already has an open playbook from the trigger's template
+        # (another trigger opened it) is linked to that one: no second playbook, and the
+        # trigger's cool-down holds while it is open.
+        created = playbooks_create_bulk(org=org, specs=specs)
         update_from_values(
             table=Firing._meta.db_table,
             key="id",
             columns=[("playbook_id", "bigint")],
-            rows=[(f.pk, p.pk) for f, p in zip(to_playbook, playbooks, strict=True)],
+            rows=[(f.pk, p.pk) for f, p in zip(to_playbook, created.by_spec, strict=True)],
         )
         Alert.all_objects.bulk_create(
             [
@@ -381,7 +385,11 @@ def materialize(
         )
         if to_alert:
             alerts = Alert.objects.filter(firing_id__in=[f.pk for f in to_alert]).values_list(
-                "pk", "owner_id", "firing__trigger__name", "account__name"
+                "pk",
+                "owner_id",
+                "firing__trigger__name",
+                "firing__trigger__template__name",
+                "account__name",
             )
             alerts_url = reverse("playbooks:alerts")
             Notification.all_objects.bulk_create(
@@ -391,24 +399,35 @@ def materialize(
                         user_id=owner_id,
                         kind=NotificationKind.ALERT_RAISED,
                         ref=alert_id,
-                        text=f"Alert to review: {trigger_name} · {account_name}",
+                        text=(
+                            _ALERT_TEXT
+                            % {"account": account, "trigger": trigger, "playbook": playbook}
+                        )[:300],
                         url=alerts_url,
                     )
-                    for alert_id, owner_id, trigger_name, account_name in alerts
+                    for alert_id, owner_id, trigger, playbook, account in alerts
                     if owner_id
                 ],
                 ignore_conflicts=True,
                 batch_size=5000,
             )
-    return len(playbooks), len(to_alert)
+    return len(created.new), len(to_alert)
+
+
+_ALERT_TEXT = _("%(account)s: %(trigger)s — confirm to start “%(playbook)s”, or dismiss")
 
 
 # -- alerts -----------------------------------------------------------------------------
 
 
 def alert_confirm(*, alert_id: int, user: User, today: dt.date) -> Alert:
-    """The CSM confirms the risk: the trigger's playbook is created, with the evidence."""
+    """The CSM confirms the risk: the trigger's playbook is created, with the evidence; if the
+    account already has that template's playbook open, the alert joins it instead
+    (`alert.joined_open` says so). A churned account's alerts were closed when it churned."""
     with transaction.atomic():
+        # the account first, then the alert: the order a churn takes them in
+        account_id = Alert.objects.values_list("account_id", flat=True).get(pk=alert_id)
+        list(Account.objects.select_for_update().filter(pk=account_id).values_list("pk"))
         alert = (
             Alert.objects.select_for_update(of=("self",))
             .select_related("firing__trigger__template", "account")
@@ -419,7 +438,7 @@ def alert_confirm(*, alert_id: int, user: User, today: dt.date) -> Alert:
         firing = alert.firing
         trigger = firing.trigger
         org = Organization.objects.get(pk=alert.organization_id)
-        (playbook,) = playbooks_create_bulk(
+        created = playbooks_create_bulk(
             org=org,
             specs=[
                 PlaybookSpec(
@@ -434,12 +453,15 @@ def alert_confirm(*, alert_id: int, user: User, today: dt.date) -> Alert:
                     evidence_text=firing.evidence_text,
                 )
             ],
+            acting_user_id=user.pk,
         )
+        (playbook,) = created.by_spec
         alert.status = AlertStatus.CONFIRMED
         alert.decided_at = timezone.now()
         alert.decided_by = user
         alert.playbook = playbook
         alert.save(update_fields=["status", "decided_at", "decided_by", "playbook"])
+        alert.joined_open = not created.new
         firing.playbook = playbook
         firing.save(update_fields=["playbook"])
         notifications_mark_read_for(kind=NotificationKind.ALERT_RAISED, ref=alert.pk)
@@ -560,3 +582,55 @@ def monthly_run(*, org: Organization, day: dt.date, is_demo: bool = False) -> Tr
     stats = triggers_evaluate(org=org, day=day, schedule=Schedule.MONTHLY, is_demo=is_demo)
     retention_forecast_compute(org=org, month=day)
     return stats
+
+
+# -- churned accounts -------------------------------------------------------------------
+
+
+def alerts_close_for_churn(
+    *, organization_id: int, churns: list, acting_user: User | None = None
+) -> int:
+    """Accounts churned (the accounts_churned hook): their pending alerts are closed, as
+    dismissed with the reason ("account churned on <date>: <reason>"), and their
+    notifications read. Set-based; returns the alerts closed."""
+    why = {c.account_id: c.text for c in churns}
+    rows = list(
+        Alert.all_objects.select_for_update(of=("self",))
+        .filter(
+            organization_id=organization_id,
+            account_id__in=list(why),
+            status=AlertStatus.PENDING,
+        )
+        .values_list("pk", "account_id")
+    )
+    if not rows:
+        return 0
+    now = timezone.now()
+    decider = getattr(acting_user, "pk", None)
+    update_from_values(
+        table=Alert._meta.db_table,
+        key="id",
+        columns=[
+            ("status", "varchar"),
+            ("dismiss_reason", "varchar"),
+            ("decided_at", "timestamptz"),
+            ("decided_by_id", "bigint"),
+        ],
+        rows=[
+            (pk, AlertStatus.DISMISSED.value, why[account_id][:240], now, decider)
+            for pk, account_id in rows
+        ],
+    )
+    Notification.all_objects.filter(
+        organization_id=organization_id,
+        kind=NotificationKind.ALERT_RAISED,
+        ref__in=[pk for pk, _ in rows],
+        read_at__isnull=True,
+    ).update(read_at=now)
+    logger.info(
+        "alerts closed for churn org=%s accounts=%s alerts=%s",
+        organization_id,
+        len(why),
+        len(rows),
+    )
+    return len(rows)

@@ -180,7 +180,7 @@ def test_digest_sends_each_notification_once(org, world, csm):
     assert pb.notifications_send_digest(org=org) == 1
     assert len(mail.outbox) == 1
     body = mail.outbox[0].body
-    assert "Offer Analytics" in body and body.count("Alert to review") == 3
+    assert "Offer Analytics" in body and body.count("confirm to start “Retention call”") == 3
     assert pb.notifications_send_digest(org=org) == 0
     assert len(mail.outbox) == 1
 

@@ -132,3 +132,9 @@ def test_generated_year_is_consistent():
     assert set(steps["assignee_id"][steps["order"] == 2]) == {9}
     assert (playbooks["churn_reason_id"][playbooks["outcome"] == "churned"] == 3).all()
     assert (playbooks["outcome"][playbooks["status"] == "completed"] != "").all()
+    # One open playbook per account and template (the database refuses a second).
+    is_open = playbooks["status"] == "open"
+    pairs = list(
+        zip(playbooks["account_id"][is_open], playbooks["template_id"][is_open], strict=True)
+    )
+    assert len(pairs) == len(set(pairs)) and len(pairs) > 0

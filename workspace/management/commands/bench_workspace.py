@@ -183,6 +183,17 @@ def bench_playbooks(
         np.where(cancelled, PlaybookStatus.CANCELLED.value, PlaybookStatus.OPEN.value),
     ).astype(object)
     closed_day = np.where(completed, close_day, np.where(cancelled, cancel_day, NO_DAY))
+    # One open playbook per account and template, as the database holds it: of several, the
+    # first opened stays open and the later ones are cancelled the day they opened.
+    open_idx = np.flatnonzero(status == PlaybookStatus.OPEN.value)
+    ordered = open_idx[np.lexsort((opened[open_idx], tpl[open_idx], acc[open_idx]))]
+    again = np.zeros(n, dtype=bool)
+    again[ordered[1:]] = (acc[ordered[1:]] == acc[ordered[:-1]]) & (
+        tpl[ordered[1:]] == tpl[ordered[:-1]]
+    )
+    status[again] = PlaybookStatus.CANCELLED.value
+    closed_day = np.where(again, opened, closed_day)
+    skipped |= again[pb] & ~done
 
     pb_kind = kinds[tpl]
     outcome = np.full(n, "", dtype=object)
