@@ -185,6 +185,18 @@ def work_counts(*, user: User, today: dt.date) -> WorkCounts:
     return WorkCounts(kinds=kinds)
 
 
+def outcome_due(*, user: User, limit: int = 20) -> list[Playbook]:
+    """The user's open playbooks whose steps are all done: each waits for its outcome (My
+    Work asks for it), oldest first, with its account; one query."""
+    return list(
+        Playbook.objects.filter(owner=user, status=PlaybookStatus.OPEN)
+        .exclude(steps__status=StepStatus.OPEN)
+        .select_related("account")
+        .only("id", "title", "kind", "opened_on", "due_on", "account__id", "account__name")
+        .order_by("opened_on", "pk")[:limit]
+    )
+
+
 # -- The playbook page --------------------------------------------------------------------
 
 
@@ -334,9 +346,18 @@ def team_board(*, members: list[User], today: dt.date, month_start: dt.datetime)
 
 
 def notifications_of(*, user: User) -> QuerySet[Notification]:
-    """The user's in-app notifications, unread first, newest first."""
+    """The user's in-app notifications, unread first, newest first, each with the playbook
+    and account it is about (for their links)."""
     return (
         Notification.objects.filter(user=user)
+        .select_related("playbook__account")
+        .only(
+            *(f.name for f in Notification._meta.concrete_fields),
+            "playbook__id",
+            "playbook__title",
+            "playbook__account__id",
+            "playbook__account__name",
+        )
         .annotate(
             unread=Case(
                 When(read_at__isnull=True, then=Value(0)),

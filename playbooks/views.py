@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
@@ -35,8 +36,10 @@ from .models import Playbook, PlaybookStatus, PlaybookStep
 from .services import (
     PlaybookError,
     StepConflict,
+    churned_text,
     playbook_close,
     playbook_log_contact,
+    playbook_outcome_due,
     playbook_reassign,
     step_add_note,
     step_complete,
@@ -191,8 +194,15 @@ def _step_action(request: HttpRequest, pk: int, form_class, action, *, form_name
             # A conflict leaves the page stale elsewhere too: counts and lists reload.
             events={EVENT_WORK: {"step": pk}} if conflict else None,
         )
+    # the last open step done: the playbook now waits for its outcome, and says so here
+    outcome_due = form_name == "complete" and playbook_outcome_due(playbook=step.playbook)
     if not is_fragment_request(request):
         messages.success(request, f"{step.title}: {done}")
+        if outcome_due:
+            messages.info(request, gettext("All steps done — record the outcome."))
+            return redirect(
+                reverse("playbooks:detail", args=[step.playbook_id]) + "#playbook-outcome"
+            )
         return _back(request, step, where)
     return _step_response(
         request,
@@ -200,6 +210,7 @@ def _step_action(request: HttpRequest, pk: int, form_class, action, *, form_name
         where=where,
         message=done,
         message_kind="success",
+        outcome_due=outcome_due,
         events={EVENT_WORK: {"step": pk}, EVENT_TIMELINE: {"account": step.playbook.account_id}},
     )
 
@@ -296,6 +307,8 @@ def _playbook_context(request: HttpRequest, playbook: Playbook, **extra) -> dict
         "can_reassign": can_reassign(request) and is_open,
         "steps": steps,
         "steps_done": sum(1 for s in steps if s.status == "done"),
+        "outcome_due": is_open and not any(s.status == "open" for s in steps),
+        "churned": churned_text(playbook.account.churned_at) if playbook.account.is_churned else "",
         "overdue_steps": sum(1 for s in steps if s.status == "open" and s.due_on < today),
         "contacts": contacts,
         "evidence_lines": selectors.evidence_lines(playbook.evidence_text),

@@ -1,12 +1,16 @@
-"""Forms of the workspace: dismissing an alert, and logging a contact from the account page
-(optionally against one of the account's open playbooks)."""
+"""Forms of the workspace: dismissing an alert, starting a playbook from the account page
+(confirmed when the account churned), and logging a contact from the account page (optionally
+against one of the account's open playbooks)."""
 
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
-from playbooks.forms import ContactLogForm
+from accounts.models import Account
+from playbooks.forms import ContactLogForm, PlaybookStartForm
 from playbooks.models import Playbook, PlaybookStatus
+from playbooks.services import churned_text
 
 
 class AlertDismissForm(forms.Form):
@@ -41,3 +45,19 @@ class AccountContactForm(ContactLogForm):
         if open_playbooks is not None:
             field.choices = [("", field.empty_label)] + [(p.pk, p.title) for p in open_playbooks]
         field.label_from_instance = lambda p: p.title
+
+
+class AccountPlaybookStartForm(PlaybookStartForm):
+    """Start a playbook on the account page. On a churned account it asks first: a checkbox
+    that says when the account churned (the service refuses without it, naming this field)."""
+
+    confirm_churned = forms.BooleanField(required=False)
+
+    def __init__(self, *args, account: Account, **kwargs):
+        super().__init__(*args, **kwargs)
+        if account.is_churned:
+            self.fields[
+                "confirm_churned"
+            ].label = f"{churned_text(account.churned_at)} {_('Start a playbook anyway.')}"
+        else:
+            del self.fields["confirm_churned"]

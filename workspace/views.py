@@ -31,7 +31,6 @@ from orgs.models import Role, User
 from orgs.permissions import can_reassign, org_required
 from orgs.selectors import org_csms
 from playbooks import selectors as playbook_selectors
-from playbooks.forms import PlaybookStartForm
 from playbooks.models import PlaybookKind, PlaybookStatus
 from playbooks.services import PlaybookError, notifications_mark_read, playbook_start
 from playbooks.views import (
@@ -48,14 +47,14 @@ from triggers.models import Alert
 from triggers.services import alert_confirm, alert_dismiss
 
 from . import selectors
-from .forms import AccountContactForm, AlertDismissForm
+from .forms import AccountContactForm, AccountPlaybookStartForm, AlertDismissForm
 from .services import account_contact_log
 
 logger = logging.getLogger(__name__)
 
 EVENT_NOTIFICATIONS = "notificationsChanged"
 
-MY_WORK_SECTIONS = ("work-counts", "work-alerts", "work-steps", "work-kinds")
+MY_WORK_SECTIONS = ("work-counts", "work-alerts", "work-outcomes", "work-steps", "work-kinds")
 
 
 # -- My Work ------------------------------------------------------------------------------
@@ -193,6 +192,8 @@ def my_work(request: HttpRequest) -> HttpResponse:
         context["alerts"], context["alerts_total"] = selectors.pending_alerts(user=subject)
     elif section == "work-counts":
         context["alerts_total"] = selectors.pending_alerts_count(user=subject)
+    if section in (None, "work-outcomes"):
+        context["outcome_due"] = playbook_selectors.outcome_due(user=subject)
     if section in (None, "work-steps"):
         page = _steps_page(subject, kind, _page_number(request), context["kind_total"])
         context.update(page)
@@ -283,10 +284,17 @@ def alert_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
         alert = alert_confirm(alert_id=alert.pk, user=request.user, today=org_today())
     except PlaybookError as exc:
         return _alert_conflict(request, pk, exc.message.capitalize() + ".")
-    title = alert.playbook.title if alert.playbook else "the playbook"
-    return _alert_done(
-        request, pk, f"Confirmed: “{title}” has started for {alert.account.name}.", alert.account_id
-    )
+    values = {
+        "playbook": alert.playbook.title if alert.playbook else gettext("the playbook"),
+        "account": alert.account.name,
+    }
+    if getattr(alert, "joined_open", False):
+        text = gettext(
+            "Confirmed: “%(playbook)s” was already open for %(account)s; the alert joins it."
+        )
+    else:
+        text = gettext("Confirmed: “%(playbook)s” has started for %(account)s.")
+    return _alert_done(request, pk, text % values, alert.account_id)
 
 
 @org_required(roles=WORK_ROLES)
@@ -455,8 +463,8 @@ def _panel_context(request: HttpRequest, account: Account, **extra) -> dict:
         "can_work": can_work(request),
     }
     if context["can_work"]:
-        context["start_form"] = extra.pop("start_form", None) or PlaybookStartForm(
-            id_prefix="start"
+        context["start_form"] = extra.pop("start_form", None) or AccountPlaybookStartForm(
+            account=account, id_prefix="start"
         )
         contacts = list(account_contacts_qs().filter(account=account).only("id", "name", "role"))
         context["contact_form"] = extra.pop("contact_form", None) or AccountContactForm(
@@ -486,7 +494,7 @@ def account_panel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def account_start_playbook(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account_or_404(pk)
-    form = PlaybookStartForm(request.POST, id_prefix="start")
+    form = AccountPlaybookStartForm(request.POST, account=account, id_prefix="start")
     playbook = None
     if form.is_valid():
         try:
@@ -495,9 +503,17 @@ def account_start_playbook(request: HttpRequest, pk: int) -> HttpResponse:
                 template=form.cleaned_data["template"],
                 acting_user=request.user,
                 today=org_today(),
+                confirm_churned=form.cleaned_data.get("confirm_churned", False),
             )
         except PlaybookError as exc:
-            form.add_error("template" if exc.field == "template" else None, exc.message)
+            if exc.field == "confirm_churned" and exc.field not in form.fields:
+                # churned since the page was loaded: ask now
+                form = AccountPlaybookStartForm(
+                    request.POST, account=_account_or_404(pk), id_prefix="start"
+                )
+                form.is_valid()
+            field = exc.field if exc.field in form.fields else None
+            form.add_error(field, exc.message[:1].upper() + exc.message[1:])
     if playbook is None:
         if not is_fragment_request(request):
             account = _account_or_404(pk)

@@ -457,3 +457,49 @@ def test_playbook_page_queries_do_not_grow_with_steps_or_contacts(
 def test_other_org_context_does_not_leak(other_org, world):
     with org_context(other_org):
         assert not Playbook.objects.exists()
+
+
+# -- All steps done, and churned accounts --------------------------------------------------
+
+
+def test_the_last_step_done_asks_for_the_outcome_there_and_on_the_page(client, csm, manager, world):
+    playbook = world["expansion"]
+    mine, managers = PlaybookStep.objects.filter(playbook=playbook).order_by("order")
+    client.force_login(csm)
+    first = client.post(
+        reverse("playbooks:step_complete", args=[mine.pk]),
+        {"version": mine.version, "where": "mywork"},
+        **HTMX,
+    ).content.decode()
+    assert "record the outcome" not in first  # the manager's step is still open
+    page = client.get(reverse("playbooks:detail", args=[playbook.pk])).content.decode()
+    assert "All steps done" not in page
+
+    managers.refresh_from_db()
+    client.force_login(manager)
+    last = client.post(
+        reverse("playbooks:step_complete", args=[managers.pk]),
+        {"version": managers.version, "where": "playbook"},
+        **HTMX,
+    ).content.decode()
+    assert "All steps done — record the outcome." in last
+    assert f'href="/playbooks/{playbook.pk}/#playbook-outcome"' in last
+    client.force_login(csm)
+    page = client.get(reverse("playbooks:detail", args=[playbook.pk])).content.decode()
+    outcome = page[page.index('id="playbook-outcome"') :]
+    assert "All steps done — record the outcome." in outcome[: outcome.index("<form")]
+
+
+def test_a_cancelled_playbook_of_a_churned_account_says_why(client, org, csm, world):
+    from accounts.services import account_mark_churned
+
+    account_mark_churned(
+        account=world["accounts"]["a"],
+        churned_at=DAY,
+        reason=ChurnReasonFactory(organization=org, name="Price"),
+    )
+    client.force_login(csm)
+    page = client.get(reverse("playbooks:detail", args=[world["expansion"].pk])).content.decode()
+    assert "This account churned on 2024-06-30. Reason: Price." in page
+    assert "Cancelled: account churned on 2024-06-30: Price" in page
+    assert "none (churned)" in page  # no current MRR

@@ -84,7 +84,7 @@ def test_my_work_shows_alerts_with_evidence_then_steps(client, csm, world):
     html = response.content.decode()
     assert response.context["alerts_total"] == 3
     # The evidence in plain words, from the firing.
-    assert "Days the oldest unpaid invoice is overdue 41 &gt; 30" in html
+    assert "The oldest unpaid invoice is 41 days overdue" in html
     assert html.index('id="work-alerts"') < html.index('id="work-steps"')
     steps = response.context["steps"]
     assert [s.title for s in steps] == ["Call the sponsor"]  # the manager's step is not hers
@@ -285,7 +285,7 @@ def test_notifications_list_badge_and_mark_read(client, csm, world):
     assert ">4<" in badge  # 1 playbook + 3 alerts
     assert "load" not in badge  # reloads on events only
     page = client.get(reverse("workspace:notifications")).content.decode()
-    assert "New playbook: Offer Analytics" in page and "Mark all as read" in page
+    assert "Alfa: new playbook “Offer Analytics”" in page and "Mark all as read" in page
     one = Notification.objects.filter(user=csm, kind="playbook_assigned").get()
     response = client.post(reverse("workspace:notification_read", args=[one.pk]), **HTMX)
     assert response.status_code == 200 and "notificationsChanged" in events(response)
@@ -456,9 +456,12 @@ def test_account_360_queries_do_not_grow_with_playbooks(
         return len(ctx.captured_queries)
 
     few = count()
-    for _ in range(6):
+    for i in range(6):  # one open playbook per template, so six templates
         playbook_start(
-            account=account, template=world["templates"]["save"], acting_user=csm, today=DAY
+            account=account,
+            template=template(org, f"Save {i}", "retention"),
+            acting_user=csm,
+            today=DAY,
         )
         InteractionFactory(account=account)
     many = count()
@@ -467,3 +470,74 @@ def test_account_360_queries_do_not_grow_with_playbooks(
         client.get(reverse("workspace:account_panel", args=[account.pk]), **HTMX)
     with django_assert_max_num_queries(13):
         client.get(reverse("workspace:account_timeline", args=[account.pk]), **HTMX)
+
+
+# -- Churned accounts, duplicates and outcomes --------------------------------------------
+
+
+def test_starting_a_playbook_on_a_churned_account_asks_for_confirmation(client, org, csm, world):
+    from accounts.services import account_mark_churned
+    from tests.factories import ChurnReasonFactory
+
+    echo = world["accounts"]["e"]
+    account_mark_churned(
+        account=echo, churned_at=DAY, reason=ChurnReasonFactory(organization=org, name="Price")
+    )
+    client.force_login(csm)
+    panel = client.get(reverse("workspace:account_panel", args=[echo.pk]), **HTMX).content.decode()
+    assert 'name="confirm_churned"' in panel
+    assert "This account churned on 2024-06-30. Start a playbook anyway." in panel
+    url = reverse("workspace:account_start", args=[echo.pk])
+    save = world["templates"]["save"].pk
+    refused = client.post(url, {"template": save}, **HTMX)
+    assert refused.status_code == 422
+    html = refused.content.decode()
+    assert 'id="start-confirm_churned_error"' in html
+    assert "Confirm that you want to start a playbook on a churned account." in html
+    assert not Playbook.objects.filter(account=echo, status="open").exists()
+    started = client.post(url, {"template": save, "confirm_churned": "on"}, **HTMX)
+    assert started.status_code == 200 and "Started “Retention call”" in started.content.decode()
+    # a live account's form has no such box
+    alfa = world["accounts"]["a"]
+    panel = client.get(reverse("workspace:account_panel", args=[alfa.pk]), **HTMX).content.decode()
+    assert "confirm_churned" not in panel
+
+
+def test_a_second_start_of_an_open_template_is_refused_with_its_name(client, csm, world):
+    alfa = world["accounts"]["a"]
+    client.force_login(csm)
+    url = reverse("workspace:account_start", args=[alfa.pk])
+    offer = Playbook.objects.get(account=alfa).template_id  # the trigger's, still open
+    response = client.post(url, {"template": offer}, **HTMX)
+    assert response.status_code == 422
+    assert "A “Offer Analytics” playbook is already open for this account" in (
+        response.content.decode()
+    )
+    assert Playbook.objects.filter(account=alfa).count() == 1
+
+
+def test_my_work_asks_for_the_outcome_of_playbooks_whose_steps_are_all_done(
+    client, csm, manager, world
+):
+    client.force_login(csm)
+    assert "All steps done — record the outcome" not in client.get(MY_WORK).content.decode()
+    for step in PlaybookStep.objects.filter(playbook=world["expansion"]):
+        step_complete(step_id=step.pk, user=step.assignee)
+    response = client.get(MY_WORK)
+    html = response.content.decode()
+    assert [p.pk for p in response.context["outcome_due"]] == [world["expansion"].pk]
+    section = html[html.index('id="work-outcomes"') :]
+    section = section[: section.index("</section>")]
+    assert "All steps done — record the outcome" in section and "Alfa" in section
+    assert f"/playbooks/{world['expansion'].pk}/#playbook-outcome" in section
+    # the section reloads itself when work changes
+    fragment = client.get(f"{MY_WORK}?section=work-outcomes", **HTMX).content.decode()
+    assert fragment.lstrip().startswith('<section id="work-outcomes"') and "Alfa" in fragment
+
+
+def test_notifications_link_to_the_account_and_the_playbook(client, csm, world):
+    client.force_login(csm)
+    page = client.get(reverse("workspace:notifications")).content.decode()
+    alfa, playbook = world["accounts"]["a"], world["expansion"]
+    assert f'<a href="/accounts/{alfa.pk}/">Alfa</a>' in page
+    assert f'<a href="/playbooks/{playbook.pk}/">Playbook “Offer Analytics”</a>' in page
