@@ -295,6 +295,7 @@ def accounts_mark_churned(
             table=Subscription._meta.db_table,
             key="id",
             columns=[("status", "varchar"), ("end_date", "date")],
+            condition=f"t.organization_id = {int(org_id)}",
             rows=[
                 (pk, SubscriptionStatus.CANCELLED.value, effective[account_id][0])
                 for pk, account_id, _ in active
@@ -314,6 +315,7 @@ def accounts_mark_churned(
                 ("health_change_30d", "float8"),
                 ("updated_at", "timestamptz"),
             ],
+            condition=f"t.organization_id = {int(org_id)}",
             rows=[
                 (pk, day, reason_id, LifecycleStage.CHURNED.value, None, "", None, None, now)
                 for pk, (day, reason_id) in effective.items()

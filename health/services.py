@@ -201,7 +201,8 @@ def _missing(scored: pd.DataFrame, spec: ModelSpec) -> list[list[str]]:
 
 def write_scores(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> None:
     """Upsert the day's rows (re-running a day replaces them) and, where this day is the
-    account's latest scored day, its latest-score columns. Inside the caller's transaction."""
+    account's latest scored day and the account has not churned, its latest-score columns.
+    Inside the caller's transaction."""
     if scores.empty:
         return
     ids = scores.index.to_numpy()
@@ -253,7 +254,9 @@ def write_scores(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> None:
             [day] * len(ids),
             strict=True,
         ),
-        condition="t.health_scored_on IS NULL OR t.health_scored_on <= v.health_scored_on",
+        # a churned account shows no current health (its history stays in the scores)
+        condition="(t.health_scored_on IS NULL OR t.health_scored_on <= v.health_scored_on)"
+        " AND t.churned_at IS NULL AND t.lifecycle_stage <> 'churned'",
     )
 
 

@@ -712,6 +712,7 @@ def playbooks_cancel_for_churn(
             ("closed_by_id", "bigint"),
             ("outcome_notes", "text"),
         ],
+        condition=f"t.organization_id = {int(organization_id)}",
         rows=[
             (pk, PlaybookStatus.CANCELLED.value, now, closer, why[account_id])
             for pk, account_id in rows

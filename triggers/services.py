@@ -616,6 +616,7 @@ def alerts_close_for_churn(
             ("decided_at", "timestamptz"),
             ("decided_by_id", "bigint"),
         ],
+        condition=f"t.organization_id = {int(organization_id)}",
         rows=[
             (pk, AlertStatus.DISMISSED.value, why[account_id][:240], now, decider)
             for pk, account_id in rows

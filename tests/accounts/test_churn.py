@@ -187,6 +187,11 @@ def test_after_its_churn_date_an_account_is_not_scored_and_fires_no_trigger(org,
         (leaves.pk, DAY - dt.timedelta(days=1)),  # its history before the churn stays
         (stays.pk, DAY),
     }
+    # re-scoring a day before the churn rewrites that day's history, not a current health
+    health_services.health_score_day(org=org, day=DAY - dt.timedelta(days=1))
+    leaves.refresh_from_db()
+    assert (leaves.health_score, leaves.health_colour) == (None, "")
+    assert Account.objects.get(pk=stays.pk).health_score is not None
     frame = load_frame(day=DAY, fields={"health_score"})
     assert list(frame.index) == [stays.pk]
     Trigger.all_objects.create(
