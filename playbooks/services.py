@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -313,7 +314,7 @@ def churned_text(churned_at: dt.date | None) -> str:
     """How a page says an account churned: "This account churned on <date>."."""
     if churned_at is None:
         return gettext("This account churned.")
-    return gettext("This account churned on %(date)s.") % {"date": churned_at.isoformat()}
+    return gettext("This account churned on %(date)s.") % {"date": date_format(churned_at, "j M Y")}
 
 
 def _locked_step(step_id: int, expected_version: int | None) -> PlaybookStep:
