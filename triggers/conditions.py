@@ -130,7 +130,7 @@ def _say(fld: Field, phrase: Phrase, value, params: dict) -> str:
         if number < 0 and phrase.down is not None:
             template, number = phrase.down, -number
         params["value"] = _fmt(number)
-        params["count"] = round(abs(number))
+        params["count"] = round(abs(number)) if math.isfinite(number) else 0
     else:
         params["value"] = _fmt_value(value)
         params["count"] = 1

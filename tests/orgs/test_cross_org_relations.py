@@ -386,7 +386,7 @@ def _form_cases(own, org, csm):
         PlaybookReassignForm,
         PlaybookStartForm,
     )
-    from workspace.forms import AccountContactForm
+    from workspace.forms import AccountContactForm, AccountPlaybookStartForm
 
     account = own[Account]
     playbook = own[Playbook]
@@ -414,6 +414,7 @@ def _form_cases(own, org, csm):
         ],
         PlaybookReassignForm: [(dict(org=org), {}, "owner")],
         PlaybookStartForm: [({}, {}, "template")],
+        AccountPlaybookStartForm: [(dict(account=account), {}, "template")],
     }
 
 
