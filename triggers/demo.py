@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Account, ChurnReason, Persona, Product, Subscription
@@ -468,15 +467,22 @@ def _churns_arrive(*, org: Organization, day: dt.date, now: dt.datetime) -> int:
     accounts_mark_churned, the one way an account churns, whose hook cancels the account's
     other open playbooks and closes its pending alerts, and which cancels the subscriptions
     the simulation added. Set-based; returns the accounts churned."""
-    mine = {"account_id": OuterRef("pk")}
+    # three joins over the open work rather than correlated subqueries: SQLite would read
+    # each one through the organization's index, once per account
+    gone = {"account__churned_at__lte": day}
+    busy = {
+        *Playbook.objects.filter(status=PlaybookStatus.OPEN, **gone).values_list(
+            "account_id", flat=True
+        ),
+        *Alert.objects.filter(status=AlertStatus.PENDING, **gone).values_list(
+            "account_id", flat=True
+        ),
+        *Subscription.objects.filter(status="active", **gone).values_list("account_id", flat=True),
+    }
     rows = list(
-        Account.objects.filter(churned_at__lte=day)
-        .filter(
-            Exists(Playbook.objects.filter(**mine, status=PlaybookStatus.OPEN))
-            | Exists(Alert.objects.filter(**mine, status=AlertStatus.PENDING))
-            | Exists(Subscription.objects.filter(**mine, status="active"))
+        Account.objects.filter(pk__in=sorted(busy)).values_list(
+            "pk", "churned_at", "churn_reason_id"
         )
-        .values_list("pk", "churned_at", "churn_reason_id")
     )
     if not rows:
         return 0
