@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import (
@@ -173,6 +173,8 @@ def test_sql_and_pandas_pick_the_same_accounts(org, products, data):
     # `org` and `products` are made once per test and only read; each example's accounts
     # live in a savepoint rolled back at its end.
     portfolio = data.draw(portfolios, label="portfolio")
+    # the nightly frame holds customers only: a portfolio of churned accounts has no frame
+    assume(any(a["lifecycle_stage"] != "churned" for a in portfolio))
     conditions = data.draw(st.lists(trees(portfolio), min_size=1, max_size=4), label="trees")
     with org_context(org), transaction.atomic():
         ids = _create(org, products, portfolio)
