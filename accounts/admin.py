@@ -49,7 +49,9 @@ class AccountAdmin(TenantAdmin):
     search_fields = ["name", "external_id"]
     raw_id_fields = ["owner", "persona", "churn_reason"]
     list_select_related = ["owner"]
-    readonly_fields = ["mrr", "renewal_date", "persona"]
+    # Rollups are computed; a churn goes through accounts_mark_churned (a playbook outcome),
+    # which also cancels subscriptions and open work, so the admin does not set it by hand.
+    readonly_fields = ["mrr", "renewal_date", "persona", "churned_at", "churn_reason"]
 
 
 @admin.register(Contact)
