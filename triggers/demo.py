@@ -9,11 +9,12 @@ import logging
 from decimal import Decimal
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, ChurnReason, Persona, Product, Subscription
 from accounts.services import Churn, accounts_mark_churned, subscription_add
+from orgs.bulk import update_from_values
 from orgs.models import Organization
 from orgs.tenancy import org_context
 from playbooks.models import (
@@ -343,27 +344,36 @@ DISMISS_REASONS = [
 def simulate_csm_work(*, org: Organization, day: dt.date, rng: np.random.Generator) -> dict:
     """What CSMs would have done on `day`: decide alerts a few days old (most confirmed),
     complete steps due (most on time, some late), and close playbooks whose steps are done
-    with outcomes that agree with what happened to the account. Marked as demo data."""
+    with outcomes that agree with what happened to the account. Marked as demo data.
+
+    Runs once per backfilled day, so it reads each kind of row once (templates with their
+    steps, products, triggers' products) and writes back with one UPDATE statement per table
+    (`_rows_update`), not Django's bulk_update, whose CASE per row and field cost seconds."""
     now = timezone.make_aware(dt.datetime.combine(day, dt.time(15, 0)))
     counts = {"alerts_confirmed": 0, "alerts_dismissed": 0, "steps_done": 0, "closed": 0}
     with org_context(org), transaction.atomic():
         # 0. the seed's churns that have come by today happen now, through the one service
         counts["churned"] = _churns_arrive(org=org, day=day, now=now)
+        templates = {t.pk: t for t in PlaybookTemplate.objects.prefetch_related("steps")}
         # 1. alerts raised 1-4 days ago get a decision
         # by the firing's day: created_at is the wall clock of the backfill, not the day
         pending = list(
             Alert.objects.filter(status=AlertStatus.PENDING)
             .filter(firing__fired_on__lte=day - dt.timedelta(days=1))
-            .select_related("firing__trigger__template", "account")
+            .select_related("firing__trigger", "account")
+            # by id: Alert's default order is its wall-clock created_at, whose ties (one bulk
+            # insert) a query plan may break either way, and the draws below follow this order
+            .order_by("pk")
         )
         decide = [a for a in pending if (day - a.firing.fired_on).days >= rng.integers(1, 5)]
         confirm = [a for a in decide if rng.random() < 0.7]
-        dismiss = [a for a in decide if a not in confirm]
+        confirmed = {a.pk for a in confirm}
+        dismiss = [a for a in decide if a.pk not in confirmed]
         specs = [
             PlaybookSpec(
                 account_id=a.account_id,
                 owner_id=a.account.owner_id,
-                template=a.firing.trigger.template,
+                template=templates[a.firing.trigger.template_id],
                 opened_on=day,
                 origin="trigger",
                 origin_label=a.firing.trigger.name,
@@ -382,11 +392,14 @@ def simulate_csm_work(*, org: Organization, day: dt.date, rng: np.random.Generat
             alert.status, alert.decided_at = AlertStatus.DISMISSED, now
             alert.decided_by_id = alert.owner_id
             alert.dismiss_reason = DISMISS_REASONS[int(rng.integers(len(DISMISS_REASONS)))]
-        Alert.all_objects.bulk_update(
-            confirm + dismiss, ["status", "playbook", "decided_at", "decided_by", "dismiss_reason"]
+        _rows_update(
+            org,
+            Alert,
+            confirm + dismiss,
+            ["status", "playbook", "decided_at", "decided_by", "dismiss_reason"],
         )
-        Firing.all_objects.bulk_update(
-            [_with_playbook(a.firing, a.playbook) for a in confirm], ["playbook"]
+        _rows_update(
+            org, Firing, [_with_playbook(a.firing, a.playbook) for a in confirm], ["playbook"]
         )
         counts["alerts_confirmed"], counts["alerts_dismissed"] = len(confirm), len(dismiss)
 
@@ -409,7 +422,7 @@ def simulate_csm_work(*, org: Organization, day: dt.date, rng: np.random.Generat
                 now,
                 step.assignee_id,
             )
-        PlaybookStep.all_objects.bulk_update(done, ["status", "completed_at", "completed_by"])
+        _rows_update(org, PlaybookStep, done, ["status", "completed_at", "completed_by"])
         counts["steps_done"] = len(done)
 
         # 3. playbooks with every step done are closed with an outcome; the CSM fighting for
@@ -424,19 +437,23 @@ def simulate_csm_work(*, org: Organization, day: dt.date, rng: np.random.Generat
             )
             .select_related("account", "template")
         )
+        products = {p.pk: p for p in Product.objects.all()}
+        trigger_products = dict(Trigger.objects.values_list("name", "product_id"))
         for playbook in closable:
-            _simulate_outcome(playbook, day, rng)
+            _simulate_outcome(playbook, day, rng, trigger_products)
             if playbook.outcome == "won":
                 subscription_add(
                     account=playbook.account,
-                    product=Product.objects.get(pk=playbook.opportunity_product_id),
+                    product=products[playbook.opportunity_product_id],
                     mrr=playbook.mrr_won,
                     start_date=day,
                     note="demo: won in a simulated expansion playbook",
                 )
             playbook.status, playbook.closed_at = PlaybookStatus.COMPLETED, now
             playbook.closed_by_id, playbook.is_demo = playbook.owner_id, True
-        Playbook.all_objects.bulk_update(
+        _rows_update(
+            org,
+            Playbook,
             closable,
             [
                 "status",
@@ -500,7 +517,9 @@ def _churns_arrive(*, org: Organization, day: dt.date, now: dt.datetime) -> int:
         playbook.closed_at, playbook.closed_by_id = now, playbook.owner_id
         playbook.outcome_notes, playbook.is_demo = "Simulated by the demo seed.", True
         recorded.append(playbook)
-    Playbook.all_objects.bulk_update(
+    _rows_update(
+        org,
+        Playbook,
         recorded,
         ["status", "outcome", "churn_reason", "closed_at", "closed_by", "outcome_notes", "is_demo"],
     )
@@ -516,12 +535,30 @@ def _churns_arrive(*, org: Organization, day: dt.date, now: dt.datetime) -> int:
     return len(churns)
 
 
+def _rows_update(org: Organization, model, objs: list, fields: list[str]) -> None:
+    """Write `fields` of `objs` (rows of `org`) back, set-based: one UPDATE ... FROM (VALUES)
+    on PostgreSQL, one executemany on SQLite (orgs.bulk.update_from_values)."""
+    if not objs:
+        return
+    concrete = [model._meta.get_field(name) for name in fields]
+    update_from_values(
+        table=model._meta.db_table,
+        key="id",
+        columns=[(f.column, f.db_type(connection)) for f in concrete],
+        rows=[
+            [obj.pk, *(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in concrete)]
+            for obj in objs
+        ],
+        condition=f"t.organization_id = {int(org.pk)}",
+    )
+
+
 def _with_playbook(firing, playbook):
     firing.playbook = playbook
     return firing
 
 
-def _simulate_outcome(playbook: Playbook, day, rng) -> None:
+def _simulate_outcome(playbook: Playbook, day, rng, trigger_products: dict) -> None:
     account: Account = playbook.account
     churns_soon = account.churned_at is not None and account.churned_at <= day + dt.timedelta(
         days=120
@@ -529,12 +566,7 @@ def _simulate_outcome(playbook: Playbook, day, rng) -> None:
     playbook.outcome_notes = "Simulated by the demo seed."
     if playbook.kind == "expansion":
         roll = rng.random()
-        playbook.opportunity_product_id = None
-        trigger_product = (
-            Trigger.objects.filter(name=playbook.origin_label)  # this organization's trigger
-            .values_list("product_id", flat=True)
-            .first()
-        )
+        trigger_product = trigger_products.get(playbook.origin_label)
         playbook.opportunity_product_id = trigger_product
         expected = Decimal(str(round(float(account.mrr or 1000) * rng.uniform(0.1, 0.4), 2)))
         if roll < 0.3 or trigger_product is None:
