@@ -173,23 +173,29 @@ def _previous_scores(*, day, first_id, last_id) -> dict[dt.date, pd.Series]:
 
 
 def _round(values: np.ndarray, digits: int) -> list:
-    return [None if v != v else round(float(v), digits) for v in values]
+    # tolist() first: Python's round of a Python float, without a numpy scalar per value
+    values = np.asarray(values, dtype="float64").tolist()
+    return [None if v != v else round(v, digits) for v in values]
 
 
 def _breakdowns(raw: pd.DataFrame, scored: pd.DataFrame, spec: ModelSpec) -> list[dict]:
     """{key: [raw, score, share]} per account; key is measure[:window[:metric]]."""
-    columns = []
-    for ind in spec.indicators:
-        columns.append(
-            (
-                ind.key,
-                _round(raw[ind.key].to_numpy(), 2),
-                _round(scored[f"s:{ind.key}"].to_numpy(), 1),
-                _round(scored[f"w:{ind.key}"].to_numpy(), 3),
+    keys = [ind.key for ind in spec.indicators]
+    triples = [
+        [
+            [r, s, w]
+            for r, s, w in zip(
+                _round(raw[key].to_numpy(), 2),
+                _round(scored[f"s:{key}"].to_numpy(), 1),
+                _round(scored[f"w:{key}"].to_numpy(), 3),
+                strict=True,
             )
-        )
-    n = len(raw)
-    return [{key: [r[i], s[i], w[i]] for key, r, s, w in columns} for i in range(n)]
+        ]
+        for key in keys
+    ]
+    if not triples:
+        return [{} for _ in range(len(raw))]
+    return [dict(zip(keys, row, strict=True)) for row in zip(*triples, strict=True)]
 
 
 def _missing(scored: pd.DataFrame, spec: ModelSpec) -> list[list[str]]:
