@@ -1,6 +1,6 @@
 # csplatform: the commands a developer and CI run. See README.md.
 #
-#   make demo           environment, SQLite database, demo data, site on 127.0.0.1:8000
+#   make demo           environment, SQLite database, demo data, site on 127.0.0.1:8000 (PORT=8123: another port)
 #   make test           environment, system packages, ruff, migrations check, pytest
 #   make services       PostgreSQL 15 and Redis on loopback, data under var/services/
 #   make services-stop  stop them
@@ -22,7 +22,7 @@ PG_PORT ?= 54329
 REDIS_PORT ?= 63799
 export PG_PORT REDIS_PORT
 
-.PHONY: help env demo test lint system-deps services services-stop services-status stack
+.PHONY: help env demo demo-port test lint system-deps services services-stop services-status stack
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -34,15 +34,40 @@ $(ENV_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@touch $@
 
+# The demo's environment: the runtime dependencies only (no test tools, no editable build of
+# the project: manage.py runs from the checkout), not byte-compiled up front (Python compiles
+# what it imports). A full `make env` covers the demo too, so after one nothing is installed.
+DEMO_STAMP := $(VENV)/.installed-demo
+DEMO_REQUIREMENTS := import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
+
+$(DEMO_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if [ ! $(ENV_STAMP) -nt pyproject.toml ]; then \
+		$(PY) -c '$(DEMO_REQUIREMENTS)' > $(VENV)/demo-requirements.txt; \
+		echo "$(PY) -m pip install --no-compile -r $(VENV)/demo-requirements.txt"; \
+		$(PY) -m pip install --quiet --disable-pip-version-check --no-compile \
+			-r $(VENV)/demo-requirements.txt; \
+	fi
+	@touch $@
+
 # The embedded default: SQLite in var/, Celery tasks in-process, DEBUG on (whitenoise serves
-# static files straight from the apps and static/, so no collectstatic is needed).
+# static files straight from the apps and static/, so no collectstatic is needed). The logins
+# are printed last, by demo_backfill, right before the server starts.
+HOST := 127.0.0.1
+PORT ?= 8000
+
 demo: export DJANGO_SETTINGS_MODULE := csplatform.settings.local
-demo: env
+demo: demo-port $(DEMO_STAMP)
 	@mkdir -p var
 	$(MANAGE) migrate --noinput
-	$(MANAGE) seed_demo --if-missing
-	$(MANAGE) demo_backfill
-	$(MANAGE) runserver 127.0.0.1:8000
+	$(MANAGE) seed_demo --if-missing --no-logins
+	$(MANAGE) demo_backfill --url http://$(HOST):$(PORT)/
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+# Checked first, so a bad PORT fails in a second, not after the install and the backfill.
+demo-port:
+	@[[ "$(PORT)" =~ ^[1-9][0-9]{0,4}$$ ]] && (( $(PORT) <= 65535 )) || \
+		{ echo "make demo: PORT must be a port number, 1-65535 (got '$(PORT)')" >&2; exit 2; }
 
 system-deps:
 	@scripts/system-deps.sh

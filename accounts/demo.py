@@ -1191,6 +1191,22 @@ def demo_logins(org) -> list[tuple[str, str, str]]:
     return sorted(rows, key=lambda r: (order.get(r[1], 99), len(r[0]), r[0]))
 
 
+def demo_logins_lines(org, url: str | None = None) -> list[str]:
+    """The logins block `make demo` ends with: where the site is, then one line per member
+    ("  <login>  <password>  <role>  <name>"); seed_demo and demo_backfill print it."""
+    rows = demo_logins(org)
+    width = max([len("login"), *(len(r[0]) for r in rows)])
+    lines = [""]
+    if url:
+        lines.append(f"The demo is served at {url}")
+    lines.append(f"Logins for {org.name} (password for all: {DEMO_PASSWORD}):")
+    lines.append(f"  {'login':<{width}}  {'password':<10}  {'role':<8}  name")
+    lines += [
+        f"  {login:<{width}}  {DEMO_PASSWORD:<10}  {role:<8}  {name}" for login, role, name in rows
+    ]
+    return lines
+
+
 def demo_org_delete(*, org) -> None:
     """Delete an organization and every row that belongs to it, one DELETE per table (a
     cascade through the ORM would load every row), then the users left with no organization."""

@@ -14,7 +14,7 @@ from accounts.demo import (
     MAX_MONTHS,
     DemoSeedError,
     DemoSpec,
-    demo_logins,
+    demo_logins_lines,
     demo_seed,
 )
 from accounts.signals import demo_org_seeded
@@ -55,6 +55,11 @@ class Command(ProjectCommand):
             action="store_true",
             help="if the organization exists, leave it alone and just print the logins",
         )
+        parser.add_argument(
+            "--no-logins",
+            action="store_true",
+            help="do not print the logins (make demo prints them after the backfill)",
+        )
 
     def handle(self, *args, **options):
         slug = options["org"] or ""
@@ -86,7 +91,8 @@ class Command(ProjectCommand):
             )
         if existing is not None and options["if_missing"]:
             self.stdout.write(f"Organization {existing.name!r} ({slug}) exists; left as it is.")
-            self._print_logins(existing)
+            if not options["no_logins"]:
+                self._print_logins(existing)
             return
 
         self.stdout.write(
@@ -103,13 +109,9 @@ class Command(ProjectCommand):
         ):
             if outcome:
                 self.stdout.write(f"  {outcome}")
-        self._print_logins(result.organization)
+        if not options["no_logins"]:
+            self._print_logins(result.organization)
 
     def _print_logins(self, org) -> None:
-        rows = demo_logins(org)
-        width = max([len("login"), *(len(r[0]) for r in rows)])
-        self.stdout.write("")
-        self.stdout.write(f"Logins for {org.name} (password for all: {DEMO_PASSWORD}):")
-        self.stdout.write(f"  {'login':<{width}}  {'password':<10}  {'role':<8}  name")
-        for login, role, name in rows:
-            self.stdout.write(f"  {login:<{width}}  {DEMO_PASSWORD:<10}  {role:<8}  {name}")
+        for line in demo_logins_lines(org):
+            self.stdout.write(line)
