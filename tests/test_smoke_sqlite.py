@@ -98,6 +98,26 @@ def test_sqlite_default_migrates_seeds_and_serves_the_portfolio(tmp_path):
     result = _run([sys.executable, "-c", CLIENT_SCRIPT], {**env, "SMOKE_LOGIN": csm_logins[0]})
     assert "smoke: ok" in result.stdout
 
+    # What `make demo` runs last: the backfill, quiet (no INFO lines from the nightly chain),
+    # ending with the logins and the address; its simulated work written back on SQLite.
+    url = "http://127.0.0.1:8123/"
+    backfilled = _run(
+        [*manage, "demo_backfill", "--org", "smoke", "--days", "60", "--daily", "20", "--url", url],
+        env,
+    )
+    logins = [
+        parts[0]
+        for parts in (line.split() for line in seeded.stdout.splitlines())
+        if len(parts) >= 3 and parts[1] == "demo12345"
+    ]
+    lines = backfilled.stdout.splitlines()
+    tail = lines[-(len(logins) + 4) :]  # blank, address, title, header, one line per login
+    assert tail[1] == f"The demo is served at {url}", backfilled.stdout
+    assert [line.split()[0] for line in tail[4:]] == logins, backfilled.stdout
+    assert " INFO " not in backfilled.stderr, backfilled.stderr
+    result = _run([sys.executable, "-c", BACKFILL_SCRIPT], env)
+    assert "backfill: ok" in result.stdout, result.stdout
+
     # The nightly chain on SQLite: scores, and trigger fields read from the breakdown in
     # SQL, where a missing indicator must stay missing (not the 0 SQLite casts 'null' to).
     _run([*manage, "run_nightly", "--org", "smoke"], env)
@@ -189,5 +209,36 @@ CHURN_SCRIPT = textwrap.dedent(
         )
         assert not twice.exists(), list(twice)
     print("churn: ok")
+    """
+)
+
+# The simulated CSM work is written back with raw UPDATEs: on SQLite the values must read
+# back as the ORM writes them (aware datetimes of the simulated day, decimals).
+BACKFILL_SCRIPT = textwrap.dedent(
+    """
+    import django
+
+    django.setup()
+
+    import datetime as dt
+    from decimal import Decimal
+
+    from orgs.models import Organization
+    from orgs.tenancy import org_context
+    from playbooks.models import Playbook, PlaybookStep
+
+    org = Organization.objects.get(slug="smoke")
+    with org_context(org):
+        closed = list(Playbook.objects.filter(status="completed"))
+        done = list(PlaybookStep.objects.filter(status="done"))
+        assert closed and done, (len(closed), len(done))
+        for p in closed:
+            assert p.closed_at.tzinfo is not None and p.closed_at.time() == dt.time(15), p.closed_at
+            assert p.closed_at.date() >= p.opened_on, (p.closed_at, p.opened_on)
+            assert p.outcome and p.closed_by_id == p.owner_id, (p.outcome, p.closed_by_id)
+            assert p.mrr_won is None or isinstance(p.mrr_won, Decimal), p.mrr_won
+        for s in done:
+            assert s.completed_at.time() == dt.time(15) and s.completed_by_id, s.completed_at
+    print("backfill: ok")
     """
 )

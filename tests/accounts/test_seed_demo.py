@@ -163,6 +163,14 @@ def test_if_missing_leaves_an_existing_organization_untouched_and_prints_logins(
 
 
 @pytest.mark.django_db
+def test_no_logins_leaves_the_logins_to_the_backfill_that_make_demo_runs_last():
+    first = seed(accounts=5, months=1, if_missing=True, no_logins=True)
+    again = seed(accounts=5, months=1, if_missing=True, no_logins=True)
+    assert "Seeded in" in first and "left as it is" in again
+    assert demo.DEMO_PASSWORD not in first + again
+
+
+@pytest.mark.django_db
 def test_if_missing_seeds_when_the_organization_is_absent():
     out = seed(accounts=5, months=1, if_missing=True)
     assert Organization.objects.filter(slug="demo").exists()

@@ -1,0 +1,137 @@
+"""demo_backfill, the last step of `make demo` before the server: a year of history in one quiet
+command that shows its progress and ends with the logins; the simulated CSM work it records
+lands (decisions, steps, outcomes), set-based, and only in the demo's own organization."""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import re
+
+import pytest
+from django.core.management import call_command
+
+from accounts.demo import DEMO_PASSWORD, demo_logins_lines
+from accounts.models import Account
+from orgs.models import Organization
+from orgs.tenancy import org_context
+from playbooks.models import Playbook, PlaybookStatus, PlaybookStep, StepStatus
+from tests import factories as f
+from triggers.demo import DISMISS_REASONS, _rows_update
+from triggers.management.commands.demo_backfill import PROGRESS_EVERY, backfill_days
+from triggers.models import Alert, AlertStatus
+
+pytestmark = pytest.mark.django_db
+
+SLUG = "demo-test"
+PROGRESS = re.compile(r"^  backfill: day (\d+)/(\d+) \((\d{4}-\d\d-\d\d)\) \d+ s$")
+
+
+def seed(slug: str = SLUG) -> Organization:
+    out = io.StringIO()
+    call_command(
+        "seed_demo", org=slug, accounts="60", months="3", seed="3", no_logins=True, stdout=out
+    )
+    assert DEMO_PASSWORD not in out.getvalue(), "--no-logins printed the logins"
+    return Organization.objects.get(slug=slug)
+
+
+def backfill(*args: str, stdout=None, **options) -> str:
+    out = stdout or io.StringIO()
+    call_command("demo_backfill", "--org", SLUG, *args, stdout=out, **options)
+    return out.getvalue()
+
+
+def test_the_backfill_is_quiet_shows_progress_and_ends_with_the_logins(caplog):
+    org = seed()
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    url = "http://127.0.0.1:8123/"
+
+    text = backfill("--days", "60", "--daily", "10", "--url", url)
+
+    # nothing at INFO from the nightly chain (it logs a few lines per day otherwise)
+    assert [r.getMessage() for r in caplog.records if r.levelno <= logging.INFO] == []
+    assert logging.root.manager.disable == logging.NOTSET, "logging left disabled"
+    lines = text.splitlines()
+    logins = demo_logins_lines(org, url=url)
+    assert lines[-len(logins) :] == logins
+    assert f"The demo is served at {url}" in logins
+    assert not [line for line in lines[: -len(logins)] if DEMO_PASSWORD in line]
+    # one progress line every PROGRESS_EVERY days and on the last (stdout is not a terminal)
+    progress = [PROGRESS.match(line) for line in lines if PROGRESS.match(line)]
+    total = len(backfill_days(org_today_of(org), 60, 10))
+    assert len(progress) == math.ceil(total / PROGRESS_EVERY)
+    assert [int(m[1]) for m in progress][-1] == int(progress[-1][2]) == total
+
+    # a second run does nothing, and still ends with the logins
+    again = backfill("--url", url).splitlines()
+    assert "history already backfilled" in again[0]
+    assert again[-len(logins) :] == logins
+
+
+def test_verbosity_2_keeps_the_chains_info_lines(caplog):
+    seed()
+    caplog.set_level(logging.INFO)
+    backfill("--days", "3", "--daily", "1", verbosity=2)
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert any(m.startswith("health run planned") for m in messages), messages
+
+
+def test_on_a_terminal_the_progress_line_is_redrawn_in_place():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    org = seed()
+    out = Terminal()
+    text = backfill("--days", "14", "--daily", "3", stdout=out)
+
+    total = len(backfill_days(org_today_of(org), 14, 3))
+    (line,) = [line for line in text.split("\n") if "backfill: day" in line]
+    drawn = line.split("\r")[1:]
+    assert [PROGRESS.match(d)[1] for d in drawn] == [str(i) for i in range(1, total + 1)]
+
+
+def test_the_simulated_work_is_recorded():
+    org = seed()
+    backfill("--days", "90", "--daily", "20")
+
+    with org_context(org):
+        confirmed = list(
+            Alert.objects.filter(status=AlertStatus.CONFIRMED).select_related("firing")
+        )
+        dismissed = list(Alert.objects.filter(status=AlertStatus.DISMISSED))
+        done = list(PlaybookStep.objects.filter(status=StepStatus.DONE))
+        closed = list(Playbook.objects.filter(status=PlaybookStatus.COMPLETED))
+        assert confirmed and done and closed, (len(confirmed), len(done), len(closed))
+        for alert in confirmed:
+            assert alert.playbook_id and alert.firing.playbook_id == alert.playbook_id
+            assert alert.decided_at is not None and alert.decided_by_id == alert.owner_id
+        for alert in dismissed:
+            assert alert.dismiss_reason in DISMISS_REASONS and alert.decided_at is not None
+        for step in done:
+            assert step.completed_at is not None and step.completed_by_id == step.assignee_id
+        for playbook in closed:
+            assert playbook.outcome and playbook.is_demo
+            assert playbook.closed_at is not None and playbook.closed_by_id == playbook.owner_id
+        # simulated on the day it happened (15:00 that day), not on the backfill's wall clock
+        assert {p.closed_at.time().hour for p in closed} == {15}
+
+
+def test_rows_update_writes_only_the_organizations_own_rows(org, other_org):
+    ours = f.AccountFactory(organization=org, name="Ours")
+    theirs = f.AccountFactory(organization=other_org, name="Theirs")
+    ours.name = theirs.name = "Renamed"
+
+    _rows_update(org, Account, [ours, theirs], ["name"])
+
+    names = dict(Account.all_objects.filter(pk__in=[ours.pk, theirs.pk]).values_list("pk", "name"))
+    assert names == {ours.pk: "Renamed", theirs.pk: "Theirs"}
+
+
+def org_today_of(org):
+    from health.selectors import org_today
+
+    return org_today(org)
