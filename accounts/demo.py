@@ -1196,13 +1196,15 @@ def demo_logins_lines(org, url: str | None = None) -> list[str]:
     ("  <login>  <password>  <role>  <name>"); seed_demo and demo_backfill print it."""
     rows = demo_logins(org)
     width = max([len("login"), *(len(r[0]) for r in rows)])
+    pw = max(len("password"), len(DEMO_PASSWORD))
     lines = [""]
     if url:
         lines.append(f"The demo is served at {url}")
     lines.append(f"Logins for {org.name} (password for all: {DEMO_PASSWORD}):")
-    lines.append(f"  {'login':<{width}}  {'password':<10}  {'role':<8}  name")
+    lines.append(f"  {'login':<{width}}  {'password':<{pw}}  {'role':<8}  name")
     lines += [
-        f"  {login:<{width}}  {DEMO_PASSWORD:<10}  {role:<8}  {name}" for login, role, name in rows
+        f"  {login:<{width}}  {DEMO_PASSWORD:<{pw}}  {role:<8}  {name}"
+        for login, role, name in rows
     ]
     return lines
 

@@ -108,7 +108,7 @@ def test_sqlite_default_migrates_seeds_and_serves_the_portfolio(tmp_path):
     logins = [
         parts[0]
         for parts in (line.split() for line in seeded.stdout.splitlines())
-        if len(parts) >= 3 and parts[1] == "demo12345"
+        if len(parts) >= 3 and parts[1] == DEMO_PASSWORD
     ]
     lines = backfilled.stdout.splitlines()
     tail = lines[-(len(logins) + 4) :]  # blank, address, title, header, one line per login
