@@ -109,7 +109,10 @@ def test_the_simulated_work_is_recorded():
         for alert in confirmed:
             assert alert.playbook_id and alert.firing.playbook_id == alert.playbook_id
             assert alert.decided_at is not None and alert.decided_by_id == alert.owner_id
-        for alert in dismissed:
+        # dismissed by a CSM with one of the demo's reasons, or closed by the account's churn
+        by_csm = [a for a in dismissed if not a.dismiss_reason.startswith("account churned")]
+        assert by_csm
+        for alert in by_csm:
             assert alert.dismiss_reason in DISMISS_REASONS and alert.decided_at is not None
         for step in done:
             assert step.completed_at is not None and step.completed_by_id == step.assignee_id
