@@ -1,5 +1,6 @@
 """Benchmark of the nightly pipeline: seeds (or reuses) an organization, scores one day
-set-based, and compares with a naive per-account ORM version on a sample. Prints JSON."""
+set-based, times the trigger stage after it, and compares scoring with a naive per-account ORM
+version on a sample. Prints JSON. It lives in triggers, the top of the chain it times."""
 
 from __future__ import annotations
 
@@ -26,13 +27,17 @@ from accounts.models import (
 from health import services
 from health.demo import health_models_create_defaults
 from health.measures import MEASURES, USAGE_TREND_BASELINE_DAYS, MeasureContext, load_accounts
-from health.models import HealthScore
+from health.models import HealthRun, HealthScore
 from health.scoring import score_frame
 from health.selectors import org_today
 from orgs.cli import ProjectCommand, check_day, parse_date, today_for
 from orgs.models import Organization
 from orgs.tenancy import org_context
 from orgs.timezones import org_zone
+from playbooks.models import Playbook
+from triggers import services as trigger_services
+from triggers.demo import demo_configuration_create
+from triggers.models import Firing, Trigger
 
 
 def _peak_mb() -> float:
@@ -103,7 +108,6 @@ class Command(ProjectCommand):
             signal_rows = self._signal_rows(day)
 
         # Yesterday's scores (untimed) give the trigger stage a night of history.
-        from health.models import HealthRun
 
         with org_context(org):
             scored_yesterday = HealthRun.objects.filter(
@@ -170,9 +174,6 @@ class Command(ProjectCommand):
         """Make sure the organization has `count` active nightly triggers (the demo's, then
         variants with other thresholds), clear the day's firings so they are written again,
         and time one evaluation: frame read, masks, firings, playbooks and alerts."""
-        from triggers import services as trigger_services
-        from triggers.demo import demo_configuration_create
-        from triggers.models import Trigger
 
         demo_configuration_create(org=org)
         with org_context(org):
@@ -299,8 +300,6 @@ def _variant(trigger, n: int):
     benchmark evaluates many distinct conditions (bench data only)."""
     import copy
 
-    from triggers.models import Trigger
-
     def shift(node):
         if isinstance(node, dict):
             if (
@@ -334,8 +333,6 @@ def _variant(trigger, n: int):
 def _clear_nights(day: dt.date) -> None:
     """The trigger stage's firings of `day` and the night before (their alerts go with them)
     and the playbooks they made; bench data only, organization in context."""
-    from playbooks.models import Playbook
-    from triggers.models import Firing
 
     firings = Firing.objects.filter(fired_on__in=[day, day - dt.timedelta(days=1)])
     Playbook.objects.filter(origin_ref__in=firings.values("pk")).delete()
