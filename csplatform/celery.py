@@ -1,4 +1,6 @@
-"""The Celery app. Schedules live in csplatform/schedules.py, in one place."""
+"""The Celery app, the options the nightly pipeline's tasks share, and how services queue
+tasks: by name, after their transaction commits, so tasks import services and never the other
+way round. Schedules live in csplatform/schedules.py, in one place."""
 
 import os
 
@@ -18,3 +20,42 @@ def _install_schedule(sender, **kwargs):
     from csplatform.schedules import beat_schedule
 
     sender.conf.beat_schedule = beat_schedule()
+
+
+def _nightly_task_options() -> dict:
+    """Options shared by the nightly pipeline's tasks (health, triggers, the digest), and why:
+
+    - acks_late + reject_on_worker_lost: a task whose worker dies is not acknowledged, so Redis
+      redelivers it (after the broker's visibility timeout, 1 h) to another worker;
+    - time limits (10 min soft, 12 min hard) well under the visibility timeout, so a slow task
+      is killed and retried rather than redelivered while it still runs elsewhere;
+    - retries only for transient database errors (OperationalError), with backoff.
+    Poison work (a chunk that keeps killing its worker) is stopped by the attempt counter on
+    the chunk row (health/services.py), not by Celery."""
+    from django.db import OperationalError
+
+    return dict(
+        acks_late=True,
+        reject_on_worker_lost=True,
+        soft_time_limit=600,
+        time_limit=720,
+        autoretry_for=(OperationalError,),
+        retry_backoff=5,
+        max_retries=3,
+    )
+
+
+NIGHTLY_TASK_OPTIONS = _nightly_task_options()
+
+
+def enqueue(name: str, *args) -> None:
+    """Queue the task registered as `name` now (in-process when tasks run eagerly)."""
+    app.tasks[name].delay(*args)
+
+
+def enqueue_on_commit(name: str, *args) -> None:
+    """Queue the task registered as `name` once the current transaction commits, so a worker
+    never picks up work whose rows it cannot see yet (and nothing is queued on a rollback)."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: enqueue(name, *args))

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.selectors import customer_on
+from csplatform.celery import enqueue_on_commit
 from orgs.bulk import update_from_values, upsert
 from orgs.models import Organization
 from orgs.tenancy import org_context
@@ -205,7 +206,7 @@ def _missing(scored: pd.DataFrame, spec: ModelSpec) -> list[list[str]]:
     return [keys[row].tolist() for row in values]
 
 
-def write_scores(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> None:
+def health_scores_write(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> None:
     """Upsert the day's rows (re-running a day replaces them) and, where this day is the
     account's latest scored day and the account has not churned, its latest-score columns.
     Inside the caller's transaction."""
@@ -326,24 +327,12 @@ def health_run_start(
         chunk_ids = [c.pk for c in chunks]
         if queue:
             run_id = run.pk
-            if chunk_ids:
-                transaction.on_commit(lambda: [_enqueue_chunk(cid) for cid in chunk_ids])
-            else:
-                transaction.on_commit(lambda: _enqueue_finish(run_id))
+            for chunk_id in chunk_ids:
+                enqueue_on_commit("health.score_chunk", chunk_id)
+            if not chunk_ids:
+                enqueue_on_commit("health.finish_run", run_id)
     logger.info("health run planned org=%s day=%s chunks=%s", org.slug, day, len(chunk_ids))
     return run, chunk_ids
-
-
-def _enqueue_chunk(chunk_id: int) -> None:
-    from .tasks import health_score_chunk
-
-    health_score_chunk.delay(chunk_id)
-
-
-def _enqueue_finish(run_id: int) -> None:
-    from .tasks import health_finish_run
-
-    health_finish_run.delay(run_id)
 
 
 def health_chunk_process(
@@ -393,7 +382,7 @@ def health_chunk_process(
             dense=dense,
         )
         t0 = time.perf_counter()
-        write_scores(org_id=org.pk, day=run.date, scores=scores)
+        health_scores_write(org_id=org.pk, day=run.date, scores=scores)
         if timings is not None:
             timings.write += time.perf_counter() - t0
         return _chunk_close(
@@ -423,8 +412,7 @@ def _chunk_close(
         run.refresh_from_db(fields=["chunks_done", "chunks_failed", "chunks_total"])
         last = run.chunks_done + run.chunks_failed == run.chunks_total
         if last and queue:
-            run_id = run.pk
-            transaction.on_commit(lambda: _enqueue_finish(run_id))
+            enqueue_on_commit("health.finish_run", run.pk)
     return state, last
 
 

@@ -1,5 +1,5 @@
 """Celery entry points of the nightly health pipeline: thin, ids in, one service call each.
-Reliability options and why: orgs/tasks.py; a poison chunk is stopped by its attempt counter
+Reliability options and why: csplatform/celery.py; a poison chunk is stopped by its attempt counter
 (health/services.py); the nightly start expires after 6 h, so a night that could not start by
 morning is skipped rather than run in the middle of the day.
 """
@@ -8,14 +8,15 @@ import datetime as dt
 
 from celery import shared_task
 
+from csplatform.celery import NIGHTLY_TASK_OPTIONS
 from orgs.models import Organization
-from orgs.tasks import NIGHTLY_TASK_OPTIONS
+
+from . import services
+from .selectors import org_today
 
 
 @shared_task(name="health.start_run", **NIGHTLY_TASK_OPTIONS)
 def health_start_run(org_id: int, day: str, replace: bool = False) -> int:
-    from . import services
-
     org = Organization.objects.get(pk=org_id)
     run, chunk_ids = services.health_run_start(
         org=org, day=dt.date.fromisoformat(day), replace=replace
@@ -25,24 +26,18 @@ def health_start_run(org_id: int, day: str, replace: bool = False) -> int:
 
 @shared_task(name="health.score_chunk", **NIGHTLY_TASK_OPTIONS)
 def health_score_chunk(chunk_id: int) -> str:
-    from . import services
-
     state, _ = services.health_chunk_process(chunk_id=chunk_id)
     return state
 
 
 @shared_task(name="health.finish_run", **NIGHTLY_TASK_OPTIONS)
 def health_finish_run(run_id: int) -> str:
-    from . import services
-
     return services.health_run_finish(run_id=run_id).state
 
 
 @shared_task(name="health.nightly", acks_late=True, time_limit=300, expires=6 * 3600)
 def health_nightly() -> int:
     """Beat's entry: start today's run for every organization (its own local date)."""
-    from .selectors import org_today
-
     orgs = list(Organization.objects.all())
     for org in orgs:
         health_start_run.delay(org.pk, org_today(org).isoformat())

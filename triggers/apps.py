@@ -1,3 +1,7 @@
+"""Triggers connects: health_run_completed (health: the night's scores are in, evaluate the
+triggers), demo_org_seeded (accounts: give a demo organization templates and triggers) and
+accounts_churned (accounts: close the churned accounts' pending alerts)."""
+
 from django.apps import AppConfig
 
 
@@ -15,9 +19,9 @@ class TriggersConfig(AppConfig):
 
 def _after_scoring(sender, organization_id, date, state, **kwargs):
     """Health offers the hook; triggers take the next stage of the nightly chain."""
-    from .tasks import triggers_run_nightly
+    from csplatform.celery import enqueue
 
-    triggers_run_nightly.delay(organization_id, date.isoformat())
+    enqueue("triggers.run_nightly", organization_id, date.isoformat())
 
 
 def _demo_triggers(sender, organization, **kwargs):
