@@ -1,3 +1,6 @@
+"""Health connects: demo_org_seeded (accounts: give a demo organization its health models).
+It offers health_run_completed (health/signals.py), which triggers takes."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""Orgs connects no hook: tenancy, users and roles come before any business data."""
+
 from django.apps import AppConfig
 
 

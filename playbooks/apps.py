@@ -1,3 +1,7 @@
+"""Playbooks connects: account_owner_changed (accounts: the open playbooks and steps follow the
+account to its new owner) and accounts_churned (accounts: cancel the churned accounts' open
+playbooks)."""
+
 from django.apps import AppConfig
 
 

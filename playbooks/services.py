@@ -196,7 +196,7 @@ def _create(
                 )
             )
     PlaybookStep.all_objects.bulk_create(steps, batch_size=5000)
-    notify_assigned(org=org, playbooks=playbooks, acting_user_id=acting_user_id)
+    notifications_create_assigned(org=org, playbooks=playbooks, acting_user_id=acting_user_id)
     logger.info("playbooks created org=%s count=%s steps=%s", org.slug, len(playbooks), len(steps))
     return playbooks
 
@@ -217,7 +217,7 @@ def _account_names(playbooks: list[Playbook]) -> dict[int, str]:
     )
 
 
-def notify_assigned(
+def notifications_create_assigned(
     *,
     org: Organization,
     playbooks: list[Playbook],
@@ -588,7 +588,7 @@ def playbook_reassign(*, playbook: Playbook, owner: User, acting_user: User) -> 
         Notification.all_objects.filter(
             kind=NotificationKind.PLAYBOOK_ASSIGNED, ref=playbook.pk, user=owner
         ).exclude(user_id=previous).delete()
-        notify_assigned(
+        notifications_create_assigned(
             org=Organization.objects.get(pk=playbook.organization_id),
             playbooks=[playbook],
             acting_user_id=acting_user.pk,
@@ -673,7 +673,9 @@ def playbooks_handover(
         Notification.all_objects.filter(
             kind=NotificationKind.PLAYBOOK_ASSIGNED, ref__in=[p.pk for p in moved], user_id=owner_id
         ).delete()
-        notify_assigned(org=org, playbooks=moved, acting_user_id=acting_user_id, why="handover")
+        notifications_create_assigned(
+            org=org, playbooks=moved, acting_user_id=acting_user_id, why="handover"
+        )
     logger.info(
         "handover account=%s from=%s to=%s playbooks=%s",
         account_id,

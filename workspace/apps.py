@@ -1,3 +1,5 @@
+"""Workspace connects no hook: it reads the layers below for the pages CSMs work in."""
+
 from django.apps import AppConfig
 
 

@@ -1,6 +1,6 @@
-"""Reads that combine layers for the CSM workspace: the alerts waiting for a decision, the
-monthly retention forecast, and an account's timeline (everything that happened to it,
-newest first, paged by a cursor)."""
+"""Reads that combine layers for the CSM workspace: an account's timeline (everything that
+happened to it, newest first, paged by a cursor). The alerts and the forecast are triggers'
+reads (triggers/selectors.py)."""
 
 from __future__ import annotations
 
@@ -9,76 +9,17 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import Lag
 from django.urls import reverse
 from django.utils.translation import gettext
 
 from accounts.models import Account, Interaction, Invoice, SurveyResponse, Ticket
 from health.models import Colour, HealthScore
-from orgs.models import User
 from playbooks.models import Playbook
-from triggers.models import Alert, AlertStatus, Firing, RetentionForecast
+from triggers.selectors import firings_of_account
 
-ALERTS_SHOWN = 30
 TIMELINE_PAGE_SIZE = 20
-
-# -- Alerts -------------------------------------------------------------------------------
-
-
-def alert_row_qs() -> QuerySet[Alert]:
-    """An alert with what its row shows: the trigger, the evidence and the account."""
-    return Alert.objects.select_related("firing__trigger", "account", "playbook", "decided_by")
-
-
-def alert_get(*, pk: int) -> Alert:
-    """One alert of the current organization (Alert.DoesNotExist otherwise)."""
-    return alert_row_qs().get(pk=pk)
-
-
-def pending_alerts(*, user: User, limit: int = ALERTS_SHOWN) -> tuple[list[Alert], int]:
-    """The alerts waiting for `user`'s decision, newest first (at most `limit`), and how many
-    there are: one query, a second only when there are more than `limit`."""
-    qs = alert_row_qs().filter(owner=user, status=AlertStatus.PENDING)
-    rows = list(qs.order_by("-created_at", "-pk")[: limit + 1])
-    if len(rows) <= limit:
-        return rows, len(rows)
-    return rows[:limit], qs.count()
-
-
-def pending_alerts_count(*, user: User) -> int:
-    return Alert.objects.filter(owner=user, status=AlertStatus.PENDING).count()
-
-
-def pending_alerts_by_owner(*, owner_ids: list[int]) -> dict[int, int]:
-    """Pending alerts per owner, one aggregate query."""
-    rows = (
-        Alert.objects.filter(owner_id__in=owner_ids, status=AlertStatus.PENDING)
-        .values("owner_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return {r["owner_id"]: r["n"] for r in rows}
-
-
-# -- The retention forecast ---------------------------------------------------------------
-
-
-def forecast_months() -> list[dt.date]:
-    """The months with a stored forecast, latest first."""
-    return list(
-        RetentionForecast.objects.order_by("-month").values_list("month", flat=True).distinct()
-    )
-
-
-def forecast_rows(*, month: dt.date) -> list[RetentionForecast]:
-    """The month's forecast per persona and product, most actions first."""
-    return list(
-        RetentionForecast.objects.filter(month=month)
-        .select_related("persona", "product")
-        .order_by("-expected_actions", "-mrr_at_risk", "persona__name", "product__name")
-    )
-
 
 # -- The account timeline -----------------------------------------------------------------
 
@@ -343,7 +284,7 @@ class _Firings(_Source):
     rank, field, is_date = 5, "fired_on", True
 
     def queryset(self, account, today):
-        return Firing.objects.filter(account=account).select_related("trigger")
+        return firings_of_account(account=account)
 
     def event(self, row, ts):
         return TimelineEvent(

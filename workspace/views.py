@@ -43,6 +43,7 @@ from playbooks.views import (
     is_fragment_request,
     org_today,
 )
+from triggers import selectors as trigger_selectors
 from triggers.models import Alert
 from triggers.services import alert_confirm, alert_dismiss
 
@@ -189,9 +190,9 @@ def my_work(request: HttpRequest) -> HttpResponse:
         total = counts.of(kind).open if kind and counts.of(kind) else (0 if kind else counts.open)
         context["kind_total"] = total
     if section in (None, "work-alerts"):
-        context["alerts"], context["alerts_total"] = selectors.pending_alerts(user=subject)
+        context["alerts"], context["alerts_total"] = trigger_selectors.pending_alerts(user=subject)
     elif section == "work-counts":
-        context["alerts_total"] = selectors.pending_alerts_count(user=subject)
+        context["alerts_total"] = trigger_selectors.pending_alerts_count(user=subject)
     if section in (None, "work-outcomes"):
         context["outcome_due"] = playbook_selectors.outcome_due(user=subject)
     if section in (None, "work-steps"):
@@ -220,7 +221,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
 
 def _alert_or_404(pk: int) -> Alert:
     try:
-        return selectors.alert_get(pk=pk)
+        return trigger_selectors.alert_get(pk=pk)
     except Alert.DoesNotExist as exc:
         raise Http404("No such alert in your organization.") from exc
 
@@ -338,7 +339,7 @@ def team_board(request: HttpRequest) -> HttpResponse:
     month_start = timezone.make_aware(dt.datetime.combine(today.replace(day=1), dt.time(0)))
     team = _team(request)
     rows = playbook_selectors.team_board(members=team, today=today, month_start=month_start)
-    alerts = selectors.pending_alerts_by_owner(owner_ids=[m.pk for m in team])
+    alerts = trigger_selectors.pending_alerts_by_owner(owner_ids=[m.pk for m in team])
     for row in rows:
         row.alerts = alerts.get(row.user.pk, 0)
     totals = {
@@ -416,13 +417,13 @@ def _notifications_changed(request: HttpRequest) -> HttpResponse:
 def forecast(request: HttpRequest) -> HttpResponse:
     """The monthly retention forecast: expected retention actions per persona and product
     (the latest month, or ?month=YYYY-MM-DD among the stored ones)."""
-    months = selectors.forecast_months()
+    months = trigger_selectors.forecast_months()
     month = months[0] if months else None
     wanted = request.GET.get("month", "")
     for m in months:
         if m.isoformat() == wanted:
             month = m
-    rows = selectors.forecast_rows(month=month) if month else []
+    rows = trigger_selectors.forecast_rows(month=month) if month else []
     totals = {
         "alerts": sum(r.alerts_raised for r in rows),
         "actions": sum(r.expected_actions for r in rows),

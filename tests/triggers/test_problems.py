@@ -20,6 +20,7 @@ from tests.health.test_pipeline import active_days, simple_model
 from tests.triggers.fixtures import DAY, build, template
 from triggers import services
 from triggers.models import Alert, Firing, RetentionForecast, Trigger, TriggerRun
+from triggers.services import evaluation
 
 FIRST = dt.date(2024, 7, 1)  # a day 1: the monthly run follows the nightly one
 
@@ -88,14 +89,14 @@ def test_an_error_while_evaluating_one_trigger_skips_it_alone(
     of the trigger that reads overdue invoices."""
     world = build(org, csm, manager)
     expansion, retention = world["triggers"]["expansion"], world["triggers"]["retention"]
-    real = services.evaluate
+    real = evaluation.evaluate
 
     def overflowing(node, frame, within=None):
         if "overdue_invoice_max_days" in {c.field.name for c in node.comparisons()}:
             raise OverflowError("int too large to convert to float")
         return real(node, frame, within=within)
 
-    monkeypatch.setattr(services, "evaluate", overflowing)
+    monkeypatch.setattr(evaluation, "evaluate", overflowing)
     stats = services.triggers_evaluate(org=org, day=DAY)
 
     assert set(Firing.objects.values_list("trigger_id", flat=True)) == {expansion.pk}

@@ -197,7 +197,7 @@ def test_monthly_run_and_forecast(org, world):
         ("e", 80, "green", 0.0),
     ]:
         score(org, world["accounts"][key], first, s, c, volume=v)
-    stats = services.monthly_run(org=org, day=first)
+    stats = services.triggers_run_monthly(org=org, day=first)
     assert stats.alerts == 3
     assert set(Firing.objects.values_list("period", flat=True)) == {first}
     cells = list(RetentionForecast.objects.filter(month=first))
@@ -206,7 +206,7 @@ def test_monthly_run_and_forecast(org, world):
         (None, world["products"]["core"].pk, 3, 3)
     ]
     assert cells[0].mrr_at_risk == Decimal("3000")
-    services.monthly_run(org=org, day=first)  # idempotent
+    services.triggers_run_monthly(org=org, day=first)  # idempotent
     assert Alert.objects.count() == 3 and RetentionForecast.objects.count() == 1
 
 
@@ -249,7 +249,7 @@ def test_forecast_confirm_rate_comes_from_the_alerts_decided_in_the_last_six_mon
         score(org, acc[key], first, s, c)
     for key, s, c in [("d", 60, "yellow"), ("e", 80, "green")]:
         score(org, acc[key], first, s, c)
-    stats = services.monthly_run(org=org, day=first)
+    stats = services.triggers_run_monthly(org=org, day=first)
     assert stats.alerts == 3  # Charlie 43, Delta 60, Echo 80 (< 81); Alfa 82, Bravo 90 not
 
     cells = list(RetentionForecast.objects.filter(month=first))

@@ -28,12 +28,12 @@ from orgs.cli import EARLIEST_DAY, MAX_RANGE_DAYS, ProjectCommand
 from orgs.models import Organization
 from orgs.tenancy import org_context
 from orgs.timezones import org_today
-from triggers.chain import run_day_inline
 from triggers.demo import (
     demo_configuration_create,
     history_notifications_read,
     simulate_csm_work,
 )
+from triggers.services import nightly_run_inline
 
 # On a terminal the progress line is redrawn in place every day; in a log, a line every so
 # many days.
@@ -149,7 +149,7 @@ class Command(ProjectCommand):
         dense = usage_preload(org=org, first_day=days[0], last_day=today)
         totals = {"playbooks": 0, "alerts": 0, "closed": 0}
         for i, day in enumerate(days, 1):
-            out = run_day_inline(org=org, day=day, is_demo=True, dense=dense)
+            out = nightly_run_inline(org=org, day=day, is_demo=True, dense=dense)
             work = simulate_csm_work(org=org, day=day, rng=rng)
             totals["playbooks"] += out["playbooks"] + work["alerts_confirmed"]
             totals["alerts"] += out["alerts"]

@@ -5,7 +5,7 @@ import json
 import time
 
 from orgs.cli import ProjectCommand, add_day_options, days_from_options, org_by_slug
-from triggers.chain import run_day_inline
+from triggers.services import nightly_run_inline
 
 
 class Command(ProjectCommand):
@@ -23,7 +23,7 @@ class Command(ProjectCommand):
         started = time.perf_counter()
         totals = {"scored": 0, "fired": 0, "playbooks": 0, "alerts": 0}
         for day in days:
-            out = run_day_inline(org=org, day=day)
+            out = nightly_run_inline(org=org, day=day)
             for key in totals:
                 totals[key] += out[key]
             if opts["json"]:

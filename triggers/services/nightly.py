@@ -1,5 +1,7 @@
 """The nightly chain after scoring: fan the trigger evaluation out over chunks of accounts,
-count the chunks done on a TriggerRun row, and let the last one queue what comes next.
+count the chunks done on a TriggerRun row, and let the last one queue what comes next (the
+digest, and on day 1 the monthly run). Tasks are queued by name after commit
+(csplatform.celery.enqueue_on_commit), so this module never imports the tasks.
 
 What the night skips (a trigger that cannot be evaluated, a persona whose rules fail) is
 listed once on the night's TriggerRun (`problems`), and each admin of the organization gets an
@@ -15,21 +17,22 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 from accounts.personas import persona_rule_problems
+from csplatform.celery import enqueue_on_commit
 from health.models import HealthRun, HealthRunChunk
+from health.services import health_score_day
 from orgs.models import Membership, Organization, Role
 from orgs.tenancy import org_context
 from playbooks.models import Notification, NotificationKind
 
-from . import services
-from .models import TriggerRun
+from ..models import TriggerRun
+from .evaluation import triggers_evaluate
+from .monthly import triggers_run_monthly
 
 logger = logging.getLogger(__name__)
 
 
-def nightly_fan_out(*, org_id: int, day: dt.date) -> int:
+def trigger_run_start(*, org_id: int, day: dt.date) -> int:
     """Create the day's trigger run (once) and queue a chunk task per account range."""
-    from .tasks import triggers_evaluate_chunk
-
     org = Organization.objects.get(pk=org_id)
     with org_context(org), transaction.atomic():
         health_run = HealthRun.objects.filter(date=day).first()
@@ -51,19 +54,18 @@ def nightly_fan_out(*, org_id: int, day: dt.date) -> int:
             return 0
         # Personas were refreshed before scoring; one whose rules fail kept its old accounts.
         _problems_add(org=org, run=run, problems=persona_rule_problems())
-        run_id = run.pk
-        transaction.on_commit(
-            lambda: [triggers_evaluate_chunk.delay(run_id, i, lo, hi) for i, lo, hi in bounds]
-        )
+        for index, first_id, last_id in bounds:
+            enqueue_on_commit("triggers.evaluate_chunk", run.pk, index, first_id, last_id)
     return len(bounds)
 
 
-def nightly_chunk(*, run_id: int, index: int, first_id: int, last_id: int) -> int:
-    from .tasks import playbooks_send_digest, triggers_monthly
-
+def trigger_run_chunk(*, run_id: int, index: int, first_id: int, last_id: int) -> int:
+    """Evaluate one chunk of the night's run and count it done (once, however often it is
+    delivered); the chunk that completes the run queues the digest and, on day 1, the
+    monthly run."""
     run = TriggerRun.all_objects.get(pk=run_id)
     org = Organization.objects.get(pk=run.organization_id)
-    stats = services.triggers_evaluate(org=org, day=run.date, first_id=first_id, last_id=last_id)
+    stats = triggers_evaluate(org=org, day=run.date, first_id=first_id, last_id=last_id)
     with transaction.atomic():
         run = TriggerRun.all_objects.select_for_update().get(pk=run_id)
         if index not in run.chunks_done:
@@ -72,18 +74,17 @@ def nightly_chunk(*, run_id: int, index: int, first_id: int, last_id: int) -> in
             run.save(update_fields=["chunks_done", "fired"])
             _problems_add(org=org, run=run, problems=stats.problems)
             if len(run.chunks_done) == run.chunks_total:
-                org_id, day = org.pk, run.date
-                transaction.on_commit(lambda: playbooks_send_digest.delay(org_id))
-                if day.day == 1:
-                    transaction.on_commit(lambda: triggers_monthly.delay(org_id, day.isoformat()))
+                enqueue_on_commit("playbooks.send_digest", org.pk)
+                if run.date.day == 1:
+                    enqueue_on_commit("triggers.monthly", org.pk, run.date.isoformat())
     return stats.fired
 
 
-def monthly_after_nightly(*, org_id: int, day: dt.date) -> int:
+def trigger_run_monthly(*, org_id: int, day: dt.date) -> int:
     """Day 1, once the night's triggers are done: the monthly run; what it skips goes on the
     night's run too."""
     org = Organization.objects.get(pk=org_id)
-    stats = services.monthly_run(org=org, day=day)
+    stats = triggers_run_monthly(org=org, day=day)
     problems_record(org=org, day=day, problems=stats.problems)
     return stats.fired
 
@@ -186,15 +187,15 @@ def problems_notify_admins(*, org: Organization, day: dt.date, problems: list[di
     return len(notifications)
 
 
-def run_day_inline(*, org: Organization, day: dt.date, is_demo: bool = False, dense=None) -> dict:
+def nightly_run_inline(
+    *, org: Organization, day: dt.date, is_demo: bool = False, dense=None
+) -> dict:
     """The whole chain for one day in this process (run_nightly, backfills): score, nightly
     triggers, playbooks and alerts, on day 1 the monthly run; notifications stay queued for
     the digest (sent only when asked)."""
-    from health.services import health_score_day
-
     health = health_score_day(org=org, day=day, dense=dense)
-    stats = services.triggers_evaluate(org=org, day=day, is_demo=is_demo)
-    monthly = services.monthly_run(org=org, day=day, is_demo=is_demo) if day.day == 1 else None
+    stats = triggers_evaluate(org=org, day=day, is_demo=is_demo)
+    monthly = triggers_run_monthly(org=org, day=day, is_demo=is_demo) if day.day == 1 else None
     with org_context(org):
         problems = [
             *persona_rule_problems(),

@@ -1,0 +1,200 @@
+"""Reads of triggers: the active triggers and who is cooling down, the alerts waiting for a
+decision, an account's firings, and the retention forecast with the rows it is computed from.
+Every read goes through the tenant managers (the organization in context)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import Account, Subscription
+from orgs.models import User
+from playbooks.models import Playbook, PlaybookKind, PlaybookStatus
+
+from .models import Alert, AlertStatus, Firing, RetentionForecast, Schedule, Trigger
+
+ALERTS_SHOWN = 30
+
+# -- Triggers and their cool-down -------------------------------------------------------------
+
+
+def triggers_active(*, schedule: str) -> list[Trigger]:
+    """The organization's active triggers of `schedule`, with what evaluating them reads."""
+    return list(
+        Trigger.objects.filter(is_active=True, schedule=schedule)
+        .select_related("template", "product", "persona")
+        .prefetch_related("template__steps")
+        .order_by("pk")
+    )
+
+
+def accounts_cooling_down(*, triggers: list[Trigger], day: dt.date) -> dict[int, np.ndarray]:
+    """Per trigger, the accounts in cool-down: a playbook or alert the trigger created is
+    still open, or it fired within its cool-down days (before `day`)."""
+    ids = [t.pk for t in triggers]
+    open_pairs = pd.DataFrame(
+        list(
+            Firing.objects.filter(trigger_id__in=ids)
+            .filter(Q(playbook__status=PlaybookStatus.OPEN) | Q(alert__status=AlertStatus.PENDING))
+            .values_list("trigger_id", "account_id")
+        ),
+        columns=["trigger_id", "account_id"],
+    )
+    # A cool-down reaching before year 1 (any positive number is valid) means since ever.
+    longest = min(max((t.cooldown_days for t in triggers), default=0), (day - dt.date.min).days)
+    recent = pd.DataFrame(
+        list(
+            Firing.objects.filter(
+                trigger_id__in=ids,
+                fired_on__gte=day - dt.timedelta(days=longest),
+                fired_on__lt=day,
+            ).values_list("trigger_id", "account_id", "fired_on")
+        )
+        if longest
+        else [],
+        columns=["trigger_id", "account_id", "fired_on"],
+    )
+    if not recent.empty:
+        cooldown = recent["trigger_id"].map({t.pk: t.cooldown_days for t in triggers})
+        age = (pd.Timestamp(day) - pd.to_datetime(recent["fired_on"])).dt.days
+        recent = recent[age < cooldown]
+    pairs = pd.concat([open_pairs, recent[["trigger_id", "account_id"]]], ignore_index=True)
+    return {
+        int(trigger_id): group["account_id"].to_numpy()
+        for trigger_id, group in pairs.groupby("trigger_id")
+    }
+
+
+def firings_unmaterialized(
+    *,
+    trigger_ids: list[int],
+    period: dt.date,
+    first_id: int | None = None,
+    last_id: int | None = None,
+) -> QuerySet[Firing]:
+    """The period's firings of these triggers that have neither a playbook nor an alert yet,
+    locked for the caller's transaction; rows another runner holds are skipped, so two runs at
+    once never take the same firing."""
+    pending = Firing.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        trigger_id__in=trigger_ids, period=period, playbook__isnull=True, alert__isnull=True
+    )
+    if first_id is not None:
+        pending = pending.filter(account_id__gte=first_id, account_id__lte=last_id)
+    return pending.select_related("account").only(
+        "pk", "trigger_id", "account_id", "account__owner_id", "evidence", "evidence_text"
+    )
+
+
+def firings_of_account(*, account: Account) -> QuerySet[Firing]:
+    """An account's firings with their trigger (the account timeline reads them)."""
+    return Firing.objects.filter(account=account).select_related("trigger")
+
+
+# -- Alerts -------------------------------------------------------------------------------
+
+
+def alert_row_qs() -> QuerySet[Alert]:
+    """An alert with what its row shows: the trigger, the evidence and the account."""
+    return Alert.objects.select_related("firing__trigger", "account", "playbook", "decided_by")
+
+
+def alert_get(*, pk: int) -> Alert:
+    """One alert of the current organization (Alert.DoesNotExist otherwise)."""
+    return alert_row_qs().get(pk=pk)
+
+
+def pending_alerts(*, user: User, limit: int = ALERTS_SHOWN) -> tuple[list[Alert], int]:
+    """The alerts waiting for `user`'s decision, newest first (at most `limit`), and how many
+    there are: one query, a second only when there are more than `limit`."""
+    qs = alert_row_qs().filter(owner=user, status=AlertStatus.PENDING)
+    rows = list(qs.order_by("-created_at", "-pk")[: limit + 1])
+    if len(rows) <= limit:
+        return rows, len(rows)
+    return rows[:limit], qs.count()
+
+
+def pending_alerts_count(*, user: User) -> int:
+    return Alert.objects.filter(owner=user, status=AlertStatus.PENDING).count()
+
+
+def pending_alerts_by_owner(*, owner_ids: list[int]) -> dict[int, int]:
+    """Pending alerts per owner, one aggregate query."""
+    rows = (
+        Alert.objects.filter(owner_id__in=owner_ids, status=AlertStatus.PENDING)
+        .values("owner_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {r["owner_id"]: r["n"] for r in rows}
+
+
+# -- The retention forecast ---------------------------------------------------------------
+
+
+def forecast_months() -> list[dt.date]:
+    """The months with a stored forecast, latest first."""
+    return list(
+        RetentionForecast.objects.order_by("-month").values_list("month", flat=True).distinct()
+    )
+
+
+def forecast_rows(*, month: dt.date) -> list[RetentionForecast]:
+    """The month's forecast per persona and product, most actions first."""
+    return list(
+        RetentionForecast.objects.filter(month=month)
+        .select_related("persona", "product")
+        .order_by("-expected_actions", "-mrr_at_risk", "persona__name", "product__name")
+    )
+
+
+def retention_alerts_decided(*, since: dt.date, before: dt.date) -> tuple[int, int]:
+    """Retention alerts decided in [since, before): how many were confirmed, of how many."""
+    decided = Alert.objects.filter(
+        firing__trigger__kind=PlaybookKind.RETENTION,
+        decided_at__date__gte=since,
+        decided_at__date__lt=before,
+    ).aggregate(
+        confirmed=Count("pk", filter=Q(status=AlertStatus.CONFIRMED)),
+        total=Count("pk", filter=~Q(status=AlertStatus.PENDING)),
+    )
+    return decided["confirmed"], decided["total"]
+
+
+_AT_RISK = ["account_id", "persona_id", "mrr"]
+
+
+def retention_alerts_of_month(*, month: dt.date) -> pd.DataFrame:
+    """The accounts of the month's (monthly) retention alerts: account_id, persona_id, mrr."""
+    rows = Alert.objects.filter(
+        firing__trigger__kind=PlaybookKind.RETENTION,
+        firing__period=month,
+        firing__trigger__schedule=Schedule.MONTHLY,
+    ).values_list("account_id", "account__persona_id", "account__mrr")
+    return pd.DataFrame(list(rows), columns=_AT_RISK)
+
+
+def retention_playbooks_due(*, month: dt.date, next_month: dt.date) -> pd.DataFrame:
+    """The accounts of open retention playbooks with an open step due in the month."""
+    rows = (
+        Playbook.objects.filter(
+            kind=PlaybookKind.RETENTION,
+            status=PlaybookStatus.OPEN,
+            steps__status="open",
+            steps__due_on__gte=month,
+            steps__due_on__lt=next_month,
+        )
+        .distinct()
+        .values_list("account_id", "account__persona_id", "account__mrr")
+    )
+    return pd.DataFrame(list(rows), columns=_AT_RISK)
+
+
+def active_subscriptions_frame() -> pd.DataFrame:
+    """Every active subscription: account_id, product_id, mrr."""
+    rows = Subscription.objects.filter(status="active").values_list(
+        "account_id", "product_id", "mrr"
+    )
+    return pd.DataFrame(list(rows), columns=["account_id", "product_id", "mrr"])

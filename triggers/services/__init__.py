@@ -1,0 +1,49 @@
+"""Trigger writes, one module per stage of a trigger's life:
+
+- evaluation: evaluate the triggers set-based, record what fired (exactly once per trigger,
+  account and period) and turn each firing into its playbook or alert;
+- alerts: the CSM confirms (the playbook starts) or dismisses an alert; a churn closes them;
+- monthly: day 1's retention triggers and the forecast (its maths: triggers/forecast.py);
+- nightly: the chain after scoring (fan out over chunks, count them, queue what follows),
+  the night's problems, and the whole chain in the foreground.
+
+Callers import from here."""
+
+from .alerts import alert_confirm, alert_dismiss, alerts_close_for_churn
+from .evaluation import (
+    TriggerStats,
+    alerts_raise_for_firings,
+    firings_materialize,
+    period_of,
+    playbooks_open_for_firings,
+    triggers_evaluate,
+)
+from .monthly import retention_forecast_compute, triggers_run_monthly
+from .nightly import (
+    nightly_run_inline,
+    problems_notify_admins,
+    problems_record,
+    trigger_run_chunk,
+    trigger_run_monthly,
+    trigger_run_start,
+)
+
+__all__ = [
+    "TriggerStats",
+    "alert_confirm",
+    "alert_dismiss",
+    "alerts_close_for_churn",
+    "alerts_raise_for_firings",
+    "firings_materialize",
+    "nightly_run_inline",
+    "period_of",
+    "playbooks_open_for_firings",
+    "problems_notify_admins",
+    "problems_record",
+    "retention_forecast_compute",
+    "trigger_run_chunk",
+    "trigger_run_monthly",
+    "trigger_run_start",
+    "triggers_evaluate",
+    "triggers_run_monthly",
+]

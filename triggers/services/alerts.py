@@ -1,0 +1,127 @@
+"""What CSMs decide about alerts (confirm: the trigger's playbook starts; dismiss, with a
+reason), and the alerts an account's churn closes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account
+from orgs.bulk import update_from_values
+from orgs.models import Organization, User
+from playbooks.models import Notification, NotificationKind
+from playbooks.services import PlaybookError, notifications_mark_read_for
+
+from ..models import Alert, AlertStatus
+from .evaluation import playbooks_open_for_firings
+
+logger = logging.getLogger(__name__)
+
+
+def alert_confirm(*, alert_id: int, user: User, today: dt.date) -> Alert:
+    """The CSM confirms the risk: the trigger's playbook is created, with the evidence; if the
+    account already has that template's playbook open, the alert joins it instead
+    (`alert.joined_open` says so). A churned account's alerts were closed when it churned."""
+    with transaction.atomic():
+        # the account first, then the alert: the order a churn takes them in
+        account_id = Alert.objects.values_list("account_id", flat=True).get(pk=alert_id)
+        list(Account.objects.select_for_update().filter(pk=account_id).values_list("pk"))
+        alert = (
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("firing__trigger__template", "firing__account", "account")
+            .get(pk=alert_id)
+        )
+        if alert.status != AlertStatus.PENDING:
+            raise PlaybookError("alert", f"this alert was already {alert.status}")
+        firing = alert.firing
+        trigger = firing.trigger
+        org = Organization.objects.get(pk=alert.organization_id)
+        created = playbooks_open_for_firings(
+            org=org,
+            firings=[firing],
+            triggers={trigger.pk: trigger},
+            opened_on=today,
+            fallback_owner_id=user.pk,
+            acting_user_id=user.pk,
+        )
+        (playbook,) = created.by_spec
+        alert.status = AlertStatus.CONFIRMED
+        alert.decided_at = timezone.now()
+        alert.decided_by = user
+        alert.playbook = playbook
+        alert.save(update_fields=["status", "decided_at", "decided_by", "playbook"])
+        alert.joined_open = not created.new
+        notifications_mark_read_for(kind=NotificationKind.ALERT_RAISED, ref=alert.pk)
+    logger.info("alert confirmed id=%s playbook=%s by=%s", alert.pk, playbook.pk, user.pk)
+    return alert
+
+
+def alert_dismiss(*, alert_id: int, user: User, reason: str) -> Alert:
+    reason = (reason or "").strip()
+    if not reason:
+        raise PlaybookError("reason", "say why the alert is dismissed")
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert_id)
+        if alert.status != AlertStatus.PENDING:
+            raise PlaybookError("alert", f"this alert was already {alert.status}")
+        alert.status = AlertStatus.DISMISSED
+        alert.dismiss_reason = reason[:240]
+        alert.decided_at = timezone.now()
+        alert.decided_by = user
+        alert.save(update_fields=["status", "dismiss_reason", "decided_at", "decided_by"])
+        notifications_mark_read_for(kind=NotificationKind.ALERT_RAISED, ref=alert.pk)
+    logger.info("alert dismissed id=%s by=%s", alert.pk, user.pk)
+    return alert
+
+
+def alerts_close_for_churn(
+    *, organization_id: int, churns: list, acting_user: User | None = None
+) -> int:
+    """Accounts churned (the accounts_churned hook): their pending alerts are closed, as
+    dismissed with the reason ("account churned on <date>: <reason>"), and their
+    notifications read. Set-based; returns the alerts closed."""
+    why = {c.account_id: c.text for c in churns}
+    rows = list(
+        Alert.all_objects.select_for_update(of=("self",))
+        .filter(
+            organization_id=organization_id,
+            account_id__in=list(why),
+            status=AlertStatus.PENDING,
+        )
+        .values_list("pk", "account_id")
+    )
+    if not rows:
+        return 0
+    now = timezone.now()
+    decider = getattr(acting_user, "pk", None)
+    update_from_values(
+        table=Alert._meta.db_table,
+        key="id",
+        columns=[
+            ("status", "varchar"),
+            ("dismiss_reason", "varchar"),
+            ("decided_at", "timestamptz"),
+            ("decided_by_id", "bigint"),
+        ],
+        condition=f"t.organization_id = {int(organization_id)}",
+        rows=[
+            (pk, AlertStatus.DISMISSED.value, why[account_id][:240], now, decider)
+            for pk, account_id in rows
+        ],
+    )
+    Notification.all_objects.filter(
+        organization_id=organization_id,
+        kind=NotificationKind.ALERT_RAISED,
+        ref__in=[pk for pk, _ in rows],
+        read_at__isnull=True,
+    ).update(read_at=now)
+    logger.info(
+        "alerts closed for churn org=%s accounts=%s alerts=%s",
+        organization_id,
+        len(why),
+        len(rows),
+    )
+    return len(rows)
