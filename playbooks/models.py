@@ -3,6 +3,7 @@ outcomes) and the notifications that tell them. A task engine that knows nothing
 whatever created a playbook is recorded as its origin (a label, a reference and the evidence)."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
@@ -42,18 +43,31 @@ class PlaybookTemplate(TenantModel):
         return self.name
 
 
+# A step due more than two years after its playbook opens is a typo; unbounded, a huge offset
+# overflowed the date arithmetic when the playbook was created (SQLite keeps any integer).
+MAX_DUE_OFFSET_DAYS = 730
+
+
 class TemplateStep(TenantModel):
     template = models.ForeignKey(PlaybookTemplate, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField()
     title = models.CharField(max_length=200)
     instructions = models.TextField(blank=True)
-    due_offset_days = models.PositiveSmallIntegerField(default=0)
+    due_offset_days = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(MAX_DUE_OFFSET_DAYS)],
+        help_text="Days after the playbook opens (at most two years).",
+    )
     assignee = models.CharField(max_length=8, choices=Assignee.choices, default=Assignee.OWNER)
 
     class Meta:
         ordering = ["template", "order"]
         constraints = [
-            models.UniqueConstraint(fields=["template", "order"], name="templatestep_unique_order")
+            models.UniqueConstraint(fields=["template", "order"], name="templatestep_unique_order"),
+            models.CheckConstraint(
+                condition=Q(due_offset_days__lte=MAX_DUE_OFFSET_DAYS),
+                name="templatestep_due_offset_bounded",
+            ),
         ]
 
     def __str__(self) -> str:

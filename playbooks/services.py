@@ -37,6 +37,7 @@ from .models import (
     PlaybookTemplate,
     StepStatus,
 )
+from .permissions import may_work_playbook, may_work_step, role_of
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,31 @@ class PlaybookError(account_services.PortfolioError):
 
 class StepConflict(PlaybookError):
     """The step changed since the page was loaded (someone else completed or edited it)."""
+
+
+class NotAllowed(PlaybookError):
+    """The member may not do this (playbooks/permissions.py): the page answers 403."""
+
+
+def _require_step_worker(*, step: PlaybookStep, user: User) -> None:
+    role = role_of(user=user, organization_id=step.organization_id)
+    if not may_work_step(step=step, playbook=step.playbook, user_id=user.pk, role=role):
+        who = step.assignee or step.playbook.owner
+        raise NotAllowed(
+            "step",
+            gettext("this step is %(who)s's: only they or a manager can work it")
+            % {"who": who or gettext("its owner")},
+        )
+
+
+def _require_playbook_worker(*, playbook: Playbook, user: User) -> None:
+    role = role_of(user=user, organization_id=playbook.organization_id)
+    if not may_work_playbook(playbook=playbook, user_id=user.pk, role=role):
+        raise NotAllowed(
+            "playbook",
+            gettext("this playbook is %(who)s's: only they or a manager can close it or log on it")
+            % {"who": playbook.owner or gettext("its owner")},
+        )
 
 
 @dataclass
@@ -336,6 +362,7 @@ def step_complete(
 ) -> PlaybookStep:
     with transaction.atomic():
         step = _locked_step(step_id, expected_version)
+        _require_step_worker(step=step, user=user)
         if step.status != StepStatus.OPEN:
             raise StepConflict("step", f"already {step.get_status_display().lower()}")
         step.status = StepStatus.DONE
@@ -394,6 +421,7 @@ def step_add_note(
         raise PlaybookError("notes", "write a note first")
     with transaction.atomic():
         step = _locked_step(step_id, expected_version)
+        _require_step_worker(step=step, user=user)
         stamp = timezone.now().strftime("%Y-%m-%d")
         step.notes = (step.notes + f"\n[{stamp} {user}] {notes.strip()}").strip()
         step.version = F("version") + 1
@@ -417,6 +445,7 @@ def step_snooze(
         raise PlaybookError("due_on", "snooze to a date after today")
     with transaction.atomic():
         step = _locked_step(step_id, expected_version)
+        _require_step_worker(step=step, user=user)
         if step.status != StepStatus.OPEN:
             raise StepConflict("step", f"already {step.get_status_display().lower()}")
         step.due_on = due_on
@@ -438,6 +467,7 @@ def playbook_log_contact(
     occurred_at: dt.datetime | None = None,
 ) -> Interaction:
     """Log a contact with the customer and link it to the playbook."""
+    _require_playbook_worker(playbook=playbook, user=user)
     with transaction.atomic():
         interaction = account_services.interaction_log(
             account=playbook.account,
@@ -494,6 +524,7 @@ def playbook_close(
         )
         if playbook.status != PlaybookStatus.OPEN:
             raise PlaybookError("outcome", "this playbook is already closed")
+        _require_playbook_worker(playbook=playbook, user=user)
         allowed = OUTCOMES_BY_KIND[PlaybookKind(playbook.kind)]
         if outcome not in allowed:
             raise PlaybookError(

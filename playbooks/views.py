@@ -33,7 +33,9 @@ from .forms import (
     user_label,
 )
 from .models import Playbook, PlaybookStatus, PlaybookStep
+from .permissions import may_work_playbook, may_work_step
 from .services import (
+    NotAllowed,
     PlaybookError,
     StepConflict,
     churned_text,
@@ -75,6 +77,12 @@ def is_fragment_request(request: HttpRequest) -> bool:
 def can_work(request: HttpRequest) -> bool:
     m = getattr(request, "membership", None)
     return bool(m and m.role in WORK_ROLES)
+
+
+def _may_work_step(request: HttpRequest, step: PlaybookStep) -> bool:
+    return may_work_step(
+        step=step, playbook=step.playbook, user_id=request.user.pk, role=request.membership.role
+    )
 
 
 def org_today() -> dt.date:
@@ -119,7 +127,7 @@ def step_context(
         "where": where,
         "today": today,
         "tomorrow": today + dt.timedelta(days=1),
-        "can_work": can_work(request),
+        "can_work": can_work(request) and _may_work_step(request, step),
         "errors": {},
         "values": {},
         "open_form": "",
@@ -166,6 +174,8 @@ def _step_action(request: HttpRequest, pk: int, form_class, action, *, form_name
     if form.is_valid():
         try:
             action(step, form.cleaned_data)
+        except NotAllowed as exc:
+            raise PermissionDenied(exc.message) from exc
         except StepConflict as exc:
             form.add_error(None, exc.message)
             error_status = 409
@@ -303,7 +313,11 @@ def _playbook_context(request: HttpRequest, playbook: Playbook, **extra) -> dict
         "account": playbook.account,
         "today": today,
         "is_open": is_open,
-        "can_work": can_work(request) and is_open,
+        "can_work": is_open
+        and can_work(request)
+        and may_work_playbook(
+            playbook=playbook, user_id=request.user.pk, role=request.membership.role
+        ),
         "can_reassign": can_reassign(request) and is_open,
         "steps": steps,
         "steps_done": sum(1 for s in steps if s.status == "done"),
@@ -389,6 +403,8 @@ def playbook_log_contact_view(request: HttpRequest, pk: int) -> HttpResponse:
                 contact=form.cleaned_data["contact"],
                 notes=form.cleaned_data["notes"],
             )
+        except NotAllowed as exc:
+            raise PermissionDenied(exc.message) from exc
         except PlaybookError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     if form.errors:
@@ -436,6 +452,8 @@ def playbook_close_view(request: HttpRequest, pk: int) -> HttpResponse:
                 churn_reason=data.get("churn_reason"),
                 notes=data.get("notes", ""),
             )
+        except NotAllowed as exc:
+            raise PermissionDenied(exc.message) from exc
         except PlaybookError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     if form.errors:

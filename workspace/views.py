@@ -32,7 +32,12 @@ from orgs.permissions import can_reassign, org_required
 from orgs.selectors import org_csms
 from playbooks import selectors as playbook_selectors
 from playbooks.models import PlaybookKind, PlaybookStatus
-from playbooks.services import PlaybookError, notifications_mark_read, playbook_start
+from playbooks.services import (
+    NotAllowed,
+    PlaybookError,
+    notifications_mark_read,
+    playbook_start,
+)
 from playbooks.views import (
     EVENT_CONTACT,
     EVENT_STEPS,
@@ -229,10 +234,12 @@ def _alert_or_404(pk: int) -> Alert:
 def _alert_response(
     request: HttpRequest, pk: int, *, status: int = 200, events: dict | None = None, **extra
 ) -> HttpResponse:
+    alert = _alert_or_404(pk)
     context = {
-        "alert": _alert_or_404(pk),
+        "alert": alert,
         "today": org_today(),
-        "can_work": can_work(request),
+        "can_work": can_work(request)
+        and (can_reassign(request) or alert.owner_id == request.user.pk),
         "errors": {},
         "values": {},
         "open_form": "",
@@ -283,6 +290,8 @@ def alert_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
     alert = _alert_or_404(pk)
     try:
         alert = alert_confirm(alert_id=alert.pk, user=request.user, today=org_today())
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
     except PlaybookError as exc:
         return _alert_conflict(request, pk, exc.message.capitalize() + ".")
     values = {
@@ -307,6 +316,8 @@ def alert_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             alert_dismiss(alert_id=alert.pk, user=request.user, reason=form.cleaned_data["reason"])
+        except NotAllowed as exc:
+            raise PermissionDenied(exc.message) from exc
         except PlaybookError as exc:
             if exc.field != "reason":
                 return _alert_conflict(request, pk, exc.message.capitalize() + ".")

@@ -139,3 +139,41 @@ def test_switching_to_another_organization_one_is_not_a_member_of_is_refused(cli
     )
     assert "is not one of your organizations" in response.content.decode()
     assert client.session.get(SESSION_ORG_KEY) is None
+
+
+@pytest.mark.parametrize("offset", ["731", "999999999999", "-1"])
+def test_a_template_steps_offset_is_bounded(client, org, org_admin, offset):
+    from playbooks.models import PlaybookTemplate, TemplateStep
+
+    client.force_login(org_admin)
+    response = client.post(
+        "/admin/playbooks/playbooktemplate/add/",
+        {
+            "name": "Far away",
+            "kind": "retention",
+            "is_active": "on",
+            "steps-TOTAL_FORMS": "1",
+            "steps-INITIAL_FORMS": "0",
+            "steps-0-order": "1",
+            "steps-0-title": "Call",
+            "steps-0-due_offset_days": offset,
+            "steps-0-assignee": "owner",
+        },
+    )
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert "due_offset_days" in formset.forms[0].errors
+    assert not PlaybookTemplate.all_objects.filter(name="Far away").exists()
+    assert not TemplateStep.all_objects.exists()
+
+
+def test_the_database_refuses_an_offset_beyond_two_years(org):
+    from django.db import IntegrityError, transaction
+
+    from playbooks.models import PlaybookTemplate, TemplateStep
+
+    template = PlaybookTemplate.all_objects.create(organization=org, name="T", kind="custom")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TemplateStep.all_objects.create(
+            organization=org, template=template, order=1, title="x", due_offset_days=731
+        )

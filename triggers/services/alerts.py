@@ -8,17 +8,26 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Account
 from orgs.bulk import update_from_values
 from orgs.models import Organization, User
 from playbooks.models import Notification, NotificationKind
-from playbooks.services import PlaybookError, notifications_mark_read_for
+from playbooks.permissions import SUPERVISORS, role_of
+from playbooks.services import NotAllowed, PlaybookError, notifications_mark_read_for
 
 from ..models import Alert, AlertStatus
 from .evaluation import playbooks_open_for_firings
 
 logger = logging.getLogger(__name__)
+
+
+def _require_decider(*, alert: Alert, user: User) -> None:
+    """An alert is decided by the CSM it was raised for, or by a manager or admin."""
+    role = role_of(user=user, organization_id=alert.organization_id)
+    if role not in SUPERVISORS and not (role == "csm" and alert.owner_id == user.pk):
+        raise NotAllowed("alert", gettext("this alert is for its account's owner to decide"))
 
 
 def alert_confirm(*, alert_id: int, user: User, today: dt.date) -> Alert:
@@ -36,6 +45,7 @@ def alert_confirm(*, alert_id: int, user: User, today: dt.date) -> Alert:
         )
         if alert.status != AlertStatus.PENDING:
             raise PlaybookError("alert", f"this alert was already {alert.status}")
+        _require_decider(alert=alert, user=user)
         firing = alert.firing
         trigger = firing.trigger
         org = Organization.objects.get(pk=alert.organization_id)
@@ -67,6 +77,7 @@ def alert_dismiss(*, alert_id: int, user: User, reason: str) -> Alert:
         alert = Alert.objects.select_for_update().get(pk=alert_id)
         if alert.status != AlertStatus.PENDING:
             raise PlaybookError("alert", f"this alert was already {alert.status}")
+        _require_decider(alert=alert, user=user)
         alert.status = AlertStatus.DISMISSED
         alert.dismiss_reason = reason[:240]
         alert.decided_at = timezone.now()

@@ -55,7 +55,7 @@ EVALUATION_ERRORS = (
 # evidence with Infinity, a number out of range; the driver's own DataError too, from the
 # COPY of orgs/bulk.py, which Django does not wrap) and what the playbook services refuse.
 # OperationalError and other database errors propagate, for the task to retry.
-WRITE_ERRORS = (DataError, ValueError, TypeError)
+WRITE_ERRORS = (DataError, ValueError, TypeError, ArithmeticError)
 
 
 class TriggerUnusable(ValueError):

@@ -1,0 +1,26 @@
+"""Template filters asking playbooks/permissions.py what the signed-in member may do, so a page
+offers only the actions the services would accept."""
+
+from django import template
+
+from ..permissions import may_work_playbook, may_work_step
+
+register = template.Library()
+
+
+@register.filter
+def workable_by(step, membership) -> bool:
+    """{% if step|workable_by:membership %}: the member may complete, note or snooze it."""
+    if membership is None:
+        return False
+    return may_work_step(
+        step=step, playbook=step.playbook, user_id=membership.user_id, role=membership.role
+    )
+
+
+@register.filter
+def closable_by(playbook, membership) -> bool:
+    """{% if playbook|closable_by:membership %}: the member may close it and log contacts."""
+    if membership is None:
+        return False
+    return may_work_playbook(playbook=playbook, user_id=membership.user_id, role=membership.role)
