@@ -52,13 +52,15 @@ $(DEMO_STAMP): pyproject.toml
 	fi
 	@touch $@
 
-# The embedded default: SQLite in var/, Celery tasks in-process, DEBUG on (whitenoise serves
-# static files straight from the apps and static/, so no collectstatic is needed). The logins
+# The embedded default: SQLite in var/, Celery tasks in-process, DEBUG off so errors are the
+# product's pages (whitenoise serves static files straight from the apps and static/, so no
+# collectstatic is needed; `make demo DJANGO_DEBUG=true` for Django's debug pages). The logins
 # are printed last, by demo_backfill, right before the server starts.
 HOST := 127.0.0.1
 PORT ?= 8000
 
 demo: export DJANGO_SETTINGS_MODULE := csplatform.settings.local
+demo: export DJANGO_DEBUG ?= false
 demo: demo-port $(DEMO_STAMP)
 	@mkdir -p var
 	$(MANAGE) migrate --noinput

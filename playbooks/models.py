@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
 from orgs.tenancy import TenantModel
+from orgs.validators import validate_local_path
 
 
 class PlaybookKind(models.TextChoices):
@@ -259,7 +260,7 @@ class Notification(TenantModel):
     )
     ref = models.BigIntegerField()
     text = models.CharField(max_length=300)
-    url = models.CharField(max_length=300, blank=True)
+    url = models.CharField(max_length=300, blank=True, validators=[validate_local_path])
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
@@ -22,6 +23,7 @@ from accounts import services as account_services
 from accounts.models import Account, ChurnReason, Contact, Interaction, LifecycleStage, Product
 from orgs.bulk import update_from_values
 from orgs.models import Membership, Organization, Role, User
+from orgs.validators import is_local_path
 
 from .models import (
     OUTCOMES_BY_KIND,
@@ -629,6 +631,14 @@ def playbook_reassign(*, playbook: Playbook, owner: User, acting_user: User) -> 
     return playbook
 
 
+def _absolute(path: str) -> str:
+    """A notification's link as an email needs it: the site's address and the path (a link
+    that is not a path on the site is left out)."""
+    if not is_local_path(path):
+        return ""
+    return settings.SITE_URL.rstrip("/") + path
+
+
 def notifications_send_digest(*, org: Organization) -> int:
     """One email per user listing their notifications not yet emailed; each is emailed once
     (rows are locked and marked in the same transaction; a crash before commit resends)."""
@@ -647,7 +657,11 @@ def notifications_send_digest(*, org: Organization) -> int:
             user = items[0].user
             if not user.email:
                 continue
-            lines = [f"- {n.text}" + (f" ({n.url})" if n.url else "") for n in items]
+            links = [_absolute(n.url) for n in items]
+            lines = [
+                f"- {n.text}" + (f" ({link})" if link else "")
+                for n, link in zip(items, links, strict=True)
+            ]
             send_mail(
                 subject=f"csplatform: {len(items)} new for you",
                 message="Good morning,\n\nNew since your last digest:\n\n"

@@ -50,6 +50,17 @@ CLIENT_SCRIPT = textwrap.dedent(
     page = client.get(reverse("accounts:detail", args=[account.pk]))
     assert page.status_code == 200, ("account page", page.status_code)
     assert escape(account.name) in page.content.decode(), "account name not on its page"
+
+    # As make demo serves it (DJANGO_DEBUG=false): the product's 404, static files served.
+    from django.conf import settings
+
+    if not settings.DEBUG:
+        missing = client.get("/accounts/99999999/")
+        body = missing.content.decode()
+        assert missing.status_code == 404, ("404", missing.status_code)
+        assert "Page not found" in body and "URLconf" not in body, "not the product's 404"
+        css = client.get("/static/css/app.css")
+        assert css.status_code == 200, ("static", css.status_code)
     print("smoke: ok")
     """
 )
@@ -97,6 +108,10 @@ def test_sqlite_default_migrates_seeds_and_serves_the_portfolio(tmp_path):
     assert csm_logins, f"seed_demo printed no CSM login:\n{seeded.stdout}"
     result = _run([sys.executable, "-c", CLIENT_SCRIPT], {**env, "SMOKE_LOGIN": csm_logins[0]})
     assert "smoke: ok" in result.stdout
+    # and with DEBUG off, as `make demo` runs it (the Makefile says DJANGO_DEBUG ?= false)
+    assert "demo: export DJANGO_DEBUG ?= false" in (ROOT / "Makefile").read_text()
+    quiet = {**env, "SMOKE_LOGIN": csm_logins[0], "DJANGO_DEBUG": "false"}
+    assert "smoke: ok" in _run([sys.executable, "-c", CLIENT_SCRIPT], quiet).stdout
 
     # What `make demo` runs last: the backfill, quiet (no INFO lines from the nightly chain),
     # ending with the logins and the address; its simulated work written back on SQLite.

@@ -236,6 +236,9 @@ NIGHTLY_MINUTE = env.int("CSPLATFORM_NIGHTLY_MINUTE", default=0)
 # Accounts per health-scoring chunk: one Celery task each, so more workers, shorter night.
 HEALTH_CHUNK_SIZE = env.int("CSPLATFORM_HEALTH_CHUNK_SIZE", default=10000)
 
+# Where people reach the site: the links in emails (the digest) start with it.
+SITE_URL = env("CSPLATFORM_SITE_URL", default="http://127.0.0.1:8000")
+
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="csplatform@localhost")
 

@@ -24,3 +24,12 @@ def closable_by(playbook, membership) -> bool:
     if membership is None:
         return False
     return may_work_playbook(playbook=playbook, user_id=membership.user_id, role=membership.role)
+
+
+@register.filter
+def local_path(value) -> str:
+    """A stored link, if it is a path on this site; empty otherwise (rows written before the
+    validator, or by hand), so a page never links elsewhere from a notification."""
+    from orgs.validators import is_local_path
+
+    return value if is_local_path(value or "") else ""
