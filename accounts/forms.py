@@ -8,7 +8,7 @@ from django import forms
 
 from orgs.models import Organization, User
 from orgs.relations import TenantForm
-from orgs.selectors import org_members
+from orgs.selectors import org_members, org_workers
 
 from .models import LifecycleStage, Persona, Tier, TouchModel
 from .selectors import (
@@ -230,7 +230,7 @@ class AccountReassignForm(TenantForm):
     def __init__(self, data=None, *, org: Organization, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(data, **kwargs)
-        self.fields["owner"].queryset = org_members(org=org).only(
+        self.fields["owner"].queryset = org_workers(org=org).only(
             "id", "username", "first_name", "last_name"
         )
         self.fields["owner"].label_from_instance = _user_label

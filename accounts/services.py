@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from orgs.bulk import update_from_values
-from orgs.models import Organization, Role, User
+from orgs.models import WORKER_ROLES, Organization, Role, User
 from orgs.tenancy import org_context
 
 from .models import Account, Persona, Subscription, SubscriptionStatus
@@ -130,8 +130,12 @@ def account_reassign(*, account: Account, owner: User, acting_user: User) -> Acc
         acting is None or acting.role not in (Role.ADMIN, Role.MANAGER)
     ):
         raise PortfolioError("owner", "only managers and admins reassign accounts")
-    if not Membership.objects.filter(user=owner, organization_id=account.organization_id).exists():
-        raise PortfolioError("owner", f"{owner} is not a member of this organization")
+    if not Membership.objects.filter(
+        user=owner, organization_id=account.organization_id, role__in=WORKER_ROLES
+    ).exists():
+        raise PortfolioError(
+            "owner", f"{owner} is not a CSM, manager or admin of this organization"
+        )
     with transaction.atomic():
         previous = account.owner_id
         account.owner = owner

@@ -1,10 +1,18 @@
 """Admin for organizations, users and memberships."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from .models import Membership, Organization, User
 from .permissions import can_configure
+from .services import (
+    MembershipError,
+    membership_may_be_removed,
+    membership_role_check,
+    membership_set_role,
+    memberships_removable,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -89,14 +97,36 @@ class OrganizationAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
 
+class MembershipForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["user", "organization", "role"]
+
+    def clean_role(self):
+        role = self.cleaned_data["role"]
+        if self.instance.pk:
+            try:
+                membership_role_check(membership=self.instance, role=role)
+            except MembershipError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return role
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     """An organization's admin changes the role of their organization's members, nothing
     else: who the member is and which organization it is are a superuser's to change."""
 
+    form = MembershipForm
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role"]
     autocomplete_fields = ["user", "organization"]
+
+    def save_model(self, request, obj, form, change):
+        if change and "role" in form.changed_data and not request.user.is_superuser:
+            membership_set_role(membership=obj, role=obj.role, acting_user=request.user)
+            return
+        super().save_model(request, obj, form, change)
 
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
@@ -122,7 +152,12 @@ class MembershipAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
     def has_delete_permission(self, request, obj=None):
+        if obj is not None and not membership_may_be_removed(membership=obj):
+            return False  # the organization's only admin
         return can_configure(request)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, memberships_removable(queryset=queryset))
 
 
 admin.site.site_header = "csplatform configuration"

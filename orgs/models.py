@@ -42,6 +42,10 @@ class Role(models.TextChoices):
     CSM = "csm", "CSM"
 
 
+# Who owns and works accounts and playbooks; analysts read.
+WORKER_ROLES = (Role.ADMIN, Role.MANAGER, Role.CSM)
+
+
 class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(

@@ -31,3 +31,8 @@ def org_members(*, org: Organization, roles: list[str] | None = None) -> QuerySe
 
 def org_csms(*, org: Organization) -> QuerySet[User]:
     return org_members(org=org, roles=[Role.CSM, Role.MANAGER])
+
+
+def org_workers(*, org: Organization) -> QuerySet[User]:
+    """The members who work accounts and playbooks (analysts read, they do not own work)."""
+    return org_members(org=org, roles=[Role.CSM, Role.MANAGER, Role.ADMIN])

@@ -26,7 +26,12 @@ FALLBACK_ZONE = "UTC"
 @functools.cache
 def timezone_names() -> frozenset[str]:
     """The IANA zone names this installation knows (the system's tz database, or tzdata)."""
-    return frozenset(zoneinfo.available_timezones()) | {FALLBACK_ZONE}
+    # The system's database also lists files that are not zones of the IANA list: `localtime`
+    # (a link to the server's own zone), `Factory`, `posixrules`.
+    return (frozenset(zoneinfo.available_timezones()) - _NOT_ZONES) | {FALLBACK_ZONE}
+
+
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules", "posix", "right"})
 
 
 def validate_timezone(value: str) -> None:

@@ -13,7 +13,7 @@ from accounts.models import ChurnReason, Contact, InteractionKind, Product
 from accounts.selectors import account_contacts_qs
 from orgs.models import Organization, User
 from orgs.relations import TenantForm
-from orgs.selectors import org_members
+from orgs.selectors import org_workers
 
 from .models import OUTCOMES_BY_KIND, Outcome, Playbook, PlaybookKind
 from .selectors import templates_startable
@@ -209,7 +209,7 @@ class PlaybookReassignForm(_Form):
 
     def __init__(self, *args, org: Organization, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = org_members(org=org).only(
+        self.fields["owner"].queryset = org_workers(org=org).only(
             "id", "username", "first_name", "last_name"
         )
         self.fields["owner"].label_from_instance = user_label

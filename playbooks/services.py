@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import services as account_services
 from accounts.models import Account, ChurnReason, Contact, Interaction, LifecycleStage, Product
 from orgs.bulk import update_from_values
-from orgs.models import Membership, Organization, Role, User
+from orgs.models import WORKER_ROLES, Membership, Organization, Role, User
 from orgs.validators import is_local_path
 
 from .models import (
@@ -608,8 +608,10 @@ def playbook_reassign(*, playbook: Playbook, owner: User, acting_user: User) -> 
         acting is None or acting.role not in (Role.ADMIN, Role.MANAGER)
     ):
         raise PlaybookError("owner", "only managers and admins reassign playbooks")
-    if not Membership.objects.filter(user=owner, organization_id=playbook.organization_id).exists():
-        raise PlaybookError("owner", f"{owner} is not a member of this organization")
+    if not Membership.objects.filter(
+        user=owner, organization_id=playbook.organization_id, role__in=WORKER_ROLES
+    ).exists():
+        raise PlaybookError("owner", f"{owner} is not a CSM, manager or admin of this organization")
     with transaction.atomic():
         previous = playbook.owner_id
         PlaybookStep.objects.filter(

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from orgs.models import Role
+from orgs.models import WORKER_ROLES, Role
 from orgs.permissions import can_reassign, org_required
 
 from . import selectors
@@ -49,7 +49,7 @@ from .services import (
 )
 
 # Roles that work playbooks; analysts read them.
-WORK_ROLES = (Role.ADMIN, Role.MANAGER, Role.CSM)
+WORK_ROLES = WORKER_ROLES
 
 # Sections of the playbook page an htmx request may ask for alone (?section=...).
 PLAYBOOK_SECTIONS = (

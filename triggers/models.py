@@ -67,7 +67,10 @@ class Trigger(TenantModel):
 
         errors = {}
         try:
-            validate_condition(self.condition)
+            # None: the form's field already refused what was typed (or the null check of
+            # clean_fields will), so a second "the condition is empty" would be false
+            if self.condition is not None:
+                validate_condition(self.condition)
         except ValidationError as exc:
             errors.update(exc.message_dict)
         if self.template_id and self.template.kind != self.kind:

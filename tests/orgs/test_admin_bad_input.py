@@ -177,3 +177,14 @@ def test_the_database_refuses_an_offset_beyond_two_years(org):
         TemplateStep.all_objects.create(
             organization=org, template=template, order=1, title="x", due_offset_days=731
         )
+
+
+@pytest.mark.parametrize("condition", ["{not json", "[" * 20 + "]" * 20, "9" * 5000])
+def test_a_refused_condition_says_one_thing(client, org, org_admin, condition):
+    t = template(org, "Save", "retention")
+    client.force_login(org_admin)
+    response = client.post("/admin/triggers/trigger/add/", trigger_form(t.pk, condition=condition))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["condition"]
+    assert len(errors) == 1, errors
+    assert "empty" not in errors[0]

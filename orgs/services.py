@@ -1,0 +1,76 @@
+"""Writes of orgs: members' roles. An organization always keeps an admin."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .models import Membership, Role, User
+
+logger = logging.getLogger(__name__)
+
+
+class MembershipError(ValueError):
+    """A membership change refused; `field` names what was wrong."""
+
+    def __init__(self, field: str, message: str):
+        self.field, self.message = field, message
+        super().__init__(f"{field}: {message}")
+
+
+def _is_last_admin(membership: Membership) -> bool:
+    return (
+        membership.role == Role.ADMIN
+        and not Membership.objects.filter(organization_id=membership.organization_id)
+        .filter(role=Role.ADMIN, user__is_active=True)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+def membership_role_check(*, membership: Membership, role: str) -> None:
+    """Refuse what would leave the organization without an active admin."""
+    if role != Role.ADMIN and _is_last_admin(membership):
+        raise MembershipError(
+            "role",
+            _("%(user)s is the organization's only admin: make someone else admin first.")
+            % {"user": membership.user},
+        )
+
+
+def membership_set_role(*, membership: Membership, role: str, acting_user: User) -> Membership:
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        # the other admins too, so two admins demoting each other at once cannot both pass
+        list(
+            Membership.objects.select_for_update()
+            .filter(organization_id=locked.organization_id, role=Role.ADMIN)
+            .values_list("pk")
+        )
+        membership_role_check(membership=locked, role=role)
+        locked.role = role
+        locked.save(update_fields=["role"])
+    logger.info("membership role set membership=%s role=%s by=%s", locked.pk, role, acting_user.pk)
+    return locked
+
+
+def membership_may_be_removed(*, membership: Membership) -> bool:
+    return not _is_last_admin(membership)
+
+
+def memberships_removable(*, queryset):
+    """Of these memberships, those whose removal leaves each organization an active admin:
+    an organization whose every admin is among them keeps its admins."""
+    admins = queryset.filter(role=Role.ADMIN)
+    orphaned = [
+        org_id
+        for org_id in set(admins.values_list("organization_id", flat=True))
+        if not Membership.objects.filter(
+            organization_id=org_id, role=Role.ADMIN, user__is_active=True
+        )
+        .exclude(pk__in=admins.values("pk"))
+        .exists()
+    ]
+    return queryset.exclude(role=Role.ADMIN, organization_id__in=orphaned)
