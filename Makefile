@@ -4,7 +4,7 @@
 #   make test           environment, system packages, ruff, migrations check, pytest
 #   make services       PostgreSQL 15 and Redis on loopback, data under var/services/
 #   make services-stop  stop them
-#   make stack          migrations, gunicorn, Celery worker and beat against those services
+#   make stack          migrations, gunicorn, Celery worker and beat against those services (Procfile)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -98,10 +98,34 @@ services-stop:
 services-status:
 	@scripts/services.sh status
 
-# Local settings with DJANGO_DEBUG=false unless the shell names others (scripts/stack.py).
+# The Procfile's web, worker and beat under honcho (prefixed logs; Ctrl-C or the end of one
+# stops all), after check_services (one line and a stop if a service is unreachable), migrate
+# and collectstatic. DATABASE_URL and REDIS_URL: the environment's, else those in .env (which
+# the settings read), else those of `make services`. Local settings with DJANGO_DEBUG=false
+# unless the shell names others (manage.py, Celery and wsgi.py default to production). honcho
+# does not read .env (-e /dev/null): its values would override the environment's.
+# STACK_DOTENV: the file looked in for the two URLs (the tests name an empty one).
+STACK_DOTENV ?= .env
+
 stack: export DJANGO_SETTINGS_MODULE ?= csplatform.settings.local
+stack: export DJANGO_DEBUG ?= false
+stack: export PYTHONUNBUFFERED := 1
+stack: export PATH := $(abspath $(BIN)):$(PATH)
 stack: env
-	$(PY) scripts/stack.py
+	@mkdir -p var/services
+	@while read -r _ assignment; do \
+		name="$${assignment%%=*}"; \
+		if [ -z "$${!name:-}" ] && ! grep -sqE "^\s*(export\s+)?$$name\s*=" "$(STACK_DOTENV)"; then \
+			export "$$assignment"; \
+		fi; \
+	done < <(scripts/services.sh env); \
+	echo "stack: settings $$DJANGO_SETTINGS_MODULE, DJANGO_DEBUG=$$DJANGO_DEBUG"; \
+	for step in check_services "migrate --noinput" "collectstatic --noinput --verbosity 0"; do \
+		echo "stack: manage.py $$step"; \
+		python manage.py $$step; \
+	done; \
+	echo "stack: serving on http://$${STACK_BIND:-127.0.0.1:8000}/ ; Ctrl-C stops everything"; \
+	exec honcho --env /dev/null start
 
 #   make bench-workspace  workspace benchmark on the services' PostgreSQL: 20 CSMs under gunicorn
 # Seeds the 100,000-account `bench` organization if it is missing (minutes), gives it a year of

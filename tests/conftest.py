@@ -11,8 +11,9 @@ from pathlib import Path
 
 import environ
 import pytest
+import redis
 
-from tests.services import PostgresServer, RedisServer
+from tests.services import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,15 +60,15 @@ def test_database_url(django_db_setup) -> str:
 
 
 @pytest.fixture(scope="session")
-def redis_url():
+def redis_url(request):
+    """pytest-redis's throwaway redis-server, unless REDIS_URL names a running server."""
     if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    server = RedisServer.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+        return os.environ["REDIS_URL"]
+    server = request.getfixturevalue("redis_proc")
+    # No snapshots: the data is thrown away at the end of the run.
+    with redis.Redis(host=server.host, port=server.port) as client:
+        client.config_set("save", "")
+    return f"redis://{server.host}:{server.port}/0"
 
 
 @pytest.fixture(scope="session")

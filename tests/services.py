@@ -1,8 +1,12 @@
-"""Throwaway PostgreSQL and Redis servers for the test run, started from the machine's binaries.
+"""Hand-written, not pytest-postgresql: its executor (10.0.0) runs initdb and pg_ctl as the test
+process's own user, with no option to run them as another, so as root (CI) they refuse ("pg_ctl:
+cannot be run as root"); it also puts the cluster under pytest's basetemp, which the `postgres`
+user cannot enter.
 
-PostgreSQL's initdb and pg_ctl refuse to run as root, so as root the cluster is created and run
-as the unprivileged `postgres` system user. fsync and synchronous_commit are off: the data is
-thrown away at the end of the run.
+A throwaway PostgreSQL for the test run, started from the machine's binaries: as root the cluster
+is created and run as the unprivileged `postgres` system user. fsync and synchronous_commit are
+off: the data is thrown away at the end of the run. Redis comes from pytest-redis (its redis_proc
+runs redis-server as root without trouble; see tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,56 +124,3 @@ class PostgresServer:
             capture_output=True,
         )
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
-
-
-@dataclass
-class RedisServer:
-    proc: subprocess.Popen
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    @classmethod
-    def start(cls) -> RedisServer:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise ServiceMissing(
-                "redis-server was not found; install it (Debian: apt-get install redis-server) "
-                "or set REDIS_URL to a running server"
-            )
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    return cls(proc=proc, port=port)
-            except OSError:
-                time.sleep(0.05)
-        proc.kill()
-        raise ServiceMissing("redis-server did not start within 10 s")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()

@@ -1,17 +1,21 @@
-"""The infrastructure around the app: check_services, the local services script, the stack
-supervisor, and the documentation of every setting read from the environment."""
+"""The infrastructure around the app: check_services, the local services script, make stack (the
+Procfile under honcho), and the documentation of every setting read from the environment."""
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
+import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -141,114 +145,222 @@ def test_services_script_starts_reuses_and_stops_postgresql_and_redis():
     assert run("status").stdout.splitlines() == ["postgresql: not running", "redis: not running"]
 
 
-# -- make stack's supervisor ------------------------------------------------------------------
+# -- make stack: check_services, migrate, collectstatic, then the Procfile under honcho -------
 
-DRIVER = textwrap.dedent(
-    """
-    import importlib.util, sys
+STARTED = re.compile(r"^\d\d:\d\d:\d\d system\s+\| (\w+)\.1 started \(pid=(\d+)\)$")
 
-    spec = importlib.util.spec_from_file_location("stack", {stack!r})
-    stack = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(stack)
-    py = sys.executable
-    sys.exit(
-        stack.supervise(
-            {{
-                "alpha": [py, "-u", "-c", {alpha!r}],
-                "beta": [py, "-u", "-c", {beta!r}],
-            }},
-            grace=5,
+
+def _stack_env(**overrides: str) -> dict[str, str]:
+    """The caller's environment without what make stack must decide itself (settings, debug, the
+    service URLs) or what a surrounding `make test` would hand a nested make."""
+    dropped = {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG", "MAKEFLAGS"}
+    dropped |= {"MFLAGS", "MAKELEVEL", "STACK_BIND", "WEB_CONCURRENCY", "CELERY_CONCURRENCY"}
+    env = {key: value for key, value in os.environ.items() if key not in dropped}
+    env.update(WEB_CONCURRENCY="1", CELERY_CONCURRENCY="1", **overrides)
+    return env
+
+
+class _Stack:
+    """`make stack` in its own session, as a terminal runs it: make and honcho in one process
+    group (a Ctrl-C reaches both), each Procfile process in a group of its own."""
+
+    def __init__(self, env: dict[str, str]):
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            ["make", "--no-print-directory", "stack"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
         )
-    )
-    """
-)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-LONG_RUNNING = (
-    "import os, signal, sys, time\n"
-    "signal.signal(signal.SIGTERM, lambda *a: (print('{name} got SIGTERM'), sys.exit(0)))\n"
-    "print('{name} pid', os.getpid())\n"
-    "while True: time.sleep(0.1)\n"
-)
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def groups(self) -> dict[str, int]:
+        """Procfile process name -> the process group honcho started it in."""
+        found = (STARTED.match(line) for line in list(self.lines))
+        return {m[1]: int(m[2]) for m in found if m}
+
+    def wait(self, timeout: float) -> int:
+        returncode = self.proc.wait(timeout)
+        self._reader.join(5)
+        return returncode
+
+    def kill(self) -> None:
+        for pgid in [self.proc.pid, *self.groups().values()]:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+        self.proc.wait(10)
 
 
-def _driver(tmp_path: Path, alpha: str, beta: str) -> subprocess.Popen:
-    path = tmp_path / "driver.py"
-    path.write_text(DRIVER.format(stack=str(ROOT / "scripts" / "stack.py"), alpha=alpha, beta=beta))
-    return subprocess.Popen(
-        [sys.executable, str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _wait_for_lines(proc: subprocess.Popen, needles: list[str], timeout: float = 20) -> list[str]:
-    lines: list[str] = []
+def _group_gone(pgid: int, timeout: float = 10) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not all(any(n in x for x in lines) for n in needles):
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-    return lines
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
-def _alive(pid: int) -> bool:
+def _until(predicate, timeout: float, stack: _Stack):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert stack.proc.poll() is None, stack.output
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"not within {timeout} s:\n{stack.output}")
+
+
+def _get(url: str) -> tuple[int, str] | None:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except OSError:
+        return None
 
 
-def test_stack_supervisor_prefixes_output_and_stops_everything_on_ctrl_c(tmp_path):
-    proc = _driver(tmp_path, LONG_RUNNING.format(name="alpha"), LONG_RUNNING.format(name="beta"))
+@pytest.fixture
+def stack_database(test_database_url):
+    """A new, empty database on the test run's PostgreSQL, for make stack to migrate."""
+    import psycopg2
+
+    parsed = urllib.parse.urlsplit(test_database_url)
+    name = f"stack_{os.getpid()}"
+    admin = psycopg2.connect(
+        host=parsed.hostname, port=parsed.port, user=parsed.username, dbname="postgres"
+    )
+    admin.autocommit = True
     try:
-        lines = _wait_for_lines(proc, ["alpha pid", "beta pid"])
-        pids = [int(line.rsplit(" ", 1)[1]) for line in lines if " pid " in line]
-        assert len(pids) == 2, lines
-        assert any(line.startswith("alpha | alpha pid") for line in lines), lines
-        assert any(line.startswith("beta  | beta pid") for line in lines), lines
-
-        proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=30)
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        yield parsed._replace(path=f"/{name}").geturl()
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
-        proc.kill()
-
-    assert proc.returncode == 0
-    assert "alpha | alpha got SIGTERM" in rest
-    assert "beta  | beta got SIGTERM" in rest
-    assert not any(_alive(pid) for pid in pids)
+        admin.close()
 
 
-def test_stack_supervisor_stops_the_others_when_one_dies(tmp_path):
-    dies = "import time; time.sleep(0.5); print('failing'); raise SystemExit(3)"
-    proc = _driver(tmp_path, LONG_RUNNING.format(name="alpha"), dies)
+def _stack_redis(redis_url: str) -> str:
+    """Its own Redis database number: nothing queued by other tests reaches the stack's worker."""
+    return redis_url.rsplit("/", 1)[0] + "/1"
+
+
+def test_make_stack_uses_the_services_of_make_services_and_stops_on_an_unreachable_one():
+    # STACK_DOTENV: a DATABASE_URL in the checkout's .env must not decide this test.
+    defaults = _Stack(_stack_env(PG_PORT="1", REDIS_PORT="1", STACK_DOTENV="/dev/null"))
+    given = _Stack(_stack_env(DATABASE_URL="postgres://x@127.0.0.1:1/given", REDIS_PORT="1"))
     try:
-        out, _ = proc.communicate(timeout=30)
+        assert defaults.wait(60) != 0
+        assert given.wait(60) != 0
     finally:
-        proc.kill()
+        defaults.kill()
+        given.kill()
 
-    assert proc.returncode == 3, out
-    assert "beta  | exited with status 3; stopping the others" in out
-    assert "alpha | alpha got SIGTERM" in out
+    lines = defaults.lines
+    assert lines[:2] == [
+        "stack: settings csplatform.settings.local, DJANGO_DEBUG=false",
+        "stack: manage.py check_services",
+    ], defaults.output
+    database = [line for line in lines if line.startswith("database:")]
+    assert len(database) == 1 and database[0].startswith(
+        "database: UNREACHABLE at 127.0.0.1:1/csplatform: "
+    ), defaults.output
+    assert any(line.startswith("broker: UNREACHABLE at 127.0.0.1:1/0: ") for line in lines)
+    assert "Traceback" not in defaults.output
+    assert "stack: manage.py migrate" not in defaults.output
+    assert not defaults.groups(), defaults.output
+    assert any(
+        line.startswith("database: UNREACHABLE at 127.0.0.1:1/given: ") for line in given.lines
+    ), given.output
 
 
-def test_stack_environment_defaults_to_the_local_services(monkeypatch):
-    spec = importlib.util.spec_from_file_location("stack", ROOT / "scripts" / "stack.py")
-    stack = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(stack)
-    monkeypatch.setattr(stack, "_in_dotenv", lambda key: False)
+@pytest.mark.django_db
+def test_make_stack_migrates_then_serves_runs_a_worker_and_beat_and_ctrl_c_stops_all(
+    stack_database, redis_url
+):
+    from celery import Celery
 
-    env = stack.stack_environment({"PG_PORT": "5555", "PATH": "/usr/bin"})
-    assert env["DATABASE_URL"] == "postgres://postgres@127.0.0.1:5555/csplatform"
-    assert env["REDIS_URL"] == "redis://127.0.0.1:63799/0"
-    assert env["DJANGO_SETTINGS_MODULE"] == "csplatform.settings.local"
-    assert env["DJANGO_DEBUG"] == "false"
+    port = free_port()
+    broker = _stack_redis(redis_url)
+    stack = _Stack(
+        _stack_env(DATABASE_URL=stack_database, REDIS_URL=broker, STACK_BIND=f"127.0.0.1:{port}")
+    )
+    # Not the current app: tasks that later tests send must not go through this one.
+    pinger = Celery(broker=broker, set_as_current=False)
+    try:
+        health = _until(lambda: _get(f"http://127.0.0.1:{port}/healthz"), 180, stack)
+        assert health[0] == 200, health
+        # DJANGO_DEBUG=false: the plain 404 page, not Django's technical one.
+        missing = _get(f"http://127.0.0.1:{port}/no-such-page")
+        assert missing[0] == 404 and "URLconf" not in missing[1], missing
+        replies = _until(lambda: pinger.control.ping(timeout=1), 120, stack)
+        assert any(reply.get("ok") == "pong" for r in replies for reply in r.values()), replies
+        _until(lambda: any("beat: Starting..." in line for line in stack.lines), 60, stack)
+        groups = stack.groups()
+        assert set(groups) == {"web", "worker", "beat"}, stack.output
 
-    given = stack.stack_environment({"DATABASE_URL": "sqlite:///x", "DJANGO_DEBUG": "true"})
-    assert given["DATABASE_URL"] == "sqlite:///x"
-    assert given["DJANGO_DEBUG"] == "true"
+        os.killpg(stack.proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+        returncode = stack.wait(60)
+    finally:
+        pinger.close()
+        stack.kill()
+
+    out = stack.output
+    assert returncode != 0, out  # interrupted
+    assert "stack: settings csplatform.settings.local, DJANGO_DEBUG=false" in out
+    assert "Applying orgs.0001_organizations_users_roles... OK" in out
+    assert re.search(r"^\d\d:\d\d:\d\d web\.1\s+\| .*\"GET /healthz HTTP/1\.1\" 200", out, re.M)
+    assert re.search(r"^\d\d:\d\d:\d\d worker\.1 +\| .*celery@\S+ ready\.", out, re.M)
+    assert re.search(r"^\d\d:\d\d:\d\d beat\.1 +\| .*var/services/celerybeat-schedule", out, re.M)
+    assert "SIGINT received" in out
+    for name, pgid in groups.items():
+        assert f"sending SIGTERM to {name}.1" in out
+        assert _group_gone(pgid), f"{name} (process group {pgid}) still running\n{out}"
+
+
+@pytest.mark.django_db
+def test_make_stack_stops_the_others_when_one_dies(test_database_url, redis_url):
+    # gunicorn cannot bind a port that is taken, gives up after its retries and exits.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        bind = f"127.0.0.1:{taken.getsockname()[1]}"
+        stack = _Stack(
+            _stack_env(
+                DATABASE_URL=test_database_url, REDIS_URL=_stack_redis(redis_url), STACK_BIND=bind
+            )
+        )
+        try:
+            returncode = stack.wait(240)
+        finally:
+            stack.kill()
+
+    out = stack.output
+    assert returncode != 0, out
+    groups = stack.groups()
+    assert set(groups) == {"web", "worker", "beat"}, out
+    assert re.search(r"^\d\d:\d\d:\d\d system\s+\| web\.1 stopped \(rc=[1-9]\d*\)$", out, re.M), out
+    for name in ("worker", "beat"):
+        assert f"sending SIGTERM to {name}.1" in out, out
+    for name, pgid in groups.items():
+        assert _group_gone(pgid), f"{name} (process group {pgid}) still running\n{out}"
 
 
 # -- documentation and scripts ------------------------------------------------------------------
