@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db import models
 
 from conditions.forms import ConditionJSONField
-from orgs.admin_base import TenantAdmin
+from orgs.admin_base import RecordAdmin, TenantAdmin
 
 from .models import (
     Account,
@@ -72,7 +72,7 @@ class SubscriptionAdmin(TenantAdmin):
 
 
 @admin.register(MrrMovement)
-class MrrMovementAdmin(TenantAdmin):
+class MrrMovementAdmin(RecordAdmin):
     list_display = ["account", "date", "kind", "delta_mrr"]
     list_filter = ["kind"]
     raw_id_fields = ["account", "subscription"]

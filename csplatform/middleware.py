@@ -1,5 +1,5 @@
 """Request-wide behaviour of the project: an unreachable database or broker becomes the 503
-page, and a session ends after SESSION_IDLE_MINUTES without a request."""
+page, a session ends after SESSION_IDLE_MINUTES without a request, and pages are private."""
 
 from __future__ import annotations
 
@@ -8,11 +8,35 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.shortcuts import resolve_url
+from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from .errors import is_service_unavailable, service_unavailable
 
 LAST_SEEN_KEY = "_last_seen"
+
+
+# Powerful browser features no page of the product uses, switched off for every page.
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+    "display-capture=(), interest-cohort=()"
+)
+
+
+class PrivatePagesMiddleware:
+    """A page shown to a signed-in user holds customer data: no cache (browser, proxy or
+    shared machine) keeps it. Static files and anonymous pages keep their own headers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response
 
 
 class ServiceUnavailableMiddleware:

@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin
 
-from orgs.admin_base import TenantAdmin, TenantInline
+from orgs.admin_base import RecordAdmin, TenantAdmin, TenantInline
 from orgs.relations import TenantModelForm
 
 from .measures import MEASURES
@@ -50,20 +50,13 @@ class HealthModelAdmin(TenantAdmin):
 
 
 @admin.register(HealthScore)
-class HealthScoreAdmin(TenantAdmin):
+class HealthScoreAdmin(RecordAdmin):
     list_display = ["account", "date", "score", "colour", "model", "model_version"]
     list_filter = ["colour"]
     raw_id_fields = ["account", "model"]
     list_select_related = ["account", "model"]
     show_full_result_count = False
     date_hierarchy = "date"
-
-    # Scores are the nightly run's record of a day; an edit would make the history lie.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class HealthRunChunkInline(TenantInline):
@@ -84,7 +77,7 @@ class HealthRunChunkInline(TenantInline):
 
 
 @admin.register(HealthRun)
-class HealthRunAdmin(TenantAdmin):
+class HealthRunAdmin(RecordAdmin):
     list_display = [
         "date",
         "organization",
@@ -120,7 +113,7 @@ class IndicatorAdmin(TenantAdmin):
 
 
 @admin.register(HealthRunChunk)
-class HealthRunChunkAdmin(TenantAdmin):
+class HealthRunChunkAdmin(RecordAdmin):
     list_display = ["run", "index", "state", "attempts", "accounts_scored", "finished_at"]
     list_filter = ["state"]
     list_select_related = ["run"]

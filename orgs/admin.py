@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.shortcuts import render
 
 from .models import Membership, Organization, User
 from .permissions import can_configure
@@ -169,3 +170,15 @@ def _admin_has_permission(request):
 
 
 admin.site.has_permission = _admin_has_permission
+_admin_login = admin.site.login
+
+
+def _login_or_admins_only(request, extra_context=None):
+    """A signed-in member who is not an admin is told the configuration is for admins,
+    instead of being shown a second login form."""
+    if request.user.is_authenticated and not _admin_has_permission(request):
+        return render(request, "orgs/admins_only.html", status=403)
+    return _admin_login(request, extra_context)
+
+
+admin.site.login = _login_or_admins_only

@@ -149,6 +149,21 @@ class TenantAdmin(TenantFormfieldsMixin, admin.ModelAdmin):
         return can_configure(request)
 
 
+class RecordAdmin(TenantAdmin):
+    """Rows the product writes and people rely on as history (the nightly record, the MRR
+    ledger, decided alerts, forecasts): read here, never edited by hand (the services and
+    the nightly commands write them); only an operator (a superuser) may delete one."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
 class TenantInline(TenantFormfieldsMixin, admin.TabularInline):
     """Inline rows of a TenantAdmin: whoever may edit the parent may edit them (the parent's
     admin already checks the role and the organization)."""

@@ -345,6 +345,11 @@ def team_board(*, members: list[User], today: dt.date, month_start: dt.datetime)
 # -- Notifications ------------------------------------------------------------------------
 
 
+def notification_is_users(*, user: User, pk: int) -> bool:
+    """Whether notification `pk` is one of the user's (in the organization in context)."""
+    return Notification.objects.filter(user=user, pk=pk).exists()
+
+
 def notifications_of(*, user: User) -> QuerySet[Notification]:
     """The user's in-app notifications, unread first, newest first, each with the playbook
     and account it is about (for their links)."""

@@ -296,3 +296,16 @@ def test_production_redirects_to_https_and_sends_hsts_behind_the_proxy(tmp_path)
     assert lines["proxied"] == "200 max-age=31536000; includeSubDomains; preload"
     assert "frame-ancestors 'none'" in lines["csp"]
     assert lines["cookie"] == "True"
+
+
+def test_signed_in_pages_are_not_cached_and_features_are_off(client, csm):
+    client.force_login(csm)
+    for url in ("/work/", "/accounts/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        cache = response["Cache-Control"]
+        assert "no-store" in cache and "private" in cache, (url, cache)
+        assert "camera=()" in response["Permissions-Policy"]
+    client.logout()
+    login = client.get("/login/")
+    assert "camera=()" in login["Permissions-Policy"]

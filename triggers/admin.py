@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, gettext_lazy
 
 from conditions.forms import ConditionJSONField
-from orgs.admin_base import TenantAdmin
+from orgs.admin_base import RecordAdmin, TenantAdmin
 from orgs.relations import TenantModelForm
 
 from .fields import TRIGGER_FIELDS
@@ -66,7 +66,7 @@ class TriggerAdmin(TenantAdmin):
 
 
 @admin.register(Firing)
-class FiringAdmin(TenantAdmin):
+class FiringAdmin(RecordAdmin):
     list_display = ["trigger", "account", "period", "fired_on", "playbook", "evidence_text"]
     list_filter = ["fired_on"]
     raw_id_fields = ["trigger", "account", "playbook"]
@@ -74,20 +74,13 @@ class FiringAdmin(TenantAdmin):
     readonly_fields = ["pretty_evidence"]
     show_full_result_count = False
 
-    # A firing is the record of what held that night (its evidence is on the playbook).
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="evidence")
     def pretty_evidence(self, obj):
         return json.dumps(obj.evidence, indent=2)
 
 
 @admin.register(Alert)
-class AlertAdmin(TenantAdmin):
+class AlertAdmin(RecordAdmin):
     list_display = ["account", "firing", "owner", "status", "created_at", "decided_at"]
     list_filter = ["status"]
     raw_id_fields = ["firing", "account", "owner", "decided_by", "playbook"]
@@ -95,7 +88,7 @@ class AlertAdmin(TenantAdmin):
 
 
 @admin.register(RetentionForecast)
-class RetentionForecastAdmin(TenantAdmin):
+class RetentionForecastAdmin(RecordAdmin):
     list_display = [
         "month",
         "persona",
@@ -110,19 +103,13 @@ class RetentionForecastAdmin(TenantAdmin):
 
 
 @admin.register(TriggerRun)
-class TriggerRunAdmin(TenantAdmin):
+class TriggerRunAdmin(RecordAdmin):
     """Each night's trigger run, read-only (written by the chain): its chunks, firings and
     what it skipped."""
 
     list_display = ["date", "chunks_total", "fired", "problem_count", "started_at"]
     fields = ["date", "chunks_total", "chunks_done", "fired", "started_at", "problem_list"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("problems"))
     def problem_count(self, obj):

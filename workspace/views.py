@@ -396,6 +396,8 @@ def notification_badge(request: HttpRequest) -> HttpResponse:
 @org_required
 @require_POST
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    if not playbook_selectors.notification_is_users(user=request.user, pk=pk):
+        raise Http404("No such notification of yours.")
     notifications_mark_read(user=request.user, ids=[pk])
     return _notifications_changed(request)
 

@@ -188,3 +188,30 @@ def test_a_refused_condition_says_one_thing(client, org, org_admin, condition):
     errors = response.context["adminform"].form.errors["condition"]
     assert len(errors) == 1, errors
     assert "empty" not in errors[0]
+
+
+@pytest.mark.parametrize("role", ["csm", "manager", "analyst"])
+def test_members_who_are_not_admins_are_told_the_admin_is_for_admins(client, org, role):
+    user = UserFactory(username=f"just.{role}")
+    MembershipFactory(user=user, organization=org, role=role)
+    client.force_login(user)
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
+    assert "for your organization's admins" in response.content.decode()
+    assert 'name="password"' not in response.content.decode()
+
+
+def test_org_admins_read_the_nightly_record_and_the_ledger_but_do_not_edit_them(
+    client, org, org_admin
+):
+    client.force_login(org_admin)
+    for model in (
+        "health/healthrun",
+        "triggers/alert",
+        "triggers/retentionforecast",
+        "accounts/mrrmovement",
+        "health/healthscore",
+        "triggers/firing",
+    ):
+        assert client.get(f"/admin/{model}/").status_code == 200, model
+        assert client.get(f"/admin/{model}/add/").status_code == 403, model
