@@ -84,8 +84,9 @@ class Measure:
     label: str
     unit: str
     fn: Callable[..., pd.Series]
-    # A sentence describing a raw value, e.g. "{value:+.0f}% vs the previous {window} days".
-    phrase: str
+    # A sentence describing a raw value, e.g. "{value:+.0f}% vs the previous {window} days";
+    # a (singular, plural) pair where a count reads differently for 1.
+    phrase: str | tuple[str, str]
     default_window: int | None = None
     default_metric: str | None = None
 
@@ -108,7 +109,10 @@ class Measure:
     def describe(self, value: float | None, window: int | None = None, metric: str = "") -> str:
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return f"{self.label}: no data"
-        return self.phrase.format(
+        phrase = self.phrase
+        if isinstance(phrase, tuple):
+            phrase = phrase[0] if round(value) == 1 else phrase[1]
+        return phrase.format(
             value=value,
             window=window or self.default_window,
             metric=(metric or self.default_metric or "").replace("_", " "),
@@ -194,14 +198,19 @@ def volume_trend(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
     return ((frame["recent"] / prev - 1.0) * 100.0).astype("float64")
 
 
-@measure("tenure", "Tenure", "months", "customer for {value:.0f} months")
+@measure(
+    "tenure",
+    "Tenure",
+    "months",
+    ("customer for {value:.0f} month", "customer for {value:.0f} months"),
+)
 def tenure(ctx: MeasureContext) -> pd.Series:
     since = pd.to_datetime(ctx.accounts["customer_since"])
     days = (pd.Timestamp(ctx.day) - since).dt.days
     return (days / 30.4375).clip(lower=0).astype("float64")
 
 
-@measure("renewals", "Renewals", "count", "renewed {value:.0f} times")
+@measure("renewals", "Renewals", "count", ("renewed {value:.0f} time", "renewed {value:.0f} times"))
 def renewals(ctx: MeasureContext) -> pd.Series:
     rows = (
         ctx.scoped(Subscription.objects.filter(start_date__lte=ctx.day))

@@ -6,12 +6,45 @@
   document.documentElement.classList.remove("no-js");
   document.documentElement.classList.add("js");
 
-  // <select data-autosubmit> submits its form on change (the org switcher).
+  // <select data-autosubmit> submits its form on change (the org switcher, whose work a
+  // manager sees, the forecast's month). Arrow keys on a closed select change it too, so a
+  // change made from the keyboard waits for Enter or for focus to leave, and stepping through
+  // the options does not load a page per step.
+  function autosubmits(el) {
+    return el instanceof HTMLSelectElement && el.hasAttribute("data-autosubmit") && el.form;
+  }
+  var keyed = null;
+  document.addEventListener("keydown", function (event) {
+    var el = event.target;
+    if (!autosubmits(el)) return;
+    if (event.key === "Enter") {
+      event.preventDefault();
+      keyed = null;
+      el.form.requestSubmit();
+    } else if (event.key !== "Tab") {
+      keyed = el;
+    }
+  });
   document.addEventListener("change", function (event) {
     var el = event.target;
-    if (el instanceof HTMLSelectElement && el.hasAttribute("data-autosubmit") && el.form) {
+    if (!autosubmits(el)) return;
+    if (keyed === el) {
+      el.dataset.changed = "true";
+      return;
+    }
+    el.form.requestSubmit();
+  });
+  document.addEventListener("focusout", function (event) {
+    var el = event.target;
+    if (!autosubmits(el)) return;
+    keyed = null;
+    if (el.dataset.changed === "true") {
+      delete el.dataset.changed;
       el.form.requestSubmit();
     }
+  });
+  document.addEventListener("pointerdown", function (event) {
+    if (autosubmits(event.target)) keyed = null;
   });
 
   // GET requests leave out empty parameters, so pushed URLs stay short and shareable.

@@ -406,3 +406,17 @@ def test_reassign_another_organizations_account_is_404(client, manager, other_or
     response = client.post(reverse("accounts:reassign", args=[foreign.pk]), {"owner": manager.pk})
     assert response.status_code == 404
     assert Account.all_objects.get(pk=foreign.pk).owner_id is None
+
+
+def test_every_filter_of_the_form_is_on_the_page_with_its_error_slot(client, manager, book):
+    """htmx refreshes each field's errors out of band; a field missing from the page had no
+    slot (htmx:oobErrorNoTarget) and could never show its error, nor be used."""
+    from accounts.forms import PortfolioFilterForm
+
+    client.force_login(manager)
+    html = client.get(PORTFOLIO).content.decode()
+    for name, field in PortfolioFilterForm.base_fields.items():
+        if field.widget.is_hidden:
+            continue
+        assert f'name="{name}"' in html, name
+        assert f'id="id_{name}_error"' in html, name

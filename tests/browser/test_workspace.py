@@ -269,3 +269,21 @@ def test_the_timeline_loads_older_events_as_one_scrolls(new_page, org, csm, worl
     titles = items.locator(".timeline__title").all_inner_texts()
     assert len(set(titles)) == 45 and titles[0].startswith("Call: Touchpoint 00")
     assert_no_reload(page)
+
+
+def test_a_picker_steps_by_keyboard_without_loading_a_page_per_step(new_page, manager, world):
+    """The manager's 'whose work' picker submits itself when a person is chosen with the
+    mouse, but arrow keys only move the choice; Enter (or leaving it) loads the page."""
+    page = new_page()
+    log_in(page, manager.username)
+    page.goto("/work/")
+    picker = page.locator("#work-user")
+    expect(picker).to_be_visible()
+    start = page.url
+    picker.focus()
+    picker.press("ArrowDown")
+    page.wait_for_timeout(400)
+    assert page.url == start, "an arrow key loaded another page"
+    chosen = picker.input_value()
+    picker.press("Enter")
+    expect(page).to_have_url(re.compile(rf"user={chosen}"))

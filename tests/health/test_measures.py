@@ -94,3 +94,19 @@ def test_window_parameter_changes_the_result(ctx):
     assert value(ctx, "usage_frequency", x, window=5) == 0
     # 25 days from 06-06: 06-06..06-10 are active
     assert value(ctx, "usage_frequency", x, window=25) == 5
+
+
+@pytest.mark.parametrize(
+    "key, value, text",
+    [
+        ("tenure", 1, "customer for 1 month"),
+        ("tenure", 1.2, "customer for 1 month"),
+        ("tenure", 14, "customer for 14 months"),
+        ("renewals", 1, "renewed 1 time"),
+        ("renewals", 0, "renewed 0 times"),
+    ],
+)
+def test_counts_read_as_words(key, value, text):
+    from health.measures import MEASURES
+
+    assert MEASURES[key].describe(value) == text
