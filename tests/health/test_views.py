@@ -69,3 +69,14 @@ def test_analyst_reads_the_model_and_its_fitness(client, analyst, scored):
     page = client.get(f"/health/models/{model.pk}/").content.decode()
     assert "Fitness against real churn" in page and 'id="fitness-data"' in page
     assert "Edit in configuration" not in page  # only admins configure
+
+
+def test_a_churned_accounts_panel_says_its_last_score_came_before_the_churn(client, csm, scored):
+    account, _ = scored
+    type(account).all_objects.filter(pk=account.pk).update(
+        churned_at=DAY + dt.timedelta(days=3), lifecycle_stage="churned"
+    )
+    client.force_login(csm)
+    html = client.get(f"/health/accounts/{account.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "before the account churned on" in html and "not scored" in html
+    assert "health-card__changes" not in html  # no 'change over 7 days' about a customer gone
