@@ -33,6 +33,10 @@ class PrivatePagesMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if response.status_code >= 500:
+            # an error page: the user may be the very thing that failed to load (a database
+            # down while the session is read); error pages carry no customer data anyway
+            return response
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
             add_never_cache_headers(response)
