@@ -14,6 +14,7 @@
 #
 # Dev and benchmarks only: trust authentication on 127.0.0.1, and synchronous_commit=off (a
 # crash can lose the last fraction of a second of commits, never corrupts the cluster).
+# Redis keeps an append-only file (fsync every second), so queued tasks survive its restart.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -178,7 +179,7 @@ redis_start() {
 	mkdir -p "$REDIS_DIR"
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" \
 		--daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
-		--save 300 100 --appendonly no >/dev/null
+		--save 300 100 --appendonly yes --appendfsync everysec >/dev/null
 	for _ in $(seq 100); do
 		redis_ping "$REDIS_PORT" && break
 		sleep 0.1
