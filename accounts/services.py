@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from orgs.bulk import update_from_values
+from csplatform.db.bulk import update_from_values
 from orgs.models import WORKER_ROLES, Organization, Role, User
 from orgs.tenancy import org_context
 
@@ -299,7 +299,7 @@ def accounts_mark_churned(
             table=Subscription._meta.db_table,
             key="id",
             columns=[("status", "varchar"), ("end_date", "date")],
-            condition=f"t.organization_id = {int(org_id)}",
+            org_id=org_id,
             rows=[
                 (pk, SubscriptionStatus.CANCELLED.value, effective[account_id][0])
                 for pk, account_id, _ in active
@@ -319,7 +319,7 @@ def accounts_mark_churned(
                 ("health_change_30d", "float8"),
                 ("updated_at", "timestamptz"),
             ],
-            condition=f"t.organization_id = {int(org_id)}",
+            org_id=org_id,
             rows=[
                 (pk, day, reason_id, LifecycleStage.CHURNED.value, None, "", None, None, now)
                 for pk, (day, reason_id) in effective.items()

@@ -30,7 +30,7 @@ from django.utils import timezone
 from accounts.models import Account
 from accounts.selectors import customer_on
 from csplatform.celery import enqueue_on_commit
-from orgs.bulk import update_from_values, upsert
+from csplatform.db.bulk import update_from_values, upsert
 from orgs.models import Organization
 from orgs.tenancy import org_context
 from orgs.timezones import org_zone
@@ -261,6 +261,7 @@ def health_scores_write(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> N
             [day] * len(ids),
             strict=True,
         ),
+        org_id=org_id,
         # a churned account shows no current health (its history stays in the scores)
         condition="(t.health_scored_on IS NULL OR t.health_scored_on <= v.health_scored_on)"
         " AND t.churned_at IS NULL AND t.lifecycle_stage <> 'churned'",

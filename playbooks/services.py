@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import services as account_services
 from accounts.models import Account, ChurnReason, Contact, Interaction, LifecycleStage, Product
-from orgs.bulk import update_from_values
+from csplatform.db.bulk import update_from_values
 from orgs.models import WORKER_ROLES, Membership, Organization, Role, User
 from orgs.validators import is_local_path
 
@@ -762,7 +762,7 @@ def playbooks_cancel_for_churn(
             ("closed_by_id", "bigint"),
             ("outcome_notes", "text"),
         ],
-        condition=f"t.organization_id = {int(organization_id)}",
+        org_id=organization_id,
         rows=[
             (pk, PlaybookStatus.CANCELLED.value, now, closer, why[account_id])
             for pk, account_id in rows

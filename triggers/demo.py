@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Account, ChurnReason, Persona, Product, Subscription
 from accounts.services import Churn, accounts_mark_churned, subscription_add
-from orgs.bulk import update_from_values
+from csplatform.db.bulk import update_from_values
 from orgs.models import Organization
 from orgs.tenancy import org_context
 from playbooks.models import (
@@ -549,7 +549,7 @@ def _rows_update(org: Organization, model, objs: list, fields: list[str]) -> Non
             [obj.pk, *(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in concrete)]
             for obj in objs
         ],
-        condition=f"t.organization_id = {int(org.pk)}",
+        org_id=org.pk,
     )
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Account
-from orgs.bulk import update_from_values
+from csplatform.db.bulk import update_from_values
 from orgs.models import Organization, User
 from playbooks.models import Notification, NotificationKind
 from playbooks.permissions import SUPERVISORS, role_of
@@ -117,7 +117,7 @@ def alerts_close_for_churn(
             ("decided_at", "timestamptz"),
             ("decided_by_id", "bigint"),
         ],
-        condition=f"t.organization_id = {int(organization_id)}",
+        org_id=organization_id,
         rows=[
             (pk, AlertStatus.DISMISSED.value, why[account_id][:240], now, decider)
             for pk, account_id in rows

@@ -26,7 +26,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from conditions import ConditionError, fields_read
-from orgs.bulk import update_from_values, upsert
+from csplatform.db.bulk import update_from_values, upsert
 from orgs.models import Organization
 from orgs.tenancy import org_context
 from playbooks.models import Notification, NotificationKind
@@ -53,7 +53,7 @@ EVALUATION_ERRORS = (
 )
 # Writing one trigger's firings, playbooks and alerts: values the database refuses (a JSON
 # evidence with Infinity, a number out of range; the driver's own DataError too, from the
-# COPY of orgs/bulk.py, which Django does not wrap) and what the playbook services refuse.
+# COPY of csplatform/db/bulk.py, which Django does not wrap) and what the playbook services refuse.
 # OperationalError and other database errors propagate, for the task to retry.
 WRITE_ERRORS = (DataError, ValueError, TypeError, ArithmeticError)
 
@@ -334,6 +334,7 @@ def playbooks_open_for_firings(
         key="id",
         columns=[("playbook_id", "bigint")],
         rows=[(f.pk, p.pk) for f, p in zip(firings, created.by_spec, strict=True)],
+        org_id=org.pk,
     )
     for firing, playbook in zip(firings, created.by_spec, strict=True):
         firing.playbook = playbook

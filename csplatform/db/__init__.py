@@ -1,0 +1,1 @@
+"""The database helpers every app may use: the lowest layer, importing no app."""

@@ -1,0 +1,278 @@
+"""Set-based writes for every layer: whole tables at once, never a save() per row.
+
+`insert_columns` loads column arrays (the demo's portfolio, the workspace benchmark's year of
+playbooks), `upsert` inserts or replaces rows on a unique key (the nightly jobs' scores and
+firings), and `update_from_values` updates many rows of one organization in one statement.
+PostgreSQL gets COPY (into a temporary table and one INSERT ... ON CONFLICT for upserts) and
+`UPDATE ... FROM (VALUES ...)`; SQLite, the embedded demo, gets executemany of the same
+statements.
+
+Written here rather than taken from django-pgbulk: pgbulk's COPY needs psycopg 3 ("Only
+psycopg3 is supported for pgbulk.copy") while psycopg2 is this project's driver, it takes model
+instances (millions of objects for the demo and the benchmark, where we hold numpy columns),
+and it is PostgreSQL only, while the demo runs on SQLite. The COPY itself is psycopg2's own
+(`cursor.copy_expert`, and `psycopg2.extras.execute_values` for the VALUES lists); what is ours
+is the CSV formatting of the columns and the SQLite fallback.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db import connection, models
+
+# Rows per COPY statement of insert_columns: bounds the CSV text held in memory.
+COPY_CHUNK_ROWS = 200_000
+
+
+def insert_columns(
+    *,
+    model: type[models.Model],
+    columns: Mapping[str, Any],
+    n: int,
+    now: np.datetime64 | None = None,
+    plain: bool = False,
+) -> int:
+    """Insert `n` rows given as columns named by the model's attnames: an array each, or one
+    value for every row. Columns left out get the field's default (`now`, by default the
+    current second, for auto_now fields), so a field added later with a default keeps every
+    caller working; one with neither a value nor a default is an error.
+
+    Arrays hold what numpy holds best: dates as datetime64 or day numbers since 1970-01-01 (-1
+    for none), datetimes as datetime64 in UTC (NaT for none), decimals as floats (NaN for none),
+    foreign keys as integers (-1 or NaN for none). `plain` promises no nulls and no text that
+    CSV would quote, so the COPY text is formatted directly (the usage table, where it matters).
+    Must run inside a transaction. Returns `n`."""
+    if n == 0:
+        return 0
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    unknown = sorted(set(columns) - set(fields))
+    if unknown:
+        raise ValueError(f"{model.__name__}: no such fields {unknown}")
+    if now is None:
+        now = np.datetime64(dt.datetime.now(dt.UTC).replace(tzinfo=None), "s")
+    columns = dict(columns)
+    for name, f in fields.items():
+        if name in columns or f.primary_key:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            columns[name] = now
+        elif f.has_default() or not f.null:
+            default = f.get_default()  # "" for text fields without an explicit default
+            if default is None and f.null:
+                continue
+            if default is None:
+                raise ValueError(f"{model.__name__}.{name}: no value and no default")
+            columns[name] = json.dumps(default) if isinstance(default, dict | list) else default
+    prepared = {}
+    for name, values in columns.items():
+        f = fields[name]
+        if np.ndim(values) == 0:
+            values = np.full(n, values, dtype=object if isinstance(values, str) else None)
+        values = np.asarray(values)
+        if isinstance(f, models.DateTimeField):
+            values = _datetimes(values)
+        elif isinstance(f, models.DateField):
+            values = _dates(values)
+        elif isinstance(f, models.DecimalField):
+            values = np.round(values.astype(float), f.decimal_places)
+        elif f.many_to_one and values.dtype.kind in "iuf":
+            values = _nullable_ids(values)
+        prepared[f.column] = values
+    table = model._meta.db_table
+    if connection.vendor == "postgresql":
+        for start in range(0, n, COPY_CHUNK_ROWS):
+            part = {c: v[start : start + COPY_CHUNK_ROWS] for c, v in prepared.items()}
+            _copy_columns(table, part, plain)
+    else:
+        _executemany(table, prepared)
+    return n
+
+
+def upsert(
+    *,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence],
+    conflict: Sequence[str],
+    update: Sequence[str],
+) -> int:
+    """Insert rows, replacing the listed columns of rows that conflict on `conflict` (with no
+    `update` columns, conflicting rows are left as they are: insert-if-absent).
+    Must run inside a transaction. Returns the number of rows sent."""
+    rows = [[_value(v) for v in row] for row in rows]
+    if not rows:
+        return 0
+    cols = ", ".join(columns)
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
+    action = f"DO UPDATE SET {sets}" if update else "DO NOTHING"
+    on_conflict = f"ON CONFLICT ({', '.join(conflict)}) {action}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            tmp = f"tmp_upsert_{table}"
+            # Same column types as the target, none of its constraints (ids come later).
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DROP AS "
+                f"SELECT {cols} FROM {table} WITH NO DATA"
+            )
+            cursor.execute(f"TRUNCATE {tmp}")
+            buf = io.StringIO()
+            # Unquoted empty fields are NULL in COPY's CSV format; text is always quoted.
+            writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+            writer.writerows(rows)
+            buf.seek(0)
+            _copy_expert(f"COPY {tmp} ({cols}) FROM STDIN WITH (FORMAT csv)", buf)
+            cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp} {on_conflict}")
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}) {on_conflict}", rows)
+    return len(rows)
+
+
+def update_from_values(
+    *,
+    table: str,
+    key: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Iterable[Sequence],
+    org_id: int,
+    condition: str = "",
+) -> None:
+    """UPDATE the rows of `table` that belong to organization `org_id`, setting each column
+    from `rows` (key first, then the columns in order), in one statement on PostgreSQL. The
+    organization is part of the WHERE clause, so raw SQL is tenant-scoped like the ORM: a key
+    of another organization's row changes nothing. `columns` pairs a column with its SQL type
+    for the casts; `condition` is extra SQL on the target row `t` and the new values `v`
+    (same names)."""
+    rows = [[_value(v) for v in row] for row in rows]
+    if not rows:
+        return
+    org_id = int(org_id)  # checked as a number: it is written into the statement
+    names = [name for name, _ in columns]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            from psycopg2.extras import execute_values
+
+            sets = ", ".join(f"{n} = v.{n}" for n in names)
+            template = (
+                "(" + ", ".join(["%s::bigint"] + [f"%s::{sqltype}" for _, sqltype in columns]) + ")"
+            )
+            where = f"t.{key} = v.{key} AND t.organization_id = {org_id}"
+            sql = (
+                f"UPDATE {table} AS t SET {sets} FROM (VALUES %s) AS v ({key}, "
+                f"{', '.join(names)}) WHERE {where}" + (f" AND ({condition})" if condition else "")
+            )
+            execute_values(cursor, sql, rows, template=template, page_size=5000)
+        else:
+            # SQLite: one UPDATE per row through executemany; the condition's `v.<name>`
+            # become bound parameters and `t.<name>` the row's own columns.
+            cond_names = re.findall(r"\bv\.(\w+)", condition)
+            cond = re.sub(r"\bt\.(\w+)", r"\1", re.sub(r"\bv\.(\w+)", "%s", condition))
+            sets = ", ".join(f"{n} = %s" for n in names)
+            sql = f"UPDATE {table} SET {sets} WHERE {key} = %s AND organization_id = {org_id}"
+            sql += f" AND ({cond})" if cond else ""
+            position = {n: i + 1 for i, n in enumerate(names)}
+            cursor.executemany(
+                sql, [[*r[1:], r[0], *(r[position[n]] for n in cond_names)] for r in rows]
+            )
+
+
+# -- formatting ---------------------------------------------------------------------------
+
+
+def _value(value):
+    """One value of upsert's and update_from_values' rows, as the driver takes it."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value
+
+
+def _day_strings(days: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(np.asarray(days, dtype="int64").astype("datetime64[D]"))
+
+
+def _dates(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind in "iu":  # day numbers, -1 for none: format each distinct day once
+        missing = values < 0
+        if missing.all():
+            return np.full(len(values), None, dtype=object)
+        low = values[~missing].min()
+        table = _day_strings(np.arange(low, values.max() + 1)).astype(object)
+        text = table[np.where(missing, low, values) - low]
+    else:
+        values = values.astype("datetime64[D]")
+        missing = np.isnat(values)
+        text = np.datetime_as_string(values).astype(object)
+    text[missing] = None
+    return text
+
+
+def _datetimes(values: np.ndarray) -> np.ndarray:
+    values = values.astype("datetime64[s]")
+    missing = np.isnat(values)
+    text = np.datetime_as_string(values)
+    if connection.vendor == "postgresql":
+        text = np.char.add(text, "+00:00")
+    else:  # Django stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS' in UTC
+        text = np.char.replace(text, "T", " ")
+    text = text.astype(object)
+    text[missing] = None
+    return text
+
+
+def _nullable_ids(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind == "f":
+        missing = np.isnan(values)
+        values = np.where(missing, -1, values).astype(np.int64)
+    else:
+        missing = values < 0
+    if not missing.any():
+        return values
+    out = values.astype(object)
+    out[missing] = None
+    return out
+
+
+# -- the two drivers ----------------------------------------------------------------------
+
+
+def _executemany(table: str, prepared: dict) -> None:
+    """SQLite: one executemany on the driver's connection (Django's cursor wrapper would
+    rewrite the placeholders of every row)."""
+    qn = connection.ops.quote_name
+    names = ", ".join(qn(c) for c in prepared)
+    marks = ", ".join("?" for _ in prepared)
+    sql = f"INSERT INTO {qn(table)} ({names}) VALUES ({marks})"
+    lists = [v.tolist() for v in prepared.values()]
+    connection.ensure_connection()
+    connection.connection.executemany(sql, zip(*lists, strict=True))
+
+
+def _copy_columns(table: str, prepared: dict, plain: bool) -> None:
+    qn = connection.ops.quote_name
+    if plain:
+        line = ",".join(["{}"] * len(prepared)) + "\n"
+        buf = io.StringIO("".join(map(line.format, *(v.tolist() for v in prepared.values()))))
+    else:
+        buf = io.StringIO()
+        pd.DataFrame(prepared).to_csv(buf, header=False, index=False, na_rep="\\N")
+        buf.seek(0)
+    names = ", ".join(qn(c) for c in prepared)
+    _copy_expert(f"COPY {qn(table)} ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf)
+
+
+def _copy_expert(sql: str, buf: io.StringIO) -> None:
+    """psycopg2's COPY FROM STDIN, on the connection of the current transaction."""
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        cursor.copy_expert(sql, buf)

@@ -1,0 +1,91 @@
+"""The one bulk writer (csplatform/db/bulk.py) on PostgreSQL: column arrays go in with their
+nulls and defaults, upserts replace or keep, and bulk updates touch one organization only."""
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from django.db import transaction
+
+from accounts.models import Account, Invoice, UsageMetric
+from csplatform.db.bulk import insert_columns, update_from_values, upsert
+from tests.factories import AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_insert_columns_writes_arrays_with_their_nulls_and_the_fields_defaults(org):
+    account = AccountFactory(organization=org)
+    day = int(np.datetime64("2026-01-10", "D").astype(np.int64))
+    with transaction.atomic():
+        n = insert_columns(
+            model=Invoice,
+            columns={
+                "organization_id": org.pk,
+                "account_id": np.full(2, account.pk),
+                "number": np.array(["NF-1", "NF-2"], dtype=object),
+                "issued_on": np.array([day, day + 1]),
+                "due_on": np.array(["2026-01-20", "2026-01-21"], dtype="datetime64[D]"),
+                "paid_on": np.array([day + 5, -1]),  # -1: not paid
+                "amount": np.array([10.004, 99.5]),
+            },
+            n=2,
+        )
+    assert n == 2
+    rows = list(
+        Invoice.all_objects.filter(organization=org)
+        .order_by("number")
+        .values_list("number", "issued_on", "due_on", "paid_on", "amount", "discount_amount")
+    )
+    assert rows == [
+        ("NF-1", dt.date(2026, 1, 10), dt.date(2026, 1, 20), dt.date(2026, 1, 15),
+         Decimal("10.00"), Decimal("0.00")),
+        ("NF-2", dt.date(2026, 1, 11), dt.date(2026, 1, 21), None, Decimal("99.50"),
+         Decimal("0.00")),
+    ]  # fmt: skip
+
+
+def test_insert_columns_refuses_a_field_the_model_does_not_have(org):
+    with pytest.raises(ValueError, match="no such fields"):
+        insert_columns(model=Invoice, columns={"organization_id": org.pk, "nope": 1}, n=1)
+
+
+def test_upsert_replaces_the_listed_columns_or_keeps_the_row(org):
+    account = AccountFactory(organization=org)
+    columns = ["organization_id", "account_id", "metric", "date", "value"]
+
+    def write(value, update):
+        with transaction.atomic():
+            upsert(
+                table=UsageMetric._meta.db_table,
+                columns=columns,
+                rows=[[org.pk, account.pk, "logins", dt.date(2026, 1, 1), value]],
+                conflict=["organization_id", "metric", "account_id", "date"],
+                update=update,
+            )
+        return list(UsageMetric.all_objects.values_list("value", flat=True))
+
+    assert write(3.0, ["value"]) == [3.0]
+    assert write(5.0, ["value"]) == [5.0]
+    assert write(7.0, []) == [5.0]  # insert-if-absent leaves the existing row
+
+
+def test_update_from_values_changes_only_the_named_organizations_rows(org, other_org):
+    mine = AccountFactory(organization=org, notes="")
+    theirs = AccountFactory(organization=other_org, notes="")
+    with transaction.atomic():
+        update_from_values(
+            table=Account._meta.db_table,
+            key="id",
+            columns=[("notes", "text")],
+            rows=[(mine.pk, "updated"), (theirs.pk, "updated")],
+            org_id=org.pk,
+        )
+    assert Account.all_objects.get(pk=mine.pk).notes == "updated"
+    assert Account.all_objects.get(pk=theirs.pk).notes == ""
+
+
+def test_update_from_values_needs_the_organization():
+    with pytest.raises(TypeError, match="org_id"):
+        update_from_values(table="accounts_account", key="id", columns=[], rows=[])
