@@ -537,7 +537,7 @@ def _churns_arrive(*, org: Organization, day: dt.date, now: dt.datetime) -> int:
 
 def _rows_update(org: Organization, model, objs: list, fields: list[str]) -> None:
     """Write `fields` of `objs` (rows of `org`) back, set-based: one UPDATE ... FROM (VALUES)
-    on PostgreSQL, one executemany on SQLite (orgs.bulk.update_from_values)."""
+    on PostgreSQL, one executemany on SQLite (csplatform.db.bulk.update_from_values)."""
     if not objs:
         return
     concrete = [model._meta.get_field(name) for name in fields]
