@@ -18,6 +18,7 @@ from django.db.models import Count, F, Q, Sum
 
 from accounts import demo
 from accounts import models as am
+from accounts.demo.writers import _foreign_keys_check
 from accounts.personas import validate_persona_rules
 from orgs.models import Membership, Organization, Role
 from orgs.tenancy import org_context
@@ -192,7 +193,7 @@ def test_other_slugs_get_their_own_prefixed_logins_beside_the_demo():
 
 @pytest.mark.django_db
 def test_seeds_with_row_by_row_foreign_key_checks_where_triggers_cannot_be_skipped(monkeypatch):
-    monkeypatch.setattr(demo, "_pg_skip_triggers", lambda connection: False)
+    monkeypatch.setattr("accounts.demo.seed._pg_skip_triggers", lambda connection: False)
     seed(accounts=8, months=1)
     with org_context(Organization.objects.get(slug="demo")):
         assert am.Account.objects.count() == 8
@@ -214,7 +215,7 @@ def test_foreign_key_check_catches_a_row_that_points_nowhere():
         )
         cursor.execute("SET LOCAL session_replication_role = origin")
         with pytest.raises(IntegrityError, match="account"):
-            demo._foreign_keys_check(connection, [am.UsageMetric], org.pk)
+            _foreign_keys_check(connection, [am.UsageMetric], org.pk)
         cursor.execute("DELETE FROM accounts_usagemetric WHERE account_id = %s", [10**12])
 
 
