@@ -26,11 +26,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from django.db import connection, models
 
 # Rows per COPY statement of insert_columns: bounds the CSV text held in memory.
 COPY_CHUNK_ROWS = 200_000
+_NULL = "\\N"  # NULL in insert_columns' COPY text (an empty field is an empty string)
 
 
 def insert_columns(
@@ -220,11 +220,10 @@ def _dates(values: np.ndarray) -> np.ndarray:
 def _datetimes(values: np.ndarray) -> np.ndarray:
     values = values.astype("datetime64[s]")
     missing = np.isnat(values)
-    text = np.datetime_as_string(values)
     if connection.vendor == "postgresql":
-        text = np.char.add(text, "+00:00")
+        text = np.datetime_as_string(values, timezone="UTC")  # 'YYYY-MM-DDTHH:MM:SSZ'
     else:  # Django stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS' in UTC
-        text = np.char.replace(text, "T", " ")
+        text = np.char.replace(np.datetime_as_string(values), "T", " ")
     text = text.astype(object)
     text[missing] = None
     return text
@@ -264,11 +263,23 @@ def _copy_columns(table: str, prepared: dict, plain: bool) -> None:
         line = ",".join(["{}"] * len(prepared)) + "\n"
         buf = io.StringIO("".join(map(line.format, *(v.tolist() for v in prepared.values()))))
     else:
+        lists = []
+        for values in prepared.values():
+            if values.dtype.kind == "f":
+                missing = np.isnan(values)
+            elif values.dtype.kind == "O":
+                missing = np.equal(values, None)
+            else:
+                missing = None
+            if missing is not None and missing.any():
+                values = values.astype(object)
+                values[missing] = _NULL
+            lists.append(values.tolist())
         buf = io.StringIO()
-        pd.DataFrame(prepared).to_csv(buf, header=False, index=False, na_rep="\\N")
+        csv.writer(buf, lineterminator="\n").writerows(zip(*lists, strict=True))
         buf.seek(0)
     names = ", ".join(qn(c) for c in prepared)
-    _copy_expert(f"COPY {qn(table)} ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf)
+    _copy_expert(f"COPY {qn(table)} ({names}) FROM STDIN WITH (FORMAT csv, NULL '{_NULL}')", buf)
 
 
 def _copy_expert(sql: str, buf: io.StringIO) -> None:
