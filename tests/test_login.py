@@ -24,7 +24,7 @@ from accounts.demo import DEMO_PASSWORD, DEMO_USERS, demo_username
 from csplatform.middleware import LAST_SEEN_KEY
 from orgs.models import User
 from tests.factories import UserFactory
-from workspace.management.commands.bench_workspace import PASSWORD as BENCH_PASSWORD
+from workspace.bench.plan import PASSWORD as BENCH_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from orgs.models import Membership
 from playbooks.models import Playbook, PlaybookStep
 from tests import factories as f
 from triggers.models import Alert
-from workspace.management.commands.bench_workspace import (
+from workspace.bench.plan import (
     NO_DAY,
     StepSpec,
     TemplateSpec,
