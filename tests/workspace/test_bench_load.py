@@ -80,3 +80,13 @@ def test_the_run_stops_at_its_request_budget(live_server, plan, tmp_path):
     result = load(live_server, plan, tmp_path, seconds=30, requests=9)
     assert result["requests"] == 9
     assert result["elapsed_s"] < 30
+
+
+def test_a_user_who_cannot_log_in_fails_the_run_without_holding_up_the_other(
+    live_server, plan, tmp_path
+):
+    plan = [plan[0], {"username": "nobody", "steps": plan[1]["steps"]}]
+    result = load(live_server, plan, tmp_path, seconds=3, requests=10_000)
+    assert result["result"] == "FAIL"
+    assert any("nobody: login failed" in e for e in result["error_samples"])
+    assert result["endpoints"]["my_work"]["count"] > 0  # the other one worked

@@ -36,7 +36,6 @@ from locust.exception import StopUser
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-SETUP = ("login", "warmup")
 
 
 @events.init_command_line_parser.add_listener
@@ -166,11 +165,13 @@ class CsmUser(HttpUser):
             gevent.sleep(self.rng.uniform(0, _run.think))
 
     def _login(self) -> None:
+        """GET the login page for its CSRF token, POST the form; StopUser if either fails."""
         with self.client.get("/login/", name="login", catch_response=True) as response:
             match = CSRF_INPUT.search(response.text or "")
             if response.status_code != 200 or not match:
                 response.failure(f"{self.username}: GET /login/ answered {response.status_code}")
-                raise StopUser()
+        if response.status_code != 200 or not match:
+            raise StopUser()
         data = {
             "username": self.username,
             "password": _run.password,
@@ -184,9 +185,11 @@ class CsmUser(HttpUser):
             allow_redirects=False,
             catch_response=True,
         ) as response:
-            if response.status_code != 302 or "sessionid" not in self.client.cookies:
+            logged_in = response.status_code == 302 and "sessionid" in self.client.cookies
+            if not logged_in:
                 response.failure(f"{self.username}: login failed ({response.status_code})")
-                raise StopUser()
+        if not logged_in:
+            raise StopUser()
 
     def _get(self, name: str, path: str, *, hx: bool = False, measured: bool = True) -> None:
         self._request("GET", name, path, hx=hx, measured=measured)
