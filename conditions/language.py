@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Q
+from django.db.models import DecimalField, Q, Value
 
 from .phrases import Phrase
 
@@ -151,6 +151,11 @@ class Comparison(Node):
         if op == "!=":
             return present & ~Q(**{p: v})
         if op == "in":
+            if f.type is FieldType.NUMBER and any(_fractional(x) for x in v):
+                any_of = Q(pk__in=[])
+                for x in v:
+                    any_of |= Q(**{p: x})
+                return present & any_of
             return present & Q(**{f"{p}__in": list(v)})
         if op == "between":
             return present & Q(**{f"{p}__gte": v[0], f"{p}__lte": v[1]})
@@ -196,10 +201,22 @@ class Comparison(Node):
 
 def _sql_number(value):
     """Floats go to SQL as exact decimals, so a DecimalField column compares the same value
-    pandas compares (Django would round a float to 14 digits first)."""
-    if isinstance(value, tuple):
-        return tuple(_sql_number(x) for x in value)
-    return Decimal(repr(value)) if isinstance(value, float) else value
+    pandas compares (Django would round a float to 14 digits first). A fractional value is
+    sent as an expression rather than a parameter: Django prepares a parameter with the
+    column's own type, and an integer column would truncate 1.5 to 1 (sentiment < 1.5 would
+    then miss a sentiment of 1)."""
+    if isinstance(value, tuple | list):
+        return type(value)(_sql_number(x) for x in value)
+    value = Decimal(repr(value)) if isinstance(value, float) else value
+    if _fractional(value):
+        return Value(value, output_field=DecimalField())
+    return value
+
+
+def _fractional(value) -> bool:
+    if isinstance(value, Value):
+        value = value.value
+    return isinstance(value, Decimal) and value != value.to_integral_value()
 
 
 def fields_read(node: Node) -> list[str]:

@@ -64,3 +64,29 @@ def test_live_and_nightly_forms_agree(org, data, field):
         frame = load_frame(day=today, fields={field})
         nightly = set(frame.index[node.to_mask(frame).to_numpy()])
         assert live == nightly, tree
+
+
+@pytest.mark.parametrize(
+    ("tree", "matches"),
+    [
+        ({"op": "<", "value": 1.5}, True),
+        ({"op": ">=", "value": 1.5}, False),
+        ({"op": "<=", "value": 0.5}, False),
+        ({"op": ">", "value": 0.5}, True),
+        ({"op": "=", "value": 1.5}, False),
+        ({"op": "!=", "value": 1.5}, True),
+        ({"op": "in", "value": [1.5, 1]}, True),
+        ({"op": "in", "value": [1.5, 2.5]}, False),
+        ({"op": "between", "value": [0.5, 1.5]}, True),
+    ],
+)
+def test_a_fraction_against_an_integer_column_is_not_truncated(org, tree, matches):
+    """Sentiment is an integer column: Django would prepare 1.5 as 1, so `< 1.5` would miss a
+    sentiment of 1 in the live count while the nightly frame fires on it."""
+    with org_context(org):
+        account = f.AccountFactory(organization=org, csm_sentiment=1)
+        node = parse({"field": "csm_sentiment", **tree}, TRIGGER_FIELDS)
+        live = Account.objects.filter(node.to_q(), pk=account.pk).exists()
+        frame = load_frame(day=timezone.localdate(), fields={"csm_sentiment"})
+        nightly = bool(node.to_mask(frame).loc[account.pk])
+    assert (live, nightly) == (matches, matches)
