@@ -13,7 +13,7 @@ from accounts.models import Account, ChurnReason, Subscription
 from playbooks import services as pb
 from playbooks.models import Notification, Playbook, PlaybookStep
 from playbooks.services import PlaybookError
-from tests.triggers.fixtures import DAY, build, score
+from tests.triggers.fixtures import DAY, build, score, template
 from triggers import services
 from triggers.models import Alert, Firing
 
@@ -291,3 +291,130 @@ def test_the_night_twice_at_once_fires_once(org, csm, manager):
         assert Playbook.objects.count() == 1
         assert Alert.objects.count() == 3
         assert Notification.objects.count() == 4
+
+
+# -- configuration: a change to what fires is a new version --------------------------------
+
+
+def test_a_new_trigger_is_validated_and_saved_at_version_one(org, world):
+    from django.core.exceptions import ValidationError
+
+    from triggers.models import Trigger
+
+    save = world["templates"]["save"]
+    bad = Trigger(
+        organization=org,
+        name="Typo",
+        kind="retention",
+        template=save,
+        condition={"field": "health_scor", "op": "<", "value": 51},
+    )
+    with pytest.raises(ValidationError) as exc:
+        services.trigger_create(trigger=bad)
+    assert "unknown field 'health_scor'" in str(exc.value)
+    assert not Trigger.objects.filter(name="Typo").exists()
+
+    good = Trigger(
+        organization=org,
+        name="Low score",
+        kind="retention",
+        template=save,
+        condition={"field": "health_score", "op": "<", "value": 51},
+        version=7,
+    )
+    services.trigger_create(trigger=good)
+    assert Trigger.objects.get(name="Low score").version == 1
+
+
+def _versioned_changes(org, world):
+    """One change of each field that changes what the trigger fires or opens, valid as a
+    whole (a new kind comes with a template of that kind)."""
+    enterprise = world["accounts"]["a"].persona
+    renewal = template(org, "Renewal call", "renewal")
+    return {
+        "condition": {"condition": {"field": "health_score", "op": "<", "value": 45}},
+        "persona": {"persona": enterprise},
+        "product": {"product": world["products"]["analytics"]},
+        "schedule": {"schedule": "monthly"},
+        "cooldown_days": {"cooldown_days": 7},
+        "action": {"action": "playbook"},
+        "template": {"template": template(org, "Second save", "retention")},
+        "kind": {"kind": "renewal", "template": renewal},
+    }
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["condition", "persona", "product", "schedule", "cooldown_days", "action", "template", "kind"],
+)
+def test_a_change_to_what_fires_is_the_next_version(org, world, csm, field):
+    retention = world["triggers"]["retention"]
+    data = _versioned_changes(org, world)[field]
+    services.trigger_update(trigger=retention, data=data, acting_user=csm)
+    retention.refresh_from_db()
+    assert retention.version == 2
+    assert {name: getattr(retention, name) for name in data} == data
+
+
+@pytest.mark.parametrize("data", [{"name": "Renamed"}, {"is_active": False}])
+def test_a_new_name_or_switching_off_is_saved_in_the_same_version(org, world, csm, data):
+    retention = world["triggers"]["retention"]
+    services.trigger_update(trigger=retention, data=data, acting_user=csm)
+    retention.refresh_from_db()
+    assert retention.version == 1
+    assert {name: getattr(retention, name) for name in data} == data
+
+
+def test_values_equal_to_the_stored_ones_change_nothing(org, world, csm):
+    from triggers.models import Trigger
+
+    retention = world["triggers"]["retention"]
+    before = Trigger.objects.values_list("updated_at", flat=True).get(pk=retention.pk)
+    same = {
+        "name": retention.name,
+        "condition": {**retention.condition},
+        "template": world["templates"]["save"],
+        "persona": None,
+        "cooldown_days": retention.cooldown_days,
+    }
+    services.trigger_update(trigger=retention, data=same, acting_user=csm)
+    stored = Trigger.objects.values_list("version", "updated_at").get(pk=retention.pk)
+    assert stored == (1, before)
+
+
+def test_a_form_that_already_changed_the_instance_still_makes_a_version(org, world, csm):
+    """The admin's form sets the new values on the instance before the service runs: what
+    changed is decided against the stored row."""
+    retention = world["triggers"]["retention"]
+    retention.cooldown_days = 3
+    services.trigger_update(trigger=retention, data={"cooldown_days": 3}, acting_user=csm)
+    retention.refresh_from_db()
+    assert (retention.cooldown_days, retention.version) == (3, 2)
+
+
+def test_an_invalid_change_is_refused_and_nothing_is_written(org, world, csm):
+    from django.core.exceptions import ValidationError
+
+    from triggers.models import Trigger
+
+    retention = world["triggers"]["retention"]
+    with pytest.raises(ValidationError) as exc:
+        services.trigger_update(
+            trigger=retention,
+            data={"template": world["templates"]["offer"], "name": "Broken"},
+            acting_user=csm,
+        )
+    assert "the template makes expansion playbooks" in str(exc.value)
+    stored = Trigger.objects.values_list("name", "template_id", "version").get(pk=retention.pk)
+    assert stored == ("Retention risk", world["templates"]["save"].pk, 1)
+    with pytest.raises(ValueError, match="not writable here: organization"):
+        services.trigger_update(trigger=retention, data={"organization": org}, acting_user=csm)
+
+
+def test_tonights_firings_record_the_version_that_fired(org, world, csm):
+    retention = world["triggers"]["retention"]
+    condition = {"field": "health_score", "op": "<", "value": 61}
+    services.trigger_update(trigger=retention, data={"condition": condition}, acting_user=csm)
+    services.triggers_evaluate(org=org, day=DAY)
+    versions = set(Firing.objects.filter(trigger=retention).values_list("trigger_version"))
+    assert versions == {(2,)}
