@@ -126,3 +126,47 @@ def test_admin_form_shows_the_error_next_to_the_field(client, org, org_admin, mo
     assert response.status_code == 302
     model.refresh_from_db()
     assert model.version == 2  # each change is a new version
+
+
+def test_admin_saves_are_versions_only_when_what_scores_changed(client, org, org_admin, model):
+    client.force_login(org_admin)
+    url = f"/admin/health/healthmodel/{model.pk}/change/"
+    data = {
+        "name": "M",
+        "red_max": "50",
+        "yellow_max": "75",
+        "description": "",
+        "indicators-TOTAL_FORMS": "1",
+        "indicators-INITIAL_FORMS": "0",
+        "indicators-MIN_NUM_FORMS": "0",
+        "indicators-MAX_NUM_FORMS": "1000",
+        "indicators-0-measure": "usage_frequency",
+        "indicators-0-window_days": "",
+        "indicators-0-metric": "",
+        "indicators-0-direction": "higher",
+        "indicators-0-bad_value": "2",
+        "indicators-0-good_value": "20",
+        "indicators-0-weight": "1",
+    }
+    # a band and a new indicator in one save: one version
+    assert client.post(url, {**data, "red_max": "40"}).status_code == 302
+    model.refresh_from_db()
+    assert (model.version, model.red_max) == (2, 40)
+    # saved again as it is, or with a new description: the same version
+    (saved,) = Indicator.objects.filter(model=model)
+    again = {
+        **data,
+        "red_max": "40",
+        "description": "Usage only",
+        "indicators-INITIAL_FORMS": "1",
+        "indicators-0-id": str(saved.pk),
+        "indicators-0-model": str(model.pk),
+    }
+    assert client.post(url, again).status_code == 302
+    model.refresh_from_db()
+    assert (model.version, model.description) == (2, "Usage only")
+    # an indicator deleted on its own page: a new version
+    response = client.post(f"/admin/health/indicator/{saved.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    model.refresh_from_db()
+    assert model.version == 3 and not Indicator.objects.filter(model=model).exists()
