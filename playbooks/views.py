@@ -13,14 +13,23 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from orgs.models import WORKER_ROLES, Role
-from orgs.permissions import can_reassign, org_required
+from orgs.permissions import can_reassign, can_work, org_required
+from orgs.web import (
+    EVENT_CLOSED,
+    EVENT_CONTACT,
+    EVENT_REASSIGNED,
+    EVENT_STEPS,
+    EVENT_TIMELINE,
+    EVENT_WORK,
+    is_fragment_request,
+    request_today,
+)
 
 from . import selectors
 from .forms import (
@@ -48,9 +57,6 @@ from .services import (
     step_snooze,
 )
 
-# Roles that work playbooks; analysts read them.
-WORK_ROLES = WORKER_ROLES
-
 # Sections of the playbook page an htmx request may ask for alone (?section=...).
 PLAYBOOK_SECTIONS = (
     "playbook-summary",
@@ -60,34 +66,11 @@ PLAYBOOK_SECTIONS = (
     "playbook-body",
 )
 
-# Events the fragments and counters listen for (hx-trigger="<event> from:body").
-EVENT_WORK = "workChanged"  # a step or alert changed: My Work counts, team board
-EVENT_STEPS = "stepsChanged"  # steps added or reassigned: step lists reload
-EVENT_CONTACT = "contactLogged"
-EVENT_CLOSED = "playbookClosed"
-EVENT_REASSIGNED = "playbookReassigned"
-EVENT_TIMELINE = "timelineChanged"
-
-
-def is_fragment_request(request: HttpRequest) -> bool:
-    """htmx asked for a fragment (a history restore after a cache miss wants the page)."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def can_work(request: HttpRequest) -> bool:
-    m = getattr(request, "membership", None)
-    return bool(m and m.role in WORK_ROLES)
-
 
 def _may_work_step(request: HttpRequest, step: PlaybookStep) -> bool:
     return may_work_step(
         step=step, playbook=step.playbook, user_id=request.user.pk, role=request.membership.role
     )
-
-
-def org_today() -> dt.date:
-    """Today in the organization's time zone (the middleware activated it)."""
-    return timezone.localdate()
 
 
 def _where(request: HttpRequest) -> str:
@@ -121,7 +104,7 @@ def step_context(
     **extra,
 ) -> dict:
     """What templates/playbooks/_step.html needs for one step."""
-    today = today or org_today()
+    today = today or request_today(request)
     context = {
         "step": step,
         "where": where,
@@ -168,7 +151,7 @@ def _step_action(request: HttpRequest, pk: int, form_class, action, *, form_name
     page showed, and answer with the step's fragment (errors 422, conflicts 409)."""
     step = _step_or_404(pk)
     where = _where(request)
-    kwargs = {"today": org_today()} if form_class is StepSnoozeForm else {}
+    kwargs = {"today": request_today(request)} if form_class is StepSnoozeForm else {}
     form = form_class(request.POST, **kwargs)
     error_status = 422
     if form.is_valid():
@@ -225,7 +208,7 @@ def _step_action(request: HttpRequest, pk: int, form_class, action, *, form_name
     )
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_POST
 def step_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
     def action(step, data):
@@ -241,7 +224,7 @@ def step_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_POST
 def step_note_view(request: HttpRequest, pk: int) -> HttpResponse:
     def action(step, data):
@@ -255,7 +238,7 @@ def step_note_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _step_action(request, pk, StepNoteForm, action, form_name="note", done="Note added.")
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_POST
 def step_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
     def action(step, data):
@@ -264,7 +247,7 @@ def step_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
             user=request.user,
             due_on=data["due_on"],
             reason=data["reason"],
-            today=org_today(),
+            today=request_today(request),
             expected_version=data["version"],
         )
 
@@ -300,7 +283,7 @@ def step_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _playbook_context(request: HttpRequest, playbook: Playbook, **extra) -> dict:
-    today = org_today()
+    today = request_today(request)
     is_open = playbook.status == PlaybookStatus.OPEN
     steps = getattr(playbook, "step_list", None)
     if steps is None:
@@ -361,7 +344,7 @@ def playbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, _playbook_context(request, playbook))
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_http_methods(["GET", "POST"])
 def playbook_log_contact_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Log a contact against the playbook. GET gives the form (a fragment for htmx: My Work
@@ -431,7 +414,7 @@ def playbook_log_contact_view(request: HttpRequest, pk: int) -> HttpResponse:
     return trigger_client_event(response, EVENT_TIMELINE, {"account": playbook.account_id})
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_POST
 def playbook_close_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Close with the outcome: the body of the page comes back closed (htmx), with the
@@ -445,7 +428,7 @@ def playbook_close_view(request: HttpRequest, pk: int) -> HttpResponse:
                 playbook_id=playbook.pk,
                 user=request.user,
                 outcome=data["outcome"],
-                today=org_today(),
+                today=request_today(request),
                 product=data.get("opportunity_product"),
                 expected_mrr=data.get("expected_mrr"),
                 mrr_won=data.get("mrr_won"),
