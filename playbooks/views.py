@@ -78,16 +78,21 @@ def _where(request: HttpRequest) -> str:
     return where if where in ("mywork", "playbook") else "playbook"
 
 
-def _playbook_or_404(selector, pk: int) -> Playbook:
+def _playbook_or_404(selector, pk: int, **params) -> Playbook:
     try:
-        return selector(pk=pk)
+        return selector(pk=pk, **params)
     except Playbook.DoesNotExist as exc:
         raise Http404("No such playbook in your organization.") from exc
 
 
-def _step_or_404(pk: int) -> PlaybookStep:
+def _detail_or_404(request: HttpRequest, pk: int) -> Playbook:
+    """The playbook as its page shows it (overdue or not on the organization's today)."""
+    return _playbook_or_404(selectors.playbook_detail, pk, today=request_today(request))
+
+
+def _step_or_404(request: HttpRequest, pk: int) -> PlaybookStep:
     try:
-        return selectors.step_get(pk=pk)
+        return selectors.step_get(pk=pk, today=request_today(request))
     except PlaybookStep.DoesNotExist as exc:
         raise Http404("No such step in your organization.") from exc
 
@@ -128,7 +133,7 @@ def _step_response(
     events: dict | None = None,
     **extra,
 ) -> HttpResponse:
-    step = _step_or_404(step_pk)
+    step = _step_or_404(request, step_pk)
     response = render(
         request,
         "playbooks/_step.html",
@@ -149,7 +154,7 @@ def _back(request: HttpRequest, step: PlaybookStep, where: str) -> HttpResponse:
 def _step_action(request: HttpRequest, pk: int, form_class, action, *, form_name: str, done: str):
     """Shared flow of the three step actions: validate, call the service with the version the
     page showed, and answer with the step's fragment (errors 422, conflicts 409)."""
-    step = _step_or_404(pk)
+    step = _step_or_404(request, pk)
     where = _where(request)
     kwargs = {"today": request_today(request)} if form_class is StepSnoozeForm else {}
     form = form_class(request.POST, **kwargs)
@@ -266,7 +271,7 @@ STEP_FORMS = {
 def step_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One step's fragment (htmx refresh), or with ?form=note|snooze just that form (My Work
     loads them into the step on demand); a plain request gets the playbook page."""
-    step = _step_or_404(pk)
+    step = _step_or_404(request, pk)
     if not is_fragment_request(request):
         return redirect(reverse("playbooks:detail", args=[step.playbook_id]) + f"#step-{pk}")
     context = step_context(request, step, where=_where(request))
@@ -287,7 +292,7 @@ def _playbook_context(request: HttpRequest, playbook: Playbook, **extra) -> dict
     is_open = playbook.status == PlaybookStatus.OPEN
     steps = getattr(playbook, "step_list", None)
     if steps is None:
-        steps = selectors.playbook_step_list(playbook=playbook)
+        steps = selectors.playbook_step_list(playbook=playbook, today=today)
     contacts = getattr(playbook, "contact_list", None)
     if contacts is None:
         contacts = selectors.playbook_contact_list(playbook=playbook)
@@ -306,7 +311,7 @@ def _playbook_context(request: HttpRequest, playbook: Playbook, **extra) -> dict
         "steps_done": sum(1 for s in steps if s.status == "done"),
         "outcome_due": is_open and not any(s.status == "open" for s in steps),
         "churned": churned_text(playbook.account.churned_at) if playbook.account.is_churned else "",
-        "overdue_steps": sum(1 for s in steps if s.status == "open" and s.due_on < today),
+        "overdue_steps": sum(1 for s in steps if s.is_overdue),
         "contacts": contacts,
         "evidence_lines": selectors.evidence_lines(playbook.evidence_text),
         "where": "playbook",
@@ -336,7 +341,7 @@ def _playbook_context(request: HttpRequest, playbook: Playbook, **extra) -> dict
 @require_GET
 @vary_on_headers("HX-Request")
 def playbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    playbook = _playbook_or_404(selectors.playbook_detail, pk)
+    playbook = _detail_or_404(request, pk)
     template = "playbooks/playbook_detail.html"
     section = request.GET.get("section")
     if is_fragment_request(request) and section in PLAYBOOK_SECTIONS:
@@ -441,7 +446,7 @@ def playbook_close_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     if form.errors:
         if is_fragment_request(request):
-            playbook = _playbook_or_404(selectors.playbook_detail, pk)
+            playbook = _detail_or_404(request, pk)
             context = _playbook_context(request, playbook, close_form=form)
             if not context["is_open"]:  # closed meanwhile by someone else: show it
                 response = render(
@@ -451,11 +456,11 @@ def playbook_close_view(request: HttpRequest, pk: int) -> HttpResponse:
             return render(
                 request, "playbooks/playbook_detail.html#playbook-outcome", context, status=422
             )
-        playbook = _playbook_or_404(selectors.playbook_detail, pk)
+        playbook = _detail_or_404(request, pk)
         context = _playbook_context(request, playbook, close_form=form)
         return render(request, "playbooks/playbook_detail.html", context, status=422)
 
-    closed = _playbook_or_404(selectors.playbook_detail, pk)
+    closed = _detail_or_404(request, pk)
     text = f"Playbook closed: {closed.get_outcome_display()}."
     if not is_fragment_request(request):
         messages.success(request, text)
@@ -486,7 +491,7 @@ def playbook_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
             for error in form.errors.get("owner", []) + form.errors.get("__all__", []):
                 messages.error(request, error)
             return redirect("playbooks:detail", pk=pk)
-        playbook = _playbook_or_404(selectors.playbook_detail, pk)
+        playbook = _detail_or_404(request, pk)
         context = _playbook_context(request, playbook, reassign_form=form)
         return render(
             request, "playbooks/playbook_detail.html#playbook-summary", context, status=422
@@ -495,7 +500,7 @@ def playbook_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not is_fragment_request(request):
         messages.success(request, f"{playbook.title} now belongs to {owner}.")
         return redirect("playbooks:detail", pk=pk)
-    playbook = _playbook_or_404(selectors.playbook_detail, pk)
+    playbook = _detail_or_404(request, pk)
     context = _playbook_context(request, playbook, reassigned_to=owner)
     response = render(request, "playbooks/playbook_detail.html#playbook-summary", context)
     trigger_client_event(response, EVENT_REASSIGNED, {"playbook": pk, "owner": playbook.owner_id})

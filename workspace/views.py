@@ -117,12 +117,13 @@ class _WorkUrls:
         return f"{self.base}?{urlencode(params)}" if params else self.base
 
 
-def _steps_page(subject: User, kind: str, page: int, total: int) -> dict:
+def _steps_page(subject: User, kind: str, page: int, total: int, today: dt.date) -> dict:
     size = playbook_selectors.WORK_STEPS_PAGE_SIZE
     pages = max(1, -(-total // size))
     page = min(page, pages)
     offset = (page - 1) * size
-    steps = list(playbook_selectors.work_steps(user=subject, kind=kind)[offset : offset + size])
+    steps = playbook_selectors.work_steps(user=subject, kind=kind, today=today)
+    steps = list(steps[offset : offset + size])
     return {"steps": steps, "page": page, "pages": pages, "has_next": page < pages}
 
 
@@ -198,7 +199,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     if section in (None, "work-outcomes"):
         context["outcome_due"] = playbook_selectors.outcome_due(user=subject)
     if section in (None, "work-steps"):
-        page = _steps_page(subject, kind, _page_number(request), context["kind_total"])
+        page = _steps_page(subject, kind, _page_number(request), context["kind_total"], today)
         context.update(page)
         for name, number, exists in (
             ("previous", page["page"] - 1, page["page"] > 1),
@@ -464,11 +465,12 @@ def _account_or_404(pk: int) -> Account:
 
 
 def _panel_context(request: HttpRequest, account: Account, **extra) -> dict:
-    playbooks = playbook_selectors.account_playbooks(account_id=account.pk)
+    today = request_today(request)
+    playbooks = playbook_selectors.account_playbooks(account_id=account.pk, today=today)
     open_playbooks = [p for p in playbooks if p.status == PlaybookStatus.OPEN]
     context = {
         "account": account,
-        "today": request_today(request),
+        "today": today,
         "open_playbooks": open_playbooks,
         "closed_playbooks": [p for p in playbooks if p.status != PlaybookStatus.OPEN],
         "can_work": can_work(request),
