@@ -8,7 +8,7 @@ from health import services
 from health.models import HealthModel, Indicator
 from health.services import IndicatorChanges
 from tests import factories as f
-from tests.health.test_pipeline import DAY, active_days, simple_model
+from tests.builders import DAY, active_days, simple_model
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_org")]
 

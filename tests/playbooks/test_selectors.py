@@ -10,7 +10,7 @@ from playbooks import selectors
 from playbooks.models import Playbook, PlaybookStep, StepStatus
 from playbooks.services import playbook_start, step_complete
 from tests import factories as f
-from tests.triggers.fixtures import template
+from tests.builders import template
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_org")]
 

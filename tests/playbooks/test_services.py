@@ -16,8 +16,7 @@ from accounts.services import account_reassign
 from playbooks import services as pb
 from playbooks.models import Notification, Playbook, PlaybookStep
 from tests import factories as f
-from tests.builders import HookedMailBackend
-from tests.triggers.fixtures import DAY, build
+from tests.builders import DAY, HookedMailBackend, trigger_world
 from triggers import services as trigger_services
 from triggers.models import Alert
 
@@ -25,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_account_handover_moves_open_playbooks_and_steps(org, csm, manager, in_org):
-    world = build(org, csm, manager)
+    world = trigger_world(org, csm, manager)
     trigger_services.triggers_evaluate(org=org, day=DAY)
     account = world["accounts"]["a"]
     playbook = Playbook.objects.get(account=account)
@@ -47,7 +46,7 @@ def test_account_handover_moves_open_playbooks_and_steps(org, csm, manager, in_o
 
 
 def test_deciding_an_alert_marks_its_notification_read(org, csm, manager, in_org):
-    world = build(org, csm, manager)
+    world = trigger_world(org, csm, manager)
     trigger_services.triggers_evaluate(org=org, day=DAY)
     alert = Alert.objects.get(account=world["accounts"]["c"])
     note = Notification.objects.get(kind="alert_raised", ref=alert.pk)

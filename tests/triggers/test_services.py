@@ -13,7 +13,7 @@ from accounts.models import Account, ChurnReason, Subscription
 from playbooks import services as pb
 from playbooks.models import Notification, Playbook, PlaybookStep
 from playbooks.services import PlaybookError
-from tests.triggers.fixtures import DAY, build, score, template
+from tests.builders import DAY, score, template, trigger_world
 from triggers import services
 from triggers.models import Alert, Firing
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(org, csm, manager, in_org):
-    return build(org, csm, manager)
+    return trigger_world(org, csm, manager)
 
 
 def fired(trigger):
@@ -269,7 +269,7 @@ def test_the_night_twice_at_once_fires_once(org, csm, manager):
     from orgs.tenancy import org_context
 
     with org_context(org):
-        build(org, csm, manager)
+        trigger_world(org, csm, manager)
     errors = []
 
     def run():
