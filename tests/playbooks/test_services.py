@@ -1,20 +1,24 @@
 """Playbook services: handover when an account changes owner, alerts' notifications once
-decided, and the email digest (each notification mailed once, after the claim commits,
+decided, outcomes (a won expansion adds its subscription, a churned retention churns the
+account), and the email digest (each notification mailed once, after the claim commits,
 whatever runs at the same time or fails)."""
 
 import datetime as dt
 import smtplib
 import threading
 import time
+from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from accounts.models import Account, ChurnReason, Subscription
 from accounts.services import account_reassign
 from playbooks import services as pb
 from playbooks.models import Notification, Playbook, PlaybookStep
+from playbooks.services import PlaybookError
 from tests import factories as f
 from tests.builders import DAY, HookedMailBackend, trigger_world
 from triggers import services as trigger_services
@@ -56,7 +60,74 @@ def test_deciding_an_alert_marks_its_notification_read(org, csm, manager, in_org
     assert note.read_at is not None
 
 
+# -- Outcomes -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(org, csm, manager, in_org):
+    return trigger_world(org, csm, manager)
+
+
+def test_won_expansion_adds_the_subscription(org, world, csm):
+    trigger_services.triggers_evaluate(org=org, day=DAY)
+    acc, analytics = world["accounts"]["a"], world["products"]["analytics"]
+    playbook = Playbook.objects.get(account=acc)
+    with pytest.raises(PlaybookError) as exc:
+        pb.playbook_close(
+            playbook_id=playbook.pk, user=csm, outcome="won", today=DAY, product=analytics
+        )
+    assert exc.value.field == "mrr_won"
+    pb.playbook_close(
+        playbook_id=playbook.pk,
+        user=csm,
+        outcome="won",
+        today=DAY,
+        product=analytics,
+        expected_mrr="400",
+        mrr_won="450.00",
+    )
+    acc.refresh_from_db()
+    assert acc.mrr == Decimal("1450.00")
+    assert Subscription.objects.filter(account=acc, product=analytics, mrr=Decimal("450")).exists()
+    playbook.refresh_from_db()
+    assert playbook.status == "completed" and playbook.mrr_won == Decimal("450")
+    assert not PlaybookStep.objects.filter(playbook=playbook, status="open").exists()
+
+
+def test_churned_retention_marks_the_account(org, world, csm):
+    trigger_services.triggers_evaluate(org=org, day=DAY)
+    acc = world["accounts"]["c"]
+    alert = Alert.objects.get(account=acc)
+    trigger_services.alert_confirm(alert_id=alert.pk, user=csm, today=DAY)
+    alert.refresh_from_db()
+    reason = ChurnReason.all_objects.create(organization=org, name="Price")
+    with pytest.raises(PlaybookError) as exc:
+        pb.playbook_close(playbook_id=alert.playbook_id, user=csm, outcome="won", today=DAY)
+    assert exc.value.field == "outcome"
+    pb.playbook_close(
+        playbook_id=alert.playbook_id, user=csm, outcome="churned", today=DAY, churn_reason=reason
+    )
+    acc = Account.objects.get(pk=acc.pk)
+    assert (acc.churned_at, acc.churn_reason_id, acc.lifecycle_stage, acc.mrr) == (
+        DAY,
+        reason.pk,
+        "churned",
+        0,
+    )
+    assert not Subscription.objects.filter(account=acc, status="active").exists()
+
+
 # -- The digest ---------------------------------------------------------------------------
+
+
+def test_digest_sends_each_notification_once(org, world, csm):
+    trigger_services.triggers_evaluate(org=org, day=DAY)
+    assert pb.notifications_send_digest(org=org) == 1
+    assert len(mail.outbox) == 1
+    body = mail.outbox[0].body
+    assert "Offer Analytics" in body and body.count("confirm to start “Retention call”") == 3
+    assert pb.notifications_send_digest(org=org) == 0
+    assert len(mail.outbox) == 1
 
 
 @pytest.fixture

@@ -1,15 +1,14 @@
 """Trigger evaluation on the hand-built fixture: who fires, the evidence, exactly once,
-cool-downs, alerts, outcomes and notifications."""
+cool-downs, alerts, the monthly forecast; and a trigger's versions (a change to what fires).
+The playbooks it opens are worked and closed in tests/playbooks/test_services.py."""
 
 import datetime as dt
 import threading
 from decimal import Decimal
 
 import pytest
-from django.core import mail
 from django.db import connection
 
-from accounts.models import Account, ChurnReason, Subscription
 from playbooks import services as pb
 from playbooks.models import Notification, Playbook, PlaybookStep
 from playbooks.services import PlaybookError
@@ -124,65 +123,6 @@ def test_alert_confirm_creates_the_playbook_and_dismiss_needs_a_reason(org, worl
     services.alert_dismiss(alert_id=other.pk, user=csm, reason="Seasonal dip")
     other.refresh_from_db()
     assert other.status == "dismissed" and other.dismiss_reason == "Seasonal dip"
-
-
-def test_won_expansion_adds_the_subscription(org, world, csm):
-    services.triggers_evaluate(org=org, day=DAY)
-    acc, analytics = world["accounts"]["a"], world["products"]["analytics"]
-    playbook = Playbook.objects.get(account=acc)
-    with pytest.raises(PlaybookError) as exc:
-        pb.playbook_close(
-            playbook_id=playbook.pk, user=csm, outcome="won", today=DAY, product=analytics
-        )
-    assert exc.value.field == "mrr_won"
-    pb.playbook_close(
-        playbook_id=playbook.pk,
-        user=csm,
-        outcome="won",
-        today=DAY,
-        product=analytics,
-        expected_mrr="400",
-        mrr_won="450.00",
-    )
-    acc.refresh_from_db()
-    assert acc.mrr == Decimal("1450.00")
-    assert Subscription.objects.filter(account=acc, product=analytics, mrr=Decimal("450")).exists()
-    playbook.refresh_from_db()
-    assert playbook.status == "completed" and playbook.mrr_won == Decimal("450")
-    assert not PlaybookStep.objects.filter(playbook=playbook, status="open").exists()
-
-
-def test_churned_retention_marks_the_account(org, world, csm):
-    services.triggers_evaluate(org=org, day=DAY)
-    acc = world["accounts"]["c"]
-    alert = Alert.objects.get(account=acc)
-    services.alert_confirm(alert_id=alert.pk, user=csm, today=DAY)
-    alert.refresh_from_db()
-    reason = ChurnReason.all_objects.create(organization=org, name="Price")
-    with pytest.raises(PlaybookError) as exc:
-        pb.playbook_close(playbook_id=alert.playbook_id, user=csm, outcome="won", today=DAY)
-    assert exc.value.field == "outcome"
-    pb.playbook_close(
-        playbook_id=alert.playbook_id, user=csm, outcome="churned", today=DAY, churn_reason=reason
-    )
-    acc = Account.objects.get(pk=acc.pk)
-    assert (acc.churned_at, acc.churn_reason_id, acc.lifecycle_stage, acc.mrr) == (
-        DAY,
-        reason.pk,
-        "churned",
-        0,
-    )
-    assert not Subscription.objects.filter(account=acc, status="active").exists()
-
-
-def test_digest_sends_each_notification_once(org, world, csm):
-    services.triggers_evaluate(org=org, day=DAY)
-    assert pb.notifications_send_digest(org=org) == 1
-    assert len(mail.outbox) == 1
-    body = mail.outbox[0].body
-    assert "Offer Analytics" in body and body.count("confirm to start “Retention call”") == 3
-    assert pb.notifications_send_digest(org=org) == 0
-    assert len(mail.outbox) == 1
 
 
 def test_monthly_run_and_forecast(org, world):
