@@ -12,6 +12,8 @@ from .measures import MEASURES
 from .models import HealthModel, HealthRun, HealthRunChunk, HealthScore, Indicator
 from .services import (
     HEALTH_MODEL_EDITABLE_FIELDS,
+    INDICATOR_EDITABLE_FIELDS,
+    INDICATOR_SETTINGS,
     IndicatorChanges,
     health_model_create,
     health_model_update,
@@ -29,15 +31,7 @@ class IndicatorForm(TenantModelForm):
 
     class Meta:
         model = Indicator
-        fields = [
-            "measure",
-            "window_days",
-            "metric",
-            "direction",
-            "bad_value",
-            "good_value",
-            "weight",
-        ]
+        fields = list(INDICATOR_SETTINGS)
 
 
 class IndicatorInline(TenantInline):
@@ -125,7 +119,7 @@ class IndicatorAdminForm(IndicatorForm):
     """An indicator on its own page names its model (in the model's page it is implied)."""
 
     class Meta(IndicatorForm.Meta):
-        fields = ["organization", "model", *IndicatorForm.Meta.fields]
+        fields = ["organization", *INDICATOR_EDITABLE_FIELDS]
 
 
 @admin.register(Indicator)

@@ -490,8 +490,8 @@ HEALTH_MODEL_EDITABLE_FIELDS = ("name", "persona", "red_max", "yellow_max", "des
 # colour bands end. A new name or description is the same model. Every field of an indicator
 # changes scores, so any indicator added, changed or deleted makes a new version too.
 HEALTH_MODEL_VERSIONED_FIELDS = frozenset({"persona", "red_max", "yellow_max"})
-INDICATOR_EDITABLE_FIELDS = (
-    "model",
+# What an indicator sets (its model's page edits these inline), and what may change on it.
+INDICATOR_SETTINGS = (
     "measure",
     "window_days",
     "metric",
@@ -500,6 +500,7 @@ INDICATOR_EDITABLE_FIELDS = (
     "good_value",
     "weight",
 )
+INDICATOR_EDITABLE_FIELDS = ("model", *INDICATOR_SETTINGS)
 
 
 @dataclass(frozen=True)

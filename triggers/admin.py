@@ -20,19 +20,8 @@ from .services import TRIGGER_EDITABLE_FIELDS, trigger_create, trigger_update
 class TriggerForm(TenantModelForm):
     class Meta:
         model = Trigger
-        fields = [
-            "organization",  # a superuser's choice; excluded for an organization's admin
-            "name",
-            "kind",
-            "persona",
-            "product",
-            "condition",
-            "schedule",
-            "cooldown_days",
-            "action",
-            "template",
-            "is_active",
-        ]
+        # the organization: a superuser's choice; excluded for an organization's admin
+        fields = ["organization", *TRIGGER_EDITABLE_FIELDS]
         field_classes = {"condition": ConditionJSONField}
         help_texts = {
             "condition": (
