@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 import time
 from decimal import Decimal
 
 import pandas as pd
 import pytest
 from django.core.mail.backends import locmem
+from django.db import connection
 
 from accounts.models import Persona
 from accounts.services import account_rollups_refresh
@@ -285,6 +287,21 @@ def simple_model(org, persona=None, weight=1.0):
     return model
 
 
+def indicator(org, model, **kw) -> Indicator:
+    """An unsaved indicator of `model`: usage frequency, 0 days scores 0, 20 scores 100."""
+    data = dict(
+        organization=org,
+        model=model,
+        measure="usage_frequency",
+        direction="higher",
+        bad_value=0,
+        good_value=20,
+        weight=1,
+    )
+    data.update(kw)
+    return Indicator(**data)
+
+
 def active_days(org, account, days, end=DAY):
     from accounts.models import UsageMetric
 
@@ -367,7 +384,30 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.wait_for_load_state("networkidle")
 
 
-# -- waiting for a worker -----------------------------------------------------------------
+# -- concurrency and waiting for a worker -------------------------------------------------
+
+
+def at_once(call, times: int) -> tuple[list, list[Exception]]:
+    """Run `call()` in `times` threads started together, each on a database connection of its
+    own (as that many workers would); returns what the calls returned and what they raised."""
+    start = threading.Barrier(times)
+    results, errors = [], []
+
+    def run():
+        try:
+            start.wait(timeout=30)
+            results.append(call())
+        except Exception as exc:  # noqa: BLE001 - the caller asserts on them
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
 
 
 def wait_for(predicate, seconds=90):

@@ -8,7 +8,7 @@ from health import services
 from health.models import HealthModel, Indicator
 from health.services import IndicatorChanges
 from tests import factories as f
-from tests.builders import DAY, active_days, simple_model
+from tests.builders import DAY, active_days, indicator, simple_model
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_org")]
 
@@ -22,23 +22,14 @@ def version(model):
     return HealthModel.objects.values_list("version", flat=True).get(pk=model.pk)
 
 
-def indicator(org, model, **kw):
-    data = dict(
-        organization=org,
-        model=model,
-        measure="tenure",
-        direction="higher",
-        bad_value=0,
-        good_value=720,
-        weight=1,
-    )
-    data.update(kw)
-    return Indicator(**data)
+def tenure_indicator(org, model, **kw) -> Indicator:
+    """An unsaved tenure indicator (0 days scores 0, two years 100)."""
+    return indicator(org, model, **{"measure": "tenure", "good_value": 720, **kw})
 
 
 def test_a_new_model_and_its_indicators_start_at_version_one(org):
     new = HealthModel(organization=org, name="New", version=4)
-    services.health_model_create(model=new, indicators=[indicator(org, new)])
+    services.health_model_create(model=new, indicators=[tenure_indicator(org, new)])
     assert version(new) == 1
     assert list(Indicator.objects.filter(model=new).values_list("measure", flat=True)) == ["tenure"]
 
@@ -46,7 +37,7 @@ def test_a_new_model_and_its_indicators_start_at_version_one(org):
 def test_an_invalid_new_model_writes_nothing(org):
     bad = HealthModel(organization=org, name="Bad", red_max=80, yellow_max=60)
     with pytest.raises(ValidationError):
-        services.health_model_create(model=bad, indicators=[indicator(org, bad)])
+        services.health_model_create(model=bad, indicators=[tenure_indicator(org, bad)])
     assert not HealthModel.objects.filter(name="Bad").exists()
     assert not Indicator.objects.filter(measure="tenure").exists()
 
@@ -76,7 +67,7 @@ def test_another_persona_is_a_new_version(org, model):
 
 def test_each_change_to_the_indicators_is_a_new_version(org, model):
     services.health_model_update(
-        model=model, data={}, indicators=IndicatorChanges(saved=[indicator(org, model)])
+        model=model, data={}, indicators=IndicatorChanges(saved=[tenure_indicator(org, model)])
     )
     assert version(model) == 2
     tenure = Indicator.objects.get(model=model, measure="tenure")
@@ -105,7 +96,7 @@ def test_one_save_of_bands_and_indicators_is_one_version(org, model):
     services.health_model_update(
         model=model,
         data={"red_max": 45, "name": "Sharper"},
-        indicators=IndicatorChanges(saved=[frequency, indicator(org, model)]),
+        indicators=IndicatorChanges(saved=[frequency, tenure_indicator(org, model)]),
     )
     model.refresh_from_db()
     assert (model.version, model.red_max, model.name) == (2, 45, "Sharper")
@@ -125,7 +116,7 @@ def test_an_invalid_indicator_writes_nothing(org, model, changes, words):
         services.health_model_update(
             model=model,
             data={"red_max": 30},
-            indicators=IndicatorChanges(saved=[indicator(org, model, **changes)]),
+            indicators=IndicatorChanges(saved=[tenure_indicator(org, model, **changes)]),
         )
     assert words in str(exc.value)
     model.refresh_from_db()
@@ -137,7 +128,7 @@ def test_an_indicator_saved_on_its_own_versions_its_model_and_the_one_it_left(or
     other = HealthModel.objects.create(
         organization=org, name="Other", persona=f.PersonaFactory(organization=org)
     )
-    tenure = services.indicator_save(indicator=indicator(org, model))
+    tenure = services.indicator_save(indicator=tenure_indicator(org, model))
     assert version(model) == 2
     services.indicator_save(indicator=tenure)  # as it is stored: nothing
     assert version(model) == 2
@@ -145,12 +136,12 @@ def test_an_indicator_saved_on_its_own_versions_its_model_and_the_one_it_left(or
     services.indicator_save(indicator=tenure)
     assert (version(model), version(other)) == (3, 2)
     with pytest.raises(ValidationError):
-        services.indicator_save(indicator=indicator(org, other, bad_value=5, good_value=5))
+        services.indicator_save(indicator=tenure_indicator(org, other, bad_value=5, good_value=5))
     assert version(other) == 2
 
 
 def test_deleted_indicators_version_their_models(org, model):
-    tenure = services.indicator_save(indicator=indicator(org, model))
+    tenure = services.indicator_save(indicator=tenure_indicator(org, model))
     assert services.indicators_delete(indicators=[tenure]) == 1
     assert version(model) == 3
     assert Indicator.objects.filter(model=model).count() == 1

@@ -20,7 +20,7 @@ from playbooks import services as pb
 from playbooks.models import Notification, Playbook, PlaybookStep
 from playbooks.services import PlaybookError
 from tests import factories as f
-from tests.builders import DAY, HookedMailBackend, trigger_world
+from tests.builders import DAY, HookedMailBackend, at_once, trigger_world
 from triggers import services as trigger_services
 from triggers.models import Alert
 
@@ -231,24 +231,8 @@ def test_a_digest_running_meanwhile_sends_nothing_twice(org, inbox, hooked_mail)
 
 @pytest.mark.django_db(transaction=True)
 def test_two_digests_at_once_mail_each_notification_once(org, inbox, hooked_mail):
-    start = threading.Barrier(2)
     hooked_mail.hook = lambda message: time.sleep(0.05)  # the mail server takes its time
-    results, errors = [], []
-
-    def run():
-        try:
-            start.wait(timeout=10)
-            results.append(pb.notifications_send_digest(org=org))
-        except Exception as exc:  # noqa: BLE001 - asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = at_once(lambda: pb.notifications_send_digest(org=org), 2)
     assert errors == []
     assert mailed_lines() == ["- Alfa: call", "- Alfa: review", "- Bravo: call"]
     assert sum(results) == len(mail.outbox) >= 2

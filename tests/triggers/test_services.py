@@ -3,7 +3,6 @@ cool-downs, alerts, the monthly forecast; and a trigger's versions (a change to 
 The playbooks it opens are worked and closed in tests/playbooks/test_services.py."""
 
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
@@ -12,7 +11,7 @@ from django.db import connection
 from playbooks import services as pb
 from playbooks.models import Notification, Playbook, PlaybookStep
 from playbooks.services import PlaybookError
-from tests.builders import DAY, score, template, trigger_world
+from tests.builders import DAY, at_once, score, template, trigger_world
 from triggers import services
 from triggers.models import Alert, Firing
 
@@ -210,21 +209,7 @@ def test_the_night_twice_at_once_fires_once(org, csm, manager):
 
     with org_context(org):
         trigger_world(org, csm, manager)
-    errors = []
-
-    def run():
-        try:
-            services.triggers_evaluate(org=org, day=DAY)
-        except Exception as exc:  # noqa: BLE001 - asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = at_once(lambda: services.triggers_evaluate(org=org, day=DAY), 3)
     assert errors == []
     with org_context(org):
         assert Firing.objects.count() == 4
