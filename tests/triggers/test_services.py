@@ -226,28 +226,24 @@ def test_a_new_trigger_is_validated_and_saved_at_version_one(org, world):
 
     from triggers.models import Trigger
 
-    save = world["templates"]["save"]
-    bad = Trigger(
-        organization=org,
-        name="Typo",
-        kind="retention",
-        template=save,
-        condition={"field": "health_scor", "op": "<", "value": 51},
-    )
+    def retention(name, field, **extra):
+        condition = {"field": field, "op": "<", "value": 51}
+        save = world["templates"]["save"]
+        return Trigger(
+            organization=org,
+            name=name,
+            kind="retention",
+            template=save,
+            condition=condition,
+            **extra,
+        )
+
     with pytest.raises(ValidationError) as exc:
-        services.trigger_create(trigger=bad)
+        services.trigger_create(trigger=retention("Typo", "health_scor"))
     assert "unknown field 'health_scor'" in str(exc.value)
     assert not Trigger.objects.filter(name="Typo").exists()
 
-    good = Trigger(
-        organization=org,
-        name="Low score",
-        kind="retention",
-        template=save,
-        condition={"field": "health_score", "op": "<", "value": 51},
-        version=7,
-    )
-    services.trigger_create(trigger=good)
+    services.trigger_create(trigger=retention("Low score", "health_score", version=7))
     assert Trigger.objects.get(name="Low score").version == 1
 
 
