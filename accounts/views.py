@@ -3,7 +3,6 @@ page, or, for an htmx request, just the template partial it updates."""
 
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -17,7 +16,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from orgs.models import Role
 from orgs.permissions import can_reassign, org_required
-from orgs.timezones import org_today
+from orgs.web import EVENT_ACCOUNT_REASSIGNED, is_fragment_request, request_today
 
 from . import selectors
 from .forms import AccountReassignForm, PortfolioFilterForm
@@ -38,15 +37,6 @@ ACCOUNT_SECTIONS = (
 
 # Portfolio columns whose header sorts, with the order a first click gives.
 _SORTABLE_COLUMNS = {"name": "name", "mrr": "-mrr", "renewal_date": "renewal_date"}
-
-
-def _is_fragment_request(request: HttpRequest) -> bool:
-    """htmx asked for a fragment (a history restore after a cache miss wants the page)."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def _org_today(request: HttpRequest) -> dt.date:
-    return org_today(request.organization)
 
 
 def _render(
@@ -100,7 +90,7 @@ def _sort_links(form: PortfolioFilterForm, sort: str) -> dict[str, dict]:
 @vary_on_headers("HX-Request")
 def portfolio(request: HttpRequest) -> HttpResponse:
     form = PortfolioFilterForm(
-        request.GET, org=request.organization, user=request.user, today=_org_today(request)
+        request.GET, org=request.organization, user=request.user, today=request_today(request)
     )
     form.is_valid()  # errors are shown beside their fields; the valid filters still apply
     filters = form.filters()
@@ -120,7 +110,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         "show_health": True,
     }
     template = "accounts/portfolio.html"
-    if _is_fragment_request(request):
+    if is_fragment_request(request):
         # The filter form swaps only the results (the input keeps focus while typing);
         # links in the results swap the form too, as they may change its fields.
         if request.htmx.target == "portfolio-body":
@@ -145,7 +135,7 @@ def _header_context(request: HttpRequest, account: Account, **extra) -> dict:
     """What the account header partial needs (issue pages that show the header reuse it)."""
     context = {
         "account": account,
-        "today": _org_today(request),
+        "today": request_today(request),
         "can_reassign": can_reassign(request),
     }
     if context["can_reassign"]:
@@ -178,7 +168,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account_or_404(selectors.account_detail, pk)
     template = "accounts/account_detail.html"
     section = request.GET.get("section")
-    if _is_fragment_request(request) and section in ACCOUNT_SECTIONS:
+    if is_fragment_request(request) and section in ACCOUNT_SECTIONS:
         template += f"#{section}"
     return _render(request, template, _account_page_context(request, account))
 
@@ -199,7 +189,7 @@ def account_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("owner" if exc.field == "owner" else None, str(exc).split(": ", 1)[-1])
 
     if form.errors:
-        if _is_fragment_request(request):
+        if is_fragment_request(request):
             context = _header_context(request, account, reassign_form=form)
             response = _render(
                 request, "accounts/account_detail.html#reassign-form", context, status=422
@@ -210,11 +200,11 @@ def account_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
         return _render(request, "accounts/account_detail.html", context, status=422)
 
     owner_name = str(account.owner)
-    if _is_fragment_request(request):
+    if is_fragment_request(request):
         context = _header_context(request, account, reassigned_to=owner_name)
         response = _render(request, "accounts/account_detail.html#account-header", context)
         return trigger_client_event(
-            response, "accountReassigned", {"account": account.pk, "owner": account.owner_id}
+            response, EVENT_ACCOUNT_REASSIGNED, {"account": account.pk, "owner": account.owner_id}
         )
     messages.success(request, f"{account.name} now belongs to {owner_name}.")
     return redirect("accounts:detail", pk=account.pk)

@@ -31,7 +31,7 @@ def _nightly_task_options() -> dict:
       is killed and retried rather than redelivered while it still runs elsewhere;
     - retries only for transient database errors (OperationalError), with backoff.
     Poison work (a chunk that keeps killing its worker) is stopped by the attempt counter on
-    the chunk row (health/services.py), not by Celery."""
+    the chunk row (health/services/pipeline.py), not by Celery."""
     from django.db import OperationalError
 
     return dict(

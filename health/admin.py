@@ -1,4 +1,6 @@
-"""Admin for health models: indicators inline, validated on save, each save a new version."""
+"""Admin for health models: indicators inline, validated on save and written through the
+health services, which decide the version (health_model_create, health_model_update,
+indicator_save, indicators_delete)."""
 
 from django import forms
 from django.contrib import admin
@@ -8,7 +10,16 @@ from orgs.relations import TenantModelForm
 
 from .measures import MEASURES
 from .models import HealthModel, HealthRun, HealthRunChunk, HealthScore, Indicator
-from .services import health_model_bump_version
+from .services import (
+    HEALTH_MODEL_EDITABLE_FIELDS,
+    INDICATOR_EDITABLE_FIELDS,
+    INDICATOR_SETTINGS,
+    IndicatorChanges,
+    health_model_create,
+    health_model_update,
+    indicator_save,
+    indicators_delete,
+)
 
 
 def _measure_choices():
@@ -20,15 +31,7 @@ class IndicatorForm(TenantModelForm):
 
     class Meta:
         model = Indicator
-        fields = [
-            "measure",
-            "window_days",
-            "metric",
-            "direction",
-            "bad_value",
-            "good_value",
-            "weight",
-        ]
+        fields = list(INDICATOR_SETTINGS)
 
 
 class IndicatorInline(TenantInline):
@@ -43,10 +46,29 @@ class HealthModelAdmin(TenantAdmin):
     inlines = [IndicatorInline]
     raw_id_fields = ["persona"]
 
+    def save_model(self, request, obj, form, change):
+        """Nothing yet: the model and its inline indicators are one change, written together
+        (one version) by save_related."""
+        self.assign_organization(request, obj, change)
+
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
+        saved, deleted = [], []
+        for formset in formsets:  # the indicators inline; commit=False: the service writes
+            saved += formset.save(commit=False)
+            deleted += formset.deleted_objects
         if change:
-            health_model_bump_version(model=form.instance)
+            data = {
+                name: form.cleaned_data[name]
+                for name in HEALTH_MODEL_EDITABLE_FIELDS
+                if name in form.cleaned_data
+            }
+            changes = IndicatorChanges(saved=saved, deleted=deleted)
+            health_model_update(
+                model=form.instance, data=data, indicators=changes, acting_user=request.user
+            )
+        else:
+            health_model_create(model=form.instance, indicators=saved, acting_user=request.user)
+        form.save_m2m()
 
 
 @admin.register(HealthScore)
@@ -97,7 +119,7 @@ class IndicatorAdminForm(IndicatorForm):
     """An indicator on its own page names its model (in the model's page it is implied)."""
 
     class Meta(IndicatorForm.Meta):
-        fields = ["organization", "model", *IndicatorForm.Meta.fields]
+        fields = ["organization", *INDICATOR_EDITABLE_FIELDS]
 
 
 @admin.register(Indicator)
@@ -108,8 +130,14 @@ class IndicatorAdmin(TenantAdmin):
     list_select_related = ["model"]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        health_model_bump_version(model=obj.model)
+        self.assign_organization(request, obj, change)
+        indicator_save(indicator=obj, acting_user=request.user)
+
+    def delete_model(self, request, obj):
+        indicators_delete(indicators=[obj], acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        indicators_delete(indicators=list(queryset), acting_user=request.user)
 
 
 @admin.register(HealthRunChunk)

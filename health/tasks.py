@@ -1,7 +1,7 @@
 """Celery entry points of the nightly health pipeline: thin, ids in, one service call each.
 Reliability options and why: csplatform/celery.py; a poison chunk is stopped by its attempt counter
-(health/services.py); the nightly start expires after 6 h, so a night that could not start by
-morning is skipped rather than run in the middle of the day.
+(health/services/pipeline.py); the nightly start expires after 6 h, so a night that could not
+start by morning is skipped rather than run in the middle of the day.
 """
 
 import datetime as dt

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import Account
 from orgs.permissions import can_configure, org_required
+from orgs.web import is_fragment_request
 
 from . import selectors
 
@@ -29,7 +30,8 @@ def account_health(request: HttpRequest, pk: int) -> HttpResponse:
         "history": history,
         "history_json": json.dumps(history),
     }
-    template = "health/_account_health.html" if request.htmx else "health/account_health.html"
+    fragment = is_fragment_request(request)
+    template = "health/_account_health.html" if fragment else "health/account_health.html"
     return render(request, template, context)
 
 

@@ -69,9 +69,14 @@ class TenantAdmin(TenantFormfieldsMixin, admin.ModelAdmin):
         return excluded
 
     def save_model(self, request, obj, form, change):
+        self.assign_organization(request, obj, change)
+        super().save_model(request, obj, form, change)
+
+    def assign_organization(self, request, obj, change) -> None:
+        """A new row an organization's admin adds is their organization's (a superuser chose
+        one on the form). For a save_model that writes through a service instead."""
         if not request.user.is_superuser and not change:
             obj.organization = request.organization
-        super().save_model(request, obj, form, change)
 
     def save_formset(self, request, form, formset, change):
         """Inline rows belong to their parent's organization."""

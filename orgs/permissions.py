@@ -6,7 +6,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
-from .models import Role
+from .models import WORKER_ROLES, Role
 
 
 def org_required(view=None, *, roles: tuple[str, ...] | None = None):
@@ -26,6 +26,12 @@ def org_required(view=None, *, roles: tuple[str, ...] | None = None):
         return wrapper
 
     return decorator(view) if view is not None else decorator
+
+
+def can_work(request) -> bool:
+    """The request's role works playbooks and alerts (analysts read them)."""
+    m = getattr(request, "membership", None)
+    return bool(m and m.role in WORKER_ROLES)
 
 
 def can_reassign(request) -> bool:

@@ -1,10 +1,14 @@
-"""Writes of orgs: members' roles. An organization always keeps an admin."""
+"""Writes of orgs: members' roles (an organization always keeps an admin); and `model_update`,
+the one way any app's service applies a change to one row and learns which fields really
+changed (what a version bump is decided on)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Mapping
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from .models import Membership, Role, User
@@ -74,3 +78,42 @@ def memberships_removable(*, queryset):
         .exists()
     ]
     return queryset.exclude(role=Role.ADMIN, organization_id__in=orphaned)
+
+
+# -- one row changed by a service ---------------------------------------------------------
+
+M = TypeVar("M", bound=models.Model)
+
+
+def field_value(instance: models.Model, name: str) -> Any:
+    """The stored form of a field's value (a relation's id, not the related row)."""
+    return instance._meta.get_field(name).value_from_object(instance)
+
+
+def model_update(*, instance: M, data: Mapping[str, Any], fields: Collection[str]) -> list[str]:
+    """Set `data` (field name -> value) on `instance`, validate it (full_clean) and save the
+    fields whose value differs from the row as stored (with update_fields, auto_now fields
+    along). Returns the names of those fields; [] when nothing changed, and nothing is written.
+
+    The comparison is with the stored row, read here under its lock (two writers of one row
+    take turns), not with `instance`, which a form may already have changed. Only names in
+    `fields` may be written: any other is a programming error (ValueError). The row is read
+    through the model's default manager: a tenant model's caller has its organization in
+    context."""
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ValueError(f"not writable here: {', '.join(sorted(unknown))}")
+    model = type(instance)
+    with transaction.atomic():
+        stored = model._default_manager.select_for_update().get(pk=instance.pk)
+        for name, value in data.items():
+            setattr(instance, name, value)
+        changed = [
+            name for name in data if field_value(instance, name) != field_value(stored, name)
+        ]
+        if not changed:
+            return []
+        instance.full_clean()
+        touched = [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+        instance.save(update_fields=[*changed, *touched])
+    return changed

@@ -248,7 +248,9 @@ class NotificationKind(models.TextChoices):
 
 
 class Notification(TenantModel):
-    """In-app notification; the email digest sends each once (emailed_at)."""
+    """In-app notification; the email digest sends each once (emailed_at). A digest claims
+    the notifications it is about to send (digest_claimed_at) before it talks to the mail
+    server, so a digest running at the same time leaves them alone."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -264,6 +266,7 @@ class Notification(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    digest_claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,5 +1,8 @@
 """Reads of playbooks: a user's open steps and their counts, the playbook page, an account's
-open playbooks, the team board and notifications, each with its query shape written once."""
+open playbooks, the team board and notifications, each with its query shape written once.
+What "overdue" means is written once too (step_overdue_q, playbook_overdue_q): the lists
+carry it as an `is_overdue` annotation and the counts filter on it, so no template or view
+compares dates itself."""
 
 from __future__ import annotations
 
@@ -7,8 +10,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
+    ExpressionWrapper,
     IntegerField,
     Max,
     Min,
@@ -90,6 +95,21 @@ def _kind_rank() -> Case:
     )
 
 
+def step_overdue_q(*, today: dt.date, prefix: str = "") -> Q:
+    """A step is overdue when it is still open and was due before the organization's today
+    (`prefix` reaches the step through a relation, e.g. "steps__")."""
+    return Q(**{f"{prefix}status": StepStatus.OPEN, f"{prefix}due_on__lt": today})
+
+
+def playbook_overdue_q(*, today: dt.date) -> Q:
+    """A playbook is overdue when it is still open past its own due date."""
+    return Q(status=PlaybookStatus.OPEN, due_on__lt=today)
+
+
+def _flag(q: Q) -> ExpressionWrapper:
+    return ExpressionWrapper(q, output_field=BooleanField())
+
+
 def evidence_lines(text: str) -> list[str]:
     """The firing's evidence ("a; b; c") as one plain sentence per comparison that held."""
     return [part.strip() for part in (text or "").split(";") if part.strip()]
@@ -98,22 +118,25 @@ def evidence_lines(text: str) -> list[str]:
 # -- A user's work ------------------------------------------------------------------------
 
 
-def step_row_qs() -> QuerySet[PlaybookStep]:
-    """A step with what its row shows (the playbook, its account and the people), one query."""
-    return PlaybookStep.objects.select_related(
-        "playbook__account", "assignee", "completed_by"
-    ).only(*_STEP_ROW_FIELDS)
+def step_row_qs(*, today: dt.date) -> QuerySet[PlaybookStep]:
+    """A step with what its row shows (the playbook, its account and the people, whether it
+    is overdue on `today`), one query."""
+    return (
+        PlaybookStep.objects.select_related("playbook__account", "assignee", "completed_by")
+        .only(*_STEP_ROW_FIELDS)
+        .annotate(is_overdue=_flag(step_overdue_q(today=today)))
+    )
 
 
-def step_get(*, pk: int) -> PlaybookStep:
+def step_get(*, pk: int, today: dt.date) -> PlaybookStep:
     """One step of the current organization (PlaybookStep.DoesNotExist otherwise)."""
-    return step_row_qs().get(pk=pk)
+    return step_row_qs(today=today).get(pk=pk)
 
 
-def work_steps(*, user: User, kind: str = "") -> QuerySet[PlaybookStep]:
+def work_steps(*, user: User, today: dt.date, kind: str = "") -> QuerySet[PlaybookStep]:
     """The open steps assigned to `user` in open playbooks: retention first, then by due
     date (or only one kind, by due date)."""
-    qs = step_row_qs().filter(
+    qs = step_row_qs(today=today).filter(
         assignee=user, status=StepStatus.OPEN, playbook__status=PlaybookStatus.OPEN
     )
     if kind:
@@ -163,7 +186,7 @@ def work_counts(*, user: User, today: dt.date) -> WorkCounts:
         .values("playbook__kind")
         .annotate(
             open=Count("pk"),
-            overdue=Count("pk", filter=Q(due_on__lt=today)),
+            overdue=Count("pk", filter=step_overdue_q(today=today)),
             due_today=Count("pk", filter=Q(due_on=today)),
         )
         .order_by()
@@ -206,8 +229,12 @@ def playbook_contacts_qs() -> QuerySet[PlaybookContact]:
     ).order_by("-interaction__occurred_at", "-pk")
 
 
-def playbook_steps_qs() -> QuerySet[PlaybookStep]:
-    return PlaybookStep.objects.select_related("assignee", "completed_by").order_by("order", "pk")
+def playbook_steps_qs(*, today: dt.date) -> QuerySet[PlaybookStep]:
+    return (
+        PlaybookStep.objects.select_related("assignee", "completed_by")
+        .annotate(is_overdue=_flag(step_overdue_q(today=today)))
+        .order_by("order", "pk")
+    )
 
 
 def playbook_get(*, pk: int) -> Playbook:
@@ -223,11 +250,12 @@ def playbook_get(*, pk: int) -> Playbook:
     ).get(pk=pk)
 
 
-def playbook_detail(*, pk: int) -> Playbook:
+def playbook_detail(*, pk: int, today: dt.date) -> Playbook:
     """The playbook page in a fixed number of queries: the playbook with its account, owner
-    and outcome relations; its steps (with who is assigned and who completed them) on
-    `step_list`; its linked contacts (interactions, with contact and author) on
-    `contact_list`. Raises Playbook.DoesNotExist for another organization's playbook."""
+    and outcome relations, whether it is overdue on `today`; its steps (with who is assigned
+    and who completed them, and whether each is overdue) on `step_list`; its linked contacts
+    (interactions, with contact and author) on `contact_list`. Raises Playbook.DoesNotExist
+    for another organization's playbook."""
     return (
         Playbook.objects.select_related(
             "account__owner",
@@ -238,8 +266,9 @@ def playbook_detail(*, pk: int) -> Playbook:
             "opportunity_product",
             "churn_reason",
         )
+        .annotate(is_overdue=_flag(playbook_overdue_q(today=today)))
         .prefetch_related(
-            Prefetch("steps", playbook_steps_qs(), to_attr="step_list"),
+            Prefetch("steps", playbook_steps_qs(today=today), to_attr="step_list"),
             Prefetch("contacts", playbook_contacts_qs(), to_attr="contact_list"),
         )
         .get(pk=pk)
@@ -250,8 +279,8 @@ def playbook_contact_list(*, playbook: Playbook) -> list[PlaybookContact]:
     return list(playbook_contacts_qs().filter(playbook=playbook))
 
 
-def playbook_step_list(*, playbook: Playbook) -> list[PlaybookStep]:
-    steps = list(playbook_steps_qs().filter(playbook=playbook))
+def playbook_step_list(*, playbook: Playbook, today: dt.date) -> list[PlaybookStep]:
+    steps = list(playbook_steps_qs(today=today).filter(playbook=playbook))
     for step in steps:  # the rows show the playbook's status and account: no query each
         step.playbook = playbook
     return steps
@@ -260,9 +289,10 @@ def playbook_step_list(*, playbook: Playbook) -> list[PlaybookStep]:
 # -- An account's playbooks ---------------------------------------------------------------
 
 
-def account_playbooks(*, account_id: int, limit: int = 20) -> list[Playbook]:
+def account_playbooks(*, account_id: int, today: dt.date, limit: int = 20) -> list[Playbook]:
     """The account's open playbooks first (by due date), then the latest closed ones, each
-    with its step progress (`steps_total`, `steps_done`, `next_due_on`), one query."""
+    with its step progress (`steps_total`, `steps_done`, `next_due_on`, `overdue_steps` on
+    `today`), one query."""
     return list(
         Playbook.objects.filter(account_id=account_id)
         .select_related("owner")
@@ -270,6 +300,7 @@ def account_playbooks(*, account_id: int, limit: int = 20) -> list[Playbook]:
             steps_total=Count("steps"),
             steps_done=Count("steps", filter=Q(steps__status=StepStatus.DONE)),
             next_due_on=Min("steps__due_on", filter=Q(steps__status=StepStatus.OPEN)),
+            overdue_steps=Count("steps", filter=step_overdue_q(today=today, prefix="steps__")),
             is_open=Case(
                 When(status=PlaybookStatus.OPEN, then=Value(0)),
                 default=Value(1),
@@ -320,7 +351,7 @@ def team_board(*, members: list[User], today: dt.date, month_start: dt.datetime)
         .values("assignee_id")
         .annotate(
             open=Count("pk", filter=open_q),
-            overdue=Count("pk", filter=open_q & Q(due_on__lt=today)),
+            overdue=Count("pk", filter=open_q & step_overdue_q(today=today)),
             completed=Count("pk", filter=done_q),
             last_completed_at=Max("completed_at", filter=done_q),
         )

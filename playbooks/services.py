@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import smtplib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import get_connection, send_mail
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -23,6 +24,7 @@ from accounts import services as account_services
 from accounts.models import Account, ChurnReason, Contact, Interaction, LifecycleStage, Product
 from csplatform.db.bulk import update_from_values
 from orgs.models import WORKER_ROLES, Membership, Organization, Role, User
+from orgs.tenancy import org_context
 from orgs.validators import is_local_path
 
 from .models import (
@@ -641,43 +643,99 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
+# How long a digest's claim on notifications holds. A digest whose worker died between its
+# claim and its mails (the task's hard time limit is 12 minutes) leaves them claimed; the
+# first digest after this sends them.
+DIGEST_CLAIM_TTL = dt.timedelta(minutes=30)
+# What a mail backend raises when a mail does not go out (SMTP refusals, network errors).
+MAIL_ERRORS = (smtplib.SMTPException, OSError)
+
+
 def notifications_send_digest(*, org: Organization) -> int:
-    """One email per user listing their notifications not yet emailed; each is emailed once
-    (rows are locked and marked in the same transaction; a crash before commit resends)."""
-    sent = 0
-    with transaction.atomic():
-        pending = list(
-            Notification.all_objects.select_for_update(skip_locked=True)
-            .filter(organization=org, emailed_at__isnull=True)
-            .select_related("user")
-            .order_by("user_id", "created_at")
-        )
+    """One email per user listing their notifications not yet emailed; each is emailed once.
+    Returns how many users were mailed.
+
+    1. Claim, in one short transaction of its own (`durable`: never inside a caller's): the
+       organization's unsent notifications that no other digest holds are locked (SKIP
+       LOCKED: a digest running at the same time takes none of them) and marked claimed.
+    2. Send, after that commit, with no transaction open and no row locked while the mail
+       server answers.
+    3. Each user's mail that went out marks their notifications emailed at once (so a digest
+       that dies midway resends at most one mail); a mail that fails releases its claim, and
+       the next digest sends it. A claim older than DIGEST_CLAIM_TTL (its digest died) is
+       taken again: a notification is never left unsent."""
+    claim = timezone.now()
+    with org_context(org):
+        with transaction.atomic(durable=True):
+            pending = list(
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(emailed_at__isnull=True)
+                .filter(
+                    Q(digest_claimed_at__isnull=True)
+                    | Q(digest_claimed_at__lt=claim - DIGEST_CLAIM_TTL)
+                )
+                .select_related("user")
+                .order_by("user_id", "created_at")
+            )
+            Notification.objects.filter(pk__in=[n.pk for n in pending]).update(
+                digest_claimed_at=claim
+            )
         by_user: dict[int, list[Notification]] = defaultdict(list)
         for n in pending:
             by_user[n.user_id].append(n)
-        for items in by_user.values():
-            user = items[0].user
-            if not user.email:
-                continue
-            links = [_absolute(n.url) for n in items]
-            lines = [
-                f"- {n.text}" + (f" ({link})" if link else "")
-                for n, link in zip(items, links, strict=True)
-            ]
-            send_mail(
-                subject=f"csplatform: {len(items)} new for you",
-                message="Good morning,\n\nNew since your last digest:\n\n"
-                + "\n".join(lines)
-                + "\n",
-                from_email=None,
-                recipient_list=[user.email],
-            )
-            sent += 1
-        Notification.all_objects.filter(pk__in=[n.pk for n in pending]).update(
-            emailed_at=timezone.now()
-        )
-    logger.info("digest sent org=%s users=%s notifications=%s", org.slug, sent, len(pending))
+        sent = failed = 0
+        unmailable: list[int] = []  # users without an address: nothing to send, nothing due
+        with get_connection() as connection:
+            for items in by_user.values():
+                ids = [n.pk for n in items]
+                user = items[0].user
+                if not user.email:
+                    unmailable += ids
+                    continue
+                try:
+                    _digest_mail(user=user, items=items, connection=connection)
+                except MAIL_ERRORS:
+                    logger.exception("digest mail failed org=%s user=%s", org.slug, user.pk)
+                    _digest_settle(ids=ids, claim=claim, emailed=False)
+                    failed += 1
+                    continue
+                _digest_settle(ids=ids, claim=claim, emailed=True)
+                sent += 1
+        _digest_settle(ids=unmailable, claim=claim, emailed=True)
+    logger.info(
+        "digest sent org=%s users=%s failed=%s notifications=%s",
+        org.slug,
+        sent,
+        failed,
+        len(pending),
+    )
     return sent
+
+
+def _digest_mail(*, user: User, items: list[Notification], connection) -> None:
+    links = [_absolute(n.url) for n in items]
+    lines = [
+        f"- {n.text}" + (f" ({link})" if link else "") for n, link in zip(items, links, strict=True)
+    ]
+    send_mail(
+        subject=f"csplatform: {len(items)} new for you",
+        message="Good morning,\n\nNew since your last digest:\n\n" + "\n".join(lines) + "\n",
+        from_email=None,
+        recipient_list=[user.email],
+        connection=connection,
+    )
+
+
+def _digest_settle(*, ids: list[int], claim: dt.datetime, emailed: bool) -> None:
+    """The claimed rows (those still carrying this digest's claim: a notification raised
+    again meanwhile is a new one, due for the next digest) are emailed, or released."""
+    if not ids:
+        return
+    rows = Notification.objects.filter(pk__in=ids, digest_claimed_at=claim)
+    if emailed:
+        rows.update(emailed_at=timezone.now())
+    else:
+        rows.update(digest_claimed_at=None)
 
 
 def notifications_mark_read(*, user: User, ids: list[int] | None = None) -> int:

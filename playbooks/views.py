@@ -13,14 +13,23 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from orgs.models import WORKER_ROLES, Role
-from orgs.permissions import can_reassign, org_required
+from orgs.permissions import can_reassign, can_work, org_required
+from orgs.web import (
+    EVENT_CLOSED,
+    EVENT_CONTACT,
+    EVENT_REASSIGNED,
+    EVENT_STEPS,
+    EVENT_TIMELINE,
+    EVENT_WORK,
+    is_fragment_request,
+    request_today,
+)
 
 from . import selectors
 from .forms import (
@@ -48,9 +57,6 @@ from .services import (
     step_snooze,
 )
 
-# Roles that work playbooks; analysts read them.
-WORK_ROLES = WORKER_ROLES
-
 # Sections of the playbook page an htmx request may ask for alone (?section=...).
 PLAYBOOK_SECTIONS = (
     "playbook-summary",
@@ -60,24 +66,6 @@ PLAYBOOK_SECTIONS = (
     "playbook-body",
 )
 
-# Events the fragments and counters listen for (hx-trigger="<event> from:body").
-EVENT_WORK = "workChanged"  # a step or alert changed: My Work counts, team board
-EVENT_STEPS = "stepsChanged"  # steps added or reassigned: step lists reload
-EVENT_CONTACT = "contactLogged"
-EVENT_CLOSED = "playbookClosed"
-EVENT_REASSIGNED = "playbookReassigned"
-EVENT_TIMELINE = "timelineChanged"
-
-
-def is_fragment_request(request: HttpRequest) -> bool:
-    """htmx asked for a fragment (a history restore after a cache miss wants the page)."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def can_work(request: HttpRequest) -> bool:
-    m = getattr(request, "membership", None)
-    return bool(m and m.role in WORK_ROLES)
-
 
 def _may_work_step(request: HttpRequest, step: PlaybookStep) -> bool:
     return may_work_step(
@@ -85,26 +73,26 @@ def _may_work_step(request: HttpRequest, step: PlaybookStep) -> bool:
     )
 
 
-def org_today() -> dt.date:
-    """Today in the organization's time zone (the middleware activated it)."""
-    return timezone.localdate()
-
-
 def _where(request: HttpRequest) -> str:
     where = request.POST.get("where") or request.GET.get("where") or "playbook"
     return where if where in ("mywork", "playbook") else "playbook"
 
 
-def _playbook_or_404(selector, pk: int) -> Playbook:
+def _playbook_or_404(selector, pk: int, **params) -> Playbook:
     try:
-        return selector(pk=pk)
+        return selector(pk=pk, **params)
     except Playbook.DoesNotExist as exc:
         raise Http404("No such playbook in your organization.") from exc
 
 
-def _step_or_404(pk: int) -> PlaybookStep:
+def _detail_or_404(request: HttpRequest, pk: int) -> Playbook:
+    """The playbook as its page shows it (overdue or not on the organization's today)."""
+    return _playbook_or_404(selectors.playbook_detail, pk, today=request_today(request))
+
+
+def _step_or_404(request: HttpRequest, pk: int) -> PlaybookStep:
     try:
-        return selectors.step_get(pk=pk)
+        return selectors.step_get(pk=pk, today=request_today(request))
     except PlaybookStep.DoesNotExist as exc:
         raise Http404("No such step in your organization.") from exc
 
@@ -121,7 +109,7 @@ def step_context(
     **extra,
 ) -> dict:
     """What templates/playbooks/_step.html needs for one step."""
-    today = today or org_today()
+    today = today or request_today(request)
     context = {
         "step": step,
         "where": where,
@@ -145,7 +133,7 @@ def _step_response(
     events: dict | None = None,
     **extra,
 ) -> HttpResponse:
-    step = _step_or_404(step_pk)
+    step = _step_or_404(request, step_pk)
     response = render(
         request,
         "playbooks/_step.html",
@@ -166,9 +154,9 @@ def _back(request: HttpRequest, step: PlaybookStep, where: str) -> HttpResponse:
 def _step_action(request: HttpRequest, pk: int, form_class, action, *, form_name: str, done: str):
     """Shared flow of the three step actions: validate, call the service with the version the
     page showed, and answer with the step's fragment (errors 422, conflicts 409)."""
-    step = _step_or_404(pk)
+    step = _step_or_404(request, pk)
     where = _where(request)
-    kwargs = {"today": org_today()} if form_class is StepSnoozeForm else {}
+    kwargs = {"today": request_today(request)} if form_class is StepSnoozeForm else {}
     form = form_class(request.POST, **kwargs)
     error_status = 422
     if form.is_valid():
@@ -225,7 +213,7 @@ def _step_action(request: HttpRequest, pk: int, form_class, action, *, form_name
     )
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_POST
 def step_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
     def action(step, data):
@@ -241,7 +229,7 @@ def step_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_POST
 def step_note_view(request: HttpRequest, pk: int) -> HttpResponse:
     def action(step, data):
@@ -255,7 +243,7 @@ def step_note_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _step_action(request, pk, StepNoteForm, action, form_name="note", done="Note added.")
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_POST
 def step_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
     def action(step, data):
@@ -264,7 +252,7 @@ def step_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
             user=request.user,
             due_on=data["due_on"],
             reason=data["reason"],
-            today=org_today(),
+            today=request_today(request),
             expected_version=data["version"],
         )
 
@@ -283,7 +271,7 @@ STEP_FORMS = {
 def step_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One step's fragment (htmx refresh), or with ?form=note|snooze just that form (My Work
     loads them into the step on demand); a plain request gets the playbook page."""
-    step = _step_or_404(pk)
+    step = _step_or_404(request, pk)
     if not is_fragment_request(request):
         return redirect(reverse("playbooks:detail", args=[step.playbook_id]) + f"#step-{pk}")
     context = step_context(request, step, where=_where(request))
@@ -300,11 +288,11 @@ def step_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _playbook_context(request: HttpRequest, playbook: Playbook, **extra) -> dict:
-    today = org_today()
+    today = request_today(request)
     is_open = playbook.status == PlaybookStatus.OPEN
     steps = getattr(playbook, "step_list", None)
     if steps is None:
-        steps = selectors.playbook_step_list(playbook=playbook)
+        steps = selectors.playbook_step_list(playbook=playbook, today=today)
     contacts = getattr(playbook, "contact_list", None)
     if contacts is None:
         contacts = selectors.playbook_contact_list(playbook=playbook)
@@ -323,7 +311,7 @@ def _playbook_context(request: HttpRequest, playbook: Playbook, **extra) -> dict
         "steps_done": sum(1 for s in steps if s.status == "done"),
         "outcome_due": is_open and not any(s.status == "open" for s in steps),
         "churned": churned_text(playbook.account.churned_at) if playbook.account.is_churned else "",
-        "overdue_steps": sum(1 for s in steps if s.status == "open" and s.due_on < today),
+        "overdue_steps": sum(1 for s in steps if s.is_overdue),
         "contacts": contacts,
         "evidence_lines": selectors.evidence_lines(playbook.evidence_text),
         "where": "playbook",
@@ -353,7 +341,7 @@ def _playbook_context(request: HttpRequest, playbook: Playbook, **extra) -> dict
 @require_GET
 @vary_on_headers("HX-Request")
 def playbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    playbook = _playbook_or_404(selectors.playbook_detail, pk)
+    playbook = _detail_or_404(request, pk)
     template = "playbooks/playbook_detail.html"
     section = request.GET.get("section")
     if is_fragment_request(request) and section in PLAYBOOK_SECTIONS:
@@ -361,7 +349,7 @@ def playbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, _playbook_context(request, playbook))
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_http_methods(["GET", "POST"])
 def playbook_log_contact_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Log a contact against the playbook. GET gives the form (a fragment for htmx: My Work
@@ -431,7 +419,7 @@ def playbook_log_contact_view(request: HttpRequest, pk: int) -> HttpResponse:
     return trigger_client_event(response, EVENT_TIMELINE, {"account": playbook.account_id})
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_POST
 def playbook_close_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Close with the outcome: the body of the page comes back closed (htmx), with the
@@ -445,7 +433,7 @@ def playbook_close_view(request: HttpRequest, pk: int) -> HttpResponse:
                 playbook_id=playbook.pk,
                 user=request.user,
                 outcome=data["outcome"],
-                today=org_today(),
+                today=request_today(request),
                 product=data.get("opportunity_product"),
                 expected_mrr=data.get("expected_mrr"),
                 mrr_won=data.get("mrr_won"),
@@ -458,7 +446,7 @@ def playbook_close_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     if form.errors:
         if is_fragment_request(request):
-            playbook = _playbook_or_404(selectors.playbook_detail, pk)
+            playbook = _detail_or_404(request, pk)
             context = _playbook_context(request, playbook, close_form=form)
             if not context["is_open"]:  # closed meanwhile by someone else: show it
                 response = render(
@@ -468,11 +456,11 @@ def playbook_close_view(request: HttpRequest, pk: int) -> HttpResponse:
             return render(
                 request, "playbooks/playbook_detail.html#playbook-outcome", context, status=422
             )
-        playbook = _playbook_or_404(selectors.playbook_detail, pk)
+        playbook = _detail_or_404(request, pk)
         context = _playbook_context(request, playbook, close_form=form)
         return render(request, "playbooks/playbook_detail.html", context, status=422)
 
-    closed = _playbook_or_404(selectors.playbook_detail, pk)
+    closed = _detail_or_404(request, pk)
     text = f"Playbook closed: {closed.get_outcome_display()}."
     if not is_fragment_request(request):
         messages.success(request, text)
@@ -503,7 +491,7 @@ def playbook_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
             for error in form.errors.get("owner", []) + form.errors.get("__all__", []):
                 messages.error(request, error)
             return redirect("playbooks:detail", pk=pk)
-        playbook = _playbook_or_404(selectors.playbook_detail, pk)
+        playbook = _detail_or_404(request, pk)
         context = _playbook_context(request, playbook, reassign_form=form)
         return render(
             request, "playbooks/playbook_detail.html#playbook-summary", context, status=422
@@ -512,7 +500,7 @@ def playbook_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not is_fragment_request(request):
         messages.success(request, f"{playbook.title} now belongs to {owner}.")
         return redirect("playbooks:detail", pk=pk)
-    playbook = _playbook_or_404(selectors.playbook_detail, pk)
+    playbook = _detail_or_404(request, pk)
     context = _playbook_context(request, playbook, reassigned_to=owner)
     response = render(request, "playbooks/playbook_detail.html#playbook-summary", context)
     trigger_client_event(response, EVENT_REASSIGNED, {"playbook": pk, "owner": playbook.owner_id})

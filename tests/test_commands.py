@@ -16,8 +16,7 @@ from django.utils import timezone
 from health.models import HealthScore
 from orgs.models import Organization
 from tests import factories as f
-from tests.health.test_pipeline import active_days, simple_model
-from tests.triggers.fixtures import template
+from tests.builders import active_days, simple_model, template
 from triggers.models import Firing, Trigger
 
 pytestmark = pytest.mark.django_db

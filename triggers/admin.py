@@ -1,4 +1,5 @@
-"""Admin for triggers (conditions validated on save), firings, alerts and the forecast."""
+"""Admin for triggers (conditions validated on save, written through trigger_create and
+trigger_update, which decide the version), firings, alerts and the forecast."""
 
 import json
 
@@ -13,24 +14,14 @@ from orgs.relations import TenantModelForm
 
 from .fields import TRIGGER_FIELDS
 from .models import Alert, Firing, RetentionForecast, Trigger, TriggerRun
+from .services import TRIGGER_EDITABLE_FIELDS, trigger_create, trigger_update
 
 
 class TriggerForm(TenantModelForm):
     class Meta:
         model = Trigger
-        fields = [
-            "organization",  # a superuser's choice; excluded for an organization's admin
-            "name",
-            "kind",
-            "persona",
-            "product",
-            "condition",
-            "schedule",
-            "cooldown_days",
-            "action",
-            "template",
-            "is_active",
-        ]
+        # the organization: a superuser's choice; excluded for an organization's admin
+        fields = ["organization", *TRIGGER_EDITABLE_FIELDS]
         field_classes = {"condition": ConditionJSONField}
         help_texts = {
             "condition": (
@@ -60,9 +51,16 @@ class TriggerAdmin(TenantAdmin):
     raw_id_fields = ["persona", "product", "template"]
 
     def save_model(self, request, obj, form, change):
-        if change and form.changed_data:
-            obj.version += 1  # a change is a new version; firings record the one that fired
-        super().save_model(request, obj, form, change)
+        if not change:
+            self.assign_organization(request, obj, change)
+            trigger_create(trigger=obj, acting_user=request.user)
+            return
+        data = {
+            name: form.cleaned_data[name]
+            for name in TRIGGER_EDITABLE_FIELDS
+            if name in form.cleaned_data
+        }
+        trigger_update(trigger=obj, data=data, acting_user=request.user)
 
 
 @admin.register(Firing)

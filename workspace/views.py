@@ -4,7 +4,7 @@ work panel and timeline. Pages that combine layers (accounts, health, playbooks,
 live here, at the top, so none of those apps imports another above it.
 
 Each view renders its page or, for htmx, the partial it updates; mutations answer with the
-updated fragment and HX-Trigger events (playbooks.views names them) so counts refresh."""
+updated fragment and HX-Trigger events (orgs.web names them) so counts refresh."""
 
 from __future__ import annotations
 
@@ -27,9 +27,18 @@ from django_htmx.http import trigger_client_event
 from accounts.models import Account
 from accounts.selectors import account_contacts_qs, account_get
 from accounts.services import PortfolioError
-from orgs.models import Role, User
-from orgs.permissions import can_reassign, org_required
+from orgs.models import WORKER_ROLES, Role, User
+from orgs.permissions import can_reassign, can_work, org_required
 from orgs.selectors import org_csms
+from orgs.web import (
+    EVENT_CONTACT,
+    EVENT_NOTIFICATIONS,
+    EVENT_STEPS,
+    EVENT_TIMELINE,
+    EVENT_WORK,
+    is_fragment_request,
+    request_today,
+)
 from playbooks import selectors as playbook_selectors
 from playbooks.models import PlaybookKind, PlaybookStatus
 from playbooks.services import (
@@ -37,16 +46,6 @@ from playbooks.services import (
     PlaybookError,
     notifications_mark_read,
     playbook_start,
-)
-from playbooks.views import (
-    EVENT_CONTACT,
-    EVENT_STEPS,
-    EVENT_TIMELINE,
-    EVENT_WORK,
-    WORK_ROLES,
-    can_work,
-    is_fragment_request,
-    org_today,
 )
 from triggers import selectors as trigger_selectors
 from triggers.models import Alert
@@ -57,8 +56,6 @@ from .forms import AccountContactForm, AccountPlaybookStartForm, AlertDismissFor
 from .services import account_contact_log
 
 logger = logging.getLogger(__name__)
-
-EVENT_NOTIFICATIONS = "notificationsChanged"
 
 MY_WORK_SECTIONS = ("work-counts", "work-alerts", "work-outcomes", "work-steps", "work-kinds")
 
@@ -120,12 +117,13 @@ class _WorkUrls:
         return f"{self.base}?{urlencode(params)}" if params else self.base
 
 
-def _steps_page(subject: User, kind: str, page: int, total: int) -> dict:
+def _steps_page(subject: User, kind: str, page: int, total: int, today: dt.date) -> dict:
     size = playbook_selectors.WORK_STEPS_PAGE_SIZE
     pages = max(1, -(-total // size))
     page = min(page, pages)
     offset = (page - 1) * size
-    steps = list(playbook_selectors.work_steps(user=subject, kind=kind)[offset : offset + size])
+    steps = playbook_selectors.work_steps(user=subject, kind=kind, today=today)
+    steps = list(steps[offset : offset + size])
     return {"steps": steps, "page": page, "pages": pages, "has_next": page < pages}
 
 
@@ -173,7 +171,7 @@ def _kind_tabs(counts, kind: str, urls: _WorkUrls) -> list[dict]:
 def my_work(request: HttpRequest) -> HttpResponse:
     subject, team = _subject(request)
     kind = _kind(request)
-    today = org_today()
+    today = request_today(request)
     section = request.GET.get("section") if is_fragment_request(request) else None
     if section not in MY_WORK_SECTIONS:
         section = None
@@ -201,7 +199,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
     if section in (None, "work-outcomes"):
         context["outcome_due"] = playbook_selectors.outcome_due(user=subject)
     if section in (None, "work-steps"):
-        page = _steps_page(subject, kind, _page_number(request), context["kind_total"])
+        page = _steps_page(subject, kind, _page_number(request), context["kind_total"], today)
         context.update(page)
         for name, number, exists in (
             ("previous", page["page"] - 1, page["page"] > 1),
@@ -237,7 +235,7 @@ def _alert_response(
     alert = _alert_or_404(pk)
     context = {
         "alert": alert,
-        "today": org_today(),
+        "today": request_today(request),
         "can_work": can_work(request)
         and (can_reassign(request) or alert.owner_id == request.user.pk),
         "errors": {},
@@ -283,13 +281,13 @@ def _alert_conflict(request: HttpRequest, pk: int, message: str) -> HttpResponse
     )
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_POST
 def alert_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm the risk: the trigger's playbook starts (its steps join My Work)."""
     alert = _alert_or_404(pk)
     try:
-        alert = alert_confirm(alert_id=alert.pk, user=request.user, today=org_today())
+        alert = alert_confirm(alert_id=alert.pk, user=request.user, today=request_today(request))
     except NotAllowed as exc:
         raise PermissionDenied(exc.message) from exc
     except PlaybookError as exc:
@@ -307,7 +305,7 @@ def alert_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _alert_done(request, pk, text % values, alert.account_id)
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_POST
 def alert_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Dismiss with a reason (required: the error shows beside the field, 422)."""
@@ -346,7 +344,7 @@ def alert_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
 def team_board(request: HttpRequest) -> HttpResponse:
     """Per CSM: open, overdue and completed-this-month steps (one aggregate query), the
     alerts waiting for them, and a link to their My Work."""
-    today = org_today()
+    today = request_today(request)
     month_start = timezone.make_aware(dt.datetime.combine(today.replace(day=1), dt.time(0)))
     team = _team(request)
     rows = playbook_selectors.team_board(members=team, today=today, month_start=month_start)
@@ -467,11 +465,12 @@ def _account_or_404(pk: int) -> Account:
 
 
 def _panel_context(request: HttpRequest, account: Account, **extra) -> dict:
-    playbooks = playbook_selectors.account_playbooks(account_id=account.pk)
+    today = request_today(request)
+    playbooks = playbook_selectors.account_playbooks(account_id=account.pk, today=today)
     open_playbooks = [p for p in playbooks if p.status == PlaybookStatus.OPEN]
     context = {
         "account": account,
-        "today": org_today(),
+        "today": today,
         "open_playbooks": open_playbooks,
         "closed_playbooks": [p for p in playbooks if p.status != PlaybookStatus.OPEN],
         "can_work": can_work(request),
@@ -504,7 +503,7 @@ def account_panel(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "workspace/account_panel.html", context)
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_POST
 def account_start_playbook(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account_or_404(pk)
@@ -516,7 +515,7 @@ def account_start_playbook(request: HttpRequest, pk: int) -> HttpResponse:
                 account=account,
                 template=form.cleaned_data["template"],
                 acting_user=request.user,
-                today=org_today(),
+                today=request_today(request),
                 confirm_churned=form.cleaned_data.get("confirm_churned", False),
             )
         except PlaybookError as exc:
@@ -554,7 +553,7 @@ def account_start_playbook(request: HttpRequest, pk: int) -> HttpResponse:
     return trigger_client_event(response, EVENT_TIMELINE, {"account": account.pk})
 
 
-@org_required(roles=WORK_ROLES)
+@org_required(roles=WORKER_ROLES)
 @require_POST
 def account_log_contact(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account_or_404(pk)
@@ -603,7 +602,7 @@ def account_timeline(request: HttpRequest, pk: int) -> HttpResponse:
         return _timeline_bad_cursor(request, account, str(exc))
     page = selectors.account_timeline(
         account=account,
-        today=org_today(),
+        today=request_today(request),
         tz=timezone.get_current_timezone(),
         cursor=cursor,
     )

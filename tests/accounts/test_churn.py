@@ -22,8 +22,7 @@ from health import services as health_services
 from health.models import HealthScore
 from playbooks.models import Notification, Playbook, PlaybookStep
 from tests import factories as f
-from tests.health.test_pipeline import active_days, simple_model
-from tests.triggers.fixtures import DAY, build, template
+from tests.builders import DAY, active_days, simple_model, template, trigger_world
 from triggers import services as trigger_services
 from triggers.fields import load_frame
 from triggers.models import Alert, Firing, Trigger
@@ -35,7 +34,7 @@ CHURN_DAY = DAY + dt.timedelta(days=1)
 
 @pytest.fixture
 def world(org, csm, manager, in_org):
-    return build(org, csm, manager)
+    return trigger_world(org, csm, manager)
 
 
 def test_churn_cancels_subscriptions_with_ledger_entries_and_leaves_no_mrr(org, world):

@@ -21,7 +21,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
-PASSWORD = "pass12345"  # tests.factories.UserFactory's
 
 
 @pytest.fixture(scope="module")
@@ -81,12 +80,3 @@ def new_page(chromium, live_server):
     yield open_page
     for context in contexts:
         context.close()
-
-
-def log_in(page, username: str, password: str = PASSWORD) -> None:
-    """Through the login form, as a person would."""
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state("networkidle")

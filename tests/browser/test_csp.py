@@ -10,8 +10,7 @@ from playwright.sync_api import expect
 from orgs.tenancy import org_context
 from playbooks.models import Playbook
 from tests import factories as f
-from tests.browser.conftest import log_in
-from tests.triggers.fixtures import DAY, build
+from tests.builders import DAY, log_in, trigger_world
 from triggers import services as trigger_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,7 +59,7 @@ def assert_nothing_refused(page, where: str) -> None:
 
 def test_the_main_pages_break_no_rule_of_the_policy(watched, org, csm, manager):
     with org_context(org):
-        world = build(org, csm, manager)
+        world = trigger_world(org, csm, manager)
         trigger_services.triggers_evaluate(org=org, day=DAY)
         account = world["accounts"]["a"]
         playbook = Playbook.objects.get(account=account)

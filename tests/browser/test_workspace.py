@@ -16,8 +16,7 @@ from accounts.models import Account, Subscription
 from orgs.tenancy import org_context
 from playbooks.models import Playbook, PlaybookContact, PlaybookStep
 from tests import factories as f
-from tests.browser.conftest import log_in
-from tests.triggers.fixtures import DAY, build
+from tests.builders import DAY, log_in, trigger_world
 from triggers import services as trigger_services
 from triggers.models import Alert, RetentionForecast
 
@@ -31,7 +30,7 @@ def world(org, csm, manager):
     """The trigger fixture after one night: an expansion playbook on Alfa (a step for the CSM,
     one for the manager) and three retention alerts (Charlie, Delta, Echo) for the CSM."""
     with org_context(org):
-        w = build(org, csm, manager)
+        w = trigger_world(org, csm, manager)
         trigger_services.triggers_evaluate(org=org, day=DAY)
         for key, score, colour in (("a", 82, "green"), ("c", 43, "red"), ("d", 60, "yellow")):
             Account.objects.filter(pk=w["accounts"][key].pk).update(

@@ -15,7 +15,6 @@ from conditions import (
     OPERATORS,
     Comparison,
     ConditionError,
-    Field,
     FieldType,
     Group,
     Negation,
@@ -23,56 +22,9 @@ from conditions import (
     language,
     parse,
 )
-
-CATALOGUE = {
-    f.name: f
-    for f in [
-        Field("score", FieldType.NUMBER, "Score", q_path="score"),
-        Field("since", FieldType.DATE, "Customer since", q_path="since"),
-        Field("industry", FieldType.STRING, "Industry", q_path="industry"),
-        Field("tier", FieldType.CHOICE, "Tier", ("gold", "silver", "bronze"), q_path="tier"),
-        Field("active", FieldType.BOOL, "Active", q_path="active"),
-        Field("products", FieldType.SET, "Products held"),
-    ]
-}
-
-# Five accounts; row 12 has every value missing one way or another (NaN, None, ""), row 13
-# has None where row 12 has "", row 14 has zero and the empty set written as "||".
-FRAME = pd.DataFrame(
-    {
-        "score": [10.0, 50.0, math.nan, 75.5, 0.0],
-        "since": [
-            dt.date(2024, 1, 10),
-            dt.date(2024, 3, 1),
-            None,
-            dt.date(2023, 12, 31),
-            dt.date(2024, 3, 1),
-        ],
-        "industry": ["Retail", "Health", "", None, "Retail"],
-        "tier": ["gold", "silver", "", None, "bronze"],
-        "active": [True, False, None, True, False],
-        "products": ["|analytics|core|", "|core|", "", None, "||"],
-    },
-    index=[10, 11, 12, 13, 14],
-)
+from tests.builders import CATALOGUE, FRAME, cmp, mask, refused
 
 T, F = True, False
-
-
-def mask(tree, frame=FRAME, catalogue=CATALOGUE) -> list[bool]:
-    out = parse(tree, catalogue).to_mask(frame)
-    assert list(out.index) == list(frame.index)
-    return [bool(x) for x in out]
-
-
-def cmp(field, op, value):
-    return {"field": field, "op": op, "value": value}
-
-
-def refused(tree, catalogue=CATALOGUE) -> ConditionError:
-    with pytest.raises(ConditionError) as info:
-        parse(tree, catalogue)
-    return info.value
 
 
 # -- every operator on every field kind --------------------------------------------------

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from conditions import language, parse
 from conditions.forms import MAX_JSON_CHARS, ConditionJSONField, condition_loads, json_nesting
-from tests.conditions.test_language import CATALOGUE, FRAME, cmp, mask, refused
+from tests.builders import CATALOGUE, FRAME, cmp, mask, refused
 
 L = language
 

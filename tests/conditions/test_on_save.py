@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from accounts.models import Persona
-from tests.triggers.fixtures import DAY, build, template
+from tests.builders import DAY, template, trigger_world
 from triggers import services
 from triggers.models import Firing, Trigger
 
@@ -132,7 +132,7 @@ def test_rules_within_the_limits_are_saved(client, org, org_admin):
 def test_the_nightly_stage_skips_a_poison_tree_and_runs_the_others(
     org, csm, manager, in_org, caplog
 ):
-    world = build(org, csm, manager)
+    world = trigger_world(org, csm, manager)
     # Written past validation (an old row, a script): 10**400 made pandas raise OverflowError.
     poison = Trigger.all_objects.create(
         organization=org,

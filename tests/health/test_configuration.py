@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from health.models import HealthModel, Indicator
+from tests.builders import indicator
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_org")]
 
@@ -12,20 +13,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_org")]
 @pytest.fixture
 def model(org):
     return HealthModel.all_objects.create(organization=org, name="M")
-
-
-def indicator(org, model, **kw):
-    data = dict(
-        organization=org,
-        model=model,
-        measure="usage_frequency",
-        direction="higher",
-        bad_value=0,
-        good_value=20,
-        weight=1,
-    )
-    data.update(kw)
-    return Indicator(**data)
 
 
 def errors_of(obj):
@@ -97,10 +84,9 @@ def test_one_default_model_per_organization(org, model):
         HealthModel.all_objects.create(organization=org, name="Another default")
 
 
-def test_admin_form_shows_the_error_next_to_the_field(client, org, org_admin, model):
-    client.force_login(org_admin)
-    url = f"/admin/health/healthmodel/{model.pk}/change/"
-    data = {
+def model_page(*, bad_value: str, good_value: str) -> dict:
+    """The model's admin page posted with its defaults and one new indicator."""
+    return {
         "name": "M",
         "red_max": "50",
         "yellow_max": "75",
@@ -113,10 +99,16 @@ def test_admin_form_shows_the_error_next_to_the_field(client, org, org_admin, mo
         "indicators-0-window_days": "",
         "indicators-0-metric": "",
         "indicators-0-direction": "higher",
-        "indicators-0-bad_value": "10",
-        "indicators-0-good_value": "2",
+        "indicators-0-bad_value": bad_value,
+        "indicators-0-good_value": good_value,
         "indicators-0-weight": "1",
     }
+
+
+def test_admin_form_shows_the_error_next_to_the_field(client, org, org_admin, model):
+    client.force_login(org_admin)
+    url = f"/admin/health/healthmodel/{model.pk}/change/"
+    data = model_page(bad_value="10", good_value="2")
     response = client.post(url, data)
     assert response.status_code == 200  # re-rendered with errors, nothing saved
     assert "must be above the bad value" in response.content.decode()
@@ -126,3 +118,31 @@ def test_admin_form_shows_the_error_next_to_the_field(client, org, org_admin, mo
     assert response.status_code == 302
     model.refresh_from_db()
     assert model.version == 2  # each change is a new version
+
+
+def test_admin_saves_are_versions_only_when_what_scores_changed(client, org, org_admin, model):
+    client.force_login(org_admin)
+    url = f"/admin/health/healthmodel/{model.pk}/change/"
+    data = model_page(bad_value="2", good_value="20")
+    # a band and a new indicator in one save: one version
+    assert client.post(url, {**data, "red_max": "40"}).status_code == 302
+    model.refresh_from_db()
+    assert (model.version, model.red_max) == (2, 40)
+    # saved again as it is, or with a new description: the same version
+    (saved,) = Indicator.objects.filter(model=model)
+    again = {
+        **data,
+        "red_max": "40",
+        "description": "Usage only",
+        "indicators-INITIAL_FORMS": "1",
+        "indicators-0-id": str(saved.pk),
+        "indicators-0-model": str(model.pk),
+    }
+    assert client.post(url, again).status_code == 302
+    model.refresh_from_db()
+    assert (model.version, model.description) == (2, "Usage only")
+    # an indicator deleted on its own page: a new version
+    response = client.post(f"/admin/health/indicator/{saved.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    model.refresh_from_db()
+    assert model.version == 3 and not Indicator.objects.filter(model=model).exists()

@@ -1,4 +1,4 @@
-"""Each measure of the catalogue on the hand-computed fixture (tests/health/fixtures.py)."""
+"""Each measure of the catalogue on the hand-computed fixture (tests/builders.py)."""
 
 import datetime as dt
 import math
@@ -7,7 +7,7 @@ import pytest
 
 from health.measures import MEASURES, MeasureContext, load_accounts
 from health.usage import DenseUsage
-from tests.health.fixtures import DAY, build
+from tests.builders import DAY, measures_world
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ def ctx(request, org, in_org):
     preloaded cumulative matrices (backfills)."""
     org.timezone = "UTC"
     org.save(update_fields=["timezone"])
-    x, y, z = build(org)
+    x, y, z = measures_world(org)
     ids = [x.pk, y.pk, z.pk]
     accounts = load_accounts(first_id=min(ids), last_id=max(ids), day=DAY)
     dense = None

@@ -12,42 +12,7 @@ from health import services
 from health.models import HealthModel, HealthRun, HealthRunChunk, HealthScore, Indicator
 from orgs.tenancy import org_context
 from tests import factories as f
-
-DAY = dt.date(2024, 6, 30)
-
-
-def simple_model(org, persona=None, weight=1.0):
-    """Score = usage frequency over 10 days, 0 days -> 0, 10 days -> 100."""
-    model = HealthModel.all_objects.create(organization=org, name="Simple", persona=persona)
-    Indicator.all_objects.create(
-        organization=org,
-        model=model,
-        measure="usage_frequency",
-        window_days=10,
-        metric="logins",
-        direction="higher",
-        bad_value=0,
-        good_value=10,
-        weight=weight,
-    )
-    return model
-
-
-def active_days(org, account, days, end=DAY):
-    from accounts.models import UsageMetric
-
-    UsageMetric.all_objects.bulk_create(
-        [
-            UsageMetric(
-                organization=org,
-                account=account,
-                metric="logins",
-                date=end - dt.timedelta(days=i),
-                value=1.0,
-            )
-            for i in range(days)
-        ]
-    )
+from tests.builders import DAY, active_days, at_once, simple_model
 
 
 @pytest.fixture
@@ -188,21 +153,7 @@ def test_no_model_no_scores(org):
 def test_same_day_twice_at_once_leaves_one_row_per_account(org, portfolio, settings):
     assert connection.vendor == "postgresql"
     settings.HEALTH_CHUNK_SIZE = 2
-    errors = []
-
-    def run():
-        try:
-            services.health_score_day(org=org, day=DAY)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _, errors = at_once(lambda: services.health_score_day(org=org, day=DAY), 2)
     assert errors == []
     with org_context(org):
         assert HealthScore.objects.filter(date=DAY).count() == 5

@@ -13,7 +13,7 @@ from health.selectors import org_today
 from health.tasks import health_nightly
 from orgs.tenancy import org_context
 from tests import factories as f
-from tests.health.test_pipeline import active_days, simple_model
+from tests.builders import active_days, simple_model
 
 
 @pytest.mark.worker

@@ -7,7 +7,7 @@ import pytest
 
 from health import services
 from tests import factories as f
-from tests.health.test_pipeline import DAY, active_days, simple_model
+from tests.builders import DAY, active_days, simple_model
 
 pytestmark = pytest.mark.django_db
 

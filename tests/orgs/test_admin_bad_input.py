@@ -12,8 +12,8 @@ from accounts.models import Persona
 from health.models import HealthModel
 from orgs.selectors import SESSION_ORG_KEY
 from orgs.tenancy import TenantModel
+from tests.builders import template
 from tests.factories import MembershipFactory, OrganizationFactory, PersonaFactory, UserFactory
-from tests.triggers.fixtures import template
 from triggers.models import Trigger
 
 pytestmark = pytest.mark.django_db

@@ -113,7 +113,7 @@ def test_the_admin_can_put_the_zone_right(client, org, org_admin):
 
 
 def test_the_nightly_scoring_runs_with_an_invalid_stored_zone(org, capsys):
-    from tests.health.test_pipeline import simple_model
+    from tests.builders import simple_model
 
     AccountFactory(organization=org, customer_since=dt.date(2023, 1, 1))
     simple_model(org)

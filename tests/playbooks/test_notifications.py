@@ -8,7 +8,7 @@ from accounts.services import account_reassign
 from playbooks import services as pb
 from playbooks.models import Notification, Playbook, PlaybookStep
 from tests import factories as f
-from tests.triggers.fixtures import DAY, build
+from tests.builders import DAY, trigger_world
 from triggers import services as trigger_services
 from triggers.models import Alert
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(org, csm, manager, in_org):
-    w = build(org, csm, manager)
+    w = trigger_world(org, csm, manager)
     trigger_services.triggers_evaluate(org=org, day=DAY)
     w["expansion"] = Playbook.objects.get(account=w["accounts"]["a"])
     return w

@@ -14,7 +14,7 @@ from playbooks import services as pb
 from playbooks.models import Notification, Playbook
 from playbooks.services import PlaybookError, PlaybookSpec
 from tests import factories as f
-from tests.triggers.fixtures import DAY, build
+from tests.builders import DAY, trigger_world
 from triggers import services as trigger_services
 from triggers.models import Alert, Firing, Trigger
 
@@ -25,7 +25,7 @@ CHURN_DAY = DAY + dt.timedelta(days=1)
 
 @pytest.fixture
 def world(org, csm, manager, in_org):
-    return build(org, csm, manager)
+    return trigger_world(org, csm, manager)
 
 
 def spec(account, template, **kw):

@@ -8,8 +8,8 @@ from django.urls import reverse
 from accounts.models import Account, Interaction
 from playbooks.models import Playbook, PlaybookStep, StepStatus
 from playbooks.permissions import may_work_playbook, may_work_step
+from tests.builders import DAY, trigger_world
 from tests.factories import MembershipFactory, UserFactory
-from tests.triggers.fixtures import DAY, build
 from triggers import services as trigger_services
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 @pytest.fixture
 def world(org, csm, manager, in_org):
-    w = build(org, csm, manager)
+    w = trigger_world(org, csm, manager)
     trigger_services.triggers_evaluate(org=org, day=DAY)
     playbook = Playbook.objects.get(account=w["accounts"]["a"])
     steps = list(PlaybookStep.objects.filter(playbook=playbook).order_by("order"))

@@ -14,6 +14,7 @@ from django.urls import reverse
 from accounts.models import Account, Interaction, LifecycleStage, Subscription
 from orgs.tenancy import org_context
 from playbooks.models import Playbook, PlaybookContact, PlaybookStep, StepStatus
+from tests.builders import DAY, template, trigger_world
 from tests.factories import (
     AccountFactory,
     ChurnReasonFactory,
@@ -21,7 +22,6 @@ from tests.factories import (
     MembershipFactory,
     UserFactory,
 )
-from tests.triggers.fixtures import DAY, build, template
 from triggers import services as trigger_services
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 @pytest.fixture
 def world(org, csm, manager, in_org):
-    w = build(org, csm, manager)
+    w = trigger_world(org, csm, manager)
     trigger_services.triggers_evaluate(org=org, day=DAY)
     # The fixture writes scores only; the account's latest-score columns are the pipeline's.
     Account.objects.filter(pk=w["accounts"]["a"].pk).update(health_score=82, health_colour="green")

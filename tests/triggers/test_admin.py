@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.triggers.fixtures import template
+from tests.builders import template
 from triggers.models import Trigger
 
 pytestmark = pytest.mark.django_db
@@ -107,12 +107,12 @@ def test_a_change_through_the_admin_is_a_new_version_that_firings_record(
     client, org, csm, manager, org_admin
 ):
     from orgs.tenancy import org_context
-    from tests.triggers.fixtures import DAY, build
+    from tests.builders import DAY, trigger_world
     from triggers import services
     from triggers.models import Firing
 
     with org_context(org):
-        retention = build(org, csm, manager)["triggers"]["retention"]
+        retention = trigger_world(org, csm, manager)["triggers"]["retention"]
     url = f"/admin/triggers/trigger/{retention.pk}/change/"
     client.force_login(org_admin)
 

@@ -4,7 +4,6 @@ digest is sent; a second start of the night changes nothing."""
 
 import datetime as dt
 import re
-import time
 
 import pytest
 
@@ -13,8 +12,7 @@ from health.selectors import org_today
 from health.tasks import health_nightly
 from playbooks.models import Notification, Playbook
 from tests import factories as f
-from tests.health.test_pipeline import active_days, simple_model
-from tests.triggers.fixtures import template
+from tests.builders import active_days, simple_model, template, wait_for
 from triggers.models import Firing, Trigger, TriggerRun
 
 # The worker's log line for a finished health.start_run, with its result: the chunks planned.
@@ -33,15 +31,6 @@ def worker_idle(app) -> bool:
     inspect = app.control.inspect(timeout=1)
     busy = [*(inspect.active() or {}).values(), *(inspect.reserved() or {}).values()]
     return waiting == 0 and not any(busy)
-
-
-def wait_for(predicate, seconds=90):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 @pytest.mark.worker

@@ -16,8 +16,7 @@ from accounts.tasks import portfolio_refresh
 from health.tasks import health_start_run
 from playbooks.models import Notification, Playbook, PlaybookTemplate
 from tests import factories as f
-from tests.health.test_pipeline import active_days, simple_model
-from tests.triggers.fixtures import DAY, build, template
+from tests.builders import DAY, active_days, simple_model, template, trigger_world
 from triggers import services
 from triggers.models import Alert, Firing, RetentionForecast, Trigger, TriggerRun
 from triggers.services import evaluation
@@ -53,7 +52,7 @@ POISONS = {
 def test_a_poisoned_trigger_is_skipped_and_reported_and_the_other_fires(
     org, csm, manager, in_org, caplog, poison
 ):
-    world = build(org, csm, manager)
+    world = trigger_world(org, csm, manager)
     expansion, retention = world["triggers"]["expansion"], world["triggers"]["retention"]
     value, words = POISONS[poison]
     if value == "template-inactive":
@@ -87,7 +86,7 @@ def test_an_error_while_evaluating_one_trigger_skips_it_alone(
     numbers, 10**400 overflowed pandas this way) skips that trigger only. The saved limits
     leave no stored condition known to do it, so the error is injected into the evaluation
     of the trigger that reads overdue invoices."""
-    world = build(org, csm, manager)
+    world = trigger_world(org, csm, manager)
     expansion, retention = world["triggers"]["expansion"], world["triggers"]["retention"]
     real = evaluation.evaluate
 
@@ -115,7 +114,7 @@ def test_a_trigger_whose_writes_fail_rolls_back_alone(org, csm, manager, in_org)
     """Data that the database refuses in one trigger's firings (an infinite usage total in its
     evidence: JSON has no Infinity) rolls back that trigger's writes only; the trigger
     evaluated after it still fires, and a re-run tries it again."""
-    world = build(org, csm, manager)
+    world = trigger_world(org, csm, manager)
     expansion, retention = world["triggers"]["expansion"], world["triggers"]["retention"]
     assert expansion.pk < retention.pk  # the failing one comes first
     Trigger.objects.filter(pk=expansion.pk).update(
@@ -142,7 +141,7 @@ def test_a_trigger_whose_writes_fail_rolls_back_alone(org, csm, manager, in_org)
 
 @pytest.mark.django_db
 def test_a_cooldown_longer_than_the_calendar_means_never_again(org, csm, manager, in_org):
-    world = build(org, csm, manager)
+    world = trigger_world(org, csm, manager)
     Trigger.objects.update(cooldown_days=2_000_000_000)  # a valid positive number
     stats = services.triggers_evaluate(org=org, day=DAY)
     assert stats.problems == [] and stats.fired == 4
@@ -423,7 +422,7 @@ def test_run_nightly_in_the_foreground_reports_and_completes(
 def test_the_night_on_a_real_worker_reports_and_completes(
     org, other_org, csm, org_admin, celery_worker_factory
 ):
-    from tests.triggers.test_chain import wait_for
+    from tests.builders import wait_for
 
     w = night(org, other_org, csm, org_admin, FIRST)
     celery_worker_factory("w1", concurrency=2)

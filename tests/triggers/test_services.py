@@ -1,19 +1,17 @@
 """Trigger evaluation on the hand-built fixture: who fires, the evidence, exactly once,
-cool-downs, alerts, outcomes and notifications."""
+cool-downs, alerts, the monthly forecast; and a trigger's versions (a change to what fires).
+The playbooks it opens are worked and closed in tests/playbooks/test_services.py."""
 
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
-from django.core import mail
 from django.db import connection
 
-from accounts.models import Account, ChurnReason, Subscription
 from playbooks import services as pb
 from playbooks.models import Notification, Playbook, PlaybookStep
 from playbooks.services import PlaybookError
-from tests.triggers.fixtures import DAY, build, score
+from tests.builders import DAY, at_once, score, template, trigger_world
 from triggers import services
 from triggers.models import Alert, Firing
 
@@ -22,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(org, csm, manager, in_org):
-    return build(org, csm, manager)
+    return trigger_world(org, csm, manager)
 
 
 def fired(trigger):
@@ -126,65 +124,6 @@ def test_alert_confirm_creates_the_playbook_and_dismiss_needs_a_reason(org, worl
     assert other.status == "dismissed" and other.dismiss_reason == "Seasonal dip"
 
 
-def test_won_expansion_adds_the_subscription(org, world, csm):
-    services.triggers_evaluate(org=org, day=DAY)
-    acc, analytics = world["accounts"]["a"], world["products"]["analytics"]
-    playbook = Playbook.objects.get(account=acc)
-    with pytest.raises(PlaybookError) as exc:
-        pb.playbook_close(
-            playbook_id=playbook.pk, user=csm, outcome="won", today=DAY, product=analytics
-        )
-    assert exc.value.field == "mrr_won"
-    pb.playbook_close(
-        playbook_id=playbook.pk,
-        user=csm,
-        outcome="won",
-        today=DAY,
-        product=analytics,
-        expected_mrr="400",
-        mrr_won="450.00",
-    )
-    acc.refresh_from_db()
-    assert acc.mrr == Decimal("1450.00")
-    assert Subscription.objects.filter(account=acc, product=analytics, mrr=Decimal("450")).exists()
-    playbook.refresh_from_db()
-    assert playbook.status == "completed" and playbook.mrr_won == Decimal("450")
-    assert not PlaybookStep.objects.filter(playbook=playbook, status="open").exists()
-
-
-def test_churned_retention_marks_the_account(org, world, csm):
-    services.triggers_evaluate(org=org, day=DAY)
-    acc = world["accounts"]["c"]
-    alert = Alert.objects.get(account=acc)
-    services.alert_confirm(alert_id=alert.pk, user=csm, today=DAY)
-    alert.refresh_from_db()
-    reason = ChurnReason.all_objects.create(organization=org, name="Price")
-    with pytest.raises(PlaybookError) as exc:
-        pb.playbook_close(playbook_id=alert.playbook_id, user=csm, outcome="won", today=DAY)
-    assert exc.value.field == "outcome"
-    pb.playbook_close(
-        playbook_id=alert.playbook_id, user=csm, outcome="churned", today=DAY, churn_reason=reason
-    )
-    acc = Account.objects.get(pk=acc.pk)
-    assert (acc.churned_at, acc.churn_reason_id, acc.lifecycle_stage, acc.mrr) == (
-        DAY,
-        reason.pk,
-        "churned",
-        0,
-    )
-    assert not Subscription.objects.filter(account=acc, status="active").exists()
-
-
-def test_digest_sends_each_notification_once(org, world, csm):
-    services.triggers_evaluate(org=org, day=DAY)
-    assert pb.notifications_send_digest(org=org) == 1
-    assert len(mail.outbox) == 1
-    body = mail.outbox[0].body
-    assert "Offer Analytics" in body and body.count("confirm to start “Retention call”") == 3
-    assert pb.notifications_send_digest(org=org) == 0
-    assert len(mail.outbox) == 1
-
-
 def test_monthly_run_and_forecast(org, world):
     from triggers.models import RetentionForecast, Trigger
 
@@ -269,25 +208,134 @@ def test_the_night_twice_at_once_fires_once(org, csm, manager):
     from orgs.tenancy import org_context
 
     with org_context(org):
-        build(org, csm, manager)
-    errors = []
-
-    def run():
-        try:
-            services.triggers_evaluate(org=org, day=DAY)
-        except Exception as exc:  # noqa: BLE001 - asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        trigger_world(org, csm, manager)
+    _, errors = at_once(lambda: services.triggers_evaluate(org=org, day=DAY), 3)
     assert errors == []
     with org_context(org):
         assert Firing.objects.count() == 4
         assert Playbook.objects.count() == 1
         assert Alert.objects.count() == 3
         assert Notification.objects.count() == 4
+
+
+# -- configuration: a change to what fires is a new version --------------------------------
+
+
+def test_a_new_trigger_is_validated_and_saved_at_version_one(org, world):
+    from django.core.exceptions import ValidationError
+
+    from triggers.models import Trigger
+
+    def retention(name, field, **extra):
+        condition = {"field": field, "op": "<", "value": 51}
+        save = world["templates"]["save"]
+        return Trigger(
+            organization=org,
+            name=name,
+            kind="retention",
+            template=save,
+            condition=condition,
+            **extra,
+        )
+
+    with pytest.raises(ValidationError) as exc:
+        services.trigger_create(trigger=retention("Typo", "health_scor"))
+    assert "unknown field 'health_scor'" in str(exc.value)
+    assert not Trigger.objects.filter(name="Typo").exists()
+
+    services.trigger_create(trigger=retention("Low score", "health_score", version=7))
+    assert Trigger.objects.get(name="Low score").version == 1
+
+
+def _versioned_changes(org, world):
+    """One change of each field that changes what the trigger fires or opens, valid as a
+    whole (a new kind comes with a template of that kind)."""
+    enterprise = world["accounts"]["a"].persona
+    renewal = template(org, "Renewal call", "renewal")
+    return {
+        "condition": {"condition": {"field": "health_score", "op": "<", "value": 45}},
+        "persona": {"persona": enterprise},
+        "product": {"product": world["products"]["analytics"]},
+        "schedule": {"schedule": "monthly"},
+        "cooldown_days": {"cooldown_days": 7},
+        "action": {"action": "playbook"},
+        "template": {"template": template(org, "Second save", "retention")},
+        "kind": {"kind": "renewal", "template": renewal},
+    }
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["condition", "persona", "product", "schedule", "cooldown_days", "action", "template", "kind"],
+)
+def test_a_change_to_what_fires_is_the_next_version(org, world, csm, field):
+    retention = world["triggers"]["retention"]
+    data = _versioned_changes(org, world)[field]
+    services.trigger_update(trigger=retention, data=data, acting_user=csm)
+    retention.refresh_from_db()
+    assert retention.version == 2
+    assert {name: getattr(retention, name) for name in data} == data
+
+
+@pytest.mark.parametrize("data", [{"name": "Renamed"}, {"is_active": False}])
+def test_a_new_name_or_switching_off_is_saved_in_the_same_version(org, world, csm, data):
+    retention = world["triggers"]["retention"]
+    services.trigger_update(trigger=retention, data=data, acting_user=csm)
+    retention.refresh_from_db()
+    assert retention.version == 1
+    assert {name: getattr(retention, name) for name in data} == data
+
+
+def test_values_equal_to_the_stored_ones_change_nothing(org, world, csm):
+    from triggers.models import Trigger
+
+    retention = world["triggers"]["retention"]
+    before = Trigger.objects.values_list("updated_at", flat=True).get(pk=retention.pk)
+    same = {
+        "name": retention.name,
+        "condition": {**retention.condition},
+        "template": world["templates"]["save"],
+        "persona": None,
+        "cooldown_days": retention.cooldown_days,
+    }
+    services.trigger_update(trigger=retention, data=same, acting_user=csm)
+    stored = Trigger.objects.values_list("version", "updated_at").get(pk=retention.pk)
+    assert stored == (1, before)
+
+
+def test_a_form_that_already_changed_the_instance_still_makes_a_version(org, world, csm):
+    """The admin's form sets the new values on the instance before the service runs: what
+    changed is decided against the stored row."""
+    retention = world["triggers"]["retention"]
+    retention.cooldown_days = 3
+    services.trigger_update(trigger=retention, data={"cooldown_days": 3}, acting_user=csm)
+    retention.refresh_from_db()
+    assert (retention.cooldown_days, retention.version) == (3, 2)
+
+
+def test_an_invalid_change_is_refused_and_nothing_is_written(org, world, csm):
+    from django.core.exceptions import ValidationError
+
+    from triggers.models import Trigger
+
+    retention = world["triggers"]["retention"]
+    with pytest.raises(ValidationError) as exc:
+        services.trigger_update(
+            trigger=retention,
+            data={"template": world["templates"]["offer"], "name": "Broken"},
+            acting_user=csm,
+        )
+    assert "the template makes expansion playbooks" in str(exc.value)
+    stored = Trigger.objects.values_list("name", "template_id", "version").get(pk=retention.pk)
+    assert stored == ("Retention risk", world["templates"]["save"].pk, 1)
+    with pytest.raises(ValueError, match="not writable here: organization"):
+        services.trigger_update(trigger=retention, data={"organization": org}, acting_user=csm)
+
+
+def test_tonights_firings_record_the_version_that_fired(org, world, csm):
+    retention = world["triggers"]["retention"]
+    condition = {"field": "health_score", "op": "<", "value": 61}
+    services.trigger_update(trigger=retention, data={"condition": condition}, acting_user=csm)
+    services.triggers_evaluate(org=org, day=DAY)
+    versions = set(Firing.objects.filter(trigger=retention).values_list("trigger_version"))
+    assert versions == {(2,)}

@@ -10,7 +10,7 @@ from django.utils import timezone
 from health.models import HealthScore
 from playbooks.services import playbook_close, playbook_start
 from tests import factories as f
-from tests.triggers.fixtures import template
+from tests.builders import template
 from workspace.selectors import Cursor, CursorError, account_timeline
 
 pytestmark = pytest.mark.django_db

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Interaction
 from playbooks.models import Notification, Playbook, PlaybookContact, PlaybookStep
 from playbooks.services import playbook_start, step_complete
+from tests.builders import DAY, template, trigger_world
 from tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -22,7 +23,6 @@ from tests.factories import (
     MembershipFactory,
     UserFactory,
 )
-from tests.triggers.fixtures import DAY, build, template
 from triggers import services as trigger_services
 from triggers.models import Alert, RetentionForecast
 
@@ -36,7 +36,7 @@ MY_WORK = reverse("workspace:my_work")
 def world(org, csm, manager, in_org):
     """5 accounts of the CSM, 1 expansion playbook (2 steps: the CSM's and the manager's)
     and 3 retention alerts (Charlie, Delta, Echo) waiting for the CSM."""
-    w = build(org, csm, manager)
+    w = trigger_world(org, csm, manager)
     trigger_services.triggers_evaluate(org=org, day=DAY)
     w["expansion"] = Playbook.objects.get(account=w["accounts"]["a"])
     w["alerts"] = {a.account.name: a for a in Alert.objects.select_related("account")}

@@ -4,12 +4,19 @@
   account and period) and turn each firing into its playbook or alert;
 - alerts: the CSM confirms (the playbook starts) or dismisses an alert; a churn closes them;
 - monthly: day 1's retention triggers and the forecast (its maths: triggers/forecast.py);
+- configuration: triggers created and changed, each change to what fires a new version;
 - nightly: the chain after scoring (fan out over chunks, count them, queue what follows),
   the night's problems, and the whole chain in the foreground.
 
 Callers import from here."""
 
 from .alerts import alert_confirm, alert_dismiss, alerts_close_for_churn
+from .configuration import (
+    TRIGGER_EDITABLE_FIELDS,
+    TRIGGER_VERSIONED_FIELDS,
+    trigger_create,
+    trigger_update,
+)
 from .evaluation import (
     TriggerStats,
     alerts_raise_for_firings,
@@ -29,6 +36,8 @@ from .nightly import (
 )
 
 __all__ = [
+    "TRIGGER_EDITABLE_FIELDS",
+    "TRIGGER_VERSIONED_FIELDS",
     "TriggerStats",
     "alert_confirm",
     "alert_dismiss",
@@ -43,7 +52,9 @@ __all__ = [
     "retention_forecast_compute",
     "trigger_run_chunk",
     "trigger_run_monthly",
+    "trigger_create",
     "trigger_run_start",
+    "trigger_update",
     "triggers_evaluate",
     "triggers_run_monthly",
 ]

@@ -182,7 +182,8 @@ def problems_notify_admins(*, org: Organization, day: dt.date, problems: list[di
         notifications,
         update_conflicts=True,
         unique_fields=["user", "kind", "ref"],
-        update_fields=["text", "url", "created_at", "read_at", "emailed_at"],
+        # raised again: unread and unsent, and no digest's claim (one under way leaves it)
+        update_fields=["text", "url", "created_at", "read_at", "emailed_at", "digest_claimed_at"],
     )
     return len(notifications)
 

@@ -1,6 +1,5 @@
-"""Health writes: the nightly scoring pipeline (runs, chunks, bulk score writes) and model edits.
-
-The pipeline for one organization and day:
+"""The nightly scoring pipeline (runs, chunks, bulk score writes). For one organization and
+day:
 1. `health_run_start` creates the HealthRun (unique per organization and day: a second start
    of the same night finds it and starts nothing new) and its chunks (ranges of account ids),
    and queues one task per chunk once that transaction commits.
@@ -35,11 +34,11 @@ from orgs.models import Organization
 from orgs.tenancy import org_context
 from orgs.timezones import org_zone
 
-from .measures import MEASURES, MeasureContext, load_accounts
-from .models import HealthModel, HealthRun, HealthRunChunk, HealthScore, RunState
-from .scoring import IndicatorSpec, ModelSpec, changes, score_frame
-from .signals import health_run_completed
-from .usage import DenseUsage
+from ..measures import MEASURES, MeasureContext, load_accounts
+from ..models import HealthModel, HealthRun, HealthRunChunk, HealthScore, RunState
+from ..scoring import IndicatorSpec, ModelSpec, changes, score_frame
+from ..signals import health_run_completed
+from ..usage import DenseUsage
 
 logger = logging.getLogger(__name__)
 
@@ -460,18 +459,10 @@ def health_score_day(
     return run
 
 
-# -- configuration ----------------------------------------------------------------------
-
-
-def health_model_bump_version(*, model: HealthModel) -> None:
-    """Any change to a model or its indicators makes a new version, recorded on each score."""
-    HealthModel.all_objects.filter(pk=model.pk).update(version=F("version") + 1)
-
-
 def usage_preload(*, org: Organization, first_day: dt.date, last_day: dt.date) -> DenseUsage:
     """Usage of every account for scoring the days [first_day, last_day] (a backfill), with
     the look-back the longest window needs."""
-    from .measures import USAGE_TREND_BASELINE_DAYS
+    from ..measures import USAGE_TREND_BASELINE_DAYS
 
     with org_context(org):
         ids = Account.objects.values_list("pk", flat=True)
