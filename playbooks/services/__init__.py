@@ -1,0 +1,65 @@
+"""Playbook writes, one module per part of a playbook's life:
+
+- creation: playbooks created in bulk from templates (whoever creates them passes origin and
+  evidence) and one started by hand;
+- work: steps completed, noted and snoozed, contacts logged, interactions linked, the outcome
+  recorded at close, reassignment;
+- notifications: who is told a playbook or step is theirs, the morning digest, read marks;
+- portfolio: what a handover or a churn does to open playbooks;
+- errors: what the services refuse with, and the checks of who may work a step or playbook.
+
+Callers import from here."""
+
+from .creation import (
+    PlaybooksCreated,
+    PlaybookSpec,
+    org_manager_id,
+    playbook_start,
+    playbooks_create_bulk,
+)
+from .errors import NotAllowed, PlaybookError, StepConflict, churned_text
+from .notifications import (
+    DIGEST_CLAIM_TTL,
+    notifications_create_assigned,
+    notifications_mark_read,
+    notifications_mark_read_for,
+    notifications_send_digest,
+)
+from .portfolio import playbooks_cancel_for_churn, playbooks_handover
+from .work import (
+    playbook_close,
+    playbook_link_interaction,
+    playbook_log_contact,
+    playbook_outcome_due,
+    playbook_reassign,
+    step_add_note,
+    step_complete,
+    step_snooze,
+)
+
+__all__ = [
+    "DIGEST_CLAIM_TTL",
+    "NotAllowed",
+    "PlaybookError",
+    "PlaybookSpec",
+    "PlaybooksCreated",
+    "StepConflict",
+    "churned_text",
+    "notifications_create_assigned",
+    "notifications_mark_read",
+    "notifications_mark_read_for",
+    "notifications_send_digest",
+    "org_manager_id",
+    "playbook_close",
+    "playbook_link_interaction",
+    "playbook_log_contact",
+    "playbook_outcome_due",
+    "playbook_reassign",
+    "playbook_start",
+    "playbooks_cancel_for_churn",
+    "playbooks_create_bulk",
+    "playbooks_handover",
+    "step_add_note",
+    "step_complete",
+    "step_snooze",
+]

@@ -1,0 +1,112 @@
+"""What a change in the portfolio does to playbooks: a CSM's book handed over, a churned
+account's open work cancelled."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db.models import F
+from django.utils import timezone
+
+from csplatform.db.bulk import update_from_values
+from orgs.models import Organization, User
+
+from ..models import (
+    Notification,
+    NotificationKind,
+    Playbook,
+    PlaybookStatus,
+    PlaybookStep,
+    StepStatus,
+)
+from .notifications import notifications_create_assigned
+
+logger = logging.getLogger(__name__)
+
+
+def playbooks_handover(
+    *,
+    account_id: int,
+    previous_owner_id: int | None,
+    owner_id: int,
+    acting_user_id: int | None = None,
+) -> int:
+    """An account changed owner: its open playbooks, and their open steps the previous owner
+    held, go to the new owner, who is notified (unless they took the account themselves).
+    Returns the playbooks moved."""
+    open_playbooks = Playbook.objects.filter(account_id=account_id, status=PlaybookStatus.OPEN)
+    if previous_owner_id is not None:
+        PlaybookStep.objects.filter(
+            playbook__in=open_playbooks, status=StepStatus.OPEN, assignee_id=previous_owner_id
+        ).update(assignee_id=owner_id, version=F("version") + 1)
+    moved = list(open_playbooks.exclude(owner_id=owner_id))
+    open_playbooks.exclude(owner_id=owner_id).update(owner_id=owner_id)
+    for playbook in moved:
+        playbook.owner_id = owner_id
+    if moved:
+        org = Organization.objects.get(pk=moved[0].organization_id)
+        Notification.all_objects.filter(
+            kind=NotificationKind.PLAYBOOK_ASSIGNED, ref__in=[p.pk for p in moved], user_id=owner_id
+        ).delete()
+        notifications_create_assigned(
+            org=org, playbooks=moved, acting_user_id=acting_user_id, why="handover"
+        )
+    logger.info(
+        "handover account=%s from=%s to=%s playbooks=%s",
+        account_id,
+        previous_owner_id,
+        owner_id,
+        len(moved),
+    )
+    return len(moved)
+
+
+def playbooks_cancel_for_churn(
+    *, organization_id: int, churns: list, acting_user: User | None = None
+) -> int:
+    """Accounts churned (the accounts_churned hook): their open playbooks are cancelled with
+    the reason ("account churned on <date>: <reason>"), their open steps skipped and their
+    unread notifications read, set-based. Returns the playbooks cancelled."""
+    why = {c.account_id: c.text for c in churns}
+    rows = list(
+        Playbook.all_objects.select_for_update()
+        .filter(
+            organization_id=organization_id,
+            account_id__in=list(why),
+            status=PlaybookStatus.OPEN,
+        )
+        .values_list("pk", "account_id")
+    )
+    if not rows:
+        return 0
+    now = timezone.now()
+    closer = getattr(acting_user, "pk", None)
+    update_from_values(
+        table=Playbook._meta.db_table,
+        key="id",
+        columns=[
+            ("status", "varchar"),
+            ("closed_at", "timestamptz"),
+            ("closed_by_id", "bigint"),
+            ("outcome_notes", "text"),
+        ],
+        org_id=organization_id,
+        rows=[
+            (pk, PlaybookStatus.CANCELLED.value, now, closer, why[account_id])
+            for pk, account_id in rows
+        ],
+    )
+    ids = [pk for pk, _ in rows]
+    PlaybookStep.all_objects.filter(
+        organization_id=organization_id, playbook_id__in=ids, status=StepStatus.OPEN
+    ).update(status=StepStatus.SKIPPED, version=F("version") + 1)
+    Notification.all_objects.filter(
+        organization_id=organization_id, playbook_id__in=ids, read_at__isnull=True
+    ).update(read_at=now)
+    logger.info(
+        "playbooks cancelled for churn org=%s accounts=%s playbooks=%s",
+        organization_id,
+        len(why),
+        len(ids),
+    )
+    return len(ids)
