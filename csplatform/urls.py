@@ -26,6 +26,7 @@ urlpatterns = [
     path("health/", include("health.urls")),
     path("playbooks/", include("playbooks.urls")),
     path("work/", include("workspace.urls")),
+    path("alerts/", include("triggers.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
 ]

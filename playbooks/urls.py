@@ -1,7 +1,6 @@
 """Playbook pages and the step actions (My Work posts to these too)."""
 
 from django.urls import path
-from django.views.generic import RedirectView
 
 from . import views
 
@@ -16,10 +15,4 @@ urlpatterns = [
     path("steps/<int:pk>/complete/", views.step_complete_view, name="step_complete"),
     path("steps/<int:pk>/note/", views.step_note_view, name="step_note"),
     path("steps/<int:pk>/snooze/", views.step_snooze_view, name="step_snooze"),
-    # Alert notifications link here (triggers writes the path); alerts are decided in My Work.
-    path(
-        "alerts/",
-        RedirectView.as_view(pattern_name="workspace:my_work", query_string=False),
-        name="alerts",
-    ),
 ]

@@ -1,4 +1,4 @@
-"""Forms of the workspace: dismissing an alert, starting a playbook from the account page
+"""Forms of the workspace: starting a playbook from the account page
 (confirmed when the account churned), and logging a contact from the account page (optionally
 against one of the account's open playbooks)."""
 
@@ -11,18 +11,6 @@ from accounts.models import Account
 from playbooks.forms import ContactLogForm, PlaybookStartForm
 from playbooks.models import Playbook, PlaybookStatus
 from playbooks.services import churned_text
-
-
-class AlertDismissForm(forms.Form):
-    reason = forms.CharField(
-        label="Why dismiss it",
-        max_length=240,
-        error_messages={"required": "Say why the alert is dismissed."},
-    )
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
 
 
 class AccountContactForm(ContactLogForm):

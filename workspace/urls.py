@@ -8,8 +8,6 @@ app_name = "workspace"
 
 urlpatterns = [
     path("", views.my_work, name="my_work"),
-    path("alerts/<int:pk>/confirm/", views.alert_confirm_view, name="alert_confirm"),
-    path("alerts/<int:pk>/dismiss/", views.alert_dismiss_view, name="alert_dismiss"),
     path("team/", views.team_board, name="team"),
     path("forecast/", views.forecast, name="forecast"),
     path("notifications/", views.notifications, name="notifications"),

@@ -155,14 +155,14 @@ def test_another_csm_cannot_decide_someone_elses_alert(client, csm, colleague, w
     alert = Alert.objects.filter(owner=csm, status=AlertStatus.PENDING).first()
     assert alert is not None
     client.force_login(colleague)
-    confirm = client.post(reverse("workspace:alert_confirm", args=[alert.pk]), **HTMX)
+    confirm = client.post(reverse("triggers:alert_confirm", args=[alert.pk]), **HTMX)
     dismiss = client.post(
-        reverse("workspace:alert_dismiss", args=[alert.pk]), {"reason": "nope"}, **HTMX
+        reverse("triggers:alert_dismiss", args=[alert.pk]), {"reason": "nope"}, **HTMX
     )
     assert (confirm.status_code, dismiss.status_code) == (403, 403)
     alert.refresh_from_db()
     assert alert.status == AlertStatus.PENDING
     client.force_login(csm)
     assert (
-        client.post(reverse("workspace:alert_confirm", args=[alert.pk]), **HTMX).status_code == 200
+        client.post(reverse("triggers:alert_confirm", args=[alert.pk]), **HTMX).status_code == 200
     )

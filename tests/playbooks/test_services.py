@@ -54,7 +54,7 @@ def test_deciding_an_alert_marks_its_notification_read(org, csm, manager, in_org
     trigger_services.triggers_evaluate(org=org, day=DAY)
     alert = Alert.objects.get(account=world["accounts"]["c"])
     note = Notification.objects.get(kind="alert_raised", ref=alert.pk)
-    assert note.read_at is None and note.url == "/playbooks/alerts/"
+    assert note.read_at is None and note.url == "/alerts/"
     trigger_services.alert_dismiss(alert_id=alert.pk, user=csm, reason="Known seasonal dip")
     note.refresh_from_db()
     assert note.read_at is not None

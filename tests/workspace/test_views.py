@@ -177,7 +177,7 @@ def test_my_work_queries_do_not_grow_with_steps_or_alerts(
 def test_confirm_alert_in_place_starts_the_playbook(client, csm, world):
     alert = world["alerts"]["Charlie"]
     client.force_login(csm)
-    response = client.post(reverse("workspace:alert_confirm", args=[alert.pk]), **HTMX)
+    response = client.post(reverse("triggers:alert_confirm", args=[alert.pk]), **HTMX)
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith(f'<li id="alert-{alert.pk}"')
@@ -196,9 +196,9 @@ def test_confirm_alert_in_place_starts_the_playbook(client, csm, world):
 def test_confirming_twice_reports_the_first_decision(client, csm, manager, world):
     alert = world["alerts"]["Delta"]
     client.force_login(manager)
-    client.post(reverse("workspace:alert_confirm", args=[alert.pk]), **HTMX)
+    client.post(reverse("triggers:alert_confirm", args=[alert.pk]), **HTMX)
     client.force_login(csm)
-    response = client.post(reverse("workspace:alert_confirm", args=[alert.pk]), **HTMX)
+    response = client.post(reverse("triggers:alert_confirm", args=[alert.pk]), **HTMX)
     assert response.status_code == 409
     assert "already confirmed" in response.content.decode()
     assert Playbook.objects.filter(account=alert.account).count() == 1
@@ -207,7 +207,7 @@ def test_confirming_twice_reports_the_first_decision(client, csm, manager, world
 def test_dismiss_needs_a_reason_beside_the_field(client, csm, world):
     alert = world["alerts"]["Echo"]
     client.force_login(csm)
-    url = reverse("workspace:alert_dismiss", args=[alert.pk])
+    url = reverse("triggers:alert_dismiss", args=[alert.pk])
     response = client.post(url, {"reason": "  "}, **HTMX)
     assert response.status_code == 422
     html = response.content.decode()
@@ -224,11 +224,11 @@ def test_alerts_of_another_organization_are_404(client, stranger, world):
     alert = world["alerts"]["Echo"]
     client.force_login(stranger)
     assert (
-        client.post(reverse("workspace:alert_confirm", args=[alert.pk]), **HTMX).status_code == 404
+        client.post(reverse("triggers:alert_confirm", args=[alert.pk]), **HTMX).status_code == 404
     )
     assert (
         client.post(
-            reverse("workspace:alert_dismiss", args=[alert.pk]), {"reason": "x"}, **HTMX
+            reverse("triggers:alert_dismiss", args=[alert.pk]), {"reason": "x"}, **HTMX
         ).status_code
         == 404
     )
@@ -240,7 +240,7 @@ def test_analysts_cannot_decide_alerts(client, analyst, world):
     alert = world["alerts"]["Echo"]
     client.force_login(analyst)
     assert (
-        client.post(reverse("workspace:alert_confirm", args=[alert.pk]), **HTMX).status_code == 403
+        client.post(reverse("triggers:alert_confirm", args=[alert.pk]), **HTMX).status_code == 403
     )
     alert.refresh_from_db()
     assert alert.status == "pending"
@@ -248,7 +248,7 @@ def test_analysts_cannot_decide_alerts(client, analyst, world):
 
 def test_plain_confirm_redirects_to_my_work(client, csm, world):
     client.force_login(csm)
-    response = client.post(reverse("workspace:alert_confirm", args=[world["alerts"]["Echo"].pk]))
+    response = client.post(reverse("triggers:alert_confirm", args=[world["alerts"]["Echo"].pk]))
     assert response.status_code == 302 and response["Location"].startswith(MY_WORK)
 
 

@@ -361,7 +361,7 @@ def alerts_raise_for_firings(*, org: Organization, firings: list[Firing]) -> Non
         "firing__trigger__template__name",
         "account__name",
     )
-    alerts_url = reverse("playbooks:alerts")
+    alerts_url = reverse("triggers:alerts")
     Notification.objects.bulk_create(
         [
             Notification(
