@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import DataError, transaction
 from django.db.models import Case, DateField, Min, OuterRef, Q, Subquery, Sum, Value, When
@@ -16,7 +17,16 @@ from csplatform.db.bulk import update_from_values
 from orgs.models import WORKER_ROLES, Organization, Role, User
 from orgs.tenancy import org_context
 
-from .models import Account, Persona, Subscription, SubscriptionStatus
+from .models import (
+    Account,
+    ChurnReason,
+    Contact,
+    Interaction,
+    Persona,
+    Product,
+    Subscription,
+    SubscriptionStatus,
+)
 from .personas import persona_rules_compile
 from .selectors import churned_q
 from .signals import account_owner_changed, accounts_churned
@@ -157,9 +167,9 @@ def account_reassign(*, account: Account, owner: User, acting_user: User) -> Acc
 def subscription_add(
     *,
     account: Account,
-    product,
-    mrr,
-    start_date,
+    product: Product,
+    mrr: Decimal | int | str,
+    start_date: dt.date,
     renewal_months: int = 12,
     note: str = "",
 ) -> Subscription:
@@ -176,7 +186,7 @@ def subscription_add(
     if product.organization_id != account.organization_id:
         raise PortfolioError("product", "the product belongs to another organization")
     with transaction.atomic():
-        sub = Subscription.all_objects.create(
+        sub = Subscription.objects.create(
             organization_id=account.organization_id,
             account=account,
             product=product,
@@ -184,7 +194,7 @@ def subscription_add(
             start_date=start_date,
             renewal_date=start_date + dt.timedelta(days=round(renewal_months * 30.4375)),
         )
-        MrrMovement.all_objects.create(
+        MrrMovement.objects.create(
             organization_id=account.organization_id,
             account=account,
             subscription=sub,
@@ -252,7 +262,7 @@ def accounts_mark_churned(
         wanted[churn.account_id] = churn
     with transaction.atomic():
         rows = list(
-            Account.all_objects.select_for_update()
+            Account.objects.select_for_update()
             .filter(organization_id=org_id, pk__in=list(wanted))
             .order_by("pk")
             .values_list("pk", "churned_at", "churn_reason_id")
@@ -269,19 +279,19 @@ def accounts_mark_churned(
         }
         reason_ids = {reason_id for _, reason_id in effective.values()}
         reasons = dict(
-            ChurnReason.all_objects.filter(
-                organization_id=org_id, pk__in=list(reason_ids)
-            ).values_list("pk", "name")
+            ChurnReason.objects.filter(organization_id=org_id, pk__in=list(reason_ids)).values_list(
+                "pk", "name"
+            )
         )
         if reason_ids - set(reasons):
             raise PortfolioError("churn_reason", "the reason belongs to another organization")
         ids = sorted(effective)
         active = list(
-            Subscription.all_objects.select_for_update()
+            Subscription.objects.select_for_update()
             .filter(organization_id=org_id, account_id__in=ids, status=SubscriptionStatus.ACTIVE)
             .values_list("pk", "account_id", "mrr")
         )
-        MrrMovement.all_objects.bulk_create(
+        MrrMovement.objects.bulk_create(
             [
                 MrrMovement(
                     organization_id=org_id,
@@ -344,7 +354,12 @@ def accounts_mark_churned(
 
 
 def account_mark_churned(
-    *, account: Account, churned_at, reason, note: str = "", acting_user: User | None = None
+    *,
+    account: Account,
+    churned_at: dt.date,
+    reason: ChurnReason | None,
+    note: str = "",
+    acting_user: User | None = None,
 ) -> Account:
     """Churn one account (accounts_mark_churned): its date and reason, its subscriptions
     cancelled with their ledger entries, its rollups, and what it had open closed."""
@@ -386,14 +401,12 @@ def interaction_log(
     user: User,
     kind: str,
     summary: str,
-    contact=None,
+    contact: Contact | None = None,
     notes: str = "",
-    occurred_at=None,
-):
+    occurred_at: dt.datetime | None = None,
+) -> Interaction:
     """Log a contact with the customer (call, meeting, email, visit, note)."""
-    from django.utils import timezone
-
-    from .models import Interaction, InteractionKind
+    from .models import InteractionKind
 
     if not summary.strip():
         raise PortfolioError("summary", "say what was discussed")
@@ -401,7 +414,7 @@ def interaction_log(
         raise PortfolioError("kind", f"unknown channel {kind!r}")
     if contact is not None and contact.account_id != account.pk:
         raise PortfolioError("contact", "that contact is not at this account")
-    interaction = Interaction.all_objects.create(
+    interaction = Interaction.objects.create(
         organization_id=account.organization_id,
         account=account,
         contact=contact,

@@ -46,8 +46,8 @@ def _touch_of(persona: Persona) -> str:
 
 
 def _create(org, name, persona, overrides) -> HealthModel:
-    model = HealthModel.all_objects.create(organization=org, name=name, persona=persona)
-    Indicator.all_objects.bulk_create(
+    model = HealthModel.objects.create(organization=org, name=name, persona=persona)
+    Indicator.objects.bulk_create(
         [
             Indicator(
                 organization=org,

@@ -73,16 +73,16 @@ def _organization_create(spec: DemoSpec):
             for user, u in zip(users, DEMO_USERS, strict=True)
         ]
     )
-    products = am.Product.all_objects.bulk_create(
+    products = am.Product.objects.bulk_create(
         [
             am.Product(organization=org, code=code, name=name, description=description)
             for code, name, description, _ in PRODUCTS
         ]
     )
-    reasons = am.ChurnReason.all_objects.bulk_create(
+    reasons = am.ChurnReason.objects.bulk_create(
         [am.ChurnReason(organization=org, name=name) for name, _ in CHURN_REASONS]
     )
-    personas = am.Persona.all_objects.bulk_create(
+    personas = am.Persona.objects.bulk_create(
         [
             am.Persona(
                 organization=org,

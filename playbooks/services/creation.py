@@ -79,7 +79,7 @@ def playbooks_create_bulk(
     account_ids = sorted({s.account_id for s in specs})
     with transaction.atomic():
         list(
-            Account.all_objects.select_for_update()
+            Account.objects.select_for_update()
             .filter(organization=org, pk__in=account_ids)
             .order_by("pk")
             .values_list("pk", flat=True)
@@ -87,7 +87,7 @@ def playbooks_create_bulk(
         wanted = set(account_ids)
         already = {
             (account_id, template_id): pk
-            for pk, account_id, template_id in Playbook.all_objects.filter(
+            for pk, account_id, template_id in Playbook.objects.filter(
                 organization=org,
                 status=PlaybookStatus.OPEN,
                 template_id__in={s.template.pk for s in specs},
@@ -111,7 +111,7 @@ def playbooks_create_bulk(
         created = _create(org=org, specs=fresh, acting_user_id=acting_user_id)
         joined = {
             p.pk: p
-            for p in Playbook.all_objects.filter(
+            for p in Playbook.objects.filter(
                 pk__in=[ref for where, ref in slots if where == "open"]
             )
         }
@@ -132,7 +132,7 @@ def _create(
     if not specs:
         return []
     manager_id = org_manager_id(org.pk)
-    playbooks = Playbook.all_objects.bulk_create(
+    playbooks = Playbook.objects.bulk_create(
         [
             Playbook(
                 organization=org,
@@ -172,7 +172,7 @@ def _create(
                     assignee_id=assignee or spec.owner_id,
                 )
             )
-    PlaybookStep.all_objects.bulk_create(steps, batch_size=5000)
+    PlaybookStep.objects.bulk_create(steps, batch_size=5000)
     notifications_create_assigned(org=org, playbooks=playbooks, acting_user_id=acting_user_id)
     logger.info("playbooks created org=%s count=%s steps=%s", org.slug, len(playbooks), len(steps))
     return playbooks
@@ -196,12 +196,12 @@ def playbook_start(
     org = Organization.objects.get(pk=account.organization_id)
     with transaction.atomic():
         churned_at, stage = (
-            Account.all_objects.select_for_update()
+            Account.objects.select_for_update()
             .filter(pk=account.pk)
             .values_list("churned_at", "lifecycle_stage")
             .get()
         )
-        if Playbook.all_objects.filter(
+        if Playbook.objects.filter(
             organization=org, account_id=account.pk, template=template, status=PlaybookStatus.OPEN
         ).exists():
             raise PlaybookError(

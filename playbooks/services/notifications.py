@@ -40,9 +40,7 @@ _ASSIGNED_TEXTS = {
 
 def account_names(playbooks: list[Playbook]) -> dict[int, str]:
     return dict(
-        Account.all_objects.filter(pk__in={p.account_id for p in playbooks}).values_list(
-            "pk", "name"
-        )
+        Account.objects.filter(pk__in={p.account_id for p in playbooks}).values_list("pk", "name")
     )
 
 
@@ -61,7 +59,7 @@ def notifications_create_assigned(
         return
     names = account_names(playbooks)
     template = _ASSIGNED_TEXTS[why]
-    Notification.all_objects.bulk_create(
+    Notification.objects.bulk_create(
         [
             Notification(
                 organization=org,

@@ -45,7 +45,7 @@ def playbooks_handover(
         playbook.owner_id = owner_id
     if moved:
         org = Organization.objects.get(pk=moved[0].organization_id)
-        Notification.all_objects.filter(
+        Notification.objects.filter(
             kind=NotificationKind.PLAYBOOK_ASSIGNED, ref__in=[p.pk for p in moved], user_id=owner_id
         ).delete()
         notifications_create_assigned(
@@ -69,7 +69,7 @@ def playbooks_cancel_for_churn(
     unread notifications read, set-based. Returns the playbooks cancelled."""
     why = {c.account_id: c.text for c in churns}
     rows = list(
-        Playbook.all_objects.select_for_update()
+        Playbook.objects.select_for_update()
         .filter(
             organization_id=organization_id,
             account_id__in=list(why),
@@ -97,10 +97,10 @@ def playbooks_cancel_for_churn(
         ],
     )
     ids = [pk for pk, _ in rows]
-    PlaybookStep.all_objects.filter(
+    PlaybookStep.objects.filter(
         organization_id=organization_id, playbook_id__in=ids, status=StepStatus.OPEN
     ).update(status=StepStatus.SKIPPED, version=F("version") + 1)
-    Notification.all_objects.filter(
+    Notification.objects.filter(
         organization_id=organization_id, playbook_id__in=ids, read_at__isnull=True
     ).update(read_at=now)
     logger.info(

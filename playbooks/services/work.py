@@ -73,7 +73,7 @@ def playbook_outcome_due(*, playbook: Playbook) -> bool:
     """An open playbook whose steps are all done (or skipped) waits for its outcome."""
     return (
         playbook.status == PlaybookStatus.OPEN
-        and not PlaybookStep.all_objects.filter(
+        and not PlaybookStep.objects.filter(
             playbook_id=playbook.pk, status=StepStatus.OPEN
         ).exists()
     )
@@ -90,7 +90,7 @@ def _ask_for_outcome(*, playbook: Playbook, user: User) -> None:
     if not playbook_outcome_due(playbook=playbook):
         return
     name = account_names([playbook]).get(playbook.account_id, "")
-    Notification.all_objects.bulk_create(
+    Notification.objects.bulk_create(
         [
             Notification(
                 organization_id=playbook.organization_id,
@@ -170,7 +170,7 @@ def playbook_log_contact(
             notes=notes,
             occurred_at=occurred_at,
         )
-        PlaybookContact.all_objects.create(
+        PlaybookContact.objects.create(
             organization_id=playbook.organization_id, playbook=playbook, interaction=interaction
         )
     return interaction
@@ -179,7 +179,7 @@ def playbook_log_contact(
 def playbook_link_interaction(*, playbook: Playbook, interaction: Interaction) -> None:
     if interaction.account_id != playbook.account_id:
         raise PlaybookError("interaction", "that contact was with another account")
-    PlaybookContact.all_objects.get_or_create(
+    PlaybookContact.objects.get_or_create(
         organization_id=playbook.organization_id, playbook=playbook, interaction=interaction
     )
 
@@ -203,8 +203,8 @@ def playbook_close(
     outcome: str,
     today: dt.date,
     product: Product | None = None,
-    expected_mrr=None,
-    mrr_won=None,
+    expected_mrr: Decimal | str | None = None,
+    mrr_won: Decimal | str | None = None,
     churn_reason: ChurnReason | None = None,
     notes: str = "",
 ) -> Playbook:
@@ -259,7 +259,7 @@ def playbook_close(
         PlaybookStep.objects.filter(playbook=playbook, status=StepStatus.OPEN).update(
             status=StepStatus.SKIPPED, version=F("version") + 1
         )
-        Notification.all_objects.filter(
+        Notification.objects.filter(
             kind=NotificationKind.OUTCOME_DUE, ref=playbook.pk, read_at__isnull=True
         ).update(read_at=timezone.now())
         try:
@@ -310,7 +310,7 @@ def playbook_reassign(*, playbook: Playbook, owner: User, acting_user: User) -> 
         playbook.owner = owner
         playbook.save(update_fields=["owner"])
         # told afresh, even if they had this playbook before
-        Notification.all_objects.filter(
+        Notification.objects.filter(
             kind=NotificationKind.PLAYBOOK_ASSIGNED, ref=playbook.pk, user=owner
         ).exclude(user_id=previous).delete()
         notifications_create_assigned(

@@ -96,7 +96,7 @@ def alerts_close_for_churn(
     notifications read. Set-based; returns the alerts closed."""
     why = {c.account_id: c.text for c in churns}
     rows = list(
-        Alert.all_objects.select_for_update(of=("self",))
+        Alert.objects.select_for_update(of=("self",))
         .filter(
             organization_id=organization_id,
             account_id__in=list(why),
@@ -123,7 +123,7 @@ def alerts_close_for_churn(
             for pk, account_id in rows
         ],
     )
-    Notification.all_objects.filter(
+    Notification.objects.filter(
         organization_id=organization_id,
         kind=NotificationKind.ALERT_RAISED,
         ref__in=[pk for pk, _ in rows],

@@ -178,7 +178,7 @@ def problems_notify_admins(*, org: Organization, day: dt.date, problems: list[di
         ]
     if not notifications:  # an organization without an active admin: the run still lists it
         return 0
-    Notification.all_objects.bulk_create(
+    Notification.objects.bulk_create(
         notifications,
         update_conflicts=True,
         unique_fields=["user", "kind", "ref"],

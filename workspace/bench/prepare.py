@@ -360,8 +360,8 @@ def _alerts(org, today, account_ids, owner_ids, per_csm: int, rng) -> int:
                 )
             )
             owners.append(csm_id)
-    Firing.all_objects.bulk_create(firings, batch_size=2000)
-    Alert.all_objects.bulk_create(
+    Firing.objects.bulk_create(firings, batch_size=2000)
+    Alert.objects.bulk_create(
         [
             Alert(
                 organization=org,

@@ -185,7 +185,7 @@ class Command(ProjectCommand):
                 source = base[i % len(base)]
                 variants.append(_variant(source, i // len(base) + 1))
                 i += 1
-            Trigger.all_objects.bulk_create(variants)
+            Trigger.objects.bulk_create(variants)
             _clear_nights(day)  # fresh history for the two nights measured
             n_triggers = Trigger.objects.filter(is_active=True, schedule="nightly").count()
         # The night before, on the same scores: the first night with no history fires on
