@@ -105,7 +105,9 @@ def _latest_per_account(rows, columns) -> pd.DataFrame:
     return frame.sort_values(["account_id", "date"]).drop_duplicates("account_id", keep="last")
 
 
-def model_fitness(*, org: Organization, model: HealthModel | None = None, today=None) -> dict:
+def model_fitness(
+    *, org: Organization, model: HealthModel | None = None, today: dt.date | None = None
+) -> dict:
     """Fitness per model (or of one model) over the churn of the last 12 months, set-based:
     one query per lead for churners, one for stayers."""
     today = today or org_today(org)

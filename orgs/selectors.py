@@ -1,13 +1,20 @@
 """Reads about organizations, memberships and users."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.db.models import QuerySet
 
 from .models import Membership, Organization, Role, User
 
+if TYPE_CHECKING:
+    from django.contrib.sessions.backends.base import SessionBase
+
 SESSION_ORG_KEY = "csplatform_org_id"
 
 
-def membership_for_request(*, user: User, session) -> Membership | None:
+def membership_for_request(*, user: User, session: SessionBase) -> Membership | None:
     """The membership the user works in: the one chosen this session, else their first."""
     memberships = Membership.objects.select_related("organization").filter(user=user)
     chosen = session.get(SESSION_ORG_KEY) if session is not None else None

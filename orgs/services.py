@@ -64,7 +64,7 @@ def membership_may_be_removed(*, membership: Membership) -> bool:
     return not _is_last_admin(membership)
 
 
-def memberships_removable(*, queryset):
+def memberships_removable(*, queryset: models.QuerySet[Membership]) -> models.QuerySet[Membership]:
     """Of these memberships, those whose removal leaves each organization an active admin:
     an organization whose every admin is among them keeps its admins."""
     admins = queryset.filter(role=Role.ADMIN)
