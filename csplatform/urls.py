@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from csplatform.login import LoginView
@@ -14,6 +15,11 @@ handler500 = "csplatform.errors.server_error"
 
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (the Django admin's)."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
 
 
 urlpatterns = [
@@ -29,4 +35,5 @@ urlpatterns = [
     path("alerts/", include("triggers.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
+    path("favicon.ico", favicon),
 ]

@@ -309,3 +309,11 @@ def test_signed_in_pages_are_not_cached_and_features_are_off(client, csm):
     client.logout()
     login = client.get("/login/")
     assert "camera=()" in login["Permissions-Policy"]
+
+
+def test_the_favicon_is_served_so_no_page_logs_a_404(client):
+    """The admin's pages name no icon: the browser's /favicon.ico lands on ours."""
+    response = client.get("/favicon.ico", follow=True)
+    assert response.redirect_chain[0][1] == 301
+    assert response.status_code == 200
+    assert b"<svg" in b"".join(response.streaming_content)
