@@ -59,10 +59,11 @@ def events(response) -> dict:
 # -- Landing ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role_fixture", ["csm", "manager"])
-def test_csms_and_managers_land_on_my_work(request, client, role_fixture):
-    client.force_login(request.getfixturevalue(role_fixture))
+def test_csms_land_on_my_work_and_managers_on_the_reports_home(client, csm, manager):
+    client.force_login(csm)
     assert client.get(reverse("home"))["Location"] == MY_WORK
+    client.force_login(manager)
+    assert client.get(reverse("home"))["Location"] == reverse("reports:home")
 
 
 def test_navigation_has_my_work_team_forecast_and_notifications(client, manager, csm):
