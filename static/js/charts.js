@@ -260,6 +260,18 @@
   }
 
   document.addEventListener("htmx:load", function (event) { drawAll(event.target); });
+  // Before htmx snapshots the page for its history (a pushed URL), the charts go: Chart.js
+  // sizes a canvas through its style, and cloning an element that carries a style attribute
+  // is refused by the Content-Security-Policy. The part with the charts is being replaced.
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (canvas._chart) {
+        canvas._chart.destroy();
+        canvas._chart = null;
+      }
+      canvas.removeAttribute("style");
+    });
+  });
   document.addEventListener("DOMContentLoaded", function () { drawAll(document); });
 
   // Range buttons: <button data-chart-range="canvas-id" data-days="365">
