@@ -276,3 +276,15 @@ def test_playbook_effectiveness_per_template(org, world):
     assert total["change_30"] is None  # no health data: no change, not zero
     per_trigger, _ = rows(run(org, "effectiveness", by="trigger"), "effect")
     assert per_trigger["Offer Analytics"]["closed"] == 2 and per_trigger["Risk"]["closed"] == 2
+
+
+def test_trigger_performance_for_a_persona_and_a_csm(org, world, csm, manager):
+    """Enterprise accounts are A and B: firings f1 (A), f2 (B) and B's dismissed alert: 3,
+    2 playbooks. The CSM owns every account that fired: 6; the manager owns none: 0."""
+    persona = world["persona"].pk
+    (total,) = rows(run(org, "trigger_performance", q2(persona_id=persona)), "triggers", "name")[1]
+    assert (total["firings"], total["playbooks"]) == (3, 2)
+    (total,) = rows(run(org, "trigger_performance", q2(owner_id=csm.pk)), "triggers", "name")[1]
+    assert total["firings"] == 6
+    (total,) = rows(run(org, "trigger_performance", q2(owner_id=manager.pk)), "triggers", "name")[1]
+    assert total["firings"] == 0 and total["conversion"] is None
