@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 DASH = "—"
 
@@ -170,10 +171,16 @@ def csv_cell(value, kind: str):
 
 
 def csv_header(column: Column, currency: str) -> str:
-    unit = {PCT: " (%)", MONEY: f" ({currency})", DAYS: " (days)", POINTS: " (points)"}.get(
-        column.kind, ""
-    )
-    return neutralize(f"{column.label}{unit}")
+    """The column's label with its unit, as a spreadsheet reads the bare numbers below it."""
+    unit = {
+        PCT: "%",
+        MONEY: currency,
+        DAYS: _("days"),
+        POINTS: _("points"),
+    }.get(column.kind, "")
+    if not unit:
+        return neutralize(str(column.label))
+    return neutralize(_("%(label)s (%(unit)s)") % {"label": column.label, "unit": unit})
 
 
 def csv_lines(table: Table, *, currency: str, preamble: list[str] = ()) -> Iterator[str]:
