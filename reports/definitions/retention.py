@@ -92,7 +92,7 @@ def build(f: ReportFilters, *, currency: str, goal_pct: int, **_params) -> Repor
         missing = persona is None or persona != persona  # None or NaN: no persona
         key = "none" if missing else int(persona)
         label = _("No persona") if missing else names.get(int(persona), "?")
-        pred_rows.append(Row({**r, "persona": label}, {"persona": key}))
+        pred_rows.append(Row({**r, "persona": label}, {"of_persona": key}))
     pred_rows.sort(key=lambda row: -row.values["churners"])
     lifetime = metrics.average_lifetime_months(churners)
 
@@ -104,7 +104,7 @@ def build(f: ReportFilters, *, currency: str, goal_pct: int, **_params) -> Repor
                 "accounts": r["accounts"],
                 "mrr": -float(r["mrr"] or 0),
             },
-            {"product": r["subscription__product_id"] or "none"},
+            {"of_product": r["subscription__product_id"] or "none"},
         )
         for r in sel.churn_by_product(f)
     ]
@@ -559,7 +559,7 @@ def drill(f: ReportFilters, *, table: str, column: str, keys, **_params) -> d.Dr
     if column == "churned_all":
         return d.accounts(accounts, _("Accounts churned — %(where)s") % {"where": where})
     if column in ("churners", "flagged_30", "flagged_60", "flagged_90"):
-        persona = _id_or_none(keys, "persona")
+        persona = _id_or_none(keys, "of_persona")
         if persona is None:
             accounts = accounts.filter(persona__isnull=True)
         elif persona != "":
@@ -580,8 +580,8 @@ def drill(f: ReportFilters, *, table: str, column: str, keys, **_params) -> d.Dr
                 % {"lead": lead, "where": where},
             )
         return d.accounts(accounts, _("Accounts churned — %(where)s") % {"where": where})
-    if column == "accounts" and "product" in keys:
-        product = _id_or_none(keys, "product")
+    if column == "accounts" and "of_product" in keys:
+        product = _id_or_none(keys, "of_product")
         moves = MrrMovement.objects.filter(kind="churn", date__gte=f.date_from, date__lte=f.date_to)
         moves = (
             moves.filter(subscription__isnull=True)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
 
 from orgs.tenancy import org_context
+from reports.filters import FILTER_PARAMS
 from tests import factories as f
 from tests.reports.fixtures import build
 from triggers.models import Trigger
@@ -230,3 +232,47 @@ def test_a_user_without_organization_gets_the_clear_page(client):
     loner = f.UserFactory(username="loner")
     client.force_login(loner)
     assert client.get(reverse("reports:home")).status_code == 403
+
+
+def drill_links(html: str) -> list[str]:
+    return sorted(
+        {
+            m.replace("&amp;", "&")
+            for m in re.findall(r'href="(/reports/[a-z_]+/[a-z_0-9]+/[a-z_0-9]+/\?[^"]*)"', html)
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "name, query",
+    [
+        ("trigger_performance", Q2),
+        ("retention", Q2),
+        ("portfolio", Q2),
+        ("portfolio", Q2 + "&by="),
+        ("portfolio", Q2 + "&by=csm"),
+        ("effectiveness", Q2),
+        ("effectiveness", Q2 + "&by=trigger"),
+    ],
+)
+def test_every_drill_down_on_a_page_lists_its_rows(client, world, manager, csm, name, query):
+    """Each link a report page shows (figures, cells, totals) opens a list with at least one
+    row (a link is only drawn on a number other than 0). A CSM's lists hold their own book:
+    Delta, the account nobody owns, is never in them. A link keeps the page's filters (a
+    row's key named like a filter, e.g. a churned product as `product`, would be read as the
+    filter); only a total may name its trigger kind."""
+    for user in (manager, csm):
+        client.force_login(user)
+        html = page(client, name, query).content.decode()
+        links = drill_links(html)
+        assert len(links) >= 3, (name, links)
+        for url in links:
+            linked = parse_qs(urlsplit(url).query)
+            for param in set(FILTER_PARAMS) - {"kind"}:
+                assert linked.get(param) == parse_qs(Q2).get(param), (url, param)
+            response = client.get(url)
+            assert response.status_code == 200, (user.username, url)
+            listing = response.content.decode()
+            assert re.search(r"\b[1-9][\d,]* rows?\b", listing), (user.username, url)
+            if user == csm:
+                assert "Delta" not in listing, url
