@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from playbooks.models import Playbook, PlaybookKind
 
@@ -67,8 +67,9 @@ def _rows(f: ReportFilters) -> list[dict]:
                 kind=trigger["kind"],
                 kind_label=KIND_LABELS.get(trigger["kind"], trigger["kind"]),
                 product=trigger["product__name"] or "",
-                median_days=metrics.median_from_counts(histogram.get((trigger_id, version), [])),
+                days_histogram=histogram.get((trigger_id, version), []),
             )
+            row["median_days"] = metrics.median_from_counts(row["days_histogram"])
             rows.append(_rates(row))
     return rows
 
@@ -215,11 +216,7 @@ def build(f: ReportFilters, *, currency: str, funnel=None, **_params) -> Report:
                 Column("playbooks", _("Sample (playbooks)"), INT, "playbooks"),
             ],
             rank_rows,
-            note=_(
-                "Ranked among triggers with at least %(n)d playbooks in the period; "
-                "%(unranked)d other triggers have too few to rank."
-            )
-            % {"n": metrics.MIN_RANK_SAMPLE, "unranked": len(ranking["unranked"])},
+            note=_rank_note(len(ranking["unranked"])),
             empty=_("No trigger has enough playbooks in this period to be ranked."),
         )
     )
@@ -379,10 +376,26 @@ def build(f: ReportFilters, *, currency: str, funnel=None, **_params) -> Report:
     )
 
 
+def _rank_note(unranked: int) -> str:
+    ranked = _("Ranked among triggers with at least %(n)d playbooks in the period.") % {
+        "n": metrics.MIN_RANK_SAMPLE
+    }
+    if not unranked:
+        return ranked
+    more = ngettext(
+        "%(count)d other trigger has too few to rank.",
+        "%(count)d other triggers have too few to rank.",
+        unranked,
+    ) % {"count": unranked}
+    return f"{ranked} {more}"
+
+
 def _sum_rows(rows: list[dict], name: str) -> dict:
     out = {k: sum((r.get(k) or 0) for r in rows) for k in _COUNT_KEYS}
     out.update(name=name, kind_label="", product="")
-    out["median_days"] = None
+    # the median of the rows' playbooks together (not a median of medians)
+    out["days_histogram"] = [pair for r in rows for pair in r.get("days_histogram", [])]
+    out["median_days"] = metrics.median_from_counts(out["days_histogram"])
     return _rates(out)
 
 

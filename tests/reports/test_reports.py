@@ -142,7 +142,9 @@ def test_trigger_performance_per_trigger_and_version(org, world):
     Offer Analytics v2 (edited in May): one firing (E), its playbook open: 0 of 1 = 0%.
     Risk: 3 firings, 3 alerts, 2 confirmed, 1 dismissed; 2 playbooks: C churned (70 days
     after firing), F retained (25 days): save rate 50%, median 47.5.
-    Welcome never fired: a row of zeros and no conversion."""
+    Welcome never fired: a row of zeros and no conversion.
+    The expansion total: the days of its playbooks together, 15 and 38: median 26.5; the
+    retention total: 25 and 70: 47.5 (the all-triggers total: 15, 25, 38, 70: 31.5)."""
     report = run(org, "trigger_performance")
     by, (total,) = rows(report, "triggers", key="name")
     v1, v2 = by["Offer Analytics · v1"], by["Offer Analytics · v2"]
@@ -161,6 +163,10 @@ def test_trigger_performance_per_trigger_and_version(org, world):
     # every playbook once: 5 playbooks, 2 converted (A won, F retained)
     assert (total["firings"], total["playbooks"], total["successes"]) == (6, 5, 2)
     assert total["conversion"] == 40.0 and total["mrr_won"] == 500
+    assert total["median_days"] == 31.5
+    (expansion,) = [r.values for r in report.table("expansion").totals]
+    (retention,) = [r.values for r in report.table("retention").totals]
+    assert (expansion["median_days"], retention["median_days"]) == (26.5, 47.5)
 
 
 def test_trigger_performance_by_month_and_dismissals(org, world):
