@@ -149,6 +149,18 @@ def display(value, kind: str, currency: str = "") -> str:
     return text
 
 
+def whole(n) -> int:
+    """A count as ngettext takes it to pick the plural form (None is 0)."""
+    return int(n or 0)
+
+
+def grouped(n) -> dict:
+    """{"n": the count with its digits grouped as the tables group them}, to fill
+    `ngettext("%(n)s playbook", "%(n)s playbooks", whole(x)) % grouped(x)` ("1,637
+    playbooks"); written in place, so makemessages finds the strings."""
+    return {"n": number_format(whole(n), force_grouping=True)}
+
+
 # -- CSV ------------------------------------------------------------------------------------
 
 # A cell a spreadsheet would read as a formula starts with one of these.

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from orgs.models import User
 from playbooks.models import Outcome, PlaybookTemplate
@@ -19,7 +19,21 @@ from .. import drill as d
 from .. import metrics
 from ..filters import ReportFilters
 from ..selectors import effectiveness as sel
-from ..tables import DAYS, INT, PCT, POINTS, TEXT, Chart, Column, Figure, Report, Row, Table
+from ..tables import (
+    DAYS,
+    INT,
+    PCT,
+    POINTS,
+    TEXT,
+    Chart,
+    Column,
+    Figure,
+    Report,
+    Row,
+    Table,
+    grouped,
+    whole,
+)
 from .base import Param
 
 NAME = "effectiveness"
@@ -208,7 +222,12 @@ def build(f: ReportFilters, *, currency: str, by: str = "template", **_params) -
             table="effect",
             column="lift_30",
             tone=_tone(total["lift_30"]),
-            note=_("%(n)d playbooks with health data") % {"n": total["n_30"]},
+            note=ngettext(
+                "%(n)s playbook with health data",
+                "%(n)s playbooks with health data",
+                whole(total["n_30"]),
+            )
+            % grouped(total["n_30"]),
         ),
         Figure(
             "lift_90",
@@ -219,7 +238,12 @@ def build(f: ReportFilters, *, currency: str, by: str = "template", **_params) -
             table="effect",
             column="lift_90",
             tone=_tone(total["lift_90"]),
-            note=_("%(n)d playbooks with health data") % {"n": total["n_90"]},
+            note=ngettext(
+                "%(n)s playbook with health data",
+                "%(n)s playbooks with health data",
+                whole(total["n_90"]),
+            )
+            % grouped(total["n_90"]),
         ),
     ]
     return Report(

@@ -4,13 +4,14 @@ report (or the list) behind it. A few aggregate queries, not the whole reports."
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .. import metrics
 from ..filters import ReportFilters
 from ..selectors import portfolio as portfolio_sel
 from ..selectors import retention as retention_sel
 from ..selectors import triggers as trigger_sel
-from ..tables import INT, MONEY, PCT, Figure
+from ..tables import INT, MONEY, PCT, Figure, grouped, whole
 
 
 def headline(f: ReportFilters, *, goal_pct: int) -> list[tuple[str, Figure]]:
@@ -75,8 +76,12 @@ def headline(f: ReportFilters, *, goal_pct: int) -> list[tuple[str, Figure]]:
                 "successes",
                 table="triggers",
                 column="conversion",
-                note=_("%(n)d of %(m)d playbooks")
-                % {"n": triggers["successes"] or 0, "m": triggers["playbooks"] or 0},
+                note=_("%(n)s of %(m)s")
+                % {
+                    "n": grouped(triggers["successes"])["n"],
+                    "m": ngettext("%(n)s playbook", "%(n)s playbooks", whole(triggers["playbooks"]))
+                    % grouped(triggers["playbooks"]),
+                },
             ),
         ),
         (
@@ -115,7 +120,8 @@ def headline(f: ReportFilters, *, goal_pct: int) -> list[tuple[str, Figure]]:
                 "flagged_30",
                 table="predictability",
                 column="share_30",
-                note=_("%(n)d churned") % {"n": int(total["churners"])},
+                note=ngettext("%(n)s churned", "%(n)s churned", whole(total["churners"]))
+                % grouped(total["churners"]),
             ),
         ),
         (

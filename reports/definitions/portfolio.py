@@ -12,7 +12,7 @@ from collections import defaultdict
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import (
     Account,
@@ -34,7 +34,21 @@ from ..models import CoverageGoal
 from ..periods import add_months, month_start, week_start
 from ..selectors import portfolio as sel
 from ..selectors.scope import accounts_q, day_start, instant_range
-from ..tables import INT, MONEY, PCT, SCORE, TEXT, Chart, Column, Figure, Report, Row, Table
+from ..tables import (
+    INT,
+    MONEY,
+    PCT,
+    SCORE,
+    TEXT,
+    Chart,
+    Column,
+    Figure,
+    Report,
+    Row,
+    Table,
+    grouped,
+    whole,
+)
 from .base import Param, as_date, month_key, month_label, parse_month
 
 NAME = "portfolio"
@@ -378,7 +392,10 @@ def build(
             "lost",
             table="mrr",
             column="logo_churn",
-            note=_("%(n)d customers lost") % {"n": totals["logos_lost"]},
+            note=ngettext(
+                "%(n)s customer lost", "%(n)s customers lost", whole(totals["logos_lost"])
+            )
+            % grouped(totals["logos_lost"]),
         ),
         Figure(
             "active",
@@ -397,7 +414,8 @@ def build(
             "nps",
             table="health",
             column="nps",
-            note=_("%(n)d answers") % {"n": health_total["nps_answers"]},
+            note=ngettext("%(n)s answer", "%(n)s answers", whole(health_total["nps_answers"]))
+            % grouped(health_total["nps_answers"]),
         ),
     ]
     return Report(

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Account, MrrMovement, Persona
 from playbooks.models import Playbook
@@ -21,7 +22,20 @@ from .. import metrics
 from ..filters import ReportFilters
 from ..periods import add_months, quarter_start
 from ..selectors import retention as sel
-from ..tables import INT, MONEY, PCT, TEXT, Chart, Column, Figure, Report, Row, Table
+from ..tables import (
+    INT,
+    MONEY,
+    PCT,
+    TEXT,
+    Chart,
+    Column,
+    Figure,
+    Report,
+    Row,
+    Table,
+    grouped,
+    whole,
+)
 from .base import as_date, month_key, month_label, month_range, parse_month
 
 NAME = "retention"
@@ -302,7 +316,10 @@ def build(f: ReportFilters, *, currency: str, goal_pct: int, **_params) -> Repor
             "flagged_30",
             table="predictability",
             column="share_30",
-            note=_("%(n)d churned in the period") % {"n": len(churners)},
+            note=ngettext(
+                "%(n)s churned in the period", "%(n)s churned in the period", whole(len(churners))
+            )
+            % grouped(len(churners)),
         ),
         Figure(
             "lifetime",
@@ -327,7 +344,12 @@ def build(f: ReportFilters, *, currency: str, goal_pct: int, **_params) -> Repor
                 table="forecast",
                 column="forecast",
                 tone="warning",
-                note=_("%(n)d accounts at risk today") % {"n": next_quarter.values["at_risk"]},
+                note=ngettext(
+                    "%(n)s account at risk today",
+                    "%(n)s accounts at risk today",
+                    whole(next_quarter.values["at_risk"]),
+                )
+                % grouped(next_quarter.values["at_risk"]),
             )
         )
     return Report(

@@ -16,7 +16,21 @@ from .. import drill as d
 from .. import metrics
 from ..filters import ReportFilters
 from ..selectors import triggers as sel
-from ..tables import DAYS, INT, MONEY, PCT, TEXT, Chart, Column, Figure, Report, Row, Table
+from ..tables import (
+    DAYS,
+    INT,
+    MONEY,
+    PCT,
+    TEXT,
+    Chart,
+    Column,
+    Figure,
+    Report,
+    Row,
+    Table,
+    grouped,
+    whole,
+)
 from .base import Param, as_date, month_key, month_label, month_range, parse_month
 
 NAME = "trigger_performance"
@@ -338,7 +352,8 @@ def build(f: ReportFilters, *, currency: str, funnel=None, **_params) -> Report:
             "successes",
             table="triggers",
             column="conversion",
-            note=_("%(n)d converted") % {"n": total["successes"]},
+            note=ngettext("%(n)s converted", "%(n)s converted", whole(total["successes"]))
+            % grouped(total["successes"]),
         ),
         Figure(
             "mrr_won",
@@ -357,8 +372,13 @@ def build(f: ReportFilters, *, currency: str, funnel=None, **_params) -> Report:
             "retained",
             table="retention",
             column="save_rate",
-            note=_("%(kept)d retained, %(lost)d churned")
-            % {"kept": total["retained"], "lost": total["churned"]},
+            note=_("%(kept)s, %(lost)s")
+            % {
+                "kept": ngettext("%(n)s retained", "%(n)s retained", whole(total["retained"]))
+                % grouped(total["retained"]),
+                "lost": ngettext("%(n)s churned", "%(n)s churned", whole(total["churned"]))
+                % grouped(total["churned"]),
+            },
         ),
     ]
     return Report(

@@ -41,3 +41,15 @@ def test_numbers_stay_numbers_and_headers_name_their_unit():
         "Change (points)",
     ]
     assert row == ["Alfa", "-120", "—", "3", "-2.2"]
+
+
+def test_counts_in_words_group_their_digits_and_agree_in_number():
+    """1637 playbooks read "1,637 playbooks" (as the tables show it); one is "1 playbook"."""
+    from django.utils.translation import ngettext
+
+    from reports.tables import grouped, whole
+
+    def words(n):
+        return ngettext("%(n)s playbook", "%(n)s playbooks", whole(n)) % grouped(n)
+
+    assert (words(1637), words(1), words(None)) == ("1,637 playbooks", "1 playbook", "0 playbooks")

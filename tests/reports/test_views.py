@@ -70,6 +70,7 @@ def test_the_home_shows_the_headline_figures_with_links(client, world, manager):
     for name in REPORT_NAMES:
         assert reverse("reports:report", args=[name]) in html
     assert "NRR" in html and "Trigger conversion" in html
+    assert "2 of 5 playbooks" in html  # A won, F retained, of the 5 playbooks of Q2
 
 
 def test_a_csm_sees_their_own_book_only(client, org, world, csm):
