@@ -99,6 +99,12 @@ def test_each_report_fits_a_phone(new_page, manager, world, artifacts, name):
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"{name} scrolls sideways by {overflow}px"
+    # a table wider than the screen (the cohort triangle) scrolls in its box, by keyboard too
+    unreachable = page.evaluate(
+        """Array.from(document.querySelectorAll('.table-wrap'))
+             .filter(w => w.scrollWidth > w.clientWidth && w.tabIndex < 0).length"""
+    )
+    assert unreachable == 0, f"{name}: {unreachable} scrolling tables cannot take the focus"
     details = page.locator("#definitions")
     details.locator("summary").click()
     expect(details.locator("dt").first).to_be_visible()
