@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from accounts.models import Account, Interaction, MrrMovement, UsageMetric
 from accounts.selectors import customer_on
+from csplatform.db.bulk import update_from_values, upsert
 from health.models import HealthScore
 from health.services import indicator_key
-from orgs.bulk import update_from_values, upsert
 from orgs.models import Organization
 from orgs.tenancy import org_context
 from orgs.timezones import org_zone
@@ -553,7 +553,7 @@ def _effects_write(*, org: Organization, day: dt.date, rebuild: bool) -> tuple[i
             [int(r["id"]), *(_nullable(r[c]) for c in EFFECT_VALUES)]
             for r in updates.to_dict("records")
         ],
-        condition=f"t.organization_id = {int(org.pk)}",
+        org_id=int(org.pk),
     )
     return added, len(updates)
 

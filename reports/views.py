@@ -22,6 +22,7 @@ from django.views.decorators.vary import vary_on_headers
 from orgs.models import Role
 from orgs.permissions import org_required
 from orgs.tenancy import org_context
+from orgs.web import is_fragment_request
 
 from . import drill as drills
 from .definitions import REPORTS, ParamError
@@ -33,10 +34,6 @@ from .tables import DASH, Column, Report, Row, Table, csv_lines, csv_stream, dis
 logger = logging.getLogger(__name__)
 
 REPORT_ROLES = (Role.ADMIN, Role.MANAGER, Role.ANALYST, Role.CSM)
-
-
-def _is_fragment(request: HttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _filters(request: HttpRequest) -> tuple[ReportFilterForm, ReportFilters]:
@@ -252,7 +249,7 @@ def report(request: HttpRequest, name: str) -> HttpResponse:
         "report_tabs": [(s.name, s.title()) for s in REPORTS.values()],
     }
     template = "reports/report.html"
-    if _is_fragment(request):
+    if is_fragment_request(request):
         template += "#report-page"
     return render(request, template, context)
 
@@ -354,7 +351,7 @@ def drill(request: HttpRequest, name: str, table: str, column: str) -> HttpRespo
         "back_url": back,
     }
     template = "reports/drill.html"
-    if _is_fragment(request):
+    if is_fragment_request(request):
         template += "#drill-list"
     return render(request, template, context)
 

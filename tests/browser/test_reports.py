@@ -14,8 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from orgs.tenancy import org_context
-from tests.browser.conftest import log_in
-from tests.browser.test_csp import WATCH_VIOLATIONS
+from tests.builders import WATCH_VIOLATIONS, log_in
 from tests.reports.fixtures import build
 from triggers.models import RetentionForecast
 

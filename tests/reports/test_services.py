@@ -237,7 +237,7 @@ def test_the_night_in_the_foreground_ends_with_the_facts(
 ):
     """nightly_run_inline (run_nightly, the demo's backfill) sends the hook after its trigger
     stage, so the day has its snapshot."""
-    from tests.health.test_pipeline import active_days, simple_model
+    from tests.builders import active_days, simple_model
     from triggers.services import nightly_run_inline
 
     day = D(2024, 6, 30)

@@ -5,7 +5,6 @@ reports queues `reports.facts_refresh`, which the worker runs: the day has its s
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 
@@ -13,16 +12,7 @@ from health.selectors import org_today
 from health.tasks import health_nightly
 from reports.models import FactRefresh, PortfolioDay
 from tests import factories as f
-from tests.health.test_pipeline import active_days, simple_model
-
-
-def wait_for(predicate, seconds=90):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
+from tests.builders import active_days, simple_model, wait_for
 
 
 @pytest.mark.worker
