@@ -33,6 +33,7 @@ urlpatterns = [
     path("playbooks/", include("playbooks.urls")),
     path("work/", include("workspace.urls")),
     path("alerts/", include("triggers.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("favicon.ico", favicon),

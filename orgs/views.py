@@ -19,10 +19,13 @@ logger = logging.getLogger(__name__)
 
 @org_required
 def home(request):
-    """CSMs and managers land on My Work (their alerts and steps); everyone else on the
-    whole portfolio."""
-    if request.membership.role in ("csm", "manager"):
+    """CSMs land on My Work (their alerts and steps); managers on the reports home (the
+    team's headline figures, with links to My Work and every report); everyone else on the
+    whole portfolio. The pages are named, not imported: they live in the layers above."""
+    if request.membership.role == "csm":
         return HttpResponseRedirect(reverse("workspace:my_work"))
+    if request.membership.role == "manager":
+        return HttpResponseRedirect(reverse("reports:home"))
     return HttpResponseRedirect(reverse("accounts:portfolio"))
 
 

@@ -374,6 +374,15 @@ def refused(tree, catalogue=CATALOGUE) -> ConditionError:
 
 PASSWORD = "pass12345"  # tests.factories.UserFactory's
 
+# Collects what the Content-Security-Policy refused, as the page itself sees it (Playwright's
+# init scripts are not subject to the page's policy): page.add_init_script(WATCH_VIOLATIONS).
+WATCH_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
+});
+"""
+
 
 def log_in(page, username: str, password: str = PASSWORD) -> None:
     """Through the login form, as a person would."""

@@ -22,10 +22,19 @@ from playbooks.models import (
     PlaybookTemplate,
     TemplateStep,
 )
+from reports.models import (
+    CoverageGoal,
+    FactRefresh,
+    HealthBaseline,
+    PlaybookEffect,
+    PortfolioDay,
+    ReportSettings,
+    RiskDay,
+)
 from tests import factories as f
 from triggers.models import Alert, Firing, RetentionForecast, Trigger, TriggerRun
 
-APPS = ("accounts", "health", "playbooks", "triggers")
+APPS = ("accounts", "health", "playbooks", "triggers", "reports")
 
 
 def tenant_models() -> list[type[TenantModel]]:
@@ -168,6 +177,27 @@ def build(org, prefix: str) -> dict:
         ),
         TriggerRun: TriggerRun.all_objects.create(organization=org, date=dt.date(2024, 6, 1)),
     }
+    settings = ReportSettings.all_objects.create(organization=org)
+    day = dt.date(2024, 6, 1)
+    rows.update(
+        {
+            ReportSettings: settings,
+            CoverageGoal: CoverageGoal.all_objects.create(
+                organization=org, settings=settings, persona=persona, goal_pct=75
+            ),
+            PortfolioDay: PortfolioDay.all_objects.create(organization=org, date=day),
+            HealthBaseline: HealthBaseline.all_objects.create(
+                organization=org, week=day, horizon=30, colour="red"
+            ),
+            PlaybookEffect: PlaybookEffect.all_objects.create(
+                organization=org, playbook=playbook, account=account, closed_on=day, week=day
+            ),
+            FactRefresh: FactRefresh.all_objects.create(
+                organization=org, date=day, finished_at=timezone.now()
+            ),
+            RiskDay: RiskDay.all_objects.create(organization=org, date=day),
+        }
+    )
     missing = [m.__name__ for m in tenant_models() if m not in rows]
     assert not missing, f"tenant_graph.build lacks a row of {missing}"
     return rows

@@ -439,8 +439,9 @@ def simulate_csm_work(*, org: Organization, day: dt.date, rng: np.random.Generat
         )
         products = {p.pk: p for p in Product.objects.all()}
         trigger_products = dict(Trigger.objects.values_list("name", "product_id"))
+        codes = {pk: p.code for pk, p in products.items()}
         for playbook in closable:
-            _simulate_outcome(playbook, day, rng, trigger_products)
+            _simulate_outcome(playbook, day, rng, trigger_products, codes)
             if playbook.outcome == "won":
                 subscription_add(
                     account=playbook.account,
@@ -558,7 +559,16 @@ def _with_playbook(firing, playbook):
     return firing
 
 
-def _simulate_outcome(playbook: Playbook, day, rng, trigger_products: dict) -> None:
+# Of the opportunities an expansion offer opens, the share won, per product: some offers
+# sell (the source case saw up to 46% of playbooks convert), one hardly ever does, so the
+# trigger report has conversions that differ (30% of playbooks find no opportunity at all).
+OPPORTUNITY_WIN_SHARE = {"analytics": 0.62, "payments": 0.45, "mobile": 0.3, "marketplace": 0.04}
+DEFAULT_WIN_SHARE = 0.5
+
+
+def _simulate_outcome(
+    playbook: Playbook, day, rng, trigger_products: dict, product_codes: dict | None = None
+) -> None:
     account: Account = playbook.account
     churns_soon = account.churned_at is not None and account.churned_at <= day + dt.timedelta(
         days=120
@@ -569,9 +579,12 @@ def _simulate_outcome(playbook: Playbook, day, rng, trigger_products: dict) -> N
         trigger_product = trigger_products.get(playbook.origin_label)
         playbook.opportunity_product_id = trigger_product
         expected = Decimal(str(round(float(account.mrr or 1000) * rng.uniform(0.1, 0.4), 2)))
+        win = OPPORTUNITY_WIN_SHARE.get(
+            (product_codes or {}).get(trigger_product), DEFAULT_WIN_SHARE
+        )
         if roll < 0.3 or trigger_product is None:
             playbook.outcome = "no_opportunity"
-        elif roll < 0.65:
+        elif roll < 0.3 + 0.7 * (1 - win):
             playbook.outcome, playbook.expected_mrr = "lost", expected
         else:
             playbook.outcome, playbook.expected_mrr = "won", expected

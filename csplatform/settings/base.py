@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "playbooks",
     "triggers",
     "workspace",
+    "reports",
 ]
 
 MIDDLEWARE = [

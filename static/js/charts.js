@@ -81,7 +81,167 @@
     });
   }
 
-  var DRAW = { "health-history": healthHistory, "fitness-bands": fitnessBands };
+  // -- reports ----------------------------------------------------------------------------
+  // Colours follow meaning (good green, bad red, warning amber, info blue, neutral grey) and
+  // are never the only carrier of it: losses and risk are also hatched, warnings dotted, and
+  // every series is named in the legend and the tooltip (the same figures are in a table).
+  var TONE = {
+    good: "#067647", bad: "#b42318", warning: "#b54708", info: "#1f5fd6", neutral: "#667085"
+  };
+
+  function pattern(colour, kind) {
+    var tile = document.createElement("canvas");
+    tile.width = tile.height = 8;
+    var ctx = tile.getContext("2d");
+    ctx.fillStyle = colour;
+    ctx.fillRect(0, 0, 8, 8);
+    ctx.strokeStyle = "rgba(255,255,255,0.75)";
+    ctx.fillStyle = "rgba(255,255,255,0.75)";
+    if (kind === "hatch") {
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.moveTo(0, 8); ctx.lineTo(8, 0);
+      ctx.moveTo(-2, 2); ctx.lineTo(2, -2);
+      ctx.moveTo(6, 10); ctx.lineTo(10, 6);
+      ctx.stroke();
+    } else if (kind === "dots") {
+      ctx.beginPath();
+      ctx.arc(4, 4, 1.5, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+    return ctx.createPattern(tile, "repeat");
+  }
+
+  function fill(tone) {
+    var colour = TONE[tone] || TONE.neutral;
+    if (tone === "bad") return pattern(colour, "hatch");
+    if (tone === "warning") return pattern(colour, "dots");
+    return colour;
+  }
+
+  function formatNumber(value) {
+    if (value === null || value === undefined) return "—";
+    return Number(value).toLocaleString(undefined, { maximumFractionDigits: 1 });
+  }
+
+  function bars(canvas, data) {
+    return new window.Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: data.series.map(function (s) {
+          return {
+            label: s.label,
+            data: s.values,
+            backgroundColor: fill(s.tone),
+            borderColor: TONE[s.tone] || TONE.neutral,
+            borderWidth: 1
+          };
+        })
+      },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        scales: {
+          x: { stacked: !!data.stacked, ticks: { maxTicksLimit: 12, autoSkip: true } },
+          y: { stacked: !!data.stacked, beginAtZero: true }
+        },
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: {
+            callbacks: {
+              label: function (ctx) {
+                return ctx.dataset.label + ": " + formatNumber(ctx.parsed.y);
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+
+  function funnel(canvas, data) {
+    var last = data.values.length - 1;
+    return new window.Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [{
+          label: canvas.getAttribute("aria-label") || "",
+          data: data.values,
+          backgroundColor: data.values.map(function (_, i) {
+            return i === last ? TONE.good : TONE.info;
+          })
+        }]
+      },
+      options: {
+        indexAxis: "y",
+        animation: false,
+        maintainAspectRatio: false,
+        scales: { x: { beginAtZero: true } },
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              label: function (ctx) {
+                var first = data.values[0] || 0;
+                var share = first ? " (" + Math.round(100 * ctx.parsed.x / first) + "% of firings)" : "";
+                return ctx.label + ": " + formatNumber(ctx.parsed.x) + share;
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+
+  function healthTrend(canvas, data) {
+    var kinds = { red: "hatch", yellow: "dots", green: "" };
+    return new window.Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: data.series.map(function (s) {
+          return {
+            label: s.label,
+            data: s.values,
+            backgroundColor: kinds[s.band] ? pattern(BAND[s.band], kinds[s.band]) : BAND[s.band],
+            borderColor: BAND[s.band],
+            borderWidth: 1
+          };
+        })
+      },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        scales: {
+          x: { stacked: true, ticks: { maxTicksLimit: 8, autoSkip: true } },
+          y: { stacked: true, min: 0, max: 100, title: { display: true, text: "%" } }
+        },
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: {
+            callbacks: {
+              label: function (ctx) { return ctx.dataset.label + ": " + formatNumber(ctx.parsed.y) + "%"; }
+            }
+          }
+        }
+      }
+    });
+  }
+
+  function lift(canvas, data) {
+    return bars(canvas, data);
+  }
+
+  var DRAW = {
+    "health-history": healthHistory,
+    "fitness-bands": fitnessBands,
+    bars: bars,
+    funnel: funnel,
+    "health-trend": healthTrend,
+    lift: lift
+  };
 
   function draw(canvas) {
     if (!window.Chart) return;
@@ -100,6 +260,18 @@
   }
 
   document.addEventListener("htmx:load", function (event) { drawAll(event.target); });
+  // Before htmx snapshots the page for its history (a pushed URL), the charts go: Chart.js
+  // sizes a canvas through its style, and cloning an element that carries a style attribute
+  // is refused by the Content-Security-Policy. The part with the charts is being replaced.
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (canvas._chart) {
+        canvas._chart.destroy();
+        canvas._chart = null;
+      }
+      canvas.removeAttribute("style");
+    });
+  });
   document.addEventListener("DOMContentLoaded", function () { drawAll(document); });
 
   // Range buttons: <button data-chart-range="canvas-id" data-days="365">

@@ -10,19 +10,10 @@ from playwright.sync_api import expect
 from orgs.tenancy import org_context
 from playbooks.models import Playbook
 from tests import factories as f
-from tests.builders import DAY, log_in, trigger_world
+from tests.builders import DAY, WATCH_VIOLATIONS, log_in, trigger_world
 from triggers import services as trigger_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# Collects what the policy refused, as the page itself sees it (Playwright's init scripts are
-# not subject to the page's policy).
-WATCH_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
-});
-"""
 
 
 @pytest.fixture

@@ -355,7 +355,7 @@ def test_users_are_read_only_for_an_org_admin_and_show_only_their_membership(cli
 
 # -- Forms of the product -------------------------------------------------------------------
 
-APP_MODULES = ("orgs", "accounts", "health", "playbooks", "triggers", "workspace")
+APP_MODULES = ("orgs", "accounts", "health", "playbooks", "triggers", "workspace", "reports")
 
 
 def _app_form_classes() -> list[type[forms.BaseForm]]:
@@ -386,6 +386,9 @@ def _form_cases(own, org, csm):
         PlaybookReassignForm,
         PlaybookStartForm,
     )
+    from reports.admin import CoverageGoalForm
+    from reports.filters import ReportFilterForm
+    from reports.models import CoverageGoal
     from workspace.forms import AccountContactForm, AccountPlaybookStartForm
 
     account = own[Account]
@@ -415,6 +418,11 @@ def _form_cases(own, org, csm):
         PlaybookReassignForm: [(dict(org=org), {}, "owner")],
         PlaybookStartForm: [({}, {}, "template")],
         AccountPlaybookStartForm: [(dict(account=account), {}, "template")],
+        ReportFilterForm: [
+            (dict(org=org, user=csm, role="manager", today=dt.date.today()), {}, name)
+            for name in ("persona", "product", "csm")
+        ],
+        CoverageGoalForm: [(dict(instance=own[CoverageGoal]), {"goal_pct": "70"}, "persona")],
     }
 
 

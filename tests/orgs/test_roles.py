@@ -11,13 +11,22 @@ PORTFOLIO = reverse("accounts:portfolio")
 MY_WORK = reverse("workspace:my_work")
 
 
-@pytest.mark.parametrize("role_fixture", ["csm", "manager"])
-def test_csms_and_managers_land_on_my_work(request, client, role_fixture):
+def test_csms_land_on_my_work(client, csm):
     """My Work is the CSM's home (their alerts and steps, their own book first)."""
-    client.force_login(request.getfixturevalue(role_fixture))
+    client.force_login(csm)
     response = client.get(reverse("home"))
     assert response.status_code == 302
     assert response["Location"] == MY_WORK
+
+
+def test_managers_land_on_the_reports_home(client, manager):
+    """A manager's home is the team's headline figures, with a way into My Work."""
+    client.force_login(manager)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("reports:home")
+    page = client.get(response["Location"]).content.decode()
+    assert f'href="{MY_WORK}"' in page
 
 
 def test_csm_nav_leads_to_their_own_accounts(client, csm):

@@ -138,3 +138,35 @@ def org_today_of(org):
     from health.selectors import org_today
 
     return org_today(org)
+
+
+def test_expansion_offers_convert_differently_per_product():
+    """The simulated outcomes of 2,000 expansion playbooks per offer: 30% find no
+    opportunity; of the rest, Analytics wins 62%, Marketplace 4%. Won / playbooks is then
+    about 0.7 × 62% = 43% and 0.7 × 4% = 3%: a trigger report has triggers that convert and
+    one that hardly does (draws are seeded; the bounds leave room for the noise)."""
+    import datetime as dt
+
+    import numpy as np
+
+    from triggers.demo import _simulate_outcome
+
+    rng = np.random.default_rng(3)
+    won = {}
+    for product_id, code in ((1, "analytics"), (2, "marketplace")):
+        outcomes = []
+        for _ in range(2000):
+            playbook = Playbook(kind="expansion", origin_label=f"offer {code}")
+            playbook.account = Account(mrr=1000)
+            _simulate_outcome(
+                playbook,
+                dt.date(2024, 6, 1),
+                rng,
+                {f"offer {code}": product_id},
+                {1: "analytics", 2: "marketplace"},
+            )
+            outcomes.append(playbook.outcome)
+        won[code] = outcomes.count("won") / len(outcomes)
+        assert 0.25 < outcomes.count("no_opportunity") / len(outcomes) < 0.35
+    assert 0.38 < won["analytics"] < 0.48
+    assert won["marketplace"] < 0.06

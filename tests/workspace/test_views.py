@@ -4,6 +4,7 @@ and timeline; tenancy, roles and bounded query counts."""
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -21,6 +22,7 @@ from tests.factories import (
     ContactFactory,
     InteractionFactory,
     MembershipFactory,
+    PersonaFactory,
     UserFactory,
 )
 from triggers import services as trigger_services
@@ -57,10 +59,11 @@ def events(response) -> dict:
 # -- Landing ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role_fixture", ["csm", "manager"])
-def test_csms_and_managers_land_on_my_work(request, client, role_fixture):
-    client.force_login(request.getfixturevalue(role_fixture))
+def test_csms_land_on_my_work_and_managers_on_the_reports_home(client, csm, manager):
+    client.force_login(csm)
     assert client.get(reverse("home"))["Location"] == MY_WORK
+    client.force_login(manager)
+    assert client.get(reverse("home"))["Location"] == reverse("reports:home")
 
 
 def test_navigation_has_my_work_team_forecast_and_notifications(client, manager, csm):
@@ -543,3 +546,29 @@ def test_notifications_link_to_the_account_and_the_playbook(client, csm, world):
     alfa, playbook = world["accounts"]["a"], world["expansion"]
     assert f'<a href="/accounts/{alfa.pk}/">Alfa</a>' in page
     assert f'<a href="/playbooks/{playbook.pk}/">Playbook “Offer Analytics”</a>' in page
+
+
+def test_forecast_bars_are_drawn_in_the_risk_colour_beside_their_number(
+    client, manager, org, world
+):
+    """Risk is drawn as risk, not as the browser's default (green) meter: a bar in the danger
+    colour, its length the row's share of the largest (7 of 14 = 50), its number beside it."""
+    core = world["products"]["core"]
+    other = PersonaFactory(organization=org, name="Small", slug="small")
+    for persona, actions in ((None, 14), (other, 7)):
+        RetentionForecast.all_objects.create(
+            organization=org,
+            month=dt.date(2024, 6, 1),
+            persona=persona,
+            product=core,
+            alerts_raised=actions,
+            expected_actions=actions,
+            accounts_at_risk=actions,
+            mrr_at_risk=Decimal("1000"),
+        )
+    client.force_login(manager)
+    html = client.get(reverse("workspace:forecast")).content.decode()
+    assert "<meter" not in html
+    bars = re.findall(r'<rect class="risk-bar__value"[^>]* width="(\d+)"', html)
+    assert sorted(bars) == ["100", "50"]
+    assert "<strong>7</strong>" in html and "red bars" in html

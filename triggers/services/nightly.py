@@ -25,6 +25,7 @@ from orgs.tenancy import org_context
 from playbooks.models import Notification, NotificationKind
 
 from ..models import TriggerRun
+from ..signals import trigger_run_completed
 from .evaluation import triggers_evaluate
 from .monthly import triggers_run_monthly
 
@@ -74,10 +75,21 @@ def trigger_run_chunk(*, run_id: int, index: int, first_id: int, last_id: int) -
             run.save(update_fields=["chunks_done", "fired"])
             _problems_add(org=org, run=run, problems=stats.problems)
             if len(run.chunks_done) == run.chunks_total:
+                _completed_on_commit(org_id=org.pk, day=run.date, inline=False)
                 enqueue_on_commit("playbooks.send_digest", org.pk)
                 if run.date.day == 1:
                     enqueue_on_commit("triggers.monthly", org.pk, run.date.isoformat())
     return stats.fired
+
+
+def _completed_on_commit(*, org_id: int, day: dt.date, inline: bool) -> None:
+    """The night's trigger stage is done: tell the layers above (reports refresh their
+    facts) once the transaction commits."""
+    transaction.on_commit(
+        lambda: trigger_run_completed.send(
+            sender=TriggerRun, organization_id=org_id, date=day, inline=inline
+        )
+    )
 
 
 def trigger_run_monthly(*, org_id: int, day: dt.date) -> int:
@@ -204,6 +216,7 @@ def nightly_run_inline(
             *(monthly.problems if monthly else []),
         ]
     problems_record(org=org, day=day, problems=problems, fired=stats.fired)
+    _completed_on_commit(org_id=org.pk, day=day, inline=True)
     return {
         "day": day.isoformat(),
         "scored": health.accounts_scored,

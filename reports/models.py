@@ -1,0 +1,247 @@
+"""Reports: the per-organization goals the reports measure against, and the small fact tables
+the nightly chain keeps so a report never scans a year of raw rows on a page view.
+
+Fact tables key their dimensions by plain ids (0 for "none") rather than foreign keys: a
+deleted persona or a departed CSM leaves the history it belongs to readable, and the unique
+key (one row per day and dimension) needs no NULLs, so a re-run replaces a day exactly."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from orgs.tenancy import TenantModel
+
+COVERAGE_DAYS = (14, 30, 60, 90)
+
+
+class ReportSettings(TenantModel):
+    """An organization's goals: the share of at-risk accounts the safety net aims to revert,
+    and coverage (every customer touched within N days, for at least this share of them; a
+    persona may set its own share)."""
+
+    reversal_goal_pct = models.PositiveSmallIntegerField(
+        _("reversal goal (%)"),
+        default=70,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_(
+            "Of the accounts that go through the retention safety net, the share "
+            "the team aims to retain."
+        ),
+    )
+    coverage_days = models.PositiveSmallIntegerField(
+        _("coverage window (days)"),
+        default=30,
+        choices=[(d, _("%(days)d days") % {"days": d}) for d in COVERAGE_DAYS],
+        help_text=_("An account not contacted for longer than this is not covered."),
+    )
+    coverage_goal_pct = models.PositiveSmallIntegerField(
+        _("coverage goal (%)"),
+        default=80,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_(
+            "The share of customers that should have been contacted within the "
+            "window (each persona may set its own below)."
+        ),
+    )
+
+    activity_metric = models.CharField(
+        _("activity metric"),
+        max_length=40,
+        default="logins",
+        help_text=_(
+            "A customer counts as actively using the product when this usage metric "
+            "was above zero on enough days of the last 30."
+        ),
+    )
+    activity_min_days = models.PositiveSmallIntegerField(
+        _("active days needed"),
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_(
+            "Days of the last 30 with activity for a customer to count as active "
+            "(8: about twice a week)."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("report settings")
+        verbose_name_plural = _("report settings")
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="reportsettings_one_per_org"),
+            models.CheckConstraint(
+                condition=Q(reversal_goal_pct__gte=1) & Q(reversal_goal_pct__lte=100),
+                name="reportsettings_reversal_goal_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(coverage_goal_pct__gte=1) & Q(coverage_goal_pct__lte=100),
+                name="reportsettings_coverage_goal_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(coverage_days__in=COVERAGE_DAYS),
+                name="reportsettings_coverage_days_choice",
+            ),
+            models.CheckConstraint(
+                condition=Q(activity_min_days__gte=1) & Q(activity_min_days__lte=30),
+                name="reportsettings_activity_days_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Report settings"))
+
+
+class CoverageGoal(TenantModel):
+    """A persona's own coverage goal (the organization's applies to the others)."""
+
+    settings = models.ForeignKey(
+        ReportSettings, on_delete=models.CASCADE, related_name="coverage_goals"
+    )
+    persona = models.ForeignKey("accounts.Persona", on_delete=models.CASCADE, related_name="+")
+    goal_pct = models.PositiveSmallIntegerField(
+        _("coverage goal (%)"), validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+
+    class Meta:
+        verbose_name = _("coverage goal")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "persona"], name="coveragegoal_one_per_persona"
+            ),
+            models.CheckConstraint(
+                condition=Q(goal_pct__gte=1) & Q(goal_pct__lte=100),
+                name="coveragegoal_goal_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.persona}: {self.goal_pct}%"
+
+
+class PortfolioDay(TenantModel):
+    """The portfolio on one day, per persona, owner, tier, touch model and health colour:
+    customers, their MRR, scores, use of the product and how recently they were contacted.
+    Written by reports.services.facts_refresh after the night's triggers; a re-run of the day
+    replaces its rows."""
+
+    date = models.DateField()
+    persona_key = models.BigIntegerField(default=0)  # Persona id, 0: none
+    owner_key = models.BigIntegerField(default=0)  # User id, 0: unassigned
+    tier = models.CharField(max_length=16, blank=True)
+    touch_model = models.CharField(max_length=8, blank=True)
+    colour = models.CharField(max_length=8, blank=True)  # "" when not scored
+    customers = models.PositiveIntegerField(default=0)
+    mrr = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    scored = models.PositiveIntegerField(default=0)
+    score_sum = models.FloatField(default=0)
+    active_30d = models.PositiveIntegerField(default=0)  # used the product in the last 30 days
+    untouched_14 = models.PositiveIntegerField(default=0)  # no contact logged for 14+ days
+    untouched_30 = models.PositiveIntegerField(default=0)
+    untouched_60 = models.PositiveIntegerField(default=0)
+    untouched_90 = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "date",
+                    "persona_key",
+                    "owner_key",
+                    "tier",
+                    "touch_model",
+                    "colour",
+                ],
+                name="portfolioday_one_row_per_cell",
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "date"], name="portfolioday_org_date")]
+
+
+class HealthBaseline(TenantModel):
+    """How health moved, without a playbook: for the accounts of one persona and colour scored
+    in the week starting `week` that had no playbook open that week, how many there were and
+    the sum of their score changes `horizon` (30 or 90) days later. The comparison group of the
+    playbook effectiveness report."""
+
+    week = models.DateField()  # a Monday
+    horizon = models.PositiveSmallIntegerField()  # days
+    persona_key = models.BigIntegerField(default=0)
+    colour = models.CharField(max_length=8)
+    accounts = models.PositiveIntegerField(default=0)
+    change_sum = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "week", "horizon", "persona_key", "colour"],
+                name="healthbaseline_one_row_per_cell",
+            )
+        ]
+
+
+class PlaybookEffect(TenantModel):
+    """A closed playbook's effect on its account's health: the score when it closed and 30 and
+    90 days later (filled in as those days come), and the comparison group's change over the
+    same horizons (HealthBaseline of its persona, colour and week)."""
+
+    playbook = models.OneToOneField(
+        "playbooks.Playbook", on_delete=models.CASCADE, related_name="effect"
+    )
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    closed_on = models.DateField()
+    week = models.DateField()  # the Monday of closed_on's week: its HealthBaseline cell
+    persona_key = models.BigIntegerField(default=0)
+    colour = models.CharField(max_length=8, blank=True)
+    score_at_close = models.FloatField(null=True)
+    score_30 = models.FloatField(null=True)
+    score_90 = models.FloatField(null=True)
+    baseline_30 = models.FloatField(null=True)  # the comparison group's mean change
+    baseline_90 = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "closed_on"], name="playbookeffect_org_closed")
+        ]
+
+
+class FactRefresh(TenantModel):
+    """One night's refresh of the facts above (unique per day: a re-run replaces it), so the
+    reports know which days have a snapshot and say how fresh it is."""
+
+    date = models.DateField()
+    finished_at = models.DateTimeField()
+    seconds = models.FloatField(default=0)
+    cells = models.PositiveIntegerField(default=0)  # PortfolioDay rows written
+
+    class Meta:
+        ordering = ["-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "date"], name="factrefresh_one_per_day")
+        ]
+
+
+class RiskDay(TenantModel):
+    """The risk the team carried into a day, per persona and owner: customers, those at risk
+    (an open retention playbook or an alert waiting), the others renewing (an open renewal
+    playbook), and the year before's outcomes the churn forecast multiplies them by. Written
+    with the day's facts; the forecast reads it on the first day of each quarter."""
+
+    date = models.DateField()
+    persona_key = models.BigIntegerField(default=0)
+    owner_key = models.BigIntegerField(default=0)
+    customers = models.PositiveIntegerField(default=0)
+    at_risk = models.PositiveIntegerField(default=0)
+    renewing = models.PositiveIntegerField(default=0)
+    retained_12m = models.PositiveIntegerField(default=0)  # retention playbooks closed retained
+    lost_12m = models.PositiveIntegerField(default=0)  # ... closed churned
+    renewals_12m = models.PositiveIntegerField(default=0)  # renewal playbooks closed
+    renewals_lost_12m = models.PositiveIntegerField(default=0)  # ... closed churned
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "date", "persona_key", "owner_key"],
+                name="riskday_one_row_per_cell",
+            )
+        ]

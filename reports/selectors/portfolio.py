@@ -1,0 +1,331 @@
+"""Reads of the portfolio report: the MRR ledger over the period (per account, then summed
+per group, in one statement), the monthly MRR movements, cohorts by start month, survey
+answers, and the nightly portfolio snapshot (health, use of the product, coverage)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import TruncMonth
+
+from accounts.models import Account, MrrMovement, SurveyResponse
+from orgs.tenancy import current_org_id
+
+from ..filters import ReportFilters
+from ..models import FactRefresh, PortfolioDay
+from .scope import accounts_q, instant_range
+
+# What the portfolio can be broken down by: the account column each group is read from (a
+# whitelist: these are the only names that reach the SQL).
+GROUPS = {
+    "persona": "a.persona_id",
+    "tier": "a.tier",
+    "touch_model": "a.touch_model",
+    "csm": "a.owner_id",
+}
+SNAPSHOT_GROUPS = {
+    "persona": "persona_key",
+    "tier": "tier",
+    "touch_model": "touch_model",
+    "csm": "owner_key",
+}
+
+LEDGER_COLUMNS = (
+    "accounts_start",
+    "accounts_end",
+    "logos_lost",
+    "logos_gained",
+    "start_mrr",
+    "end_mrr",
+    "new_mrr",
+    "expansion",
+    "reactivation",
+    "contraction",
+    "churned",
+    "base_churned",
+    "base_contraction",
+    "base_expansion",
+    "base_loss",
+)
+
+_PER_ACCOUNT_SQL = """
+WITH per_account AS (
+    SELECT m.account_id AS account_id,
+        SUM(CASE WHEN m.date < %s THEN m.delta_mrr ELSE 0 END) AS start_mrr,
+        SUM(m.delta_mrr) AS end_mrr,
+        SUM(CASE WHEN m.date >= %s AND m.kind = 'new' THEN m.delta_mrr ELSE 0 END) AS new_mrr,
+        SUM(CASE WHEN m.date >= %s AND m.kind = 'expansion' THEN m.delta_mrr ELSE 0 END)
+            AS expansion,
+        SUM(CASE WHEN m.date >= %s AND m.kind = 'reactivation' THEN m.delta_mrr ELSE 0 END)
+            AS reactivation,
+        SUM(CASE WHEN m.date >= %s AND m.kind = 'contraction' THEN -m.delta_mrr ELSE 0 END)
+            AS contraction,
+        SUM(CASE WHEN m.date >= %s AND m.kind = 'churn' THEN -m.delta_mrr ELSE 0 END)
+            AS churned
+    FROM accounts_mrrmovement m
+    {product_join}
+    WHERE m.organization_id = %s AND m.date <= %s
+    GROUP BY m.account_id
+), classified AS (
+    SELECT p.*,
+        CASE WHEN p.start_mrr > 0 THEN 1 ELSE 0 END AS base,
+        CASE WHEN p.churned + p.contraction < p.start_mrr THEN p.churned + p.contraction
+             ELSE p.start_mrr END AS capped_loss
+    FROM per_account p
+)
+"""
+
+_GROUPED_SELECT = """
+SELECT {group} AS grp,
+    SUM(c.base) AS accounts_start,
+    SUM(CASE WHEN c.end_mrr > 0 THEN 1 ELSE 0 END) AS accounts_end,
+    SUM(CASE WHEN c.base = 1 AND c.end_mrr <= 0 THEN 1 ELSE 0 END) AS logos_lost,
+    SUM(CASE WHEN c.base = 0 AND c.end_mrr > 0 THEN 1 ELSE 0 END) AS logos_gained,
+    SUM(CASE WHEN c.base = 1 THEN c.start_mrr ELSE 0 END) AS start_mrr,
+    SUM(c.end_mrr) AS end_mrr,
+    SUM(c.new_mrr) AS new_mrr,
+    SUM(c.expansion) AS expansion,
+    SUM(c.reactivation) AS reactivation,
+    SUM(c.contraction) AS contraction,
+    SUM(c.churned) AS churned,
+    SUM(CASE WHEN c.base = 1 THEN c.churned ELSE 0 END) AS base_churned,
+    SUM(CASE WHEN c.base = 1 THEN c.contraction ELSE 0 END) AS base_contraction,
+    SUM(CASE WHEN c.base = 1 THEN c.new_mrr + c.expansion + c.reactivation ELSE 0 END)
+        AS base_expansion,
+    SUM(CASE WHEN c.base = 1 THEN c.capped_loss ELSE 0 END) AS base_loss
+FROM classified c
+JOIN accounts_account a ON a.id = c.account_id
+WHERE a.organization_id = %s {account_where}
+{group_by}
+"""
+
+# The accounts behind a ledger number (drill-downs): a whitelist of conditions on one
+# account's period.
+LEDGER_CONDITIONS = {
+    "base": "c.base = 1",
+    "end": "c.end_mrr > 0",
+    "lost": "c.base = 1 AND c.end_mrr <= 0",
+    "gained": "c.base = 0 AND c.end_mrr > 0",
+    "new": "c.new_mrr <> 0",
+    "expansion": "c.expansion <> 0",
+    "reactivation": "c.reactivation <> 0",
+    "contraction": "c.contraction <> 0",
+    "churned": "c.churned <> 0",
+}
+
+
+def _ledger_parts(f: ReportFilters) -> tuple[str, list, str, list]:
+    """The per-account statement and its parameters, and the account conditions."""
+    org_id = current_org_id()
+    if org_id is None:
+        from orgs.tenancy import TenantContextMissing
+
+        raise TenantContextMissing("the ledger is read for the organization in context")
+    product_join, join_params = "", []
+    if f.product_id is not None:
+        product_join = (
+            "JOIN accounts_subscription s ON s.id = m.subscription_id "
+            "AND s.organization_id = %s AND s.product_id = %s"
+        )
+        join_params = [org_id, f.product_id]
+    per_account = _PER_ACCOUNT_SQL.format(product_join=product_join)
+    params = [f.date_from] * 6 + join_params + [org_id, f.date_to]
+    account_where, account_params = "", [org_id]
+    if f.persona_id is not None:
+        account_where += " AND a.persona_id = %s"
+        account_params.append(f.persona_id)
+    if f.owner_id is not None:
+        account_where += " AND a.owner_id = %s"
+        account_params.append(f.owner_id)
+    return per_account, params, account_where, account_params
+
+
+def ledger(f: ReportFilters, *, group: str = "") -> list[dict]:
+    """The MRR ledger over the period, per group (`GROUPS`, or one row for all): for the
+    accounts active at the start (the base: MRR above 0 the day before the period) their
+    count, MRR and what they lost (churn, contraction, and both together capped at each
+    account's start MRR) and gained; for all accounts the MRR at the end and every movement
+    in the period by kind; logos lost (base accounts with no MRR at the end) and gained.
+    One statement, naming the organization in its WHERE clauses."""
+    column = GROUPS[group] if group else "NULL"
+    per_account, params, account_where, account_params = _ledger_parts(f)
+    sql = per_account + _GROUPED_SELECT.format(
+        group=column,
+        account_where=account_where,
+        group_by=f"GROUP BY {column}" if group else "",  # no group: one row over all
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *account_params])
+        names = [c[0] for c in cursor.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    for row in rows:
+        for key in LEDGER_COLUMNS:
+            row[key] = float(row[key] or 0)
+    return rows
+
+
+def ledger_accounts_sql(
+    f: ReportFilters, *, condition: str, group: str = "", value=None
+) -> tuple[str, list]:
+    """The ids of the accounts behind one ledger number, as SQL for `pk__in=RawSQL(...)`:
+    those meeting LEDGER_CONDITIONS[condition], in the group `value` (None: no value)."""
+    per_account, params, account_where, account_params = _ledger_parts(f)
+    where = LEDGER_CONDITIONS[condition]
+    if group:
+        if value is None:
+            where += f" AND {GROUPS[group]} IS NULL"
+        else:
+            where += f" AND {GROUPS[group]} = %s"
+            account_params = [*account_params, value]
+    sql = (
+        per_account
+        + "SELECT c.account_id FROM classified c JOIN accounts_account a ON a.id = c.account_id "
+        + f"WHERE a.organization_id = %s {account_where} AND {where}"
+    )
+    return sql, [*params, *account_params]
+
+
+def _movements(f: ReportFilters):
+    qs = MrrMovement.objects.filter(accounts_q(f, "account__"))
+    if f.product_id is not None:
+        qs = qs.filter(subscription__product_id=f.product_id)
+    return qs
+
+
+def ledger_monthly(f: ReportFilters) -> list[dict]:
+    """The period's movements per month and kind."""
+    return list(
+        _movements(f)
+        .filter(date__gte=f.date_from, date__lte=f.date_to)
+        .annotate(month=TruncMonth("date"))
+        .values("month", "kind")
+        .annotate(mrr=Sum("delta_mrr"))
+        .order_by("month", "kind")
+    )
+
+
+def cohort_movements(f: ReportFilters, *, first: dt.date, last: dt.date) -> list[dict]:
+    """For the accounts that became customers between `first` and `last` (their customer
+    since), their ledger's movements up to the period's end, summed per start month and month
+    of the movement."""
+    return list(
+        _movements(f)
+        .filter(
+            account__customer_since__gte=first,
+            account__customer_since__lte=last,
+            date__lte=f.date_to,
+        )
+        .annotate(cohort=TruncMonth("account__customer_since"), month=TruncMonth("date"))
+        .values("cohort", "month")
+        .annotate(delta=Sum("delta_mrr"))
+        .order_by()
+    )
+
+
+def cohort_sizes(f: ReportFilters, *, first: dt.date, last: dt.date) -> dict[dt.date, int]:
+    qs = Account.objects.filter(customer_since__gte=first, customer_since__lte=last).filter(
+        accounts_q(f)
+    )
+    if f.product_id is not None:
+        qs = qs.filter(subscriptions__product_id=f.product_id)
+    rows = (
+        qs.annotate(cohort=TruncMonth("customer_since"))
+        .values("cohort")
+        .annotate(n=Count("pk", distinct=True))
+        .order_by()
+    )
+    return {_as_date(r["cohort"]): r["n"] for r in rows}
+
+
+def _as_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def surveys(f: ReportFilters, *, group: str = "") -> list[dict]:
+    """The period's survey answers per group: NPS promoters, passives, detractors; CSAT
+    answers, their sum and how many were satisfied (4 or 5)."""
+    start, end = instant_range(f.date_from, f.date_to)
+    qs = SurveyResponse.objects.filter(answered_at__gte=start, answered_at__lt=end).filter(
+        accounts_q(f, "account__")
+    )
+    key = {
+        "persona": "account__persona_id",
+        "tier": "account__tier",
+        "touch_model": "account__touch_model",
+        "csm": "account__owner_id",
+    }.get(group)
+    nps, csat = Q(kind="nps"), Q(kind="csat")
+    values = qs.values(key) if key else qs
+    aggregates = dict(
+        nps_answers=Count("pk", filter=nps),
+        promoters=Count("pk", filter=nps & Q(score__gte=9)),
+        detractors=Count("pk", filter=nps & Q(score__lte=6)),
+        csat_answers=Count("pk", filter=csat),
+        csat_sum=Sum("score", filter=csat),
+        satisfied=Count("pk", filter=csat & Q(score__gte=4)),
+    )
+    if key:
+        return [{**r, "grp": r[key]} for r in values.annotate(**aggregates).order_by()]
+    return [{**qs.aggregate(**aggregates), "grp": None}]
+
+
+# -- the nightly snapshot -----------------------------------------------------------------
+
+
+def _snapshot(f: ReportFilters):
+    qs = PortfolioDay.objects.all()
+    if f.persona_id is not None:
+        qs = qs.filter(persona_key=f.persona_id)
+    if f.owner_id is not None:
+        qs = qs.filter(owner_key=f.owner_id)
+    return qs
+
+
+def snapshot_day(f: ReportFilters, *, on_or_before: dt.date | None = None) -> dt.date | None:
+    """The latest day with a snapshot on or before the period's end (or `on_or_before`)."""
+    day = on_or_before or f.date_to
+    return FactRefresh.objects.filter(date__lte=day).aggregate(d=Max("date"))["d"]
+
+
+def snapshot_days(*, first: dt.date, last: dt.date) -> list[dt.date]:
+    """The days between `first` and `last` that have a snapshot, in order."""
+    return list(
+        FactRefresh.objects.filter(date__gte=first, date__lte=last)
+        .order_by("date")
+        .values_list("date", flat=True)
+    )
+
+
+_SNAPSHOT_SUMS = dict(
+    customers=Sum("customers"),
+    mrr=Sum("mrr"),
+    scored=Sum("scored"),
+    score_sum=Sum("score_sum"),
+    active_30d=Sum("active_30d"),
+    untouched_14=Sum("untouched_14"),
+    untouched_30=Sum("untouched_30"),
+    untouched_60=Sum("untouched_60"),
+    untouched_90=Sum("untouched_90"),
+)
+
+
+def snapshot(f: ReportFilters, *, day: dt.date, group: str = "") -> list[dict]:
+    """The snapshot of `day` per group and colour (sums of its cells)."""
+    key = SNAPSHOT_GROUPS.get(group)
+    keys = [key, "colour"] if key else ["colour"]
+    rows = _snapshot(f).filter(date=day).values(*keys).annotate(**_SNAPSHOT_SUMS).order_by()
+    # 0 and "" stand for "none" in the snapshot's keys; the other reads say None
+    return [{**r, "grp": (r[key] or None) if key else None} for r in rows]
+
+
+def snapshot_trend(f: ReportFilters, *, days: list[dt.date]) -> list[dict]:
+    """Customers per colour on each of `days` (snapshot days)."""
+    return list(
+        _snapshot(f)
+        .filter(date__in=days)
+        .values("date", "colour")
+        .annotate(customers=Sum("customers"))
+        .order_by("date", "colour")
+    )

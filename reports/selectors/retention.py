@@ -1,0 +1,195 @@
+"""Reads of the retention safety net: month by month, the retention alerts raised and
+completed and the accounts that went through the net (reverted or churned); churn by product
+and by reason; the churned accounts with their retention firings (for predictability and
+lifetime); and, per quarter, the risk carried into its first day (the nightly RiskDay cells,
+for the churn forecast)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth, TruncQuarter
+
+from accounts.models import Account, MrrMovement
+from playbooks.models import Playbook
+from triggers.models import Firing
+
+from ..filters import ReportFilters
+from ..metrics import PREDICTABILITY_LOOKBACK_DAYS
+from ..models import FactRefresh, RiskDay
+from .scope import accounts_q, instant_range
+
+RETENTION = "retention"
+
+
+def retention_firings(f: ReportFilters) -> Q:
+    """The safety net's alarms in the period: retention triggers' firings (an alert for the
+    CSM to confirm, or a playbook opened at once)."""
+    return Q(trigger__kind=RETENTION, fired_on__gte=f.date_from, fired_on__lte=f.date_to)
+
+
+# An alarm is completed when it has been dealt with: dismissed with a reason, or its
+# playbook closed.
+COMPLETED_Q = Q(alert__status="dismissed") | Q(playbook__status="completed")
+
+
+def alarms_monthly(f: ReportFilters) -> list[dict]:
+    """Per month of firing: alarms raised, completed, and the accounts they were on."""
+    return list(
+        Firing.objects.filter(retention_firings(f))
+        .filter(accounts_q(f, "account__"))
+        .annotate(month=TruncMonth("fired_on"))
+        .values("month")
+        .annotate(
+            raised=Count("pk"),
+            completed=Count("pk", filter=COMPLETED_Q),
+            accounts=Count("account_id", distinct=True),
+        )
+        .order_by("month")
+    )
+
+
+def net_playbooks(f: ReportFilters) -> Q:
+    """Retention playbooks closed in the period: the accounts that went through the net."""
+    start, end = instant_range(f.date_from, f.date_to)
+    q = Q(kind=RETENTION, status="completed", closed_at__gte=start, closed_at__lt=end)
+    return q & accounts_q(f, "account__")
+
+
+def net_monthly(f: ReportFilters) -> list[dict]:
+    """Per month of closing: accounts through the net, reverted (retained), churned and
+    risk not confirmed (each account once a month, by its last playbook's outcome kind)."""
+    return list(
+        Playbook.objects.filter(net_playbooks(f))
+        .annotate(month=TruncMonth("closed_at"))
+        .values("month")
+        .annotate(
+            through=Count("account_id", distinct=True),
+            retained=Count("account_id", distinct=True, filter=Q(outcome="retained")),
+            churned=Count("account_id", distinct=True, filter=Q(outcome="churned")),
+            not_confirmed=Count(
+                "account_id", distinct=True, filter=Q(outcome="risk_not_confirmed")
+            ),
+        )
+        .order_by("month")
+    )
+
+
+def churned_q(f: ReportFilters) -> Q:
+    """Accounts that churned in the period (their churn date), among the filtered ones; with
+    a product filter, those that held it when they churned."""
+    q = Q(churned_at__gte=f.date_from, churned_at__lte=f.date_to) & accounts_q(f)
+    if f.product_id is not None:
+        q &= Q(
+            pk__in=MrrMovement.objects.filter(
+                kind="churn", subscription__product_id=f.product_id
+            ).values("account_id")
+        )
+    return q
+
+
+def churn_monthly(f: ReportFilters) -> list[dict]:
+    """Per month: the accounts that churned (whatever the net did)."""
+    return list(
+        Account.objects.filter(churned_q(f))
+        .annotate(month=TruncMonth("churned_at"))
+        .values("month")
+        .annotate(churned=Count("pk"))
+        .order_by("month")
+    )
+
+
+def churn_by_product(f: ReportFilters) -> list[dict]:
+    """The period's churn entries in the MRR ledger per product: accounts and MRR lost."""
+    qs = MrrMovement.objects.filter(
+        kind="churn", date__gte=f.date_from, date__lte=f.date_to
+    ).filter(accounts_q(f, "account__"))
+    if f.product_id is not None:
+        qs = qs.filter(subscription__product_id=f.product_id)
+    return list(
+        qs.values("subscription__product_id", "subscription__product__name")
+        .annotate(accounts=Count("account_id", distinct=True), mrr=Sum("delta_mrr"))
+        .order_by("mrr")
+    )
+
+
+def churn_by_reason(f: ReportFilters) -> list[dict]:
+    return list(
+        Account.objects.filter(churned_q(f))
+        .values("churn_reason_id", "churn_reason__name")
+        .annotate(accounts=Count("pk"))
+        .order_by("-accounts", "churn_reason__name")
+    )
+
+
+def churners(f: ReportFilters) -> pd.DataFrame:
+    """The accounts that churned in the period: account_id, persona_id, churned_at,
+    customer_since."""
+    rows = Account.objects.filter(churned_q(f)).values_list(
+        "pk", "persona_id", "churned_at", "customer_since"
+    )
+    return pd.DataFrame(
+        list(rows), columns=["account_id", "persona_id", "churned_at", "customer_since"]
+    )
+
+
+def churner_firings(f: ReportFilters) -> pd.DataFrame:
+    """The retention firings of the period's churners in the year before their churn."""
+    earliest = f.date_from - dt.timedelta(days=PREDICTABILITY_LOOKBACK_DAYS)
+    rows = Firing.objects.filter(
+        trigger__kind=RETENTION,
+        fired_on__gte=earliest,
+        fired_on__lte=f.date_to,
+        account__in=Account.objects.filter(churned_q(f)).values("pk"),
+    ).values_list("account_id", "fired_on")
+    return pd.DataFrame(list(rows), columns=["account_id", "fired_on"])
+
+
+# -- the forecast ---------------------------------------------------------------------------
+
+
+def risk_days(f: ReportFilters, *, days: list[dt.date]) -> dict[dt.date, dict]:
+    """The risk carried into each of `days` (the nightly RiskDay cells summed over the
+    filtered persona and CSM)."""
+    qs = RiskDay.objects.filter(date__in=days)
+    if f.persona_id is not None:
+        qs = qs.filter(persona_key=f.persona_id)
+    if f.owner_id is not None:
+        qs = qs.filter(owner_key=f.owner_id)
+    rows = qs.values("date").annotate(
+        customers=Sum("customers"),
+        at_risk=Sum("at_risk"),
+        renewing=Sum("renewing"),
+        retained_12m=Sum("retained_12m"),
+        lost_12m=Sum("lost_12m"),
+        renewals_12m=Sum("renewals_12m"),
+        renewals_lost_12m=Sum("renewals_lost_12m"),
+    )
+    return {r["date"]: r for r in rows.order_by()}
+
+
+def fact_days(*, first: dt.date, last: dt.date) -> list[dt.date]:
+    return list(
+        FactRefresh.objects.filter(date__gte=first, date__lte=last)
+        .order_by("date")
+        .values_list("date", flat=True)
+    )
+
+
+def churned_per_quarter(f: ReportFilters, *, first: dt.date, last: dt.date) -> dict:
+    """Accounts churned per quarter (keyed by the quarter's first day) between the days."""
+    f2 = f.with_period(f.period.__class__("custom", first, last, last, ""))
+    rows = (
+        Account.objects.filter(churned_q(f2))
+        .annotate(quarter=TruncQuarter("churned_at"))
+        .values("quarter")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {_as_date(r["quarter"]): r["n"] for r in rows}
+
+
+def _as_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
