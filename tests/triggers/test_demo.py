@@ -18,7 +18,7 @@ from orgs.models import Organization
 from orgs.tenancy import org_context
 from playbooks.models import Playbook, PlaybookStatus, PlaybookStep, StepStatus
 from tests import factories as f
-from triggers.demo import DISMISS_REASONS, _rows_update
+from triggers.demo.simulation import DISMISS_REASONS, _rows_update
 from triggers.management.commands.demo_backfill import PROGRESS_EVERY, backfill_days
 from triggers.models import Alert, AlertStatus
 
@@ -149,7 +149,7 @@ def test_expansion_offers_convert_differently_per_product():
 
     import numpy as np
 
-    from triggers.demo import _simulate_outcome
+    from triggers.demo.simulation import _simulate_outcome
 
     rng = np.random.default_rng(3)
     won = {}
