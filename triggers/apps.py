@@ -1,6 +1,7 @@
 """Triggers connects: health_run_completed (health: the night's scores are in, evaluate the
 triggers), demo_org_seeded (accounts: give a demo organization templates and triggers) and
-accounts_churned (accounts: close the churned accounts' pending alerts)."""
+accounts_churned (accounts: close the churned accounts' pending alerts). It offers
+trigger_run_completed (triggers/signals.py), which reports takes."""
 
 from django.apps import AppConfig
 
