@@ -62,7 +62,8 @@ PORT ?= 8000
 demo: export DJANGO_SETTINGS_MODULE := csplatform.settings.local
 demo: export DJANGO_DEBUG ?= false
 demo: demo-port $(DEMO_STAMP)
-	@mkdir -p var
+	@# staticfiles/ exists (empty: whitenoise serves from the apps) so whitenoise does not warn
+	@mkdir -p var staticfiles
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo --if-missing --no-logins
 	$(MANAGE) demo_backfill --url http://$(HOST):$(PORT)/
