@@ -497,7 +497,7 @@ RESOURCES = [
         example={
             "external_id": "NPS-3",
             "account": "ACC-1001",
-            "contact": "CT-77",
+            "contact": "marina@padaria.example",
             "kind": "nps",
             "score": 9,
             "answered_at": "2024-06-30T12:00:00Z",

@@ -839,9 +839,9 @@ SURVEYS = Kind(
         key(
             "contact",
             am.Contact,
-            "external_id",
-            labels=("contact", "contact id", "contato", "id do contato"),
-            help=gettext_lazy("The contact's external id (a contact of the same account)."),
+            "email",
+            labels=("contact", "contact email", "contato", "email do contato"),
+            help=gettext_lazy("The contact's email (a contact of the same account)."),
         ),
         Column(
             "kind",
@@ -879,9 +879,9 @@ INTERACTIONS = Kind(
         key(
             "contact",
             am.Contact,
-            "external_id",
-            labels=("contact", "contact id", "contato", "id do contato"),
-            help=gettext_lazy("The contact's external id (a contact of the same account)."),
+            "email",
+            labels=("contact", "contact email", "contato", "email do contato"),
+            help=gettext_lazy("The contact's email (a contact of the same account)."),
         ),
         key(
             "author",

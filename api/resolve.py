@@ -35,11 +35,19 @@ class Resolver:
         for i in range(0, len(missing), CHUNK):
             part = missing[i : i + CHUNK]
             scope = relation_scope(model, self.org_id)
-            if model is am.Contact:  # with its account, to check it is the record's
-                rows = scope.filter(external_id__in=part).values_list(
-                    "external_id", "pk", "account_id"
+            if model is am.Contact:  # by email, among the contacts of the record's account
+                rows = (
+                    scope.annotate(_k=Lower("email"))
+                    .filter(_k__in=part)
+                    .values_list("_k", "pk", "account_id")
                 )
-            elif by in ("email", "name"):
+                found_contacts: dict = {}
+                for email, pk, account_id in rows:
+                    found_contacts.setdefault(email, []).append((pk, account_id))
+                for k in part:
+                    cache[k] = found_contacts.get(k)
+                continue
+            if by in ("email", "name"):
                 rows = scope.annotate(_k=Lower(by)).filter(_k__in=part).values_list("_k", "pk")
             else:
                 rows = scope.filter(**{f"{by}__in": part}).values_list(by, "pk")
@@ -84,15 +92,25 @@ def resolve(kind: Kind, records: list[dict], resolver: Resolver) -> list[list[tu
                     )
                 )
             elif col.ref.model is am.Contact:
-                pk, account_id = found
-                if "account_id" in record and record["account_id"] != account_id:
+                mine = [pk for pk, account_id in found if account_id == record.get("account_id")]
+                if len(mine) == 1:
+                    record[col.column] = mine[0]
+                elif mine:
                     errors[i].append(
                         (
                             col.name,
-                            _("%(key)s is a contact of another account.") % {"key": key_value},
+                            _("Two contacts of this account have the email %(key)s.")
+                            % {"key": key_value},
                         )
                     )
-                record[col.column] = pk
+                else:
+                    errors[i].append(
+                        (
+                            col.name,
+                            _("%(key)s is not the email of a contact of this account.")
+                            % {"key": key_value},
+                        )
+                    )
             else:
                 record[col.column] = found
     return errors

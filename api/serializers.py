@@ -328,7 +328,7 @@ class InvoiceOutput(serializers.ModelSerializer):
 
 class SurveyOutput(serializers.ModelSerializer):
     account = _key("account.external_id")
-    contact = _key("contact.external_id")
+    contact = _key("contact.email")
 
     class Meta:
         model = am.SurveyResponse
@@ -348,7 +348,7 @@ class SurveyOutput(serializers.ModelSerializer):
 
 class InteractionOutput(serializers.ModelSerializer):
     account = _key("account.external_id")
-    contact = _key("contact.external_id")
+    contact = _key("contact.email")
     author = _key("author.email")
 
     class Meta:
@@ -500,3 +500,10 @@ class PlaybookOutput(serializers.ModelSerializer):
             "created_at",
             "steps",
         ]
+
+
+class PlaybookSummary(PlaybookOutput):
+    """A playbook without its steps (what a webhook carries)."""
+
+    class Meta(PlaybookOutput.Meta):
+        fields = [f for f in PlaybookOutput.Meta.fields if f != "steps"]

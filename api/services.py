@@ -107,11 +107,16 @@ def token_revoke(*, token: ApiToken, acting_user: User) -> ApiToken:
     return locked
 
 
-def idempotency_purge(*, before: dt.datetime | None = None) -> int:
-    """Forget idempotency keys older than a day (every organization's: a job)."""
-    before = before or timezone.now() - IDEMPOTENCY_KEPT
-    deleted, _ = IdempotencyRecord.all_objects.filter(created_at__lt=before).delete()
-    return deleted
+def data_purge(*, now: dt.datetime | None = None) -> dict:
+    """Forget idempotency keys older than a day, and webhook deliveries and CSV imports (with
+    their files) older than 30 days, of every organization (a daily job)."""
+    from .models import ImportJob
+    from .webhooks import deliveries_purge
+
+    now = now or timezone.now()
+    keys, _ = IdempotencyRecord.all_objects.filter(created_at__lt=now - IDEMPOTENCY_KEPT).delete()
+    jobs, _ = ImportJob.all_objects.filter(created_at__lt=now - dt.timedelta(days=30)).delete()
+    return {"idempotency_keys": keys, "deliveries": deliveries_purge(), "imports": jobs}
 
 
 # -- webhooks ------------------------------------------------------------------------------------
