@@ -221,8 +221,12 @@ def _list_view(res: Resource, *, writable: bool):
         def handle_post(self, request):
             serializer = res.one_input(data=request.data)
             serializer.is_valid(raise_exception=True)
-            result = res.write(request, [serializer.validated_data])
-            row = res.selector().get(pk=result.ids[0])
+            record = dict(serializer.validated_data)
+            result = res.write(request, [record])
+            if result.ids:
+                row = res.selector().get(pk=result.ids[0])
+            else:  # usage rows are named by their key
+                row = res.selector().get(**{k: record[k] for k in ("account_id", "metric", "date")})
             code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
             return Response(res.output(row).data, status=code)
 
@@ -527,7 +531,7 @@ RESOURCES = [
 
 def resource_views(res: Resource) -> dict:
     views = {
-        "list": _list_view(res, writable=res.kind.name != "usage"),
+        "list": _list_view(res, writable=True),
         "detail": _detail_view(res),
         "bulk": _bulk_view(res),
     }

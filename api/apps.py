@@ -11,6 +11,6 @@ class ApiConfig(AppConfig):
     verbose_name = "Data in and out"
 
     def ready(self):
-        from . import hooks
+        from . import hooks, tasks  # noqa: F401 (tasks: registered for enqueue by name)
 
         hooks.connect()

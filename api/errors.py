@@ -88,6 +88,12 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound(_("Not found in your organization."))
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, exceptions.NotAuthenticated):
+        header = getattr(exc, "auth_header", None)
+        exc = exceptions.NotAuthenticated(
+            _("Authenticate with an API token: Authorization: Bearer <token>.")
+        )
+        exc.auth_header = header
     response = exception_handler(exc, context)
     if response is None:
         return None

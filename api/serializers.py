@@ -116,11 +116,11 @@ def read_records(kind: rec.Kind, raw_records: list, *, partial: bool = False) ->
 class RecordInputSerializer(serializers.Serializer):
     """One record of `kind`; its validated data is the record under the model's columns."""
 
-    kind: rec.Kind
+    record_kind: rec.Kind  # not `kind`: a record's field may be called that
 
     def to_internal_value(self, data):
         try:
-            (record,) = read_records(self.kind, [data], partial=self.partial)
+            (record,) = read_records(self.record_kind, [data], partial=self.partial)
         except RecordsInvalid as exc:
             raise RecordsInvalid(
                 [RecordError(e.field, e.message, None, e.code) for e in exc.errors]
@@ -131,7 +131,7 @@ class RecordInputSerializer(serializers.Serializer):
 class BulkInputSerializer(serializers.Serializer):
     """Up to MAX_BULK records of `kind`, all valid or none written."""
 
-    kind: rec.Kind
+    record_kind: rec.Kind
 
     def to_internal_value(self, data):
         records = data.get("records") if isinstance(data, dict) else None
@@ -148,17 +148,20 @@ class BulkInputSerializer(serializers.Serializer):
                     ]
                 }
             )
-        return {"records": read_records(self.kind, records)}
+        return {"records": read_records(self.record_kind, records)}
 
 
 def _input_serializers(kind: rec.Kind, name: str):
     fields = {c.name: _declared_field(c) for c in kind.columns}
-    one = type(f"{name}Input", (RecordInputSerializer,), {"kind": kind, **fields})
+    one = type(f"{name}Input", (RecordInputSerializer,), {**fields, "record_kind": kind})
     doc_item = type(f"{name}BulkItem", (serializers.Serializer,), dict(fields))
     bulk = type(
         f"{name}BulkInput",
         (BulkInputSerializer,),
-        {"kind": kind, "records": doc_item(many=True, help_text=f"1 to {MAX_BULK:,} records.")},
+        {
+            "record_kind": kind,
+            "records": doc_item(many=True, help_text=f"1 to {MAX_BULK:,} records."),
+        },
     )
     return one, bulk
 

@@ -14,7 +14,7 @@ from django.conf import settings
     max_retries=None,  # the attempt count on the delivery row decides (WEBHOOK_MAX_ATTEMPTS)
 )
 def webhook_deliver(self, delivery_id: int) -> str:
-    """One attempt; a failure is retried with backoff (10 s, 1 min, 5 min, 20 min, 30 min...)
+    """One attempt; a failure is retried with backoff (api.webhooks.backoff: 10 s, 30 s, 90 s...)
     until the delivery's WEBHOOK_MAX_ATTEMPTS attempts are spent."""
     from . import webhooks
 

@@ -46,7 +46,7 @@ SIGNATURE_HEADER = "X-Csplatform-Signature"
 TIMESTAMP_HEADER = "X-Csplatform-Timestamp"
 EVENT_HEADER = "X-Csplatform-Event"
 DELIVERY_HEADER = "X-Csplatform-Delivery"
-BACKOFF_SECONDS = (10, 60, 300, 1200, 1800)  # then every 30 minutes (under the broker's hour)
+BACKOFF_CAP_SECONDS = 1800  # under the broker's visibility timeout (an hour)
 
 
 class WebhookUrlRefused(ValueError):
@@ -98,7 +98,9 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, *, toleranc
 
 
 def backoff(retries: int) -> int:
-    return BACKOFF_SECONDS[min(retries, len(BACKOFF_SECONDS) - 1)]
+    """Seconds before the next attempt: WEBHOOK_RETRY_SECONDS times 3 per retry so far
+    (10 s, 30 s, 90 s, 4.5 min, 13.5 min, then every 30 min)."""
+    return min(BACKOFF_CAP_SECONDS, settings.WEBHOOK_RETRY_SECONDS * 3**retries)
 
 
 # -- from hooks to deliveries -------------------------------------------------------------------

@@ -304,6 +304,8 @@ WEBHOOK_MAX_ATTEMPTS = env.count("CSPLATFORM_WEBHOOK_MAX_ATTEMPTS", default=6, m
 WEBHOOK_DISABLE_AFTER = env.count("CSPLATFORM_WEBHOOK_DISABLE_AFTER", default=20, minimum=1)
 WEBHOOK_TIMEOUT_SECONDS = env.count("CSPLATFORM_WEBHOOK_TIMEOUT_SECONDS", default=10, minimum=1)
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("CSPLATFORM_WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# The first retry's wait; each next one waits three times longer (at most 30 minutes).
+WEBHOOK_RETRY_SECONDS = env.count("CSPLATFORM_WEBHOOK_RETRY_SECONDS", default=10, minimum=1)
 # CSV imports: files up to IMPORT_MAX_BYTES; above IMPORT_INLINE_ROWS rows the import runs in a
 # Celery worker with a progress bar (the file is kept in the database, so any worker reads it).
 IMPORT_MAX_BYTES = env.count("CSPLATFORM_IMPORT_MAX_MB", default=200, minimum=1) * 1024 * 1024
