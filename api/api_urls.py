@@ -1,7 +1,7 @@
 """The REST API, mounted at /api/v1/: the record kinds, the computed reads, and the
 OpenAPI schema with its docs (Swagger UI from our own static files)."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import apis, views
@@ -14,18 +14,18 @@ urlpatterns = [
 ]
 
 for res in apis.RESOURCES:
-    views = apis.resource_views(res)
+    made = apis.resource_views(res)
     key = res.kind.key[0]
     urlpatterns += [
-        path(f"{res.path}/", views["list"].as_view(), name=res.path),
-        path(f"{res.path}/bulk/", views["bulk"].as_view(), name=f"{res.path}-bulk"),
-        path(f"{res.path}/<int:pk>/", views["detail"].as_view(), name=f"{res.path}-detail"),
+        path(f"{res.path}/", made["list"].as_view(), name=res.path),
+        path(f"{res.path}/bulk/", made["bulk"].as_view(), name=f"{res.path}-bulk"),
+        path(f"{res.path}/<int:pk>/", made["detail"].as_view(), name=f"{res.path}-detail"),
     ]
-    if "by_key" in views:
+    if "by_key" in made:
         urlpatterns.append(
             path(
                 f"{res.path}/by-{key.replace('_', '-')}/<str:value>/",
-                views["by_key"].as_view(),
+                made["by_key"].as_view(),
                 name=f"{res.path}-by-key",
             )
         )
@@ -42,3 +42,6 @@ urlpatterns += [
     path("reports/fitness/", apis.FitnessReport.as_view(), name="report-fitness"),
     path("reports/retention-forecast/", apis.ForecastReport.as_view(), name="report-forecast"),
 ]
+
+# Anything else under /api/v1/ is a JSON 404, not the site's HTML page.
+urlpatterns.append(re_path(r"^", views.api_not_found, name="not-found"))

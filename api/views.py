@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -51,7 +52,29 @@ def _fragment(request) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
+def api_not_found(request, *args, **kwargs):
+    return JsonResponse(
+        {
+            "errors": [
+                {
+                    "field": None,
+                    "index": None,
+                    "code": "not_found",
+                    "message": _("No such endpoint: %(path)s") % {"path": request.path},
+                }
+            ]
+        },
+        status=404,
+    )
+
+
+# Swagger UI sets one fixed inline style when it renders; the docs page (and no other)
+# allows exactly that style by its hash, and nothing inline otherwise.
+SWAGGER_STYLE_HASH = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='"
+
+
 @require_GET
+@csp_update({"style-src": ["'unsafe-hashes'", SWAGGER_STYLE_HASH]})
 def api_docs(request):
     """Swagger UI over the schema, from our own static files; open to anyone (the schema
     describes the API, it holds no data)."""
