@@ -57,6 +57,24 @@ class UpsertResult:
         self.ids += other.ids
 
 
+def filter_in(qs, field_name: str, values, *, lower: bool = False):
+    """`qs` narrowed to rows whose `field_name` is one of `values` (compared lower-cased with
+    `lower`). A long list is one array parameter on PostgreSQL (`= ANY(%s)`): Django's
+    `__in` prepares every value on its own, which costs more than the query for 10,000."""
+    values = list(values)
+    if connection.vendor != "postgresql" or len(values) < 100:
+        if lower:
+            from django.db.models.functions import Lower
+
+            return qs.annotate(_lower_in=Lower(field_name)).filter(_lower_in__in=values)
+        return qs.filter(**{f"{field_name}__in": values})
+    column = qs.model._meta.get_field(field_name).column
+    expression = f'"{qs.model._meta.db_table}"."{column}"'
+    if lower:
+        expression = f"LOWER({expression})"
+    return qs.extra(where=[f"{expression} = ANY(%s)"], params=[values])
+
+
 def _org_id(org) -> int:
     return getattr(org, "pk", org)
 
@@ -82,10 +100,10 @@ def _check_relations(org_id: int, model, records: Sequence[dict]) -> None:
         allowed = set()
         ids = list(wanted)
         for i in range(0, len(ids), LOOKUP_CHUNK):
+            scope = relation_scope(f.related_model, org_id).order_by()
+            pk_name = f.related_model._meta.pk.name
             allowed |= set(
-                relation_scope(f.related_model, org_id)
-                .filter(pk__in=ids[i : i + LOOKUP_CHUNK])
-                .values_list("pk", flat=True)
+                filter_in(scope, pk_name, ids[i : i + LOOKUP_CHUNK]).values_list("pk", flat=True)
             )
         for index, r in enumerate(records):
             if r.get(f.attname) is not None and r[f.attname] not in allowed:
@@ -102,6 +120,14 @@ def _check_relations(org_id: int, model, records: Sequence[dict]) -> None:
 
 
 def _check_unique(records: Sequence[dict], key: Sequence[str]) -> None:
+    if len(key) == 1:
+        keys = [r.get(key[0]) for r in records]
+    else:
+        keys = [tuple(r.get(f) for f in key) for r in records]
+    if len(set(keys)) == len(keys) and all(
+        k not in (None, "") and (len(key) == 1 or None not in k) for k in keys
+    ):
+        return
     seen: dict[tuple, int] = {}
     errors = []
     for index, r in enumerate(records):
@@ -121,14 +147,15 @@ def _check_unique(records: Sequence[dict], key: Sequence[str]) -> None:
 def _existing(model, org_id: int, key: Sequence[str], records, columns) -> dict[tuple, tuple]:
     """The stored rows of these records' keys: {key: (pk, *columns)}."""
     out: dict[tuple, tuple] = {}
-    base = model.all_objects.filter(organization_id=org_id)
+    base = model.all_objects.filter(organization_id=org_id).order_by()
+    if "external_id" in key:  # the partial unique index's predicate, so it is used
+        base = base.exclude(external_id="")
     for i in range(0, len(records), LOOKUP_CHUNK):
         part = records[i : i + LOOKUP_CHUNK]
         if len(key) == 1:
-            qs = base.filter(**{f"{key[0]}__in": [r[key[0]] for r in part]})
+            qs = filter_in(base, key[0], [r[key[0]] for r in part])
         else:  # usage: a box around the keys, the exact ones picked below
-            qs = base.filter(
-                account_id__in={r["account_id"] for r in part},
+            qs = filter_in(base, "account", {r["account_id"] for r in part}).filter(
                 metric__in={r["metric"] for r in part},
                 date__gte=min(r["date"] for r in part),
                 date__lte=max(r["date"] for r in part),
@@ -238,11 +265,14 @@ def _records_upsert(*, model, org, records: Sequence[dict], key: Sequence[str]) 
 # -- the portfolio ----------------------------------------------------------------------------
 
 
-def accounts_upsert(*, org, records: Sequence[dict], acting_user=None) -> UpsertResult:
+def accounts_upsert(
+    *, org, records: Sequence[dict], acting_user=None, refresh_segments: bool = True
+) -> UpsertResult:
     """Accounts by external id. A new owner hands the account's open playbooks over (the
     account_owner_changed hook); a churn date (with its reason) churns the account through
     accounts_mark_churned (the first churn stands; a blank date does not un-churn). Persona
-    membership is refreshed after the commit."""
+    membership is refreshed after the commit (a caller writing many batches in one
+    transaction asks for it once, with `refresh_segments` on the last call or on its own)."""
     org_id = _org_id(org)
     if not records:
         return UpsertResult()
@@ -292,7 +322,8 @@ def accounts_upsert(*, org, records: Sequence[dict], acting_user=None) -> Upsert
                 for i, idx in enumerate(plan.ids):
                     if idx in fresh_ids and i not in plan.new and i not in plan.changed:
                         plan.changed.append(i)
-        enqueue_on_commit("accounts.portfolio_refresh", org_id)
+        if refresh_segments:
+            enqueue_on_commit("accounts.portfolio_refresh", org_id)
     result = _result(plan, len(records))
     logger.info(
         "accounts upserted org=%s created=%s updated=%s unchanged=%s",

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import upserts
+from csplatform.celery import enqueue_on_commit
 from orgs.models import Organization
 from orgs.timezones import org_today, org_zone
 
@@ -435,6 +436,7 @@ def write(
     extra = {"today": org_today(org)} if kind.name == "subscriptions" else {}
     if kind.name == "accounts":
         extra["acting_user"] = acting_user
+        extra["refresh_segments"] = False  # once, after the last batch
     header_of = {target: h for h, target in mapping.items()}
     resolver = Resolver(org.pk)
     zone = org_zone(org)
@@ -458,6 +460,8 @@ def write(
                 out.unchanged += result.unchanged
                 done += len(batch)
                 _progress(job_id, done, total or report.rows, "write")
+            if kind.name == "accounts":
+                enqueue_on_commit("accounts.portfolio_refresh", org.pk)
     except _Refused as refused:
         return refused.report
     logger.info(

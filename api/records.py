@@ -55,13 +55,17 @@ def fold(text: str) -> str:
 # -- reading one value -----------------------------------------------------------------------
 
 _FORMULA = re.compile(r"^\s*(=|[+\-@]\s*[A-Za-z_][A-Za-z0-9_.]*\s*\()")
+_FORMULA_STARTS = frozenset("=+-@")
 
 
 def _text_of(raw) -> str:
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
+    if raw.__class__ is str:
+        text = raw.strip()
+    elif isinstance(raw, bool) or not isinstance(raw, str | int):
         raise Invalid(_("Expected text."))
-    text = str(raw).strip()
-    if _FORMULA.match(text):
+    else:
+        text = str(raw).strip()
+    if text[:1] in _FORMULA_STARTS and _FORMULA.match(text):
         raise Invalid(
             _("This cell holds a formula (%(formula)s), not a value: save the sheet as values.")
             % {"formula": text[:30]}
@@ -146,6 +150,12 @@ def read_decimal(raw, col: Column, dialect: Dialect):
 
 
 def read_float(raw, col: Column, dialect: Dialect):
+    if raw.__class__ is int or raw.__class__ is float:  # JSON's numbers: no text to read
+        value = float(raw)
+        if not math.isfinite(value):
+            raise Invalid(_("Expected a finite number."))
+        _check_bounds(value, col)
+        return value
     value = float(_number_text(raw, dialect))
     if not math.isfinite(value):
         raise Invalid(_("Expected a finite number."))
@@ -206,7 +216,16 @@ def _date_parts(text: str, dialect: Dialect) -> tuple[int, int, int]:
 def read_date(raw, col: Column, dialect: Dialect):
     if not isinstance(raw, str):
         raise Invalid(_("Expected a date (YYYY-MM-DD)."))
-    text = _MIDNIGHT.sub("", raw.strip())
+    if len(raw) == 10 and raw[4] == "-" and raw[7] == "-":  # ISO, the usual case: C-fast
+        try:
+            value = dt.date.fromisoformat(raw)
+        except ValueError:
+            value = None
+        if value is not None and EARLIEST <= value <= LATEST:
+            return value
+    text = raw.strip()
+    if len(text) > 10:
+        text = _MIDNIGHT.sub("", text)
     year, month, day = _date_parts(text, dialect)
     try:
         value = dt.date(year, month, day)
@@ -461,6 +480,9 @@ def ACCOUNT_REF(required=True):  # noqa: N802 (a column factory)
     )
 
 
+_BY_NAME: dict[str, dict] = {}
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -472,7 +494,7 @@ class Kind:
 
     @property
     def by_name(self) -> dict[str, Column]:
-        return {c.name: c for c in self.columns}
+        return _BY_NAME.setdefault(self.name, {c.name: c for c in self.columns})
 
     @property
     def required(self) -> list[str]:
@@ -943,16 +965,17 @@ def parse_record(
     their stored value), required ones are errors unless `partial`. Empty text is "no value"."""
     out = Parsed()
     columns = kind.by_name
-    for name in raw:
-        if name not in columns:
-            out.errors.append((name, _("Unknown field.")))
+    if len(raw) > len(columns) or not columns.keys() >= raw.keys():
+        for name in raw:
+            if name not in columns:
+                out.errors.append((name, _("Unknown field.")))
     for col in kind.columns:
         if col.name not in raw:
             if col.required and not partial:
                 out.errors.append((col.name, _("This field is required.")))
             continue
         value = raw[col.name]
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None or value == "" or (value.__class__ is str and value.isspace()):
             if col.required:
                 out.errors.append((col.name, _("This field is required.")))
                 continue

@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from accounts import models as am
+from accounts.upserts import filter_in
 from orgs.relations import relation_scope
 
 from .records import Column, Kind
@@ -34,13 +35,13 @@ class Resolver:
         model, by = col.ref.model, col.ref.key
         for i in range(0, len(missing), CHUNK):
             part = missing[i : i + CHUNK]
-            scope = relation_scope(model, self.org_id)
+            scope = relation_scope(model, self.org_id).order_by()
+            if by == "external_id":  # the partial unique index's predicate, so it is used
+                scope = scope.exclude(external_id="")
             if model is am.Contact:  # by email, among the contacts of the record's account
-                rows = (
-                    scope.annotate(_k=Lower("email"))
-                    .filter(_k__in=part)
-                    .values_list("_k", "pk", "account_id")
-                )
+                rows = filter_in(
+                    scope.annotate(_k=Lower("email")), "email", part, lower=True
+                ).values_list("_k", "pk", "account_id")
                 found_contacts: dict = {}
                 for email, pk, account_id in rows:
                     found_contacts.setdefault(email, []).append((pk, account_id))
@@ -48,9 +49,10 @@ class Resolver:
                     cache[k] = found_contacts.get(k)
                 continue
             if by in ("email", "name"):
-                rows = scope.annotate(_k=Lower(by)).filter(_k__in=part).values_list("_k", "pk")
+                rows = filter_in(scope.annotate(_k=Lower(by)), by, part, lower=True)
+                rows = rows.values_list("_k", "pk")
             else:
-                rows = scope.filter(**{f"{by}__in": part}).values_list(by, "pk")
+                rows = filter_in(scope, by, part).values_list(by, "pk")
             found: dict = {}
             for key_value, pk, *extra in rows:
                 value = (pk, *extra) if extra else pk
