@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.celery import enqueue_on_commit
-from orgs.bulk import update_from_values, upsert
+from csplatform.db.bulk import update_from_values, upsert
 from orgs.relations import relation_scope
 
 from . import models as am
@@ -218,7 +218,7 @@ def _write(model, org_id: int, key, records, plan: _Plan, now) -> None:
                 (plan.ids[i], *(records[i][c] for c in plan.columns), *([now] * len(touched)))
                 for i in plan.changed
             ],
-            condition=f"t.organization_id = {int(org_id)}",
+            org_id=org_id,
         )
 
 
@@ -471,7 +471,12 @@ def usage_upsert(*, org, records: Sequence[dict]) -> UpsertResult:
     with transaction.atomic():
         plan = _plan(am.UsageMetric, org_id, key, records, ["value"])
         write = plan.new + plan.changed
-        if write:
+        if write and connection.vendor != "postgresql":
+            # The unique day is a covering index, which only PostgreSQL builds (SQLite, the
+            # demo's database, has no constraint to conflict on): new rows are inserted and
+            # changed ones updated by id, as the plan found them.
+            _write(am.UsageMetric, org_id, key, records, plan, timezone.now())
+        elif write:
             upsert(
                 table=am.UsageMetric._meta.db_table,
                 columns=["organization_id", "account_id", "metric", "date", "value"],

@@ -25,7 +25,7 @@ from csplatform.celery import enqueue_on_commit
 from orgs.models import Role
 from orgs.permissions import org_required
 from orgs.tenancy import org_context
-from orgs.timezones import org_today
+from orgs.web import is_fragment_request, request_today
 
 from . import exports, imports, selectors, services
 from . import records as rec
@@ -46,10 +46,6 @@ logger = logging.getLogger(__name__)
 ADMIN = (Role.ADMIN,)
 IMPORTERS = (Role.ADMIN, Role.ANALYST)
 EXPORTERS = (Role.ADMIN, Role.MANAGER, Role.ANALYST)
-
-
-def _fragment(request) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def api_not_found(request, *args, **kwargs):
@@ -103,7 +99,7 @@ def data_home(request):
 @org_required(roles=ADMIN)
 @require_http_methods(["GET", "POST"])
 def tokens(request):
-    today = org_today(request.organization)
+    today = request_today(request)
     new_token = None
     form = TokenCreateForm(request.POST or None, today=today)
     if request.method == "POST" and form.is_valid():
@@ -241,7 +237,7 @@ def import_detail(request, pk: int):
             request, "api/import_detail.html", _job_context(request, job, form), status=422
         )
     template = "api/import_detail.html"
-    if _fragment(request) and request.GET.get("section") == "status":
+    if is_fragment_request(request) and request.GET.get("section") == "status":
         template += "#import-status"
     return render(request, template, _job_context(request, job))
 
@@ -331,7 +327,7 @@ def export_portfolio(request):
         request.GET,
         org=request.organization,
         user=request.user,
-        today=org_today(request.organization),
+        today=request_today(request),
     )
     form.is_valid()
     return _csv_response(

@@ -4,8 +4,6 @@ the worker while the page reads its progress."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -14,17 +12,9 @@ from api import webhooks
 from api.models import ImportJob, WebhookDelivery
 from tests import factories as f
 from tests.api.receiver import Receiver
+from tests.builders import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(predicate, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_a_failing_delivery_is_retried_with_backoff_by_the_worker(

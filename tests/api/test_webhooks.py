@@ -94,13 +94,13 @@ def test_the_nights_hooks_become_deliveries(org, csm, manager):
     """Triggers evaluated over the fixture world fire (firing.created) and open playbooks
     (playbook.created); a CSM's decision on an alert is alert.decided; a reassignment is
     playbook.reassigned with the previous owner."""
-    from tests.triggers.fixtures import DAY, build
+    from tests.builders import DAY, trigger_world
     from triggers import services as trigger_services
     from triggers.models import Alert, Firing
 
     endpoint_for(org, "http://127.0.0.1:9/hooks")
     with org_context(org):
-        build(org, csm, manager)
+        trigger_world(org, csm, manager)
         trigger_services.triggers_evaluate(org=org, day=DAY)
         firings = Firing.objects.count()
         playbooks = Playbook.objects.count()

@@ -11,8 +11,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Subscription
 from tests import factories as f
-from tests.browser.conftest import log_in
-from tests.browser.test_csp import WATCH_VIOLATIONS, assert_nothing_refused
+from tests.builders import assert_nothing_refused, log_in, watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,18 +19,7 @@ CSV = "Código;Conta;Produto;Valor mensal;Início\nS1;A1;analytics;R$ 1.234,56;3
 
 
 def watched_page(new_page, width):
-    page = new_page(width=width)
-    page.csp_console = []
-    page.on(
-        "console",
-        lambda msg: (
-            page.csp_console.append(msg.text)
-            if "Content Security Policy" in msg.text or msg.text.startswith("Refused to")
-            else None
-        ),
-    )
-    page.add_init_script(WATCH_VIOLATIONS)
-    return page
+    return watch_csp(new_page(width=width))
 
 
 def no_horizontal_scroll(page):

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("playbooks", "0004_one_open_playbook_per_template_outcome_notifications"),
+        ("playbooks", "0007_notification_digest_claim"),
     ]
 
     operations = [
