@@ -425,11 +425,16 @@ def write(
     job_id: int | None = None,
     total: int = 0,
 ) -> Report:
-    """Check every row, then write them all in one transaction; on any error nothing is
-    written and the report says why (row, column, message)."""
-    report = check(
-        org=org, kind=kind, opener=opener, fmt=fmt, mapping=mapping, job_id=job_id, total=total
-    )
+    """Check every row and write them, in one pass and one transaction: batches are written
+    while no row has failed; after the first error the rest of the file is only checked (so
+    the report still names every error), and the transaction is rolled back: on any error
+    nothing is written and the report says why (row, column, message). One pass, not a
+    check and then a write: each row is read, parsed and resolved once."""
+    report = Report()
+    rows = read_rows(opener, fmt)
+    headers = [h.strip().lstrip("\ufeff") for h in next(rows, [])]
+    for row, column, message in mapping_problems(kind, headers, mapping):
+        report.add_error(row, column, message)
     if report.error_count:
         return report
     service = upserts.UPSERTS[kind.name]
@@ -440,40 +445,41 @@ def write(
     header_of = {target: h for h, target in mapping.items()}
     resolver = Resolver(org.pk)
     zone = org_zone(org)
-    out = Report(rows=report.rows)
+    seen: dict[tuple, int] = {}
     try:
         with transaction.atomic():
-            done = 0
             for batch in _batches(kind, opener, fmt, mapping):
-                good = _read_batch(kind, batch, fmt, zone, resolver, header_of, out, None)
-                if out.error_count:  # the data changed since the check (a row deleted)
-                    raise _Refused(out)
-                numbers = [n for n, _ in good]
-                try:
-                    result = service(org=org, records=[v for _, v in good], **extra)
-                except upserts.RecordsRefused as exc:
-                    for index, name, message in exc.errors:
-                        out.add_error(numbers[index], header_of.get(name, name), message)
-                    raise _Refused(out) from exc
-                out.created += result.created
-                out.updated += result.updated
-                out.unchanged += result.unchanged
-                done += len(batch)
-                _progress(job_id, done, total or report.rows, "write")
+                report.rows += len(batch)
+                good = _read_batch(kind, batch, fmt, zone, resolver, header_of, report, seen)
+                if not report.error_count:
+                    numbers = [n for n, _ in good]
+                    try:
+                        result = service(org=org, records=[v for _, v in good], **extra)
+                    except upserts.RecordsRefused as exc:
+                        for index, name, message in exc.errors:
+                            report.add_error(numbers[index], header_of.get(name, name), message)
+                    else:
+                        report.created += result.created
+                        report.updated += result.updated
+                        report.unchanged += result.unchanged
+                _progress(job_id, report.rows, total, "write")
+            if report.error_count:
+                raise _Refused(report)
             if kind.name == "accounts":
                 enqueue_on_commit("accounts.portfolio_refresh", org.pk)
-    except _Refused as refused:
-        return refused.report
+    except _Refused:
+        report.created = report.updated = report.unchanged = 0
+        return report
     logger.info(
         "csv imported org=%s kind=%s rows=%s created=%s updated=%s unchanged=%s",
         org.slug,
         kind.name,
-        out.rows,
-        out.created,
-        out.updated,
-        out.unchanged,
+        report.rows,
+        report.created,
+        report.updated,
+        report.unchanged,
     )
-    return out
+    return report
 
 
 def rejected_rows_csv(*, opener: Opener, fmt: Format, errors: list) -> Iterator[str]:

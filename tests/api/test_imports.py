@@ -191,6 +191,28 @@ def test_an_unknown_owner_email_is_refused_at_its_row(tmp_path, org, csm, capsys
     assert not Account.all_objects.exists()
 
 
+def test_an_error_after_written_batches_rolls_them_back_and_every_error_is_reported(
+    tmp_path, org, capsys, monkeypatch
+):
+    """Batches of 2 rows: rows 2-3 and 4-5 are written before row 6's bad date is read;
+    then rows 6-7 and 8-9 are only checked, so row 9's second error is reported too, and
+    the whole import is rolled back (no account, not even A1-A4). Three errors in all: the
+    date at row 6, the repeated A1 at row 8 and the unknown tier at row 9."""
+    monkeypatch.setattr(imports, "DEFAULT_BATCH_ROWS", 2)
+    rows = [["external_id", "name", "customer_since", "tier"]]
+    rows += [[f"A{i}", f"Conta {i}", "01/02/2024", "Ouro"] for i in range(1, 5)]
+    rows += [["A5", "Conta 5", "31/02/2024", "Ouro"], ["A6", "Conta 6", "", "Ouro"]]
+    rows += [["A1", "De novo", "", "Ouro"], ["A8", "Conta 8", "", "Lata"]]
+    path = write_csv(tmp_path, rows)
+    with pytest.raises(CommandError, match="3 error"):
+        run(path, org, "accounts")
+    stderr = capsys.readouterr().err
+    assert "row 6, column customer_since: " in stderr, stderr
+    assert "row 8, column external_id: Repeats row 2" in stderr, stderr
+    assert "row 9, column tier: " in stderr, stderr
+    assert not Account.all_objects.exists()
+
+
 def test_dry_run_checks_and_writes_nothing(tmp_path, portfolio):
     path = write_csv(tmp_path, [SUB_HEADER, ["S1", "A1", "analytics", "1", "01/01/2024", ""]])
     assert '"checked": true' in run(path, portfolio, "subscriptions", dry_run=True)
