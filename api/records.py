@@ -365,12 +365,21 @@ class Column:
         }[self.reader]
 
 
-def _choices(model_choices, extra: dict[str, tuple[str, ...]] | None = None) -> tuple:
+class ChoiceSet(tuple):
+    """(value, the spellings a file may use for it) pairs; `model_choices` keeps the model's
+    (value, label) pairs they come from, which the API's schema shows."""
+
+    model_choices: tuple = ()
+
+
+def _choices(model_choices, extra: dict[str, tuple[str, ...]] | None = None) -> ChoiceSet:
     extra = extra or {}
-    return tuple(
+    out = ChoiceSet(
         (value, frozenset({fold(label), *(fold(s) for s in extra.get(value, ()))}))
         for value, label in model_choices
     )
+    out.model_choices = tuple(model_choices)
+    return out
 
 
 def text(name, max_length, **kw) -> Column:

@@ -10,6 +10,7 @@ Output serializers shape stored rows."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -28,6 +29,7 @@ from .resolve import Resolver, resolve
 MAX_BULK = 10_000
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class TenantKeyRelatedField(serializers.SlugRelatedField):
     """A relation named by the other row's key, offered and accepted only inside the
     request's organization (orgs.relations.relation_scope)."""
@@ -54,7 +56,11 @@ _FIELD_TYPES = {
     "date": lambda c, kw: serializers.DateField(**kw),
     "datetime": lambda c, kw: serializers.DateTimeField(**kw),
     "boolean": lambda c, kw: serializers.BooleanField(**kw),
-    "choice": lambda c, kw: serializers.ChoiceField(choices=[v for v, _n in c.choices], **kw),
+    # the model's (value, label) pairs, as the output serializers show them: one enum each
+    "choice": lambda c, kw: serializers.ChoiceField(
+        choices=list(getattr(c.choices, "model_choices", None) or [(v, v) for v, _ in c.choices]),
+        **kw,
+    ),
 }
 
 

@@ -283,7 +283,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    # Fields of one name with other choices in other models get a name each.
+    "ENUM_NAME_OVERRIDES": {
+        "SurveyKindEnum": "accounts.models.SurveyKind",
+        "InteractionKindEnum": "accounts.models.InteractionKind",
+        "PlaybookKindEnum": "playbooks.models.PlaybookKind",
+        "SubscriptionStatusEnum": "accounts.models.SubscriptionStatus",
+        "PlaybookStatusEnum": "playbooks.models.PlaybookStatus",
+        "StepStatusEnum": "playbooks.models.StepStatus",
+        "AlertStatusEnum": "triggers.models.AlertStatus",
+    },
     "DISABLE_ERRORS_AND_WARNINGS": True,
 }
 # Shared by every web process and worker when Redis is there (API throttling counts per token
