@@ -83,6 +83,19 @@ def read_text(raw, col: Column, dialect: Dialect):
     return text
 
 
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+def read_slug(raw, col: Column, dialect: Dialect):
+    """A code such as a product's: letters, digits, - and _ (the model's SlugField)."""
+    text = read_text(raw, col, dialect)
+    if not _SLUG.match(text):
+        raise Invalid(
+            _("%(value)s is not a code: use letters, digits, - and _ only.") % {"value": text[:60]}
+        )
+    return text
+
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -354,6 +367,7 @@ class Column:
         return {
             read_text: "text",
             read_email: "email",
+            read_slug: "slug",
             read_decimal: "decimal",
             read_float: "number",
             read_int: "integer",
@@ -694,7 +708,14 @@ PRODUCTS = Kind(
     am.Product,
     ("code",),
     (
-        text("code", 60, required=True, labels=("code", "codigo", "sku")),
+        Column(
+            "code",
+            read_slug,
+            max_length=60,
+            blank_value="",
+            required=True,
+            labels=("code", "codigo", "sku"),
+        ),
         text("name", 120, required=True, labels=("name", "nome", "produto")),
         text("description", 5000, labels=("description", "descricao")),
         Column("is_active", read_bool, labels=("active", "ativo")),

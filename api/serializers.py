@@ -46,6 +46,7 @@ class TenantKeyRelatedField(serializers.SlugRelatedField):
 _FIELD_TYPES = {
     "text": lambda c, kw: serializers.CharField(max_length=c.max_length, allow_blank=True, **kw),
     "email": lambda c, kw: serializers.EmailField(allow_blank=True, **kw),
+    "slug": lambda c, kw: serializers.SlugField(max_length=c.max_length, **kw),
     "decimal": lambda c, kw: serializers.DecimalField(
         max_digits=14, decimal_places=c.places, min_value=c.minimum, max_value=c.maximum, **kw
     ),

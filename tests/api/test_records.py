@@ -52,6 +52,16 @@ def test_malformed_numbers_are_refused(raw):
         rec.read_float(raw, VALUE, rec.BRAZIL)
 
 
+@pytest.mark.parametrize("raw", ["%", "pro plan", "análise", "a/b"])
+def test_a_product_code_is_a_slug(raw):
+    """The model's SlugField: letters, digits, - and _ (schemathesis posted "%", which the
+    API stored and then answered outside its own schema)."""
+    code = rec.PRODUCTS.by_name["code"]
+    with pytest.raises(rec.Invalid, match="not a code"):
+        rec.read_slug(raw, code, rec.JSON)
+    assert rec.read_slug("pro-plan_2", code, rec.JSON) == "pro-plan_2"
+
+
 def test_negative_mrr_is_refused_with_the_bound():
     with pytest.raises(rec.Invalid, match="at least 0"):
         rec.read_decimal("-R$ 10,00", MRR, rec.BRAZIL)
