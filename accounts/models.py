@@ -53,6 +53,8 @@ class Product(TenantModel):
     code = models.SlugField(max_length=60)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
+    # When an integration or a person last changed the row (the API's cursor order).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -170,6 +172,7 @@ class Account(TenantModel):
             models.Index(fields=["organization", "mrr"], name="account_org_mrr"),
             models.Index(fields=["organization", "tier"], name="account_org_tier"),
             models.Index(fields=["organization", "health_score"], name="account_org_health"),
+            models.Index(fields=["organization", "updated_at", "id"], name="account_org_updated"),
         ]
         constraints = [
             _external_id_unique("account"),
@@ -209,6 +212,8 @@ class Contact(TenantModel):
     consent_given_at = models.DateTimeField(null=True, blank=True)
     consent_source = models.CharField(max_length=80, blank=True)
     consent_withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # When an integration or a person last changed the row (the API's cursor order).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -250,6 +255,8 @@ class Subscription(TenantModel):
     )
     renewals_count = models.PositiveIntegerField(default=0)
     discount_pct = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    # When an integration or a person last changed the row (the API's cursor order).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-status", "product__name"]
@@ -345,6 +352,8 @@ class Ticket(TenantModel):
     closed_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)
     sla_breached = models.BooleanField(default=False)
+    # When an integration or a person last changed the row (the API's cursor order).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-opened_at"]
@@ -367,6 +376,8 @@ class Invoice(TenantModel):
     paid_on = models.DateField(null=True, blank=True)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     discount_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # When an integration or a person last changed the row (the API's cursor order).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-due_on"]
@@ -398,19 +409,24 @@ class SurveyResponse(TenantModel):
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="survey_responses"
     )
+    # The answer's id in the survey tool, the key for re-sent answers.
+    external_id = models.CharField(max_length=100, blank=True)
     kind = models.CharField(max_length=4, choices=SurveyKind.choices)
     score = models.PositiveSmallIntegerField()
     comment = models.TextField(blank=True)
     answered_at = models.DateTimeField()
+    # When an integration or a person last changed the row (the API's cursor order).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-answered_at"]
         constraints = [
+            _external_id_unique("surveyresponse"),
             models.CheckConstraint(
                 condition=(Q(kind="nps") & Q(score__lte=10))
                 | (Q(kind="csat") & Q(score__gte=1) & Q(score__lte=5)),
                 name="surveyresponse_score_range",
-            )
+            ),
         ]
         indexes = [
             models.Index(fields=["account", "kind", "answered_at"], name="survey_account_kind_at"),
@@ -448,13 +464,18 @@ class Interaction(TenantModel):
         on_delete=models.SET_NULL,
         related_name="interactions",
     )
+    # The record's id in the CRM it came from, the key for re-sent interactions.
+    external_id = models.CharField(max_length=100, blank=True)
     kind = models.CharField(max_length=8, choices=InteractionKind.choices)
     occurred_at = models.DateTimeField()
     summary = models.CharField(max_length=240)
     notes = models.TextField(blank=True)
+    # When an integration or a person last changed the row (the API's cursor order).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-occurred_at"]
+        constraints = [_external_id_unique("interaction")]
         indexes = [
             models.Index(fields=["account", "occurred_at"], name="interaction_account_at"),
             models.Index(fields=["organization", "occurred_at"], name="interaction_org_at"),

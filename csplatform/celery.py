@@ -49,7 +49,11 @@ NIGHTLY_TASK_OPTIONS = _nightly_task_options()
 
 
 def enqueue(name: str, *args) -> None:
-    """Queue the task registered as `name` now (in-process when tasks run eagerly)."""
+    """Queue the task registered as `name` now (in-process when tasks run eagerly). A process
+    that is not a worker (a management command) may not have imported the apps' task modules
+    yet: they are imported, once, before the name is looked up."""
+    if name not in app.tasks:
+        app.loader.import_default_modules()
     app.tasks[name].delay(*args)
 
 

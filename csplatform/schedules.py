@@ -16,4 +16,9 @@ def beat_schedule() -> dict:
             "task": "health.nightly",
             "schedule": crontab(hour=hour, minute=minute),
         },
+        # Idempotency keys, old webhook deliveries and imports, at a quiet hour before the night.
+        "data-purge-daily": {
+            "task": "api.purge",
+            "schedule": crontab(hour=(hour - 2) % 24, minute=minute),
+        },
     }

@@ -34,6 +34,8 @@ urlpatterns = [
     path("work/", include("workspace.urls")),
     path("alerts/", include("triggers.urls")),
     path("reports/", include("reports.urls")),
+    path("data/", include("api.urls")),
+    path("api/v1/", include("api.api_urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("favicon.ico", favicon),

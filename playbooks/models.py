@@ -245,6 +245,9 @@ class NotificationKind(models.TextChoices):
     PERSONA_PROBLEM = "persona_problem", gettext_lazy("Persona not refreshed")
     # For a playbook's owner: every step is done, the outcome is still to record.
     OUTCOME_DUE = "outcome_due", gettext_lazy("All steps done: outcome to record")
+    # For an organization's admins: a webhook endpoint kept failing and was switched off
+    # (ref: the endpoint's id).
+    WEBHOOK_DISABLED = "webhook_disabled", gettext_lazy("Webhook disabled")
 
 
 class Notification(TenantModel):

@@ -393,6 +393,29 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.wait_for_load_state("networkidle")
 
 
+def watch_csp(page):
+    """`page`, recording CSP violations: the console's "Refused to ..." errors and the
+    securitypolicyviolation events (read by assert_nothing_refused)."""
+    page.csp_console = []
+    page.on(
+        "console",
+        lambda msg: (
+            page.csp_console.append(msg.text)
+            if "Content Security Policy" in msg.text or msg.text.startswith("Refused to")
+            else None
+        ),
+    )
+    page.add_init_script(WATCH_VIOLATIONS)
+    return page
+
+
+def assert_nothing_refused(page, where: str) -> None:
+    events = page.evaluate("window.__cspViolations || []")
+    assert page.csp_console == [], (where, page.csp_console)
+    assert events == [], (where, events)
+    assert page.js_errors == [], (where, page.js_errors)
+
+
 # -- concurrency and waiting for a worker -------------------------------------------------
 
 

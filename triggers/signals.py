@@ -1,4 +1,5 @@
-"""Hooks triggers offers to higher layers (reports), so it never imports them."""
+"""Hooks triggers offers to higher layers (reports, the API's webhooks), so it never imports
+them."""
 
 from django.dispatch import Signal
 
@@ -8,3 +9,11 @@ from django.dispatch import Signal
 # inline (True in the foreground, where a receiver should do its work in this process rather
 # than queue it).
 trigger_run_completed = Signal()
+
+# Firings were turned into their playbook or alert (the moment a trigger's firing takes
+# effect), sent inside the transaction of that write. Arguments: organization_id, firing_ids.
+firings_created = Signal()
+
+# Alerts were confirmed or dismissed (by a CSM, or closed by the account's churn), sent inside
+# the transaction of that write. Arguments: organization_id, alert_ids.
+alerts_decided = Signal()

@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "axes",
@@ -57,6 +60,7 @@ INSTALLED_APPS = [
     "triggers",
     "workspace",
     "reports",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -244,15 +248,78 @@ SITE_URL = env("CSPLATFORM_SITE_URL", default="http://127.0.0.1:8000")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="csplatform@localhost")
 
+# The REST API (api/): integrations authenticate with the organization's own API tokens
+# (api.authentication, never a session or a query string); pagination, filters, errors and
+# throttling are set per view there.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TokenScopePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.UpdatedCursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
+    "PAGE_SIZE": 100,
 }
+# Requests one API token may make per minute (429 with Retry-After beyond it).
+API_TOKEN_RATE_PER_MINUTE = env.count("CSPLATFORM_API_RATE_PER_MINUTE", default=600, minimum=1)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "csplatform API",
+    "DESCRIPTION": (
+        "The portfolio, signals, health scores, firings, alerts and playbooks of one "
+        "organization. Authenticate with `Authorization: Bearer <token>` (an admin creates "
+        "tokens under Data → API tokens)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    # Swagger UI and Redoc from our own static files (drf-spectacular-sidecar), no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Fields of one name with other choices in other models get a name each.
+    "ENUM_NAME_OVERRIDES": {
+        "SurveyKindEnum": "accounts.models.SurveyKind",
+        "InteractionKindEnum": "accounts.models.InteractionKind",
+        "PlaybookKindEnum": "playbooks.models.PlaybookKind",
+        "SubscriptionStatusEnum": "accounts.models.SubscriptionStatus",
+        "PlaybookStatusEnum": "playbooks.models.PlaybookStatus",
+        "StepStatusEnum": "playbooks.models.StepStatus",
+        "AlertStatusEnum": "triggers.models.AlertStatus",
+    },
+    "DISABLE_ERRORS_AND_WARNINGS": True,
+}
+# Shared by every web process and worker when Redis is there (API throttling counts per token
+# across gunicorn workers); one process's memory otherwise (the demo).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "csplatform",
+        }
+    }
+# Outgoing webhooks: a delivery is tried WEBHOOK_MAX_ATTEMPTS times with backoff; an endpoint
+# whose deliveries fail WEBHOOK_DISABLE_AFTER times in a row is disabled and its admins told.
+# Endpoints must be https:// on a public address; WEBHOOK_ALLOW_PRIVATE_URLS lets development
+# and the tests deliver to http:// on loopback.
+WEBHOOK_MAX_ATTEMPTS = env.count("CSPLATFORM_WEBHOOK_MAX_ATTEMPTS", default=6, minimum=1)
+WEBHOOK_DISABLE_AFTER = env.count("CSPLATFORM_WEBHOOK_DISABLE_AFTER", default=20, minimum=1)
+WEBHOOK_TIMEOUT_SECONDS = env.count("CSPLATFORM_WEBHOOK_TIMEOUT_SECONDS", default=10, minimum=1)
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("CSPLATFORM_WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# The first retry's wait; each next one waits three times longer (at most 30 minutes).
+WEBHOOK_RETRY_SECONDS = env.count("CSPLATFORM_WEBHOOK_RETRY_SECONDS", default=10, minimum=1)
+# CSV imports: files up to IMPORT_MAX_BYTES; above IMPORT_INLINE_ROWS rows the import runs in a
+# Celery worker with a progress bar (the file is kept in the database, so any worker reads it).
+IMPORT_MAX_BYTES = env.count("CSPLATFORM_IMPORT_MAX_MB", default=200, minimum=1) * 1024 * 1024
+IMPORT_INLINE_ROWS = env.count("CSPLATFORM_IMPORT_INLINE_ROWS", default=5000, minimum=0)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 LOGGING = {
     "version": 1,

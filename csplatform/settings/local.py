@@ -9,3 +9,5 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # Static files straight from the apps and static/, with or without DEBUG: no collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Development receivers listen on http://localhost.
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("CSPLATFORM_WEBHOOK_ALLOW_PRIVATE_URLS", default=True)

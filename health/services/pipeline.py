@@ -37,7 +37,7 @@ from orgs.timezones import org_zone
 from ..measures import MEASURES, MeasureContext, load_accounts
 from ..models import HealthModel, HealthRun, HealthRunChunk, HealthScore, RunState
 from ..scoring import IndicatorSpec, ModelSpec, changes, score_frame
-from ..signals import health_run_completed
+from ..signals import health_colours_changed, health_run_completed
 from ..usage import DenseUsage
 
 logger = logging.getLogger(__name__)
@@ -241,6 +241,7 @@ def health_scores_write(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> N
         conflict=["account_id", "date"],
         update=["model_id", "model_version", "score", "colour", "breakdown", "missing"],
     )
+    changes = _colour_changes(org_id=org_id, day=day, ids=ids, scores=scores, values=score_values)
     update_from_values(
         table=Account._meta.db_table,
         key="id",
@@ -265,6 +266,33 @@ def health_scores_write(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> N
         condition="(t.health_scored_on IS NULL OR t.health_scored_on <= v.health_scored_on)"
         " AND t.churned_at IS NULL AND t.lifecycle_stage <> 'churned'",
     )
+    if changes:
+        health_colours_changed.send(
+            sender=HealthScore, organization_id=org_id, date=day, changes=changes
+        )
+
+
+def _colour_changes(*, org_id, day, ids, scores, values) -> list[tuple]:
+    """The accounts whose current colour this day's scores change (the same rule as the
+    latest-score columns' update: the day is their latest, and they have not churned), read
+    only when a layer above listens (health_colours_changed)."""
+    if not health_colours_changed.has_listeners(HealthScore):
+        return []
+    current = {
+        pk: colour
+        for pk, colour, scored_on, churned_at, stage in Account.all_objects.filter(
+            organization_id=org_id, pk__in=ids.tolist()
+        ).values_list("pk", "health_colour", "health_scored_on", "churned_at", "lifecycle_stage")
+        if colour
+        and (scored_on is None or scored_on <= day)
+        and churned_at is None
+        and stage != "churned"
+    }
+    return [
+        (pk, current[pk], colour, score)
+        for pk, colour, score in zip(ids.tolist(), scores["colour"].tolist(), values, strict=True)
+        if pk in current and current[pk] != colour
+    ]
 
 
 # -- runs and chunks --------------------------------------------------------------------

@@ -23,6 +23,7 @@ from .notifications import (
     notifications_create_assigned,
     notifications_mark_read,
     notifications_mark_read_for,
+    notifications_notify_admins,
     notifications_send_digest,
 )
 from .portfolio import playbooks_cancel_for_churn, playbooks_handover
@@ -48,6 +49,7 @@ __all__ = [
     "notifications_create_assigned",
     "notifications_mark_read",
     "notifications_mark_read_for",
+    "notifications_notify_admins",
     "notifications_send_digest",
     "org_manager_id",
     "playbook_close",

@@ -20,6 +20,7 @@ from ..models import (
     PlaybookStep,
     PlaybookTemplate,
 )
+from ..signals import playbooks_created
 from .errors import PlaybookError, churned_text
 from .notifications import notifications_create_assigned
 
@@ -174,6 +175,9 @@ def _create(
             )
     PlaybookStep.objects.bulk_create(steps, batch_size=5000)
     notifications_create_assigned(org=org, playbooks=playbooks, acting_user_id=acting_user_id)
+    playbooks_created.send(
+        sender=Playbook, organization_id=org.pk, playbook_ids=[p.pk for p in playbooks]
+    )
     logger.info("playbooks created org=%s count=%s steps=%s", org.slug, len(playbooks), len(steps))
     return playbooks
 

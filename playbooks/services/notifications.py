@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
-from orgs.models import Organization, User
+from orgs.models import Membership, Organization, Role, User
 from orgs.tenancy import org_context
 from orgs.validators import is_local_path
 
@@ -197,3 +197,32 @@ def notifications_mark_read_for(*, kind: str, ref: int) -> int:
     return Notification.objects.filter(kind=kind, ref=ref, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+def notifications_notify_admins(*, org_id: int, kind: str, ref: int, text: str, url: str) -> int:
+    """Tell every active admin of the organization about something of theirs (e.g. a webhook
+    endpoint switched off); the same kind and ref notify each admin once, raised again as
+    unread when it happens again."""
+    admins = list(
+        Membership.objects.filter(
+            organization_id=org_id, role=Role.ADMIN, user__is_active=True
+        ).values_list("user_id", flat=True)
+    )
+    max_text = Notification._meta.get_field("text").max_length
+    Notification.all_objects.bulk_create(
+        [
+            Notification(
+                organization_id=org_id,
+                user_id=user_id,
+                kind=kind,
+                ref=ref,
+                text=text if len(text) <= max_text else text[: max_text - 1] + "…",
+                url=url,
+            )
+            for user_id in admins
+        ],
+        update_conflicts=True,
+        unique_fields=["user", "kind", "ref"],
+        update_fields=["text", "url", "created_at", "read_at", "emailed_at"],
+    )
+    return len(admins)

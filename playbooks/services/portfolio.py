@@ -19,6 +19,7 @@ from ..models import (
     PlaybookStep,
     StepStatus,
 )
+from ..signals import playbooks_closed, playbooks_reassigned
 from .notifications import notifications_create_assigned
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ def playbooks_handover(
             playbook__in=open_playbooks, status=StepStatus.OPEN, assignee_id=previous_owner_id
         ).update(assignee_id=owner_id, version=F("version") + 1)
     moved = list(open_playbooks.exclude(owner_id=owner_id))
+    previous_owners = [p.owner_id for p in moved]
     open_playbooks.exclude(owner_id=owner_id).update(owner_id=owner_id)
     for playbook in moved:
         playbook.owner_id = owner_id
@@ -50,6 +52,12 @@ def playbooks_handover(
         ).delete()
         notifications_create_assigned(
             org=org, playbooks=moved, acting_user_id=acting_user_id, why="handover"
+        )
+        playbooks_reassigned.send(
+            sender=Playbook,
+            organization_id=org.pk,
+            playbook_ids=[p.pk for p in moved],
+            previous_owner_ids=previous_owners,
         )
     logger.info(
         "handover account=%s from=%s to=%s playbooks=%s",
@@ -103,6 +111,7 @@ def playbooks_cancel_for_churn(
     Notification.objects.filter(
         organization_id=organization_id, playbook_id__in=ids, read_at__isnull=True
     ).update(read_at=now)
+    playbooks_closed.send(sender=Playbook, organization_id=organization_id, playbook_ids=ids)
     logger.info(
         "playbooks cancelled for churn org=%s accounts=%s playbooks=%s",
         organization_id,

@@ -29,6 +29,7 @@ from ..models import (
     PlaybookStep,
     StepStatus,
 )
+from ..signals import playbooks_closed, playbooks_reassigned
 from .errors import PlaybookError, StepConflict, require_playbook_worker, require_step_worker
 from .notifications import account_names, notifications_create_assigned
 
@@ -262,6 +263,9 @@ def playbook_close(
         Notification.objects.filter(
             kind=NotificationKind.OUTCOME_DUE, ref=playbook.pk, read_at__isnull=True
         ).update(read_at=timezone.now())
+        playbooks_closed.send(
+            sender=Playbook, organization_id=playbook.organization_id, playbook_ids=[playbook.pk]
+        )
         try:
             if outcome == Outcome.WON:
                 account_services.subscription_add(
@@ -320,4 +324,11 @@ def playbook_reassign(*, playbook: Playbook, owner: User, acting_user: User) -> 
             why="reassigned",
             actor=acting_user.get_full_name() or acting_user.username,
         )
+        if previous != owner.pk:
+            playbooks_reassigned.send(
+                sender=Playbook,
+                organization_id=playbook.organization_id,
+                playbook_ids=[playbook.pk],
+                previous_owner_ids=[previous],
+            )
     return playbook

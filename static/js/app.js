@@ -73,6 +73,12 @@
     if (first) first.focus();
   });
 
+  // <input data-select-on-focus> selects its whole value (a new API token, to copy).
+  document.addEventListener("focusin", function (event) {
+    var el = event.target;
+    if (el instanceof HTMLInputElement && el.hasAttribute("data-select-on-focus")) el.select();
+  });
+
   // A failed htmx request says so instead of doing nothing.
   function flash(message) {
     var box = document.getElementById("flash");

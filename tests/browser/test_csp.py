@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from orgs.tenancy import org_context
 from playbooks.models import Playbook
 from tests import factories as f
-from tests.builders import DAY, WATCH_VIOLATIONS, log_in, trigger_world
+from tests.builders import DAY, assert_nothing_refused, log_in, trigger_world, watch_csp
 from triggers import services as trigger_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,20 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def watched(new_page):
-    """A page that records CSP violations: the console's "Refused to ..." errors and the
-    securitypolicyviolation events."""
-    page = new_page()
-    page.csp_console = []
-    page.on(
-        "console",
-        lambda msg: (
-            page.csp_console.append(msg.text)
-            if "Content Security Policy" in msg.text or msg.text.startswith("Refused to")
-            else None
-        ),
-    )
-    page.add_init_script(WATCH_VIOLATIONS)
-    return page
+    return watch_csp(new_page())
 
 
 def visit(page, url: str) -> None:
@@ -39,13 +26,6 @@ def visit(page, url: str) -> None:
     assert response.status == 200, (url, response.status)
     assert "Content-Security-Policy" in {k.title(): v for k, v in response.headers.items()}
     page.wait_for_load_state("networkidle")
-
-
-def assert_nothing_refused(page, where: str) -> None:
-    events = page.evaluate("window.__cspViolations || []")
-    assert page.csp_console == [], (where, page.csp_console)
-    assert events == [], (where, events)
-    assert page.js_errors == [], (where, page.js_errors)
 
 
 def test_the_main_pages_break_no_rule_of_the_policy(watched, org, csm, manager):

@@ -355,7 +355,16 @@ def test_users_are_read_only_for_an_org_admin_and_show_only_their_membership(cli
 
 # -- Forms of the product -------------------------------------------------------------------
 
-APP_MODULES = ("orgs", "accounts", "health", "playbooks", "triggers", "workspace", "reports")
+APP_MODULES = (
+    "orgs",
+    "accounts",
+    "health",
+    "playbooks",
+    "triggers",
+    "workspace",
+    "reports",
+    "api",
+)
 
 
 def _app_form_classes() -> list[type[forms.BaseForm]]:
@@ -380,6 +389,7 @@ def _has_relations(cls) -> bool:
 def _form_cases(own, org, csm):
     """Each product form with a relation: how to build it for `own`, and valid other data."""
     from accounts.forms import AccountReassignForm, PortfolioFilterForm
+    from api.forms import EraseForm, FiringExportForm, PlaybookExportForm
     from playbooks.forms import (
         ContactLogForm,
         PlaybookCloseForm,
@@ -423,6 +433,9 @@ def _form_cases(own, org, csm):
             for name in ("persona", "product", "csm")
         ],
         CoverageGoalForm: [(dict(instance=own[CoverageGoal]), {"goal_pct": "70"}, "persona")],
+        EraseForm: [({}, {"reason": "Their email of 1 June"}, "contact")],
+        PlaybookExportForm: [({}, {}, "owner")],
+        FiringExportForm: [({}, {}, "trigger")],
     }
 
 

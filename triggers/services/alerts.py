@@ -18,6 +18,7 @@ from playbooks.permissions import SUPERVISORS, role_of
 from playbooks.services import NotAllowed, PlaybookError, notifications_mark_read_for
 
 from ..models import Alert, AlertStatus
+from ..signals import alerts_decided
 from .evaluation import playbooks_open_for_firings
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,9 @@ def alert_confirm(*, alert_id: int, user: User, today: dt.date) -> Alert:
         alert.save(update_fields=["status", "decided_at", "decided_by", "playbook"])
         alert.joined_open = not created.new
         notifications_mark_read_for(kind=NotificationKind.ALERT_RAISED, ref=alert.pk)
+        alerts_decided.send(
+            sender=Alert, organization_id=alert.organization_id, alert_ids=[alert.pk]
+        )
     logger.info("alert confirmed id=%s playbook=%s by=%s", alert.pk, playbook.pk, user.pk)
     return alert
 
@@ -84,6 +88,9 @@ def alert_dismiss(*, alert_id: int, user: User, reason: str) -> Alert:
         alert.decided_by = user
         alert.save(update_fields=["status", "dismiss_reason", "decided_at", "decided_by"])
         notifications_mark_read_for(kind=NotificationKind.ALERT_RAISED, ref=alert.pk)
+        alerts_decided.send(
+            sender=Alert, organization_id=alert.organization_id, alert_ids=[alert.pk]
+        )
     logger.info("alert dismissed id=%s by=%s", alert.pk, user.pk)
     return alert
 
@@ -129,6 +136,9 @@ def alerts_close_for_churn(
         ref__in=[pk for pk, _ in rows],
         read_at__isnull=True,
     ).update(read_at=now)
+    alerts_decided.send(
+        sender=Alert, organization_id=organization_id, alert_ids=[pk for pk, _ in rows]
+    )
     logger.info(
         "alerts closed for churn org=%s accounts=%s alerts=%s",
         organization_id,

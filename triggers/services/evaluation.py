@@ -36,6 +36,7 @@ from .. import selectors
 from ..conditions import compile_condition, evaluate, evidence_records, evidence_texts
 from ..fields import load_frame
 from ..models import Action, Alert, Firing, Schedule, Trigger
+from ..signals import firings_created
 
 logger = logging.getLogger(__name__)
 
@@ -295,6 +296,10 @@ def firings_materialize(
             org=org, firings=to_playbook, triggers=by_id, opened_on=day, is_demo=is_demo
         )
         alerts_raise_for_firings(org=org, firings=to_alert)
+        if pending:
+            firings_created.send(
+                sender=Firing, organization_id=org.pk, firing_ids=[f.pk for f in pending]
+            )
     return len(created.new), len(to_alert)
 
 

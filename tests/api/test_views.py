@@ -1,0 +1,170 @@
+"""The data pages: tokens shown once and revoked, exports (the portfolio as filtered,
+playbooks, firings, all data), a contact's erasure with its audit line, and who may do what."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import pytest
+
+from accounts.models import Contact, Interaction, SurveyResponse
+from api.models import ApiToken, DataAudit
+from playbooks.models import Playbook
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def streamed(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_an_admin_creates_a_token_sees_it_once_and_revokes_it(client, org, org_admin):
+    client.force_login(org_admin)
+    page = client.post("/data/tokens/", {"name": "Billing sync", "scope": "write"})
+    assert page.status_code == 200 and page["Cache-Control"] == "no-store"
+    token = ApiToken.all_objects.get()
+    secret = page.content.decode().split('id="new-token-value" type="text" readonly value="')[1]
+    secret = secret.split('"')[0]
+    assert secret.startswith(token.prefix) and len(secret) > 40
+    again = client.get("/data/tokens/").content.decode()
+    assert secret not in again and token.prefix in again  # never shown again
+    client.post(f"/data/tokens/{token.pk}/revoke/")
+    token.refresh_from_db()
+    assert token.revoked_at is not None and token.revoked_by == org_admin
+    assert list(DataAudit.all_objects.values_list("action", flat=True).order_by("pk")) == [
+        "token_created",
+        "token_revoked",
+    ]
+
+
+def test_a_token_expiring_today_or_before_is_refused(client, org_admin):
+    client.force_login(org_admin)
+    page = client.post("/data/tokens/", {"name": "x", "scope": "read", "expires_on": "2000-01-01"})
+    assert page.status_code == 422 and "Choose a day after today" in page.content.decode()
+    assert not ApiToken.all_objects.exists()
+
+
+@pytest.mark.parametrize("who", ["csm", "manager", "analyst"])
+def test_only_admins_manage_tokens(client, request, who):
+    client.force_login(request.getfixturevalue(who))
+    assert client.get("/data/tokens/").status_code == 403
+    assert client.post("/data/tokens/", {"name": "x", "scope": "write"}).status_code == 403
+
+
+def test_a_token_of_another_organization_cannot_be_revoked(client, org_admin, other_org):
+    from api.services import token_create
+
+    theirs = token_create(org=other_org, name="x", scope="read", created_by=org_admin).token
+    client.force_login(org_admin)
+    assert client.post(f"/data/tokens/{theirs.pk}/revoke/").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.revoked_at is None
+
+
+def test_the_portfolio_export_keeps_the_pages_filters(client, org, csm):
+    f.AccountFactory(organization=org, name="Alfa", tier="gold", external_id="A1")
+    f.AccountFactory(organization=org, name="Beta", tier="silver", external_id="B1")
+    f.AccountFactory(organization=f.OrganizationFactory(slug="x"), name="Theirs")
+    client.force_login(csm)
+    assert "Export CSV" in client.get("/accounts/?tier=gold").content.decode()
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                streamed(client.get("/data/exports/portfolio.csv?tier=gold")).decode("utf-8-sig")
+            )
+        )
+    )
+    assert rows[0][:3] == ["id", "external_id", "name"]
+    assert [r[2] for r in rows[1:]] == ["Alfa"]
+    everything = streamed(client.get("/data/exports/portfolio.csv")).decode("utf-8-sig")
+    assert "Beta" in everything and "Theirs" not in everything
+
+
+def test_exported_cells_that_look_like_formulas_are_defused(client, org, manager):
+    f.AccountFactory(organization=org, name='=HYPERLINK("http://x")')
+    client.force_login(manager)
+    text = streamed(client.get("/data/exports/portfolio.csv")).decode("utf-8-sig")
+    assert "'=HYPERLINK" in text
+
+
+def test_playbook_and_firing_exports_filter_and_stay_in_the_organization(
+    client, org, other_org, manager
+):
+    from tests import tenant_graph
+
+    own = tenant_graph.build(org, "acme")
+    tenant_graph.build(other_org, "globex")
+    client.force_login(manager)
+    text = streamed(client.get("/data/exports/playbooks.csv?status=open")).decode("utf-8-sig")
+    assert "acme playbook" in text and "globex playbook" not in text
+    assert (
+        "acme playbook"
+        not in streamed(client.get("/data/exports/playbooks.csv?status=completed")).decode()
+    )
+    firings = streamed(client.get("/data/exports/firings.csv")).decode("utf-8-sig")
+    assert "acme trigger" in firings and "globex trigger" not in firings
+    assert own[Playbook].pk
+    bad = client.get(f"/data/exports/firings.csv?trigger={own['csm'].pk + 10_000}")
+    assert bad.status_code == 400 and "trigger" in bad.content.decode()
+
+
+def test_an_admin_exports_all_data_as_a_zip_with_an_audit_line(client, org, other_org, org_admin):
+    from tests import tenant_graph
+
+    tenant_graph.build(org, "acme")
+    tenant_graph.build(other_org, "globex")
+    client.force_login(org_admin)
+    body = streamed(client.post("/data/exports/all.zip"))
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    assert "accounts.csv" in archive.namelist() and "usage.csv" in archive.namelist()
+    accounts = archive.read("accounts.csv").decode("utf-8-sig")
+    assert "acme account" in accounts and "globex account" not in accounts
+    assert DataAudit.all_objects.get().action == "data_exported"
+
+
+def test_an_admin_erases_a_contacts_personal_data_with_a_reason(client, org, org_admin):
+    account = f.AccountFactory(organization=org)
+    contact = f.ContactFactory(
+        account=account, name="Ana Lima", email="ana@x.example", phone="+55 11 9999"
+    )
+    f.SurveyResponseFactory(account=account, contact=contact, comment="Ana says hi")
+    f.InteractionFactory(account=account, contact=contact, notes="Called Ana at home")
+    client.force_login(org_admin)
+    page = client.get("/data/erase/?email=ANA@x.example").content.decode()
+    assert "Ana Lima" in page
+    refused = client.post("/data/erase/", {"contact": contact.pk, "reason": ""})
+    assert refused.status_code == 422
+    client.post("/data/erase/", {"contact": contact.pk, "reason": "Email of 1 June"})
+    contact.refresh_from_db()
+    assert (contact.name, contact.email, contact.phone) == ("Erased contact", "", "")
+    assert contact.consent_withdrawn_at is not None
+    assert SurveyResponse.all_objects.get().comment == ""
+    assert Interaction.all_objects.get().notes == ""
+    line = DataAudit.all_objects.get(action="contact_erased")
+    assert line.actor == org_admin and line.detail["reason"] == "Email of 1 June"
+    assert "Ana" not in str(line.detail) + line.subject
+
+
+def test_a_contact_of_another_organization_cannot_be_erased(client, org_admin, other_org):
+    theirs = f.ContactFactory(account=f.AccountFactory(organization=other_org), name="Bia")
+    client.force_login(org_admin)
+    response = client.post("/data/erase/", {"contact": theirs.pk, "reason": "x"})
+    assert response.status_code == 422
+    assert Contact.all_objects.get(pk=theirs.pk).name == "Bia"
+
+
+def test_the_data_page_shows_what_each_role_may_do(client, org_admin, analyst, manager, csm):
+    client.force_login(org_admin)
+    page = client.get("/data/").content.decode()
+    assert "API tokens" in page and "Import a file" in page and "Erase a contact" in page
+    client.force_login(analyst)
+    page = client.get("/data/").content.decode()
+    assert "Import a file" in page and "API tokens" not in page
+    client.force_login(manager)
+    page = client.get("/data/").content.decode()
+    assert "Import a file" not in page and "Exports" in page
+    client.force_login(csm)
+    assert "/data/" not in client.get("/accounts/").content.decode().split("<main")[0]
