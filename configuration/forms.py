@@ -83,6 +83,14 @@ def _at_most(limit: int):
     return MaxValueValidator(limit)
 
 
+class _Ticked(forms.CheckboxSelectMultiple):
+    """Ticked boxes; one id posted on its own (a script's plain dict) counts as a list of one."""
+
+    def value_from_datadict(self, data, files, name):
+        value = super().value_from_datadict(data, files, name)
+        return [value] if isinstance(value, str) else value
+
+
 class PersonaForm(TenantModelForm):
     """A persona's name and order; its rules come from the builder. Hand-picked accounts are
     the ticked ones (unticking removes one) plus any added by name, one per line."""
@@ -108,7 +116,7 @@ class PersonaForm(TenantModelForm):
             "slug": _("Letters, digits and hyphens; trigger conditions name the persona by it."),
             "priority": _("When an account fits several personas, the lowest number wins."),
         }
-        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        widgets = {"description": forms.Textarea(attrs={"rows": 2}), "hand_picked": _Ticked}
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")

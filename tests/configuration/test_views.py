@@ -246,8 +246,8 @@ def test_a_persona_shows_its_live_count_and_membership_is_refreshed_on_save(
     live = client.post(url, data, HTTP_HX_REQUEST="true")
     text = live.content.decode()
     assert (
-        'id="persona-live" aria-labelledby="persona-live-title" aria-live="polite" hx-swap-oob="true"'
-        in text
+        'id="persona-live" aria-labelledby="persona-live-title" aria-live="polite" '
+        'hx-swap-oob="true"' in text
     )
     assert live.context["live_count"] == 2  # Delta and Echo are gold
     assert [a.name for a in live.context["sample"]] == ["Delta", "Echo"]
@@ -261,3 +261,22 @@ def test_a_persona_shows_its_live_count_and_membership_is_refreshed_on_save(
     assert list(picked) == ["Charlie"]
     members = Account.all_objects.filter(persona=persona).order_by("name")
     assert [a.name for a in members] == ["Charlie", "Delta", "Echo"]  # now, not at night
+
+
+def test_another_organizations_persona_product_or_template_is_refused(
+    client, world, org_admin, other_org
+):
+    from tests import tenant_graph
+
+    foreign = tenant_graph.build(other_org, "globex")
+    from accounts.models import Persona as P
+    from accounts.models import Product
+    from playbooks.models import PlaybookTemplate
+
+    client.force_login(org_admin)
+    for name, model in (("persona", P), ("product", Product), ("template", PlaybookTemplate)):
+        data = _draft_data(world, **{name: str(foreign[model].pk)})
+        response = client.post(reverse("configuration:trigger_new"), data)
+        assert response.status_code == 422, name
+        assert name in response.context["form"].errors, name
+    assert not TriggerDraft.all_objects.exists()
