@@ -10,20 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from orgs.tenancy import TenantModel
 from playbooks.models import PlaybookKind
 from triggers.models import Action, Schedule
+from triggers.services import TRIGGER_EDITABLE_FIELDS
 
-# The fields a draft holds, named as on Trigger (triggers.services.TRIGGER_EDITABLE_FIELDS
-# without is_active: switching a trigger off is not a draft).
-DRAFT_FIELDS = (
-    "name",
-    "kind",
-    "persona",
-    "product",
-    "condition",
-    "schedule",
-    "cooldown_days",
-    "action",
-    "template",
-)
+# The fields a draft holds, named as on Trigger: what the versioning services may change,
+# without is_active (switching a trigger off is not a draft).
+DRAFT_FIELDS = tuple(f for f in TRIGGER_EDITABLE_FIELDS if f != "is_active")
 
 
 class TriggerDraft(TenantModel):
