@@ -129,6 +129,25 @@ def persona_assign_all(*, org: Organization) -> PersonaAssignment:
     return out
 
 
+def persona_save(
+    *, persona: Persona, hand_picked: list[Account], acting_user: User | None = None
+) -> PersonaAssignment:
+    """Save a persona (new or changed: its rules validated as the model says) with its
+    hand-picked accounts, and refresh every account's persona at once (persona_assign_all),
+    so the new membership shows now rather than after the night."""
+    with org_context(persona.organization_id), transaction.atomic():
+        persona.full_clean()
+        persona.save()
+        persona.hand_picked.set(hand_picked)
+    logger.info(
+        "persona saved id=%s org=%s by=%s",
+        persona.pk,
+        persona.organization_id,
+        getattr(acting_user, "pk", None),
+    )
+    return persona_assign_all(org=persona.organization)
+
+
 def account_reassign(*, account: Account, owner: User, acting_user: User) -> Account:
     """Give an account to another CSM of its organization (managers and admins only)."""
     from orgs.models import Membership

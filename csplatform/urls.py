@@ -36,6 +36,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("data/", include("api.urls")),
     path("api/v1/", include("api.api_urls")),
+    path("configuration/", include("configuration.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("favicon.ico", favicon),

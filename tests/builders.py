@@ -10,6 +10,7 @@ import math
 import threading
 import time
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
@@ -467,3 +468,70 @@ class HookedMailBackend(locmem.EmailBackend):
             if HookedMailBackend.hook is not None:
                 HookedMailBackend.hook(message)
         return super().send_messages(messages)
+
+
+# -- what a browser would post ------------------------------------------------------------
+
+
+class _Posted(HTMLParser):
+    """The values a browser posts from an HTML fragment: inputs (checked boxes only, no
+    buttons), selected options (the first option of a select with none selected), textareas
+    (less the newline right after the tag, which browsers drop)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.pairs: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._first: str | None = None
+        self._chosen = False
+        self._textarea: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name:
+            kind = a.get("type", "text")
+            if kind in ("submit", "button", "image", "file", "reset"):
+                return
+            if kind in ("checkbox", "radio") and "checked" not in a:
+                return
+            self.pairs.append((name, a.get("value", "on" if kind == "checkbox" else "")))
+        elif tag == "select" and name:
+            self._select, self._first, self._chosen = name, None, False
+        elif tag == "option" and self._select:
+            value = a.get("value", "")
+            if self._first is None:
+                self._first = value
+            if "selected" in a:
+                self.pairs.append((self._select, value))
+                self._chosen = True
+        elif tag == "textarea" and name:
+            self._textarea, self._text = name, ""
+
+    def handle_data(self, data):
+        if self._textarea:
+            self._text += data
+
+    def handle_endtag(self, tag):
+        if tag == "select" and self._select:
+            if not self._chosen and self._first is not None:
+                self.pairs.append((self._select, self._first))
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            self.pairs.append((self._textarea, self._text.removeprefix("\n")))
+            self._textarea = None
+
+
+def posted(html: str, **extra):
+    """The QueryDict a browser would post from `html`, plus `extra` values."""
+    from django.http import QueryDict
+
+    parser = _Posted()
+    parser.feed(html)
+    data = QueryDict(mutable=True)
+    for name, value in parser.pairs:
+        data.appendlist(name, value)
+    for name, value in extra.items():
+        data[name] = value
+    return data

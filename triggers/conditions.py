@@ -54,6 +54,25 @@ def evaluate(
     return mask, evidence
 
 
+def frame_fields(trigger, node: Node) -> set[str]:
+    """The columns of the evaluation frame (triggers.fields.load_frame) the trigger needs:
+    what its condition reads, and the products held when it offers a product."""
+    return set(fields_read(node)) | ({"products"} if trigger.product_id else set())
+
+
+def trigger_scope(trigger, frame: pd.DataFrame) -> pd.Series:
+    """The accounts of `frame` the trigger may fire for before cool-downs: those of its
+    persona (any, without one), and for a trigger with a product, those not holding it (the
+    frame then has the `products` column). The night and the configuration's dry run and
+    backtest all ask this, so they cannot disagree on who is in scope."""
+    scope = pd.Series(True, index=frame.index)
+    if trigger.persona_id:
+        scope &= frame["persona_id"] == trigger.persona_id
+    if trigger.product_id:
+        scope &= ~frame["products"].str.contains(f"|{trigger.product.code}|", regex=False)
+    return scope
+
+
 def evidence_texts(node: Node, frame: pd.DataFrame, mask: pd.Series) -> pd.Series:
     """Per fired account, the comparisons that made the condition true, each as a sentence
     from its field's phrase: "The health score is 43; Transacted volume fell 38% over 90

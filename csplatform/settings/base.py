@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "workspace",
     "reports",
     "api",
+    "configuration",
 ]
 
 MIDDLEWARE = [

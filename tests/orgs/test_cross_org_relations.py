@@ -364,6 +364,7 @@ APP_MODULES = (
     "workspace",
     "reports",
     "api",
+    "configuration",
 )
 
 
@@ -390,6 +391,7 @@ def _form_cases(own, org, csm):
     """Each product form with a relation: how to build it for `own`, and valid other data."""
     from accounts.forms import AccountReassignForm, PortfolioFilterForm
     from api.forms import EraseForm, FiringExportForm, PlaybookExportForm
+    from configuration.forms import PersonaForm, TriggerDraftForm
     from playbooks.forms import (
         ContactLogForm,
         PlaybookCloseForm,
@@ -436,6 +438,10 @@ def _form_cases(own, org, csm):
         EraseForm: [({}, {"reason": "Their email of 1 June"}, "contact")],
         PlaybookExportForm: [({}, {}, "owner")],
         FiringExportForm: [({}, {}, "trigger")],
+        TriggerDraftForm: [
+            ({}, {"kind": "retention"}, n) for n in ("persona", "product", "template")
+        ],
+        PersonaForm: [({}, {"name": "P", "slug": "p"}, "hand_picked")],
     }
 
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from conditions import ConditionError, fields_read
+from conditions import ConditionError
 from csplatform.db.bulk import update_from_values, upsert
 from orgs.models import Organization
 from orgs.tenancy import org_context
@@ -33,7 +33,14 @@ from playbooks.models import Notification, NotificationKind
 from playbooks.services import PlaybooksCreated, PlaybookSpec, playbooks_create_bulk
 
 from .. import selectors
-from ..conditions import compile_condition, evaluate, evidence_records, evidence_texts
+from ..conditions import (
+    compile_condition,
+    evaluate,
+    evidence_records,
+    evidence_texts,
+    frame_fields,
+    trigger_scope,
+)
 from ..fields import load_frame
 from ..models import Action, Alert, Firing, Schedule, Trigger
 from ..signals import firings_created
@@ -153,9 +160,9 @@ def triggers_evaluate(
         triggers = [t for t in triggers if t.pk in compiled]
         if not triggers:
             return stats
-        needed = {"products"} if any(t.product_id for t in triggers) else set()
-        for node in compiled.values():
-            needed |= set(fields_read(node))
+        needed: set[str] = set()
+        for trigger in triggers:
+            needed |= frame_fields(trigger, compiled[trigger.pk])
         frame = load_frame(day=day, fields=needed, first_id=first_id, last_id=last_id)
         blocked = selectors.accounts_cooling_down(triggers=triggers, day=day)
         t1 = time.perf_counter()
@@ -167,13 +174,7 @@ def triggers_evaluate(
             rows = []
             try:
                 # who the trigger may fire for: its persona, not holding its product, not cooling
-                scope = pd.Series(True, index=frame.index)
-                if trigger.persona_id:
-                    scope &= frame["persona_id"] == trigger.persona_id
-                if trigger.product_id:
-                    scope &= ~frame["products"].str.contains(
-                        f"|{trigger.product.code}|", regex=False
-                    )
+                scope = trigger_scope(trigger, frame)
                 if trigger.pk in blocked:
                     scope &= ~frame.index.isin(blocked[trigger.pk])
                 stats.evaluated += len(frame)

@@ -1,0 +1,183 @@
+"""The dry run ("if it ran tonight") and the backtest of a trigger, published or a draft.
+Both read through the night's own pieces: the same frame (triggers.fields.load_frame), the
+same scope (triggers.conditions.trigger_scope), the same evaluation and evidence
+(triggers.conditions.evaluate, evidence_texts) and the same cool-downs
+(triggers.selectors.accounts_cooling_down), so they cannot disagree with it. Reads only:
+nothing here writes a row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+from django.db.models import Max
+
+from accounts.models import Account, MrrMovement, MrrMovementKind
+from health.models import HealthScore
+from orgs.models import User
+from triggers.conditions import (
+    compile_condition,
+    evaluate,
+    evidence_texts,
+    frame_fields,
+    trigger_scope,
+)
+from triggers.fields import load_frame
+from triggers.models import Trigger
+from triggers.selectors import accounts_cooling_down
+
+from .backtest import HORIZON_DAYS, Backtest, backtest_figures
+
+PAGE_SIZE = 25
+BACKTEST_DEFAULT_DAYS = 180
+BACKTEST_MAX_DAYS = 730
+BACKTEST_STEP_DAYS = 7
+
+
+def dry_run_day(today: dt.date) -> dt.date:
+    """The day a dry run evaluates: the latest day with health scores (tonight's frame is
+    that day's until tonight's scoring), else today."""
+    latest = HealthScore.objects.filter(date__lte=today).aggregate(d=Max("date"))["d"]
+    return latest or today
+
+
+@dataclass
+class DryRun:
+    day: dt.date
+    in_scope: int
+    matched: int
+    held_back: int
+    accounts: pd.DataFrame  # the accounts that would fire: name, owner_id, ... by account_id
+    per_owner: list[dict] = field(default_factory=list)  # {"owner_id", "owner", "count"}
+    action: str = ""
+
+    @property
+    def would_fire(self) -> int:
+        return len(self.accounts)
+
+    def as_dict(self) -> dict:
+        return {
+            "day": self.day.isoformat(),
+            "in_scope": self.in_scope,
+            "matched": self.matched,
+            "held_back_by_cooldown": self.held_back,
+            "would_fire": self.would_fire,
+            "action": self.action,
+            "per_csm": self.per_owner,
+        }
+
+
+def _owner_names(ids) -> dict[int, str]:
+    users = User.objects.filter(pk__in=[i for i in ids if i is not None])
+    return {u.pk: u.get_full_name() or u.username for u in users}
+
+
+def trigger_dry_run(*, trigger: Trigger, day: dt.date) -> DryRun:
+    """What the trigger would fire on `day` as the night would evaluate it: how many
+    accounts are in its scope, how many its condition holds for, how many its cool-downs hold
+    back, which would fire (with their evidence computed on demand: `dry_run_evidence`) and
+    how many each CSM would receive. ConditionError for a condition that does not validate."""
+    node = compile_condition(trigger.condition)
+    frame = load_frame(day=day, fields=frame_fields(trigger, node))
+    if frame.empty:
+        return DryRun(day, 0, 0, 0, frame, action=trigger.action)
+    scope = trigger_scope(trigger, frame)
+    mask, _evidence = evaluate(node, frame, within=scope)
+    held = pd.Series(False, index=frame.index)
+    if trigger.pk is not None:
+        blocked = accounts_cooling_down(triggers=[trigger], day=day).get(trigger.pk)
+        if blocked is not None:
+            held = mask & frame.index.isin(blocked)
+    fire = mask & ~held
+    accounts = frame.loc[fire, ["name", "owner_id", "mrr"]].copy()
+    if "health_score" in frame:
+        accounts["health_score"] = frame.loc[fire, "health_score"]
+    counts = accounts.groupby(accounts["owner_id"].fillna(0).astype(int)).size()
+    names = _owner_names(counts.index.tolist())
+    per_owner = sorted(
+        (
+            {"owner_id": int(k) or None, "owner": names.get(int(k), ""), "count": int(n)}
+            for k, n in counts.items()
+        ),
+        key=lambda r: (-r["count"], r["owner"]),
+    )
+    out = DryRun(
+        day=day,
+        in_scope=int(scope.sum()),
+        matched=int(mask.sum()),
+        held_back=int(held.sum()),
+        accounts=accounts.sort_values("name", kind="stable"),
+        per_owner=per_owner,
+        action=trigger.action,
+    )
+    out._node, out._frame = node, frame  # for the evidence of a page or the CSV
+    return out
+
+
+def dry_run_evidence(run: DryRun, account_ids: list[int]) -> dict[int, str]:
+    """The evidence texts (as the firing would record them) of these accounts of the run."""
+    if not account_ids or not hasattr(run, "_frame"):
+        return {}
+    frame = run._frame
+    mask = pd.Series(frame.index.isin(account_ids), index=frame.index)
+    return evidence_texts(run._node, frame, mask).to_dict()
+
+
+def backtest_days(*, today: dt.date, days: int, step: int = BACKTEST_STEP_DAYS) -> list[dt.date]:
+    """The replayed days: one every `step` days back from `today`, over `days`, oldest first."""
+    return sorted(today - dt.timedelta(days=i) for i in range(0, days + 1, step))
+
+
+def trigger_backtest(
+    *, trigger: Trigger, today: dt.date, days: int = BACKTEST_DEFAULT_DAYS
+) -> Backtest:
+    """Replay the trigger over the stored history, one day a week over `days`: the same frame
+    as the night on each day, its own cool-down between replayed firings (open playbooks are
+    not replayed), then backtest.backtest_figures."""
+    node = compile_condition(trigger.condition)
+    needed = frame_fields(trigger, node)
+    replayed = backtest_days(today=today, days=days)
+    hits, population = [], []
+    for day in replayed:
+        frame = load_frame(day=day, fields=needed)
+        if frame.empty:
+            continue
+        scope = trigger_scope(trigger, frame)
+        mask, _ = evaluate(node, frame, within=scope)
+        population.append(pd.DataFrame({"day": day, "account_id": frame.index[scope.to_numpy()]}))
+        hits.append(pd.DataFrame({"day": day, "account_id": frame.index[mask.to_numpy()]}))
+    empty = pd.DataFrame({"day": [], "account_id": []})
+    hits_df = pd.concat(hits, ignore_index=True) if hits else empty
+    population_df = pd.concat(population, ignore_index=True) if population else empty
+    first = replayed[0]
+    last_outcome = today
+    churned = pd.Series(
+        dict(
+            Account.objects.filter(churned_at__gt=first, churned_at__lte=last_outcome).values_list(
+                "pk", "churned_at"
+            )
+        ),
+        dtype="object",
+    )
+    expansions = pd.DataFrame(
+        list(
+            MrrMovement.objects.filter(
+                kind=MrrMovementKind.EXPANSION,
+                date__gt=first,
+                date__lte=min(last_outcome, replayed[-1] + dt.timedelta(days=HORIZON_DAYS)),
+            )
+            .values_list("account_id", "date")
+            .distinct()
+        ),
+        columns=["account_id", "date"],
+    )
+    return backtest_figures(
+        days=replayed,
+        hits=hits_df,
+        population=population_df,
+        cooldown_days=trigger.cooldown_days,
+        churned_on=churned,
+        expansions=expansions,
+        today=today,
+    )

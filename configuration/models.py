@@ -1,0 +1,79 @@
+"""The configuration area's one table: drafts of triggers. A draft is what an analyst or an
+admin is still editing (a new trigger, or a change to a published one); the night never reads
+it. Publishing hands its fields to the triggers' versioning services (a new trigger at version
+1, or the next version of the one it edits) and deletes the draft."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from orgs.tenancy import TenantModel
+from playbooks.models import PlaybookKind
+from triggers.models import Action, Schedule
+from triggers.services import TRIGGER_EDITABLE_FIELDS
+
+# The fields a draft holds, named as on Trigger: what the versioning services may change,
+# without is_active (switching a trigger off is not a draft).
+DRAFT_FIELDS = tuple(f for f in TRIGGER_EDITABLE_FIELDS if f != "is_active")
+
+
+class TriggerDraft(TenantModel):
+    trigger = models.OneToOneField(
+        "triggers.Trigger",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="draft",
+        help_text=_("The published trigger this draft changes; empty for a new trigger."),
+    )
+    name = models.CharField(_("name"), max_length=160)
+    kind = models.CharField(_("kind"), max_length=12, choices=PlaybookKind.choices)
+    persona = models.ForeignKey(
+        "accounts.Persona",
+        verbose_name=_("persona"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    product = models.ForeignKey(
+        "accounts.Product",
+        verbose_name=_("product"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    condition = models.JSONField(_("condition"), default=dict, blank=True)
+    schedule = models.CharField(
+        _("schedule"), max_length=8, choices=Schedule.choices, default=Schedule.NIGHTLY
+    )
+    cooldown_days = models.PositiveIntegerField(_("cool-down in days"), default=30)
+    action = models.CharField(
+        _("action"), max_length=8, choices=Action.choices, default=Action.PLAYBOOK
+    )
+    template = models.ForeignKey(
+        "playbooks.PlaybookTemplate",
+        verbose_name=_("playbook template"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("trigger draft")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def fields(self) -> dict:
+        """The draft's values by Trigger field name (relations as rows)."""
+        return {name: getattr(self, name) for name in DRAFT_FIELDS}

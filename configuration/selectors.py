@@ -1,0 +1,73 @@
+"""Reads of the configuration area: triggers with their drafts, drafts, personas with their
+member counts, a persona's live count and sample, and the choices the builder names by
+name. Every read is the organization's in context (the tenant managers)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import Account, Persona, Product
+from accounts.personas import persona_rules_q
+from triggers.models import Trigger
+
+from .models import TriggerDraft
+
+SAMPLE_SIZE = 10
+
+
+def triggers_with_drafts() -> QuerySet[Trigger]:
+    return Trigger.objects.select_related("persona", "product", "template", "draft").order_by(
+        "kind", "name"
+    )
+
+
+def trigger_get(*, pk: int) -> Trigger:
+    return Trigger.objects.select_related("persona", "product", "template").get(pk=pk)
+
+
+def drafts_new() -> QuerySet[TriggerDraft]:
+    """Drafts of triggers not yet published."""
+    return TriggerDraft.objects.filter(trigger__isnull=True).select_related(
+        "persona", "product", "template", "updated_by"
+    )
+
+
+def draft_get(*, pk: int) -> TriggerDraft:
+    return TriggerDraft.objects.select_related("trigger", "persona", "product", "template").get(
+        pk=pk
+    )
+
+
+def draft_of(*, trigger: Trigger) -> TriggerDraft | None:
+    return TriggerDraft.objects.filter(trigger=trigger).first()
+
+
+def personas_with_counts() -> QuerySet[Persona]:
+    return Persona.objects.annotate(
+        members=Count("accounts", distinct=True),
+        picked=Count("hand_picked", distinct=True),
+    ).order_by("priority", "name")
+
+
+def persona_get(*, pk: int) -> Persona:
+    return Persona.objects.get(pk=pk)
+
+
+def persona_live(*, rules, hand_picked_ids: list[int]) -> tuple[int, list[Account]]:
+    """How many accounts the rules or the hand-picking hold right now, and a sample of them
+    by name: one count and one short list (before priorities between personas)."""
+    q = Q(pk__in=hand_picked_ids) if hand_picked_ids else Q(pk__in=[])
+    rules_q = persona_rules_q(rules)
+    if rules_q is not None:
+        q |= rules_q
+    matching = Account.objects.filter(q)
+    sample = list(matching.order_by("name", "pk").only("pk", "name", "tier", "mrr")[:SAMPLE_SIZE])
+    return matching.count(), sample
+
+
+def builder_choices() -> dict[str, list[tuple[str, str]]]:
+    """Values the builder offers by name: the organization's products and personas."""
+    return {
+        "products": list(Product.objects.order_by("name").values_list("code", "name")),
+        "persona": list(Persona.objects.order_by("name").values_list("slug", "name")),
+    }

@@ -1,0 +1,25 @@
+"""The configuration area: triggers and their drafts, dry runs, backtests, personas."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "configuration"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("triggers/", views.trigger_list, name="triggers"),
+    path("triggers/new/", views.trigger_new, name="trigger_new"),
+    path("triggers/<int:pk>/", views.trigger_detail, name="trigger"),
+    path("triggers/<int:pk>/edit/", views.trigger_edit, name="trigger_edit"),
+    path("drafts/<int:pk>/", views.draft_edit, name="draft"),
+    path("drafts/<int:pk>/publish/", views.draft_publish, name="draft_publish"),
+    path("drafts/<int:pk>/discard/", views.draft_discard, name="draft_discard"),
+    path("drafts/<int:pk>/dry-run/", views.dry_run, {"kind": "draft"}, name="draft_dry_run"),
+    path("drafts/<int:pk>/backtest/", views.backtest, {"kind": "draft"}, name="draft_backtest"),
+    path("triggers/<int:pk>/dry-run/", views.dry_run, {"kind": "trigger"}, name="dry_run"),
+    path("triggers/<int:pk>/backtest/", views.backtest, {"kind": "trigger"}, name="backtest"),
+    path("personas/", views.persona_list, name="personas"),
+    path("personas/new/", views.persona_new, name="persona_new"),
+    path("personas/<int:pk>/", views.persona_edit, name="persona"),
+]

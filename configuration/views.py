@@ -1,0 +1,499 @@
+"""The configuration area's pages: triggers (drafts edited through the condition builder,
+dry run, backtest, publishing) and personas (rules through the builder, the live count and
+sample, hand-picked accounts). Admins and analysts open it; analysts save drafts and run
+dry runs and backtests; only admins publish a trigger or save a persona. Every other role is
+refused (403).
+
+One view serves a form page or, for htmx, its builder alone: a post with `builder_action`
+(a structure button) or `builder_refresh` (an input changed) re-renders the builder and
+saves nothing, so the page works without JavaScript by posting the whole form."""
+
+from __future__ import annotations
+
+import csv
+import logging
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Persona
+from accounts.personas import ACCOUNT_FIELDS
+from accounts.services import persona_save
+from conditions import ConditionError
+from orgs.models import Role
+from orgs.permissions import org_required
+from orgs.web import is_fragment_request, request_today
+from triggers.fields import TRIGGER_FIELDS
+from triggers.models import Trigger
+
+from . import selectors
+from .builder import ACTION_NAME, ConditionBuilder
+from .evaluation import (
+    BACKTEST_DEFAULT_DAYS,
+    BACKTEST_MAX_DAYS,
+    PAGE_SIZE,
+    dry_run_day,
+    dry_run_evidence,
+    trigger_backtest,
+    trigger_dry_run,
+)
+from .forms import PersonaForm, TriggerDraftForm
+from .models import TriggerDraft
+from .services import (
+    trigger_draft_discard,
+    trigger_draft_from_trigger,
+    trigger_draft_publish,
+    trigger_draft_save,
+    trigger_draft_to_trigger,
+)
+
+logger = logging.getLogger(__name__)
+
+CONFIG_ROLES = (Role.ADMIN, Role.ANALYST)
+PUBLISH_ROLES = (Role.ADMIN,)
+configure = org_required(roles=CONFIG_ROLES)
+admins_only = org_required(roles=PUBLISH_ROLES)
+
+
+def _is_admin(request) -> bool:
+    return request.membership.role == Role.ADMIN
+
+
+def _builder_post(request) -> bool:
+    return ACTION_NAME in request.POST or "builder_refresh" in request.POST
+
+
+def _builder(request, *, catalogue, tree=None, bound=False, required=True):
+    return ConditionBuilder(
+        catalogue=catalogue,
+        data=request.POST if bound else None,
+        tree=tree,
+        choices=selectors.builder_choices(),
+        currency=request.organization.currency,
+        required=required,
+    )
+
+
+def _get(getter, **kw):
+    try:
+        return getter(**kw)
+    except (TriggerDraft.DoesNotExist, Trigger.DoesNotExist, Persona.DoesNotExist):
+        raise Http404(_("Not found.")) from None
+
+
+# -- home and lists ---------------------------------------------------------------------
+
+
+@configure
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "configuration/home.html",
+        {
+            "triggers_count": Trigger.objects.count(),
+            "drafts_count": TriggerDraft.objects.count(),
+            "personas_count": Persona.objects.count(),
+        },
+    )
+
+
+@configure
+@require_GET
+def trigger_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "configuration/trigger_list.html",
+        {
+            "triggers": list(selectors.triggers_with_drafts()),
+            "drafts": list(selectors.drafts_new()),
+        },
+    )
+
+
+@configure
+@require_GET
+def trigger_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    trigger = _get(selectors.trigger_get, pk=pk)
+    builder = _builder(request, catalogue=TRIGGER_FIELDS, tree=trigger.condition)
+    return render(
+        request,
+        "configuration/trigger_detail.html",
+        {"trigger": trigger, "builder": builder, "draft": selectors.draft_of(trigger=trigger)},
+    )
+
+
+# -- trigger drafts ---------------------------------------------------------------------
+
+
+def _draft_page(request, draft: TriggerDraft, *, title: str, action_url: str) -> HttpResponse:
+    """The draft form: GET shows it, a builder post re-renders (the builder alone for htmx),
+    a save validates both forms and stores the draft."""
+    if request.method == "POST":
+        form = TriggerDraftForm(request.POST, instance=draft)
+        builder = _builder(request, catalogue=TRIGGER_FIELDS, bound=True)
+        if _builder_post(request):
+            if not builder.structural:
+                builder.is_valid()
+            context = {"builder": builder, "builder_url": action_url}
+            if is_fragment_request(request):
+                return render(request, "configuration/_builder.html", context)
+            return _render_draft(request, form, builder, draft, title, action_url, status=200)
+        form_ok = form.is_valid()
+        builder_ok = builder.is_valid()
+        if form_ok and builder_ok:
+            try:
+                saved = trigger_draft_save(
+                    draft=form.save(commit=False),
+                    condition=builder.tree,
+                    acting_user=request.user,
+                )
+            except ValidationError as exc:
+                for name, errors in exc.message_dict.items():
+                    if name == "condition":
+                        builder.errors.extend(errors)
+                    else:
+                        form.add_error(name if name in form.fields else None, errors)
+            else:
+                messages.success(request, _("Draft saved. It fires nothing until it is published."))
+                return redirect("configuration:draft", pk=saved.pk)
+        return _render_draft(request, form, builder, draft, title, action_url, status=422)
+    form = TriggerDraftForm(instance=draft)
+    builder = _builder(request, catalogue=TRIGGER_FIELDS, tree=draft.condition or None)
+    return _render_draft(request, form, builder, draft, title, action_url)
+
+
+def _render_draft(request, form, builder, draft, title, action_url, status=200):
+    return render(
+        request,
+        "configuration/draft_form.html",
+        {
+            "form": form,
+            "builder": builder,
+            "builder_url": action_url,
+            "draft": draft,
+            "title": title,
+            "can_publish": _is_admin(request),
+        },
+        status=status,
+    )
+
+
+@configure
+@require_http_methods(["GET", "POST"])
+def trigger_new(request: HttpRequest) -> HttpResponse:
+    draft = TriggerDraft(organization=request.organization)
+    return _draft_page(
+        request, draft, title=_("New trigger"), action_url=reverse("configuration:trigger_new")
+    )
+
+
+@configure
+@require_http_methods(["GET", "POST"])
+def trigger_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Editing a published trigger edits its draft (made on the first save)."""
+    trigger = _get(selectors.trigger_get, pk=pk)
+    existing = selectors.draft_of(trigger=trigger)
+    if existing is not None:
+        return redirect("configuration:draft", pk=existing.pk)
+    draft = trigger_draft_from_trigger(trigger=trigger)
+    return _draft_page(
+        request,
+        draft,
+        title=_("Change “%(name)s”") % {"name": trigger.name},
+        action_url=reverse("configuration:trigger_edit", args=[pk]),
+    )
+
+
+@configure
+@require_http_methods(["GET", "POST"])
+def draft_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    draft = _get(selectors.draft_get, pk=pk)
+    title = (
+        _("Draft of “%(name)s”") % {"name": draft.trigger.name}
+        if draft.trigger_id
+        else _("New trigger (draft)")
+    )
+    return _draft_page(
+        request, draft, title=title, action_url=reverse("configuration:draft", args=[pk])
+    )
+
+
+@admins_only
+@require_POST
+def draft_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    draft = _get(selectors.draft_get, pk=pk)
+    try:
+        trigger = trigger_draft_publish(draft=draft, acting_user=request.user)
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, _("Not published: %(error)s") % {"error": error})
+        return redirect("configuration:draft", pk=pk)
+    messages.success(
+        request,
+        _("Published “%(name)s”, version %(version)s: it runs from tonight.")
+        % {"name": trigger.name, "version": trigger.version},
+    )
+    return redirect("configuration:trigger", pk=trigger.pk)
+
+
+@configure
+@require_POST
+def draft_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    draft = _get(selectors.draft_get, pk=pk)
+    trigger_id = draft.trigger_id
+    trigger_draft_discard(draft=draft, acting_user=request.user)
+    messages.success(request, _("Draft discarded."))
+    if trigger_id:
+        return redirect("configuration:trigger", pk=trigger_id)
+    return redirect("configuration:triggers")
+
+
+# -- dry run and backtest ---------------------------------------------------------------
+
+
+def _subject(kind: str, pk: int) -> tuple[Trigger, TriggerDraft | None, Trigger | None]:
+    """The trigger to evaluate (unsaved, from a draft), the draft, the published trigger."""
+    if kind == "draft":
+        draft = _get(selectors.draft_get, pk=pk)
+        return trigger_draft_to_trigger(draft=draft), draft, draft.trigger
+    trigger = _get(selectors.trigger_get, pk=pk)
+    return trigger, None, trigger
+
+
+def _dry_run_csv(run, name: str) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="dry-run-{run.day}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([_("Account id"), _("Account"), _("Owner id"), _("MRR"), _("Evidence")])
+    evidence = dry_run_evidence(run, run.accounts.index.tolist())
+    for account_id, row in run.accounts.iterrows():
+        writer.writerow(
+            [
+                account_id,
+                _csv_safe(row["name"]),
+                ""
+                if row["owner_id"] != row["owner_id"] or row["owner_id"] is None
+                else int(row["owner_id"]),
+                row["mrr"],
+                _csv_safe(evidence.get(account_id, "")),
+            ]
+        )
+    return response
+
+
+def _csv_safe(text) -> str:
+    text = "" if text is None else str(text)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@configure
+@require_GET
+def dry_run(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    trigger, draft, published = _subject(kind, pk)
+    day = dry_run_day(request_today(request))
+    try:
+        run = trigger_dry_run(trigger=trigger, day=day)
+    except ConditionError as exc:
+        return render(
+            request,
+            "configuration/dry_run.html",
+            {"error": str(exc), "trigger": trigger, "draft": draft, "published": published},
+            status=422,
+        )
+    if request.GET.get("format") == "csv":
+        return _dry_run_csv(run, trigger.name)
+    page = Paginator(run.accounts.index.tolist(), PAGE_SIZE).get_page(request.GET.get("page"))
+    evidence = dry_run_evidence(run, list(page.object_list))
+    owners = {r["owner_id"]: r["owner"] for r in run.per_owner}
+    rows = [
+        {
+            "id": account_id,
+            "name": run.accounts.at[account_id, "name"],
+            "owner": owners.get(_int_or_none(run.accounts.at[account_id, "owner_id"]), ""),
+            "evidence": evidence.get(account_id, ""),
+        }
+        for account_id in page.object_list
+    ]
+    return render(
+        request,
+        "configuration/dry_run.html",
+        {
+            "run": run,
+            "rows": rows,
+            "page_obj": page,
+            "trigger": trigger,
+            "draft": draft,
+            "published": published,
+            "csv_url": f"{request.path}?format=csv",
+        },
+    )
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@configure
+@require_GET
+def backtest(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    trigger, draft, published = _subject(kind, pk)
+    error = ""
+    try:
+        days = int(request.GET.get("days") or BACKTEST_DEFAULT_DAYS)
+    except ValueError:
+        days, error = BACKTEST_DEFAULT_DAYS, _("Days: give a whole number.")
+    if not 7 <= days <= BACKTEST_MAX_DAYS:
+        error = _("Days: between 7 and %(max)d.") % {"max": BACKTEST_MAX_DAYS}
+        days = min(max(days, 7), BACKTEST_MAX_DAYS)
+    try:
+        result = trigger_backtest(trigger=trigger, today=request_today(request), days=days)
+    except ConditionError as exc:
+        result, error = None, str(exc)
+    peak = max(result.firings, default=0) if result else 0
+    weeks = (
+        [
+            {"day": d, "firings": n, "pct": round(100 * n / peak) if peak else 0}
+            for d, n in zip(result.days, result.firings, strict=True)
+        ]
+        if result
+        else []
+    )
+    return render(
+        request,
+        "configuration/backtest.html",
+        {
+            "result": result,
+            "weeks": weeks,
+            "days": days,
+            "error": error,
+            "trigger": trigger,
+            "draft": draft,
+            "published": published,
+        },
+        status=422 if error and result is None else 200,
+    )
+
+
+# -- personas ---------------------------------------------------------------------------
+
+
+@configure
+@require_GET
+def persona_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "configuration/persona_list.html",
+        {"personas": list(selectors.personas_with_counts()), "can_save": _is_admin(request)},
+    )
+
+
+def _persona_page(request, persona: Persona, *, title: str, action_url: str) -> HttpResponse:
+    if request.method == "POST":
+        form = PersonaForm(request.POST, instance=persona)
+        builder = _builder(request, catalogue=ACCOUNT_FIELDS, bound=True, required=False)
+        if _builder_post(request):
+            if not builder.structural:
+                builder.is_valid()
+            context = _persona_context(request, form, builder, persona, title, action_url)
+            if is_fragment_request(request):
+                return render(request, "configuration/_persona_live.html", context)
+            return render(request, "configuration/persona_form.html", context)
+        if not _is_admin(request):
+            raise PermissionDenied(_("Only an admin saves a persona."))
+        form_ok, builder_ok = form.is_valid(), builder.is_valid()
+        if form_ok and builder_ok:
+            instance = form.save(commit=False)
+            instance.rules = builder.tree or {}
+            try:
+                with transaction.atomic():
+                    assigned = persona_save(
+                        persona=instance, hand_picked=form.picked(), acting_user=request.user
+                    )
+            except ValidationError as exc:
+                for name, errors in exc.message_dict.items():
+                    if name == "rules":
+                        builder.errors.extend(errors)
+                    else:
+                        form.add_error(name if name in form.fields else None, errors)
+            else:
+                messages.success(
+                    request,
+                    _("Persona saved: %(count)s accounts are in it now.")
+                    % {"count": assigned.counts.get(instance.slug, 0)},
+                )
+                return redirect("configuration:persona", pk=instance.pk)
+        context = _persona_context(request, form, builder, persona, title, action_url)
+        return render(request, "configuration/persona_form.html", context, status=422)
+    form = PersonaForm(instance=persona)
+    builder = _builder(
+        request, catalogue=ACCOUNT_FIELDS, tree=persona.rules or None, required=False
+    )
+    return render(
+        request,
+        "configuration/persona_form.html",
+        _persona_context(request, form, builder, persona, title, action_url),
+    )
+
+
+def _persona_context(request, form, builder, persona, title, action_url) -> dict:
+    picked_ids: list[int] = []
+    if form.is_bound:
+        picked_ids = [int(v) for v in form.data.getlist("hand_picked") if str(v).isdigit()]
+    elif persona.pk:
+        picked_ids = list(persona.hand_picked.values_list("pk", flat=True))
+    live_count, sample, live_error = None, [], ""
+    if builder.json_error or (builder.tree is not None and not builder.is_valid()):
+        live_error = _("Fix the rules to see who matches.")
+    else:
+        try:
+            live_count, sample = selectors.persona_live(
+                rules=builder.tree, hand_picked_ids=picked_ids
+            )
+        except (ConditionError, ValueError, TypeError) as exc:
+            live_error = str(exc)
+    from accounts.models import Account
+
+    return {
+        "form": form,
+        "builder": builder,
+        "builder_url": action_url,
+        "persona": persona,
+        "title": title,
+        "picked": list(Account.objects.filter(pk__in=picked_ids).order_by("name")[:200]),
+        "live_count": live_count,
+        "sample": sample,
+        "live_error": live_error,
+        "can_save": _is_admin(request),
+    }
+
+
+@configure
+@require_http_methods(["GET", "POST"])
+def persona_new(request: HttpRequest) -> HttpResponse:
+    persona = Persona(organization=request.organization)
+    return _persona_page(
+        request, persona, title=_("New persona"), action_url=reverse("configuration:persona_new")
+    )
+
+
+@configure
+@require_http_methods(["GET", "POST"])
+def persona_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    persona = _get(selectors.persona_get, pk=pk)
+    return _persona_page(
+        request,
+        persona,
+        title=persona.name,
+        action_url=reverse("configuration:persona", args=[pk]),
+    )
