@@ -53,11 +53,17 @@ NIGHTLY_TASK_OPTIONS = _nightly_task_options()
 
 def enqueue(name: str, *args) -> None:
     """Queue the task registered as `name` now (in-process when tasks run eagerly). A process
-    that is not a worker (a management command) may not have imported the apps' task modules
-    yet: they are imported, once, before the name is looked up."""
+    that is not a worker (a management command, a web process) may not have imported the apps'
+    task modules yet: they are imported, once, before the name is looked up (with Django's
+    autodiscover_modules: Celery's loader would run Django's logging setup again, replacing
+    the handlers in place). Its result is not kept."""
     if name not in app.tasks:
-        app.loader.import_default_modules()
-    app.tasks[name].delay(*args)
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("tasks")
+    # Nobody waits for these results (the rows say what happened): not subscribing to the
+    # result backend also keeps its reconnect loop out of a send while Redis is down.
+    app.tasks[name].apply_async(args, ignore_result=True)
 
 
 def broker_errors() -> tuple[type[BaseException], ...]:

@@ -1,7 +1,8 @@
 """The nightly chain after scoring: fan the trigger evaluation out over chunks of accounts
 (TriggerRunChunk rows under the same lease as health's chunks, health/services/chunks.py),
 count the chunks closed on the TriggerRun row, and let the last one queue what comes next (the
-digest, and on day 1 the monthly run), each marked done on the run when it is. Tasks are queued
+digest; on day 1 the monthly run, which then queues the digest), each marked done on the run
+when it is. Tasks are queued
 by name after commit (csplatform.celery.enqueue_on_commit), so this module never imports the
 tasks; what a lost message leaves undone, the rows say, and the sweeper (sweep.py) sends.
 
@@ -163,10 +164,13 @@ def trigger_run_finish_locked(run: TriggerRun) -> None:
     run.save(update_fields=["state", "finished_at"])
     _completed_on_commit(org_id=run.organization_id, day=run.date, inline=False)
     if run.chained:
+        # On day 1 the monthly run goes first and queues the digest itself, so the morning's
+        # digest lists the month's retention alerts too.
         day = run.date.isoformat()
-        enqueue_on_commit("triggers.send_digest", run.organization_id, day)
         if run.monthly_owed:
             enqueue_on_commit("triggers.monthly", run.organization_id, day)
+        else:
+            enqueue_on_commit("triggers.send_digest", run.organization_id, day)
     logger.info(
         "trigger run finished org=%s day=%s state=%s fired=%s",
         run.organization_id,
@@ -229,6 +233,8 @@ def trigger_run_monthly(*, org_id: int, day: dt.date) -> int:
         run = problems_record(org=org, day=day, problems=stats.problems)
         run.monthly_done_at = timezone.now()
         run.save(update_fields=["monthly_done_at"])
+        if run.chained:
+            enqueue_on_commit("triggers.send_digest", org.pk, day.isoformat())
     return stats.fired
 
 

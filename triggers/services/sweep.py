@@ -173,29 +173,18 @@ def _trigger_stages_start(*, now, cutoff) -> list[dict]:
 
 
 def _owed_after_triggers(*, now, cutoff) -> list[dict]:
-    """The digest and the monthly run of the finished chained trigger runs, still not done."""
+    """The monthly run (day 1) and the digest of the finished chained trigger runs, still not
+    done: the monthly run first (it queues the digest itself), the digest once it is owed
+    (after the monthly run on day 1) for longer than `older_than`."""
     runs = TriggerRun.all_objects.filter(
         chained=True,
         state__in=[RunState.DONE, RunState.FAILED],
         started_at__gte=now - SWEEP_WINDOW,
         finished_at__lt=cutoff,
-    ).exclude(digest_done_at__isnull=False, monthly_done_at__isnull=False)
+        digest_done_at__isnull=True,
+    )
     done = []
     for run in list(runs):
-        if run.digest_done_at is None:
-            sent = trigger_run_digest(org_id=run.organization_id, day=run.date)
-            done.append(
-                _act(
-                    stage="digest",
-                    action="digest_sent",
-                    org_id=run.organization_id,
-                    day=run.date,
-                    run_model=TriggerRun,
-                    run_id=run.pk,
-                    detail=f"the night's digest was owed: sent ({sent} users mailed)",
-                    now=now,
-                )
-            )
         if run.monthly_owed and run.monthly_done_at is None:
             fired = trigger_run_monthly(org_id=run.organization_id, day=run.date)
             done.append(
@@ -206,10 +195,27 @@ def _owed_after_triggers(*, now, cutoff) -> list[dict]:
                     day=run.date,
                     run_model=TriggerRun,
                     run_id=run.pk,
-                    detail=f"the monthly run was owed: run ({fired} fired)",
+                    detail=f"the monthly run was owed: run ({fired} fired), the digest queued",
                     now=now,
                 )
             )
+            continue
+        owed_since = run.monthly_done_at if run.monthly_owed else run.finished_at
+        if owed_since >= cutoff:
+            continue
+        sent = trigger_run_digest(org_id=run.organization_id, day=run.date)
+        done.append(
+            _act(
+                stage="digest",
+                action="digest_sent",
+                org_id=run.organization_id,
+                day=run.date,
+                run_model=TriggerRun,
+                run_id=run.pk,
+                detail=f"the night's digest was owed: sent ({sent} users mailed)",
+                now=now,
+            )
+        )
     return done
 
 
