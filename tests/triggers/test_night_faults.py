@@ -7,13 +7,18 @@ hand there)."""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import signal
+import threading
 import time
 
 import psycopg2
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Account
@@ -189,3 +194,79 @@ def test_a_worker_killed_inside_a_chunk_is_replaced_within_the_lease_and_one_swe
     assert [r["action"] for r in repairs] == ["chunk_requeued"]
     assert any("worker was lost" in r.getMessage() for r in caplog.records)
     assert_like_the_clean_night(org, nights)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_runs_of_a_night_record_the_final_evidence(
+    org, csm, settings, test_database_url
+):
+    """`run_nightly` for the night while another is inside its second chunk (held there on an
+    account row this test locks): without --wait it says the night is running and stops; with
+    --wait it waits for the first and runs nothing again. The first is not re-planned under its
+    feet, so the trigger stage reads a fully scored day: every firing's usage evidence is the
+    raw value of the day's stored breakdown (never null), 5 + 3 firings as computed by hand."""
+    settings.HEALTH_CHUNK_SIZE = 2
+    org.timezone = "UTC"
+    org.save(update_fields=["timezone"])
+    night_world(org, csm)
+    n2 = Account.all_objects.get(organization=org, name="N2")  # chunk 1: N2, N3
+    argv = ["run_nightly", "--org", org.slug, "--date", NIGHT.isoformat()]
+    holder = psycopg2.connect(test_database_url)
+    outputs, errors = {}, {}
+
+    def run(name, *extra):
+        out = io.StringIO()
+        try:
+            call_command(*argv, *extra, stdout=out, stderr=io.StringIO())
+        except CommandError as exc:
+            errors[name] = exc
+            outputs[f"{name}-error"] = str(exc)
+        finally:
+            outputs[name] = out.getvalue()
+            connection.close()
+
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT 1 FROM accounts_account WHERE id = %s FOR UPDATE", [n2.pk])
+        first = threading.Thread(target=run, args=("first",))
+        first.start()
+
+        def first_blocked():
+            with holder.cursor() as cur:
+                cur.execute("SELECT pg_stat_clear_snapshot()")
+                cur.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                )
+                return cur.fetchone()[0] >= 1
+
+        assert wait_for(first_blocked, seconds=60)
+        # in a thread too: a second run that re-planned would wait on the first's locks
+        refused = threading.Thread(target=run, args=("refused",))
+        refused.start()
+        refused.join(20)
+        assert not refused.is_alive(), "the second run did not stop: it waits to re-plan"
+        assert isinstance(errors.pop("refused"), CommandError)
+        waiting = threading.Thread(target=run, args=("waiting", "--wait", "60"))
+        waiting.start()
+        time.sleep(1)  # it is polling the running night now
+        holder.rollback()
+        first.join(60)
+        waiting.join(60)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert errors == {}
+    assert "is running (scoring: 1 of 3 chunks closed)" in outputs["refused-error"]
+    assert "--wait" in outputs["refused-error"]
+    assert "fired 5" in outputs["first"]
+    assert "the running night finished done; not run again" in outputs["waiting"]
+    rows = night_rows(org)
+    assert len(rows["firings"]) == 5 + 3
+    breakdowns = {name: b["usage_frequency:10:logins"] for name, _, _, _, b in rows["scores"]}
+    nightly = [(n, dict(e)) for n, t, _, e in rows["firings"] if t == "Low usage or loyal"]
+    assert [n for n, _ in nightly] == ["N0", "N1", "N2", "N3", "N5"]
+    for name, evidence in nightly:
+        assert evidence["indicator.usage_frequency.raw"] == breakdowns[name][0], name
+    # planned once: each chunk scored by one attempt of the first run
+    assert list(HealthRunChunk.all_objects.values_list("attempts", flat=True)) == [1, 1, 1]
