@@ -114,9 +114,8 @@ def night_summary(
         + [{**r, "stage": "triggers"} for r in (trigger_run.repairs if trigger_run else [])],
         key=lambda r: r["at"],
     )
-    failed = health_run.state == RunState.FAILED or (
-        trigger_run is not None and trigger_run.state == RunState.FAILED
-    )
+    # a chunk given up fails its run once the others are closed: the night is failed already
+    failed = any(s["state"] == RunState.FAILED or s.get("chunks", {}).get("failed") for s in stages)
     running = [s for s in stages[:2] if s["state"] == RunState.RUNNING]
     lost_before = now - dt.timedelta(seconds=older_than)
     if failed:

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "workspace",
     "reports",
     "api",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "orgs.context_processors.tenancy",
+                "operations.context_processors.nightly_banner",
             ],
         },
     },

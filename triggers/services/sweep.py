@@ -262,19 +262,22 @@ def _nights_start(*, now, cutoff) -> list[dict]:
 
 
 def _troubled_nights_notify(*, now) -> list[dict]:
-    """Each admin of an organization whose night of the last two days failed or is late gets
-    one notification for it (once per night: unique per admin, kind and health run)."""
-    today = now.date()
-    days = [today - dt.timedelta(days=i) for i in range(SWEEP_WINDOW.days + 1)]
-    org_ids = list(
+    """Each admin of an organization whose night started in the last two days failed or is
+    late gets one notification for it (once per night: unique per admin, kind and run)."""
+    recent = list(
         HealthRun.all_objects.filter(started_at__gte=now - SWEEP_WINDOW)
-        .values_list("organization_id", flat=True)
+        .values_list("organization_id", "date")
         .distinct()
     )
+    if not recent:
+        return []
+    org_ids = sorted({org_id for org_id, _ in recent})
+    days = sorted({day for _, day in recent})
     nights = [
         n
         for n in selectors.nights_status(org_ids=org_ids, days=days, now=now)
         if n["state"] in TROUBLE
+        and (n["organization_id"], dt.date.fromisoformat(n["date"])) in recent
     ]
     if not nights:
         return []
