@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: an unreachable database or broker is the 503 page, wherever it was met.
+    "csplatform.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -78,7 +80,6 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "csplatform.middleware.SessionIdleMiddleware",
     "orgs.middleware.TenantMiddleware",
-    "csplatform.middleware.ServiceUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
