@@ -105,8 +105,20 @@ class TriggerRunAdmin(RecordAdmin):
     """Each night's trigger run, read-only (written by the chain): its chunks, firings and
     what it skipped."""
 
-    list_display = ["date", "chunks_total", "fired", "problem_count", "started_at"]
-    fields = ["date", "chunks_total", "chunks_done", "fired", "started_at", "problem_list"]
+    list_display = ["date", "state", "chunks_total", "fired", "problem_count", "started_at"]
+    fields = [
+        "date",
+        "state",
+        "chunks_total",
+        "chunks_done",
+        "chunks_failed",
+        "fired",
+        "started_at",
+        "finished_at",
+        "digest_done_at",
+        "monthly_done_at",
+        "problem_list",
+    ]
     readonly_fields = fields
 
     @admin.display(description=gettext_lazy("problems"))
