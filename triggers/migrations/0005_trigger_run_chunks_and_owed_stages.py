@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("orgs", "0002_organization_timezone_validated"),
-        ("triggers", "0003_triggerrun_problems"),
+        ("triggers", "0004_alert_notifications_link_to_alerts"),
     ]
 
     operations = [
