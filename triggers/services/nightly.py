@@ -28,7 +28,6 @@ from health.services import (
     MAX_CHUNK_ATTEMPTS,
     NightRunning,
     chunk_begin,
-    chunk_lock,
     health_score_day,
     run_is_live,
 )
@@ -95,8 +94,9 @@ def trigger_run_start(*, org_id: int, day: dt.date) -> int:
 
 def trigger_run_chunk(*, chunk_id: int) -> int:
     """Evaluate one chunk of the night's run and close it (once, however often it is
-    delivered: the row is taken with SKIP LOCKED and its state checked); the chunk that
-    closes the run queues the digest and, on day 1, the monthly run. Returns the firings."""
+    delivered: its row is locked and its state checked at the start and at the close); the
+    chunk that closes the run queues the digest and, on day 1, the monthly run. Returns the
+    firings."""
     chunk, status = chunk_begin(TriggerRunChunk, chunk_id)
     if status != "started":
         return 0
@@ -110,17 +110,14 @@ def trigger_run_chunk(*, chunk_id: int) -> int:
         return 0
     org = Organization.objects.get(pk=chunk.organization_id)
     run = TriggerRun.all_objects.get(pk=chunk.run_id)
-    # The evaluation, the chunk's close and the run's count commit together, the chunk's row
-    # locked meanwhile (each trigger's writes are a savepoint inside, as they were a
-    # transaction of their own before).
-    with org_context(org), transaction.atomic():
-        chunk, status = chunk_lock(TriggerRunChunk, chunk_id)
-        if chunk is None:
-            return 0
-        stats = triggers_evaluate(
-            org=org, day=run.date, first_id=chunk.first_account_id, last_id=chunk.last_account_id
-        )
-        trigger_chunk_close(chunk_id=chunk_id, state=RunState.DONE, stats=stats)
+    # The evaluation runs outside a transaction of the chunk's: each trigger's writes commit
+    # on their own, and a trigger whose evaluation fails in the database is skipped without
+    # aborting the others (it is idempotent, so a duplicate copy running at the same time
+    # writes nothing twice). The chunk's lease covers it meanwhile; the close counts once.
+    stats = triggers_evaluate(
+        org=org, day=run.date, first_id=chunk.first_account_id, last_id=chunk.last_account_id
+    )
+    trigger_chunk_close(chunk_id=chunk_id, state=RunState.DONE, stats=stats)
     return stats.fired
 
 
