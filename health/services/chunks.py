@@ -6,8 +6,10 @@ A chunk row is open (state running) until a worker closes it done or failed:
 - queued: `queued_at` set, `started_at` empty. Its task was sent (or was to be sent once the
   transaction committed: a broker down at that moment loses the message, the row stays);
 - started: a worker counted an attempt and took a lease of `lease_seconds()` (the task's hard
-  time limit, so Celery has killed a task that outlives it). The worker then holds the chunk's
-  row lock (SELECT ... FOR UPDATE) in the transaction that does the work and closes it.
+  time limit, so Celery has killed a task that outlives it). A scoring chunk's worker then
+  holds the chunk's row lock (SELECT ... FOR UPDATE) in the transaction that does the work and
+  closes it; a trigger chunk evaluates outside it (each trigger commits on its own) and
+  relies on the lease alone.
 
 The sweep re-sends a chunk queued longer than `older_than` and not started, and re-queues a
 started chunk whose lease expired and whose row no transaction holds (the sweep takes rows
