@@ -250,13 +250,13 @@ HEALTH_CHUNK_SIZE = env.int("CSPLATFORM_HEALTH_CHUNK_SIZE", default=10000)
 # queued again. A hand-off (a queued chunk, a finished stage's next one) not picked up within
 # NIGHTLY_SWEEP_OLDER_THAN seconds is sent again. A night unfinished NIGHTLY_LATE_SECONDS after
 # it started is late: a banner on the admins' home and a notification.
-NIGHTLY_CHUNK_LEASE_SECONDS = env.int("CSPLATFORM_NIGHTLY_CHUNK_LEASE_SECONDS", default=720)
-NIGHTLY_SWEEP_SECONDS = env.int("CSPLATFORM_NIGHTLY_SWEEP_SECONDS", default=180)
-NIGHTLY_SWEEP_OLDER_THAN = env.int("CSPLATFORM_NIGHTLY_SWEEP_OLDER_THAN", default=600)
-NIGHTLY_LATE_SECONDS = env.int("CSPLATFORM_NIGHTLY_LATE_SECONDS", default=2 * 3600)
+NIGHTLY_CHUNK_LEASE_SECONDS = 720
+NIGHTLY_SWEEP_SECONDS = 180
+NIGHTLY_SWEEP_OLDER_THAN = 600
+NIGHTLY_LATE_SECONDS = 2 * 3600
 # The sweeper also starts a night beat should have started and did not (off in the tests,
 # whose sweeps would otherwise start tonight's runs for every organization they create).
-NIGHTLY_SWEEP_STARTS_NIGHTS = env.bool("CSPLATFORM_NIGHTLY_SWEEP_STARTS_NIGHTS", default=True)
+NIGHTLY_SWEEP_STARTS_NIGHTS = True
 
 # Where people reach the site: the links in emails (the digest) start with it.
 SITE_URL = env("CSPLATFORM_SITE_URL", default="http://127.0.0.1:8000")

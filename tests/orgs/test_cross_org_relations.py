@@ -364,6 +364,7 @@ APP_MODULES = (
     "workspace",
     "reports",
     "api",
+    "operations",
 )
 
 

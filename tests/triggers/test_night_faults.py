@@ -30,7 +30,7 @@ from tests.builders import NIGHT, night_rows, night_world, wait_for
 from triggers import services
 from triggers.models import TriggerRun, TriggerRunChunk
 
-LEASE = 4  # seconds: the workers' chunk lease in the dead-worker test
+LEASE = 4  # seconds: the workers' chunk lease in the dead-worker test (settings_short_lease)
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ def test_a_worker_killed_inside_a_chunk_is_replaced_within_the_lease_and_one_swe
     one sweep queues it again and a second worker finishes the night, long before Celery's
     own redelivery (the broker's visibility timeout, 1 hour)."""
     caplog.set_level(logging.WARNING)
-    env = {"CSPLATFORM_NIGHTLY_CHUNK_LEASE_SECONDS": str(LEASE)}
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings_short_lease"}  # its lease: LEASE
     n0 = Account.all_objects.get(organization=org, name="N0")
     holder = psycopg2.connect(test_database_url)
     try:
