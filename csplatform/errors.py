@@ -2,15 +2,17 @@
 exception text or traceback on the 500 and 503 pages, whoever asks. The details go to the log.
 
 An unreachable database or broker is a 503 wherever it is noticed: in a view
-(ServiceUnavailableMiddleware) or in a middleware before it, such as the session lookup
-(server_error, the handler500 of csplatform/urls.py)."""
+(ServiceUnavailableMiddleware.process_exception), in a middleware before it, such as the session
+lookup (server_error, the handler500 of csplatform/urls.py), and, whatever answered a request
+that met one with a 500 on the way out, by ServiceUnavailableMiddleware, the outermost
+middleware (it learns of the error from Django's got_request_exception signal)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 
-from django.db import DatabaseError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseServerError
 from django.template import loader
 from kombu.exceptions import OperationalError as BrokerError
@@ -21,7 +23,11 @@ RETRY_AFTER_SECONDS = 30
 
 
 def is_service_unavailable(exception: BaseException | None) -> bool:
-    return isinstance(exception, OperationalError | BrokerError) or (
+    """The database or the broker cannot be reached: an OperationalError (refused, shutting
+    down, the connection ended), an InterfaceError (a connection the server closed, used
+    again: "connection already closed"), a broker error, or a database error about the
+    connection."""
+    return isinstance(exception, OperationalError | InterfaceError | BrokerError) or (
         isinstance(exception, DatabaseError) and "connect" in str(exception).lower()
     )
 

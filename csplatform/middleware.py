@@ -43,20 +43,57 @@ class PrivatePagesMiddleware:
         return response
 
 
+# The request attribute that records the database or broker error a request met.
+SERVICE_ERROR_ATTR = "_csplatform_service_error"
+# Headers of the original answer the 503 page keeps (security headers set by inner layers).
+_KEPT_HEADERS = ("Content-Security-Policy", "X-Frame-Options", "Permissions-Policy", "Vary")
+
+
 class ServiceUnavailableMiddleware:
-    """A view that finds the database or broker unreachable answers the 503 page; the host,
-    port and reason go to the log line only (csplatform/errors.py)."""
+    """The outermost middleware: a request that met an unreachable database or broker gets the
+    503 page, wherever the error was raised and whatever turned it into an answer. Django turns
+    an exception in any middleware into a response at that middleware (handler500), so this
+    one cannot catch it; it learns of it from got_request_exception (record_service_error) and
+    replaces the 500 that came out by the 503 page. A view's error is answered at once
+    (process_exception). The host, port and reason go to the log line only
+    (csplatform/errors.py)."""
 
     def __init__(self, get_response):
+        from django.core.signals import got_request_exception
+
         self.get_response = get_response
+        got_request_exception.connect(record_service_error, dispatch_uid="csplatform-503")
 
     def __call__(self, request):
-        return self.get_response(request)
+        try:
+            response = self.get_response(request)
+        except Exception as exc:  # noqa: BLE001 - what escaped every inner layer
+            if not is_service_unavailable(exc):
+                raise
+            return service_unavailable(request, exc)
+        error = getattr(request, SERVICE_ERROR_ATTR, None)
+        if error is not None and response.status_code >= 500 and response.status_code != 503:
+            page = service_unavailable(request, error)
+            for header in _KEPT_HEADERS:
+                if response.has_header(header):
+                    page[header] = response[header]
+            return page
+        return response
 
     def process_exception(self, request, exception):
         if is_service_unavailable(exception):
             return service_unavailable(request, exception)
         return None
+
+
+def record_service_error(sender, request=None, **kwargs) -> None:
+    """got_request_exception receiver: note on the request the database or broker error
+    being handled, for ServiceUnavailableMiddleware."""
+    import sys
+
+    exception = sys.exc_info()[1]
+    if request is not None and is_service_unavailable(exception):
+        setattr(request, SERVICE_ERROR_ATTR, exception)
 
 
 class SessionIdleMiddleware:

@@ -21,4 +21,10 @@ def beat_schedule() -> dict:
             "task": "api.purge",
             "schedule": crontab(hour=(hour - 2) % 24, minute=minute),
         },
+        # Sends what the night's rows say is owed and was lost (a broker outage, a dead
+        # worker); see triggers/services/sweep.py.
+        "nightly-sweep": {
+            "task": "triggers.nightly_sweep",
+            "schedule": settings.NIGHTLY_SWEEP_SECONDS,
+        },
     }

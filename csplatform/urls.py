@@ -7,6 +7,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 
 from csplatform.login import LoginView
+from operations import views as operations_views
 from orgs import views as org_views
 
 # Django calls it for any unhandled exception, including one raised by a middleware.
@@ -37,7 +38,10 @@ urlpatterns = [
     path("data/", include("api.urls")),
     path("api/v1/", include("api.api_urls")),
     path("configuration/", include("configuration.urls")),
+    path("operations/", include("operations.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
+    # Readiness: the database and the broker answer (a load balancer's or deploy's check).
+    path("healthz/ready", operations_views.healthz_ready, name="healthz_ready"),
     path("favicon.ico", favicon),
 ]

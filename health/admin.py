@@ -90,6 +90,9 @@ class HealthRunChunkInline(TenantInline):
         "state",
         "attempts",
         "accounts_scored",
+        "queued_at",
+        "started_at",
+        "lease_expires_at",
         "error",
     ]
     readonly_fields = fields

@@ -181,6 +181,11 @@ class HealthRun(TenantModel):
     accounts_scored = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Part of the queued nightly chain (not a foreground run or a backfill): once DONE it is
+    # owed its trigger stage, which the sweeper starts if the hand-off was lost.
+    chained = models.BooleanField(default=False)
+    # What the sweeper repaired on this run: [{"at": iso, "action": str, "detail": str}].
+    repairs = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-date"]
@@ -194,7 +199,12 @@ class HealthRun(TenantModel):
 
 class HealthRunChunk(TenantModel):
     """A range of account ids that one worker scores. `attempts` counts deliveries, so a chunk
-    whose worker keeps dying is given up after a few tries instead of looping forever."""
+    whose worker keeps dying is given up after a few tries instead of looping forever.
+
+    What the sweeper reads (health/services/pipeline.py, health_chunks_sweep): `queued_at`
+    (its task was last sent), `started_at` and `lease_expires_at` (a worker took it: the lease
+    is its time limit). Open (running) with no start: queued, perhaps lost with the broker;
+    started with an expired lease and no worker holding its row lock: its worker died."""
 
     run = models.ForeignKey(HealthRun, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
@@ -204,10 +214,19 @@ class HealthRunChunk(TenantModel):
     attempts = models.PositiveSmallIntegerField(default=0)
     accounts_scored = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "index"]
         constraints = [
             models.UniqueConstraint(fields=["run", "index"], name="healthrunchunk_unique_index")
+        ]
+        indexes = [
+            # The sweeper's scan: only the open chunks, a handful at any time.
+            models.Index(
+                fields=["queued_at"], condition=Q(state="running"), name="healthrunchunk_open"
+            )
         ]

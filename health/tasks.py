@@ -5,6 +5,7 @@ start by morning is skipped rather than run in the middle of the day.
 """
 
 import datetime as dt
+import logging
 
 from celery import shared_task
 
@@ -14,13 +15,19 @@ from orgs.models import Organization
 from . import services
 from .selectors import org_today
 
+logger = logging.getLogger(__name__)
+
 
 @shared_task(name="health.start_run", **NIGHTLY_TASK_OPTIONS)
 def health_start_run(org_id: int, day: str, replace: bool = False) -> int:
     org = Organization.objects.get(pk=org_id)
-    run, chunk_ids = services.health_run_start(
-        org=org, day=dt.date.fromisoformat(day), replace=replace
-    )
+    try:
+        run, chunk_ids = services.health_run_start(
+            org=org, day=dt.date.fromisoformat(day), replace=replace
+        )
+    except services.NightRunning as exc:
+        logger.warning("%s", exc)
+        return 0
     return len(chunk_ids)
 
 

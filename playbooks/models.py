@@ -248,6 +248,8 @@ class NotificationKind(models.TextChoices):
     # For an organization's admins: a webhook endpoint kept failing and was switched off
     # (ref: the endpoint's id).
     WEBHOOK_DISABLED = "webhook_disabled", gettext_lazy("Webhook disabled")
+    # For an organization's admins: the night failed or is late (ref: its health run's id).
+    NIGHT_PROBLEM = "night_problem", gettext_lazy("Night failed or late")
 
 
 class Notification(TenantModel):

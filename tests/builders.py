@@ -535,3 +535,100 @@ def posted(html: str, **extra):
     for name, value in extra.items():
         data[name] = value
     return data
+
+
+# -- one night of the whole chain, small enough to compute by hand --------------------------
+
+# A day 1, so the night has every stage: scoring, nightly triggers, the monthly run, digest.
+NIGHT = dt.date(2024, 7, 1)
+OLD_CUSTOMER, NEW_CUSTOMER = dt.date(2020, 1, 1), dt.date(2024, 1, 1)
+
+
+def night_world(org, owner) -> dict:
+    """Six accounts N0..N5 of `owner`: Ni was active 2*i of the 10 days up to NIGHT, so it
+    scores 20*i (the simple model: 10 days -> 100); N1, N3 and N5 are customers since 2020
+    (tenure > 1000 days), the others since 2024-01-01 (182 days).
+
+    - "Low usage or loyal" (nightly, playbook): usage raw < 5 days or tenure > 1000 days:
+      N0 (0 days), N1 (2), N2 (4) by usage, N1, N3, N5 by tenure: 5 firings, 5 playbooks, the
+      evidence of each carries its usage raw value (0, 2, 4, 6, 10 days);
+    - "Monthly review" (monthly, alert): score < 50: N0 (0), N1 (20), N2 (40): 3 alerts.
+    8 notifications for the owner (5 playbooks assigned, 3 alerts), one digest email."""
+    accounts = []
+    for i in range(6):
+        account = f.AccountFactory(
+            organization=org,
+            name=f"N{i}",
+            owner=owner,
+            customer_since=OLD_CUSTOMER if i % 2 else NEW_CUSTOMER,
+        )
+        active_days(org, account, 2 * i, end=NIGHT)
+        accounts.append(account)
+    simple_model(org)
+    Trigger.all_objects.create(
+        organization=org,
+        name="Low usage or loyal",
+        kind="retention",
+        action="playbook",
+        template=template(org, "Check in", "retention"),
+        condition={
+            "any": [
+                {"field": "indicator.usage_frequency.raw", "op": "<", "value": 5},
+                {"field": "tenure_days", "op": ">", "value": 1000},
+            ]
+        },
+    )
+    Trigger.all_objects.create(
+        organization=org,
+        name="Monthly review",
+        kind="retention",
+        action="alert",
+        schedule="monthly",
+        template=template(org, "Review", "retention"),
+        condition={"field": "health_score", "op": "<", "value": 50},
+    )
+    return {"accounts": accounts}
+
+
+def night_rows(org) -> dict:
+    """What a night leaves, by account name (so two organizations' nights compare): scores
+    with breakdowns, firings with evidence, playbooks, alerts, notifications, the forecast."""
+    from accounts.models import Account
+    from playbooks.models import Notification, Playbook
+    from triggers.models import Alert, Firing, RetentionForecast
+
+    name = dict(Account.all_objects.filter(organization=org).values_list("pk", "name")).get
+    return {
+        "scores": sorted(
+            (name(a), d.isoformat(), s, c, b)
+            for a, d, s, c, b in HealthScore.all_objects.filter(organization=org).values_list(
+                "account_id", "date", "score", "colour", "breakdown"
+            )
+        ),
+        "firings": sorted(
+            (name(a), t, p.isoformat(), sorted(e.items()))
+            for a, t, p, e in Firing.all_objects.filter(organization=org).values_list(
+                "account_id", "trigger__name", "period", "evidence"
+            )
+        ),
+        "playbooks": sorted(
+            (name(a), t)
+            for a, t in Playbook.all_objects.filter(organization=org).values_list(
+                "account_id", "template__name"
+            )
+        ),
+        "alerts": sorted(
+            (name(a), s)
+            for a, s in Alert.all_objects.filter(organization=org).values_list(
+                "account_id", "status"
+            )
+        ),
+        "notifications": sorted(
+            Notification.all_objects.filter(organization=org).values_list("kind", "text")
+        ),
+        "forecast": sorted(
+            RetentionForecast.all_objects.filter(organization=org).values_list(
+                "month", "alerts_raised", "expected_actions", "accounts_at_risk"
+            )
+        ),
+    }

@@ -108,14 +108,23 @@ def _forget_broker_connections(app) -> None:
 @pytest.fixture
 def celery_worker_factory(celery_broker, redis_url, test_database_url, tmp_path):
     """Start real `celery worker` processes on the test database; stopped after the test."""
+    yield from _worker_factory(celery_broker, redis_url, test_database_url, tmp_path)
+
+
+def _worker_factory(app, broker_url, database_url, tmp_path):
+    """Each worker runs in a process group of its own (its pid), so a test can kill the whole
+    worker, pool processes and all, with os.killpg; `env` adds settings for the worker."""
     procs: list[subprocess.Popen] = []
 
-    def start(name: str = "w1", concurrency: int = 1, queues: str = "celery") -> subprocess.Popen:
+    def start(
+        name: str = "w1", concurrency: int = 1, queues: str = "celery", env: dict | None = None
+    ) -> subprocess.Popen:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "csplatform.settings.test",
-            "DATABASE_URL": test_database_url,
-            "REDIS_URL": redis_url,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": broker_url,
+            **(env or {}),
         }
         log = tmp_path / f"worker-{name}.log"
         proc = subprocess.Popen(
@@ -143,13 +152,14 @@ def celery_worker_factory(celery_broker, redis_url, test_database_url, tmp_path)
             env=env,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         procs.append(proc)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"celery worker exited:\n{log.read_text()}")
-            replies = celery_broker.control.ping(timeout=0.5, destination=None) or []
+            replies = app.control.ping(timeout=0.5, destination=None) or []
             if any(name in next(iter(r)) for r in replies):
                 return proc
         raise RuntimeError(f"celery worker did not answer within 60 s:\n{log.read_text()}")
@@ -167,6 +177,38 @@ def celery_worker_factory(celery_broker, redis_url, test_database_url, tmp_path)
 @pytest.fixture
 def celery_worker(celery_worker_factory):
     return celery_worker_factory()
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of the test's own, with append-only persistence like `make services`,
+    that the test may stop and start again (the broker outage tests)."""
+    from tests.services import RedisServer
+
+    server = RedisServer.start(tmp_path / "redis")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_broker(own_redis):
+    """This process's Celery app pointed at `own_redis` for the test, then back."""
+    from csplatform.celery import app
+
+    previous = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager")}
+    app.conf.update(broker_url=own_redis.url, result_backend=own_redis.url, task_always_eager=False)
+    _forget_broker_connections(app)
+    yield app
+    app.conf.update(**previous)
+    _forget_broker_connections(app)
+
+
+@pytest.fixture
+def own_worker_factory(own_broker, own_redis, test_database_url, tmp_path):
+    """Real `celery worker` processes on `own_redis` (see celery_worker_factory)."""
+    yield from _worker_factory(own_broker, own_redis.url, test_database_url, tmp_path)
 
 
 # -- Tenancy and users ------------------------------------------------------------------

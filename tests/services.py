@@ -124,3 +124,67 @@ class PostgresServer:
             capture_output=True,
         )
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+@dataclass
+class RedisServer:
+    """A redis-server for one test, on a free port, with an append-only file (fsync every
+    second, as `make services` and docker-compose run it), stopped and started again at will
+    on the same port and data."""
+
+    datadir: Path
+    port: int
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @classmethod
+    def start(cls, datadir: Path) -> RedisServer:
+        datadir.mkdir(parents=True, exist_ok=True)
+        server = cls(datadir=datadir, port=free_port())
+        server.resume()
+        return server
+
+    def resume(self) -> None:
+        import time
+
+        import redis
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ServiceMissing("redis-server was not found (Debian: apt-get install redis)")
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.datadir),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "",
+            ],
+            stdout=(self.datadir / "redis.log").open("a"),
+            stderr=subprocess.STDOUT,
+        )
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        for _ in range(100):
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None

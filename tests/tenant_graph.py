@@ -32,7 +32,7 @@ from reports.models import (
     RiskDay,
 )
 from tests import factories as f
-from triggers.models import Alert, Firing, RetentionForecast, Trigger, TriggerRun
+from triggers.models import Alert, Firing, RetentionForecast, Trigger, TriggerRun, TriggerRunChunk
 
 APPS = ("accounts", "health", "playbooks", "triggers", "reports")
 
@@ -94,6 +94,7 @@ def build(org, prefix: str) -> dict:
         churn_reason=reason,
     )
     run = HealthRun.all_objects.create(organization=org, date=dt.date(2024, 6, 1))
+    trigger_run = TriggerRun.all_objects.create(organization=org, date=dt.date(2024, 6, 1))
     rows = {
         "admin": admin,
         "csm": csm,
@@ -175,7 +176,10 @@ def build(org, prefix: str) -> dict:
             product=product,
             mrr_at_risk=Decimal("10"),
         ),
-        TriggerRun: TriggerRun.all_objects.create(organization=org, date=dt.date(2024, 6, 1)),
+        TriggerRun: trigger_run,
+        TriggerRunChunk: TriggerRunChunk.all_objects.create(
+            organization=org, run=trigger_run, index=0, first_account_id=1, last_account_id=2
+        ),
     }
     settings = ReportSettings.all_objects.create(organization=org)
     day = dt.date(2024, 6, 1)

@@ -32,6 +32,13 @@ def _raises_database_down(request):
     )
 
 
+def _raises_connection_closed(request):
+    # what a persistent connection the server closed (a PostgreSQL restart) raises when used
+    from django.db import InterfaceError
+
+    raise InterfaceError("connection already closed")
+
+
 def _raises_broker_down(request):
     raise BrokerError(f"Error 111 connecting to {SECRET_HOST}:{SECRET_PORT}. Connection refused.")
 
@@ -42,6 +49,7 @@ urlpatterns = [
     path("boom/", _raises_runtime_error),
     path("db-down/", _raises_database_down),
     path("broker-down/", _raises_broker_down),
+    path("connection-closed/", _raises_connection_closed),
     *project_urlpatterns,
 ]
 
@@ -86,6 +94,19 @@ def test_an_unreachable_service_in_a_view_is_a_503_page_and_a_log_line(csm, capl
     logged = [r.getMessage() for r in caplog.records if r.name == "csplatform.errors"]
     assert len(logged) == 1
     assert SECRET_HOST in logged[0] and SECRET_PORT in logged[0] and url in logged[0]
+
+
+@pytest.mark.urls("tests.test_error_pages")
+@pytest.mark.django_db
+def test_a_connection_the_database_closed_is_a_503_page(csm):
+    """After a PostgreSQL restart, a persistent connection used again raises InterfaceError
+    ("connection already closed"), not OperationalError: the 503 page too."""
+    client = browser()
+    client.force_login(csm)
+    response = client.get("/connection-closed/")
+    assert response.status_code == 503
+    assert "its database" in response.content.decode()
+    assert response["Content-Security-Policy"]
 
 
 @pytest.mark.django_db(transaction=True)

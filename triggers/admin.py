@@ -9,11 +9,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, gettext_lazy
 
 from conditions.forms import ConditionJSONField
-from orgs.admin_base import RecordAdmin, TenantAdmin
+from orgs.admin_base import RecordAdmin, TenantAdmin, TenantInline
 from orgs.relations import TenantModelForm
 
 from .fields import TRIGGER_FIELDS
-from .models import Alert, Firing, RetentionForecast, Trigger, TriggerRun
+from .models import Alert, Firing, RetentionForecast, Trigger, TriggerRun, TriggerRunChunk
 from .services import TRIGGER_EDITABLE_FIELDS, trigger_create, trigger_update
 
 
@@ -100,14 +100,60 @@ class RetentionForecastAdmin(RecordAdmin):
     list_select_related = ["persona", "product"]
 
 
+CHUNK_FIELDS = [
+    "index",
+    "first_account_id",
+    "last_account_id",
+    "state",
+    "attempts",
+    "fired",
+    "queued_at",
+    "started_at",
+    "lease_expires_at",
+    "finished_at",
+    "error",
+]
+
+
+class TriggerRunChunkInline(TenantInline):
+    model = TriggerRunChunk
+    fields = CHUNK_FIELDS
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TriggerRunChunk)
+class TriggerRunChunkAdmin(RecordAdmin):
+    list_display = ["run", "index", "state", "attempts", "fired", "lease_expires_at"]
+    list_filter = ["state"]
+    list_select_related = ["run"]
+    fields = ["run", *CHUNK_FIELDS]
+    readonly_fields = fields
+
+
 @admin.register(TriggerRun)
 class TriggerRunAdmin(RecordAdmin):
     """Each night's trigger run, read-only (written by the chain): its chunks, firings and
     what it skipped."""
 
-    list_display = ["date", "chunks_total", "fired", "problem_count", "started_at"]
-    fields = ["date", "chunks_total", "chunks_done", "fired", "started_at", "problem_list"]
+    list_display = ["date", "state", "chunks_total", "fired", "problem_count", "started_at"]
+    fields = [
+        "date",
+        "state",
+        "chunks_total",
+        "chunks_done",
+        "chunks_failed",
+        "fired",
+        "started_at",
+        "finished_at",
+        "digest_done_at",
+        "monthly_done_at",
+        "problem_list",
+    ]
     readonly_fields = fields
+    inlines = [TriggerRunChunkInline]
 
     @admin.display(description=gettext_lazy("problems"))
     def problem_count(self, obj):

@@ -19,10 +19,14 @@ class TriggersConfig(AppConfig):
 
 
 def _after_scoring(sender, organization_id, date, state, **kwargs):
-    """Health offers the hook; triggers take the next stage of the nightly chain."""
-    from csplatform.celery import enqueue
+    """Health offers the hook; triggers take the next stage of the nightly chain, for a day
+    scored in full. A broker down now loses nothing: the sweeper finds the DONE chained health
+    run without its trigger run and starts it."""
+    from csplatform.celery import enqueue_or_log
+    from health.models import RunState
 
-    enqueue("triggers.run_nightly", organization_id, date.isoformat())
+    if state == RunState.DONE:
+        enqueue_or_log("triggers.run_nightly", organization_id, date.isoformat())
 
 
 def _demo_triggers(sender, organization, **kwargs):

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from health.models import RunState
 from orgs.tenancy import TenantModel
 from playbooks.models import PlaybookKind
 
@@ -195,17 +196,65 @@ class TriggerRun(TenantModel):
     """One organization's nightly trigger evaluation for one day; unique, so the chain starts
     once per night. `chunks_done` lists chunk indexes (a redelivered chunk counts once).
     `problems` lists what the night skipped and why, once each: {"trigger": id, "name",
-    "error"} for a trigger, {"persona": id, "name", "error"} for a persona whose rules fail."""
+    "error"} for a trigger, {"persona": id, "name", "error"} for a persona whose rules fail.
+
+    A chained run (queued by the nightly chain, not run in the foreground) is owed, once its
+    chunks are all closed, the digest and on day 1 the monthly run: `digest_done_at` and
+    `monthly_done_at` stay empty until they are done, so the sweeper sends what is owed."""
 
     date = models.DateField()
+    state = models.CharField(max_length=8, choices=RunState.choices, default=RunState.RUNNING)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.JSONField(default=list)
+    chunks_failed = models.PositiveIntegerField(default=0)
     fired = models.PositiveIntegerField(default=0)
     problems = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    chained = models.BooleanField(default=False)
+    digest_done_at = models.DateTimeField(null=True, blank=True)
+    monthly_done_at = models.DateTimeField(null=True, blank=True)
+    # What the sweeper repaired on this run: [{"at": iso, "action": str, "detail": str}].
+    repairs = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-date"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "date"], name="triggerrun_unique_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"trigger run {self.date} ({self.state})"
+
+    @property
+    def monthly_owed(self) -> bool:
+        return self.date.day == 1
+
+
+class TriggerRunChunk(TenantModel):
+    """A range of account ids one worker evaluates the night's triggers for (the health run's
+    chunk bounds). The same lease fields as health's chunks, read by the same sweeper."""
+
+    run = models.ForeignKey(TriggerRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_account_id = models.BigIntegerField()
+    last_account_id = models.BigIntegerField()
+    state = models.CharField(max_length=8, choices=RunState.choices, default=RunState.RUNNING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    fired = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="triggerrunchunk_unique_index")
+        ]
+        indexes = [
+            models.Index(
+                fields=["queued_at"], condition=Q(state="running"), name="triggerrunchunk_open"
+            )
         ]

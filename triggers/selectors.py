@@ -198,3 +198,60 @@ def active_subscriptions_frame() -> pd.DataFrame:
         "account_id", "product_id", "mrr"
     )
     return pd.DataFrame(list(rows), columns=["account_id", "product_id", "mrr"])
+
+
+# -- The nightly runs, as an operator reads them ---------------------------------------------
+
+
+def nights_status(
+    *, org_ids: list[int], days: list[dt.date], now: dt.datetime | None = None
+) -> list[dict]:
+    """Each night (organization x day, newest first) that has a run, or that should have one:
+    its stages (scoring, triggers, digest, monthly) with chunks done, failed and late, the
+    attempts, the last error, how long it took, and what the sweeper did; plus the night's
+    state ("done", "running", "late", "failed", "not started"). Four queries, whatever the
+    number of nights (the runs and chunks of the window; cross-tenant on purpose: the
+    callers pass the organizations the reader may see)."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from health.models import HealthRun, HealthRunChunk
+    from orgs.models import Organization
+
+    from .models import TriggerRun, TriggerRunChunk
+    from .nights import night_summary
+
+    now = now or timezone.now()
+    orgs = {o.pk: o for o in Organization.objects.filter(pk__in=org_ids)}
+    health = list(HealthRun.all_objects.filter(organization_id__in=orgs, date__in=days))
+    health_chunks = _by_run(HealthRunChunk, [r.pk for r in health])
+    triggers = list(TriggerRun.all_objects.filter(organization_id__in=orgs, date__in=days))
+    trigger_chunks = _by_run(TriggerRunChunk, [r.pk for r in triggers])
+    health_of = {(r.organization_id, r.date): r for r in health}
+    triggers_of = {(r.organization_id, r.date): r for r in triggers}
+    out = []
+    for day in sorted(days, reverse=True):
+        for org_id in sorted(orgs, key=lambda pk: orgs[pk].name):
+            h, t = health_of.get((org_id, day)), triggers_of.get((org_id, day))
+            summary = night_summary(
+                health_run=h,
+                health_chunks=health_chunks.get(h.pk, []) if h else [],
+                trigger_run=t,
+                trigger_chunks=trigger_chunks.get(t.pk, []) if t else [],
+                now=now,
+                older_than=settings.NIGHTLY_SWEEP_OLDER_THAN,
+                late_seconds=settings.NIGHTLY_LATE_SECONDS,
+            )
+            summary["organization"] = orgs[org_id].slug
+            summary["organization_name"] = orgs[org_id].name
+            summary["organization_id"] = org_id
+            summary["date"] = day.isoformat()
+            out.append(summary)
+    return out
+
+
+def _by_run(model, run_ids: list[int]) -> dict[int, list]:
+    grouped: dict[int, list] = {}
+    for chunk in model.all_objects.filter(run_id__in=run_ids).order_by("run_id", "index"):
+        grouped.setdefault(chunk.run_id, []).append(chunk)
+    return grouped

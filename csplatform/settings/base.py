@@ -62,9 +62,12 @@ INSTALLED_APPS = [
     "reports",
     "api",
     "configuration",
+    "operations",
 ]
 
 MIDDLEWARE = [
+    # Outermost: an unreachable database or broker is the 503 page, wherever it was met.
+    "csplatform.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -78,7 +81,6 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "csplatform.middleware.SessionIdleMiddleware",
     "orgs.middleware.TenantMiddleware",
-    "csplatform.middleware.ServiceUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -97,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "orgs.context_processors.tenancy",
+                "operations.context_processors.nightly_banner",
             ],
         },
     },
@@ -242,6 +245,19 @@ NIGHTLY_HOUR = env.int("CSPLATFORM_NIGHTLY_HOUR", default=2)
 NIGHTLY_MINUTE = env.int("CSPLATFORM_NIGHTLY_MINUTE", default=0)
 # Accounts per health-scoring chunk: one Celery task each, so more workers, shorter night.
 HEALTH_CHUNK_SIZE = env.int("CSPLATFORM_HEALTH_CHUNK_SIZE", default=10000)
+# The nightly sweeper (triggers/services/sweep.py, beat every NIGHTLY_SWEEP_SECONDS): a chunk a
+# worker started holds a lease of its hard time limit (csplatform/celery.py: 720 s); once it
+# expires and no live transaction holds the chunk's row, its worker is gone and the chunk is
+# queued again. A hand-off (a queued chunk, a finished stage's next one) not picked up within
+# NIGHTLY_SWEEP_OLDER_THAN seconds is sent again. A night unfinished NIGHTLY_LATE_SECONDS after
+# it started is late: a banner on the admins' home and a notification.
+NIGHTLY_CHUNK_LEASE_SECONDS = 720
+NIGHTLY_SWEEP_SECONDS = 180
+NIGHTLY_SWEEP_OLDER_THAN = 600
+NIGHTLY_LATE_SECONDS = 2 * 3600
+# The sweeper also starts a night beat should have started and did not (off in the tests,
+# whose sweeps would otherwise start tonight's runs for every organization they create).
+NIGHTLY_SWEEP_STARTS_NIGHTS = True
 
 # Where people reach the site: the links in emails (the digest) start with it.
 SITE_URL = env("CSPLATFORM_SITE_URL", default="http://127.0.0.1:8000")

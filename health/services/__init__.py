@@ -2,11 +2,23 @@
 
 - pipeline: the nightly scoring of one organization and day (runs, chunks, bulk score
   writes), queued chunk by chunk or in the foreground (backfills, the score_health command);
+- chunks: the lease every nightly chunk (health's and triggers') works under, and the sweep
+  of the open chunks whose message was lost or whose worker died;
 - configuration: health models and their indicators created and changed, each change to
   what scores a new version of the model.
 
 Callers import from here."""
 
+from .chunks import (
+    MAX_CHUNK_ATTEMPTS,
+    SWEEP_WINDOW,
+    chunk_begin,
+    chunk_lock,
+    chunks_sweep,
+    lease_seconds,
+    repair_record,
+    run_is_live,
+)
 from .configuration import (
     HEALTH_MODEL_EDITABLE_FIELDS,
     HEALTH_MODEL_VERSIONED_FIELDS,
@@ -19,12 +31,13 @@ from .configuration import (
     indicators_delete,
 )
 from .pipeline import (
-    MAX_CHUNK_ATTEMPTS,
     ChunkTimings,
+    NightRunning,
     compute_scores,
     health_chunk_process,
     health_run_finish,
     health_run_start,
+    health_runs_sweep,
     health_score_day,
     health_scores_write,
     indicator_key,
@@ -38,19 +51,28 @@ __all__ = [
     "INDICATOR_EDITABLE_FIELDS",
     "INDICATOR_SETTINGS",
     "MAX_CHUNK_ATTEMPTS",
+    "SWEEP_WINDOW",
     "ChunkTimings",
+    "NightRunning",
     "IndicatorChanges",
+    "chunk_begin",
+    "chunk_lock",
+    "chunks_sweep",
     "compute_scores",
     "health_chunk_process",
     "health_model_create",
     "health_model_update",
     "health_run_finish",
     "health_run_start",
+    "health_runs_sweep",
     "health_score_day",
     "health_scores_write",
     "indicator_key",
     "indicator_save",
     "indicators_delete",
+    "lease_seconds",
     "model_specs",
+    "repair_record",
+    "run_is_live",
     "usage_preload",
 ]

@@ -1,15 +1,19 @@
 """The nightly scoring pipeline (runs, chunks, bulk score writes). For one organization and
 day:
 1. `health_run_start` creates the HealthRun (unique per organization and day: a second start
-   of the same night finds it and starts nothing new) and its chunks (ranges of account ids),
-   and queues one task per chunk once that transaction commits.
-2. `health_chunk_process` scores one chunk: it counts the attempt first (committed on its
-   own, so a chunk whose worker keeps dying is given up after MAX_CHUNK_ATTEMPTS), then in one
-   transaction locks the chunk, reads the measures with SQL aggregates, scores in pandas,
+   of the same night finds it and starts nothing new; a re-run of a day still running is
+   refused with NightRunning, never re-planned under it) and its chunks (ranges of account
+   ids), and queues one task per chunk once that transaction commits.
+2. `health_chunk_process` scores one chunk: it counts the attempt and takes a lease first
+   (committed on its own, so a chunk whose worker keeps dying is given up after
+   MAX_CHUNK_ATTEMPTS; see chunks.py), then in one transaction locks the chunk (SKIP LOCKED: a
+   duplicate delivery leaves), reads the measures with SQL aggregates, scores in pandas,
    upserts the day's scores and the accounts' latest-score columns, marks the chunk done and
-   counts it on the run. The chunk that brings the count to the total queues the next stage.
-3. `health_run_finish` marks the run done and sends `health_run_completed`, the hook later
-   stages (triggers) listen to.
+   counts it on the run. The chunk that brings the count to the total finishes the run in
+   that same transaction.
+3. A finished chained run sends `health_run_completed` after commit, the hook later stages
+   (triggers) listen to; they also find it by its row (DONE, chained), so a lost hand-off is
+   picked up by the sweeper (`health_runs_sweep` here, the whole night in triggers).
 """
 
 from __future__ import annotations
@@ -39,10 +43,28 @@ from ..models import HealthModel, HealthRun, HealthRunChunk, HealthScore, RunSta
 from ..scoring import IndicatorSpec, ModelSpec, changes, score_frame
 from ..signals import health_colours_changed, health_run_completed
 from ..usage import DenseUsage
+from .chunks import (
+    MAX_CHUNK_ATTEMPTS,
+    SWEEP_WINDOW,
+    chunk_begin,
+    chunk_lock,
+    chunks_sweep,
+    run_is_live,
+)
+from .chunks import repair_record as _repair_record
 
 logger = logging.getLogger(__name__)
 
-MAX_CHUNK_ATTEMPTS = 3
+
+class NightRunning(Exception):
+    """The day's run is still running: it is not re-planned under its workers."""
+
+    def __init__(self, *, org: Organization, day: dt.date, stage: str, done: int, total: int):
+        self.org, self.day, self.stage, self.done, self.total = org, day, stage, done, total
+        super().__init__(
+            f"the night of {day} for {org.slug} is running ({stage}: {done} of {total} chunks "
+            "closed); it was not re-planned"
+        )
 
 
 def indicator_key(measure: str, window: int | None, metric: str) -> str:
@@ -313,8 +335,11 @@ def health_run_start(
     """Create the day's run and its chunks; returns (run, chunk ids planned now).
 
     A run that already exists is left alone (no chunk ids) unless `replace`, which re-plans it
-    (backfills and re-runs: the chunks then replace the day's scores). With `queue`, one Celery
-    task per chunk is sent once the transaction commits; otherwise the caller runs them.
+    (backfills and re-runs: the chunks then replace the day's scores) once it is finished; a
+    run still running raises NightRunning (re-planning it would hand its workers' chunks to
+    another run and let the first go on to a half-scored day). With `queue`, one Celery task
+    per chunk is sent once the transaction commits and the run is chained (owed its trigger
+    stage when done); otherwise the caller runs them.
     """
     chunk_size = chunk_size or settings.HEALTH_CHUNK_SIZE
     with org_context(org), transaction.atomic():
@@ -322,18 +347,28 @@ def health_run_start(
         if not created:
             if not replace:
                 return run, []
+            # Checked before the chunks are locked too, so a refused re-run never holds a
+            # running run's chunks (its workers would wait behind the locks).
+            _refuse_if_live(run, org=org, day=day)
             # Lock order everywhere is chunk, then run: a chunk being scored holds its row
             # until it commits, and only then can it be re-planned.
             list(HealthRunChunk.objects.select_for_update().filter(run=run).values_list("pk"))
-            HealthRunChunk.objects.filter(run=run).delete()
             run = HealthRun.objects.select_for_update().get(pk=run.pk)
+            _refuse_if_live(run, org=org, day=day)
+            HealthRunChunk.objects.filter(run=run).delete()
         ids = list(
             Account.objects.filter(customer_on(day)).order_by("pk").values_list("pk", flat=True)
         )
+        now = timezone.now()
         chunks = HealthRunChunk.objects.bulk_create(
             [
                 HealthRunChunk(
-                    organization=org, run=run, index=i, first_account_id=lo, last_account_id=hi
+                    organization=org,
+                    run=run,
+                    index=i,
+                    first_account_id=lo,
+                    last_account_id=hi,
+                    queued_at=now if queue else None,
                 )
                 for i, (lo, hi) in enumerate(_chunk_bounds(ids, chunk_size))
             ]
@@ -342,25 +377,39 @@ def health_run_start(
         run.chunks_total = len(chunks)
         run.chunks_done = run.chunks_failed = run.accounts_scored = 0
         run.finished_at = None
+        run.chained = queue
+        run.started_at = now
         run.save(
             update_fields=[
+                "started_at",
                 "state",
                 "chunks_total",
                 "chunks_done",
                 "chunks_failed",
                 "accounts_scored",
                 "finished_at",
+                "chained",
             ]
         )
         chunk_ids = [c.pk for c in chunks]
         if queue:
-            run_id = run.pk
             for chunk_id in chunk_ids:
                 enqueue_on_commit("health.score_chunk", chunk_id)
-            if not chunk_ids:
-                enqueue_on_commit("health.finish_run", run_id)
+        if not chunk_ids:  # nobody to score: the run is done now
+            _run_finish_locked(run, notify=queue)
     logger.info("health run planned org=%s day=%s chunks=%s", org.slug, day, len(chunk_ids))
     return run, chunk_ids
+
+
+def _refuse_if_live(run: HealthRun, *, org: Organization, day: dt.date) -> None:
+    if run_is_live(run, HealthRunChunk, now=timezone.now()):
+        raise NightRunning(
+            org=org,
+            day=day,
+            stage="scoring",
+            done=run.chunks_done + run.chunks_failed,
+            total=run.chunks_total,
+        )
 
 
 def health_chunk_process(
@@ -375,15 +424,11 @@ def health_chunk_process(
     Returns (state, last): `last` is True for the chunk that completed the run; with `queue`,
     that chunk also queues the next stage once its transaction commits (no chord).
     """
-    # 1. Count the attempt in its own transaction, so it survives a crash during the work.
-    with transaction.atomic():
-        chunk = HealthRunChunk.all_objects.select_for_update().filter(pk=chunk_id).first()
-        if chunk is None:  # re-planned by a replacing run meanwhile; that run scores it
-            return "gone", False
-        if chunk.state != RunState.RUNNING:
-            return chunk.state, False
-        chunk.attempts += 1
-        chunk.save(update_fields=["attempts"])
+    # 1. Count the attempt and take the lease in its own transaction, so both survive a
+    # crash during the work.
+    chunk, status = chunk_begin(HealthRunChunk, chunk_id)
+    if status != "started":  # closed (a duplicate delivery) or re-planned meanwhile
+        return status, False
     if chunk.attempts > MAX_CHUNK_ATTEMPTS:
         logger.error("health chunk %s given up after %s attempts", chunk_id, chunk.attempts - 1)
         return _chunk_close(
@@ -392,15 +437,14 @@ def health_chunk_process(
             error=f"given up after {chunk.attempts - 1} attempts",
             queue=queue,
         )
-    # 2. The work, the chunk's completion and the run's count commit together.
+    # 2. The work, the chunk's completion and the run's count commit together; the chunk's
+    # row stays locked meanwhile (the sweeper leaves a locked chunk alone).
     org = Organization.objects.get(pk=chunk.organization_id)
     run = HealthRun.all_objects.get(pk=chunk.run_id)
     with org_context(org), transaction.atomic():
-        chunk = HealthRunChunk.objects.select_for_update().filter(pk=chunk_id).first()
-        if chunk is None:
-            return "gone", False
-        if chunk.state != RunState.RUNNING:  # a duplicate delivery finished it meanwhile
-            return chunk.state, False
+        chunk, status = chunk_lock(HealthRunChunk, chunk_id)
+        if chunk is None:  # a duplicate delivery finished it meanwhile
+            return status, False
         scores = compute_scores(
             day=run.date,
             first_id=chunk.first_account_id,
@@ -421,6 +465,8 @@ def health_chunk_process(
 def _chunk_close(
     *, chunk_id: int, state: str, accounts: int = 0, error: str = "", queue: bool = True
 ) -> tuple[str, bool]:
+    """Close the chunk and count it on the run; the chunk that completes the run finishes it
+    in the same transaction (so no hand-off can be lost between them)."""
     with transaction.atomic():
         chunk = HealthRunChunk.all_objects.select_for_update().get(pk=chunk_id)
         if chunk.state != RunState.RUNNING:
@@ -437,38 +483,84 @@ def _chunk_close(
             run.chunks_failed = F("chunks_failed") + 1
         run.accounts_scored = F("accounts_scored") + accounts
         run.save(update_fields=["chunks_done", "chunks_failed", "accounts_scored"])
-        run.refresh_from_db(fields=["chunks_done", "chunks_failed", "chunks_total"])
+        run.refresh_from_db()
         last = run.chunks_done + run.chunks_failed == run.chunks_total
-        if last and queue:
-            enqueue_on_commit("health.finish_run", run.pk)
+        if last:
+            _run_finish_locked(run, notify=queue and run.chained)
     return state, last
 
 
+def _run_finish_locked(run: HealthRun, *, notify: bool) -> None:
+    """Mark the (locked, every chunk closed) run done or failed; with `notify`, send
+    health_run_completed once the transaction commits."""
+    run.state = RunState.FAILED if run.chunks_failed else RunState.DONE
+    run.finished_at = timezone.now()
+    run.save(update_fields=["state", "finished_at"])
+    org_id, day, state = run.organization_id, run.date, run.state
+    if notify:
+        transaction.on_commit(
+            lambda: health_run_completed.send(
+                sender=HealthRun, organization_id=org_id, date=day, state=state
+            )
+        )
+    logger.info(
+        "health run finished org=%s day=%s state=%s chunks=%s failed=%s",
+        org_id,
+        day,
+        state,
+        run.chunks_total,
+        run.chunks_failed,
+    )
+
+
 def health_run_finish(*, run_id: int, notify: bool = True) -> HealthRun:
-    """Mark the run done once every chunk is accounted for; with `notify`, send
-    health_run_completed after commit (the hook the next stage of the nightly chain takes)."""
+    """Mark the run done once every chunk is accounted for (the sweeper's repair; the last
+    chunk does it itself); with `notify`, send health_run_completed after commit."""
     with transaction.atomic():
         run = HealthRun.all_objects.select_for_update().get(pk=run_id)
         if run.state != RunState.RUNNING or run.chunks_done + run.chunks_failed < run.chunks_total:
             return run
-        run.state = RunState.FAILED if run.chunks_failed else RunState.DONE
-        run.finished_at = timezone.now()
-        run.save(update_fields=["state", "finished_at"])
-        org_id, day, state = run.organization_id, run.date, run.state
-        if notify:
-            transaction.on_commit(
-                lambda: health_run_completed.send(
-                    sender=HealthRun, organization_id=org_id, date=day, state=state
-                )
-            )
-    logger.info(
-        "health run finished org=%s day=%s state=%s accounts=%s",
-        run.organization_id,
-        run.date,
-        run.state,
-        run.accounts_scored,
-    )
+        _run_finish_locked(run, notify=notify)
     return run
+
+
+def health_runs_sweep(*, older_than: int, now: dt.datetime | None = None) -> list[dict]:
+    """The health half of the nightly sweep: re-send the chunks whose message was lost,
+    re-queue (or give up) those whose worker died, and finish the runs whose chunks are all
+    closed but that were left running. Returns what it did."""
+    now = now or timezone.now()
+    done = chunks_sweep(
+        HealthRunChunk,
+        task="health.score_chunk",
+        close_failed=lambda chunk_id, error: _chunk_close(
+            chunk_id=chunk_id, state=RunState.FAILED, error=error
+        ),
+        older_than=older_than,
+        now=now,
+    )
+    stuck = HealthRun.all_objects.filter(
+        state=RunState.RUNNING,
+        started_at__gte=now - SWEEP_WINDOW,
+        chunks_total__lte=F("chunks_done") + F("chunks_failed"),
+    ).values_list("pk", flat=True)
+    for run_id in list(stuck):
+        run = health_run_finish(run_id=run_id, notify=True)
+        detail = f"every chunk was closed but the run was still running: finished {run.state}"
+        _repair_record(HealthRun, run_id=run_id, action="run_finished", detail=detail, now=now)
+        logger.warning(
+            "nightly sweep: health run org=%s day=%s %s", run.organization_id, run.date, detail
+        )
+        done.append(
+            {
+                "stage": "health",
+                "action": "run_finished",
+                "organization_id": run.organization_id,
+                "date": run.date.isoformat(),
+                "run": run_id,
+                "detail": detail,
+            }
+        )
+    return done
 
 
 def health_score_day(
@@ -479,11 +571,13 @@ def health_score_day(
     dense: DenseUsage | None = None,
 ) -> HealthRun:
     """Score one day in this process, chunk after chunk (the command's and backfill's path);
-    re-running a day replaces its scores. The caller runs any later stage itself."""
+    re-running a day replaces its scores (NightRunning while it is running). The caller runs
+    any later stage itself, when the run is DONE."""
     run, chunk_ids = health_run_start(org=org, day=day, replace=True, queue=False)
     for chunk_id in chunk_ids:
         health_chunk_process(chunk_id=chunk_id, timings=timings, queue=False, dense=dense)
     run = health_run_finish(run_id=run.pk, notify=False)
+    run.refresh_from_db()
     return run
 
 

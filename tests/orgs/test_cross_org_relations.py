@@ -365,6 +365,7 @@ APP_MODULES = (
     "reports",
     "api",
     "configuration",
+    "operations",
 )
 
 

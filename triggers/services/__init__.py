@@ -6,7 +6,8 @@
 - monthly: day 1's retention triggers and the forecast (its maths: triggers/forecast.py);
 - configuration: triggers created and changed, each change to what fires a new version;
 - nightly: the chain after scoring (fan out over chunks, count them, queue what follows),
-  the night's problems, and the whole chain in the foreground.
+  the night's problems, and the whole chain in the foreground;
+- sweep: the nightly sweeper, which sends or does what the runs' rows say is owed and lost.
 
 Callers import from here."""
 
@@ -30,10 +31,13 @@ from .nightly import (
     nightly_run_inline,
     problems_notify_admins,
     problems_record,
+    trigger_chunk_close,
     trigger_run_chunk,
+    trigger_run_digest,
     trigger_run_monthly,
     trigger_run_start,
 )
+from .sweep import nightly_sweep, scheduled_night
 
 __all__ = [
     "TRIGGER_EDITABLE_FIELDS",
@@ -45,12 +49,16 @@ __all__ = [
     "alerts_raise_for_firings",
     "firings_materialize",
     "nightly_run_inline",
+    "nightly_sweep",
     "period_of",
     "playbooks_open_for_firings",
     "problems_notify_admins",
     "problems_record",
     "retention_forecast_compute",
+    "scheduled_night",
+    "trigger_chunk_close",
     "trigger_run_chunk",
+    "trigger_run_digest",
     "trigger_run_monthly",
     "trigger_create",
     "trigger_run_start",
