@@ -1,6 +1,7 @@
 """Writes of reports: the organization's report settings, and the nightly facts (the
 portfolio snapshot of the day, the health baselines of the comparison group, the effect of
-closed playbooks on their accounts' health), refreshed after the night's triggers.
+closed playbooks on their accounts' health, what each trigger's firings of a day became),
+refreshed after the night's triggers.
 
 `facts_refresh` is set-based and idempotent: a re-run of a day replaces that day's snapshot
 (one row per day and dimension), and the playbook effects and baselines are filled in once
@@ -40,6 +41,7 @@ from .models import (
     RiskDay,
 )
 from .periods import week_start
+from .trigger_facts import trigger_facts_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class FactStats:
     effects_added: int = 0
     effects_filled: int = 0
     baselines: int = 0
+    trigger_days: int = 0  # TriggerDay rows written
     seconds: float = 0.0
     steps: dict | None = None
 
@@ -84,6 +87,7 @@ class FactStats:
             "effects_added": self.effects_added,
             "effects_filled": self.effects_filled,
             "baseline_cells": self.baselines,
+            "trigger_day_rows": self.trigger_days,
             "seconds": round(self.seconds, 3),
             "steps": {k: round(v, 3) for k, v in (self.steps or {}).items()},
         }
@@ -113,6 +117,9 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
             org=org, day=day, rebuild=rebuild
         )
         stats.steps["effects"] = time.perf_counter() - t
+        t = time.perf_counter()
+        stats.trigger_days = trigger_facts_refresh(org=org, day=day)["rows"]
+        stats.steps["triggers"] = time.perf_counter() - t
         stats.seconds = time.perf_counter() - began
         FactRefresh.all_objects.update_or_create(
             organization=org,
