@@ -311,3 +311,24 @@ class TriggerSpan(TenantModel):
                 fields=["organization", "playbook_id"], name="triggerspan_one_per_playbook"
             )
         ]
+
+
+class LedgerTotal(TenantModel):
+    """The MRR ledger of one period over all accounts (reports.selectors.portfolio.ledger
+    with no filter: the home's MRR, GRR and NRR), kept by the nightly refresh for the quarter
+    so far, with the ledger it was read from: how many movements, and the last one's id. The
+    ledger is only ever added to (and a movement deleted by an operator lowers the count), so
+    while both are the same the figures are exact; otherwise the page reads the ledger."""
+
+    date_from = models.DateField()
+    date_to = models.DateField()
+    movements = models.PositiveIntegerField()
+    last_movement = models.BigIntegerField()
+    values = models.JSONField(default=dict)  # LEDGER_COLUMNS
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "date_from", "date_to"], name="ledgertotal_one_per_period"
+            )
+        ]

@@ -35,6 +35,7 @@ from .metrics import ACTIVE_DAYS, EFFECT_VALUES, effect_updates, portfolio_cells
 from .models import (
     FactRefresh,
     HealthBaseline,
+    LedgerTotal,
     PlaybookEffect,
     PortfolioDay,
     ReportSettings,
@@ -120,6 +121,9 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
         t = time.perf_counter()
         stats.trigger_days = trigger_facts_refresh(org=org, day=day)["rows"]
         stats.steps["triggers"] = time.perf_counter() - t
+        t = time.perf_counter()
+        ledger_total_write(org=org, day=day)
+        stats.steps["ledger"] = time.perf_counter() - t
         stats.seconds = time.perf_counter() - began
         FactRefresh.all_objects.update_or_create(
             organization=org,
@@ -141,6 +145,40 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
         stats.seconds,
     )
     return stats
+
+
+# -- the ledger's total ---------------------------------------------------------------------
+
+# LedgerTotal rows older than this are removed (the home reads the quarter so far).
+LEDGER_TOTAL_KEEP_DAYS = 35
+
+
+def ledger_total_write(*, org: Organization, day: dt.date) -> bool:
+    """The ledger over all accounts for the quarter so far on `day` (the home's period),
+    with the ledger it was read from; not written when a movement came in while it was read.
+    Older periods' rows are removed. In the organization's context."""
+    from .filters import ReportFilters
+    from .periods import default_period
+    from .selectors.portfolio import LEDGER_COLUMNS, ledger, ledger_fingerprint
+
+    f = ReportFilters(period=default_period(today=day), today=day)
+    before = ledger_fingerprint()
+    rows = ledger(f)
+    if ledger_fingerprint() != before:
+        return False
+    total = rows[0] if rows else {k: 0.0 for k in LEDGER_COLUMNS}
+    LedgerTotal.all_objects.update_or_create(
+        organization=org,
+        date_from=f.date_from,
+        date_to=f.date_to,
+        defaults={
+            "movements": before[0],
+            "last_movement": before[1],
+            "values": {k: float(total[k]) for k in LEDGER_COLUMNS},
+        },
+    )
+    LedgerTotal.objects.filter(date_to__lt=day - dt.timedelta(days=LEDGER_TOTAL_KEEP_DAYS)).delete()
+    return True
 
 
 # -- the portfolio snapshot -----------------------------------------------------------------

@@ -14,7 +14,7 @@ from accounts.models import Account, MrrMovement, SurveyResponse
 from orgs.tenancy import current_org_id
 
 from ..filters import ReportFilters
-from ..models import FactRefresh, PortfolioDay
+from ..models import FactRefresh, LedgerTotal, PortfolioDay
 from .scope import accounts_q, instant_range
 
 # What the portfolio can be broken down by: the account column each group is read from (a
@@ -197,6 +197,31 @@ def ledger(f: ReportFilters, *, group: str = "") -> list[dict]:
         for key in LEDGER_COLUMNS:
             row[key] = float(row[key] or 0)
     return rows
+
+
+def ledger_fingerprint() -> tuple[int, int]:
+    """The organization's MRR ledger as it stands: how many movements, the last one's id."""
+    found = MrrMovement.objects.aggregate(n=Count("pk"), last=Max("pk"))
+    return found["n"] or 0, found["last"] or 0
+
+
+def ledger_total(f: ReportFilters) -> dict:
+    """The ledger's one row over all accounts (`ledger(f)` with no group): from the nightly
+    LedgerTotal of the period when nothing was filtered and the ledger has not changed since,
+    else read."""
+    if f.persona_id is None and f.owner_id is None and f.product_id is None:
+        movements, last = ledger_fingerprint()
+        kept = (
+            LedgerTotal.objects.filter(
+                date_from=f.date_from, date_to=f.date_to, movements=movements, last_movement=last
+            )
+            .values_list("values", flat=True)
+            .first()
+        )
+        if kept is not None:
+            return {k: float(kept.get(k) or 0) for k in LEDGER_COLUMNS}
+    rows = ledger(f)
+    return rows[0] if rows else {k: 0.0 for k in LEDGER_COLUMNS}
 
 
 def ledger_accounts_sql(
