@@ -62,7 +62,10 @@ def test_a_new_or_removed_movement_reads_the_ledger(org, world):
         a = world["accounts"]["a"]
         added = MrrMovement.all_objects.create(
             organization=org,
-            account=a, date=D(2024, 6, 15), kind="expansion", delta_mrr=Decimal(250)
+            account=a,
+            date=D(2024, 6, 15),
+            kind="expansion",
+            delta_mrr=Decimal(250),
         )
         assert sel.ledger_total(quarter())["end_mrr"] == 4650.0
         first = MrrMovement.objects.order_by("pk").first()
