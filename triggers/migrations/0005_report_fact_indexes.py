@@ -8,7 +8,6 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0004_churned_accounts_hold_no_mrr"),
         ("orgs", "0002_organization_timezone_validated"),
-        ("playbooks", "0008_report_fact_indexes"),
         ("triggers", "0004_alert_notifications_link_to_alerts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

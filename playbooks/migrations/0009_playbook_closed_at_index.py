@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0004_churned_accounts_hold_no_mrr"),
         ("orgs", "0002_organization_timezone_validated"),
-        ("playbooks", "0007_notification_digest_claim"),
+        ("playbooks", "0008_notification_kind_webhook_disabled"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
