@@ -255,9 +255,9 @@ class RiskDay(TenantModel):
 class TriggerDay(TenantModel):
     """What one trigger version's firings of one day became, as the trigger performance
     report counts them (reports.selectors.triggers: firings, alerts by decision, playbooks by
-    status and outcome, MRR won, the open pipeline), the days from firing to outcome as a
-    histogram and the reasons its alerts were dismissed. Written by the nightly refresh for
-    the days whose firings, alerts or playbooks changed since the last one; a re-run replaces
+    status and outcome, MRR won, the open pipeline) and the reasons its alerts were dismissed
+    (the days to outcome are in TriggerOutcomeDay). Written by the nightly refresh for the days
+    whose firings, alerts or playbooks changed since the last one; a re-run replaces
     those days. Firings whose playbook has other firings too (TriggerSpan) are left out and
     read from the raw rows, so the report counts each playbook once however the days add up."""
 
@@ -287,7 +287,6 @@ class TriggerDay(TenantModel):
     done = models.PositiveIntegerField(default=0)
     mrr_won = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     pipeline = models.DecimalField(max_digits=16, decimal_places=2, default=0)
-    days_histogram = models.JSONField(default=dict)  # {"days to outcome": firings}
     dismiss_reasons = models.JSONField(default=dict)  # {"reason": alerts}
 
     class Meta:
@@ -295,6 +294,26 @@ class TriggerDay(TenantModel):
             models.UniqueConstraint(
                 fields=["organization", "date", "trigger_id", "trigger_version"],
                 name="triggerday_one_row_per_version",
+            )
+        ]
+
+
+class TriggerOutcomeDay(TenantModel):
+    """How many of one day's firings of a trigger version had their playbook closed `days`
+    days later: the histogram the median days to outcome is taken from, written with
+    TriggerDay (the same days, the same firings)."""
+
+    date = models.DateField()
+    trigger_id = models.BigIntegerField()
+    trigger_version = models.PositiveIntegerField()
+    days = models.IntegerField()
+    firings = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "date", "trigger_id", "trigger_version", "days"],
+                name="triggeroutcomeday_one_row_per_days",
             )
         ]
 

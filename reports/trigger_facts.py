@@ -25,7 +25,7 @@ from orgs.timezones import org_zone
 from playbooks.models import Playbook
 from triggers.models import Alert, Firing, Trigger
 
-from .models import FactRefresh, TriggerDay, TriggerSpan
+from .models import FactRefresh, TriggerDay, TriggerOutcomeDay, TriggerSpan
 
 # Changes stamped a little before a refresh began may have been committed after it read the
 # rows (a request's transaction takes milliseconds; the night's trigger chunks have committed
@@ -98,9 +98,10 @@ def coverage(*, first: dt.date, last: dt.date) -> Coverage | None:
     )
 
 
-def fact_rows(*, first: dt.date, last: dt.date, cover: Coverage, triggers=None):
-    """The fact rows the page may use: covered days of [first, last] not touched since."""
-    qs = TriggerDay.objects.filter(date__gte=first, date__lte=min(last, cover.through))
+def fact_rows(*, first: dt.date, last: dt.date, cover: Coverage, triggers=None, model=TriggerDay):
+    """The fact rows (TriggerDay, or TriggerOutcomeDay) the page may use: covered days of
+    [first, last] not touched since."""
+    qs = model.objects.filter(date__gte=first, date__lte=min(last, cover.through))
     if cover.dirty:
         qs = qs.exclude(date__in=sorted(cover.dirty))
     if triggers is not None:
@@ -184,16 +185,20 @@ def _refresh(*, org: Organization, day: dt.date) -> dict:
         batch_size=5000,
     )
     old = TriggerDay.objects.filter(date__lte=day)
+    old_outcomes = TriggerOutcomeDay.objects.filter(date__lte=day)
     if days is not None:
         if not days:
             _record(org=org, day=day, began=began)
             return {"days": 0, "rows": 0}
         firings = firings.filter(fired_on__in=sorted(days))
         old = old.filter(date__in=sorted(days))
+        old_outcomes = old_outcomes.filter(date__in=sorted(days))
     old.delete()
+    old_outcomes.delete()
     counted = firings.exclude(playbook_id__in=sorted(spans)) if spans else firings
     key = ("fired_on", "trigger_id", "trigger_version")
-    histograms, reasons = defaultdict(dict), defaultdict(dict)
+    reasons = defaultdict(dict)
+    outcomes = []
     for h in (
         counted.filter(playbook__status="completed")
         .annotate(days=days_expression())
@@ -202,7 +207,16 @@ def _refresh(*, org: Organization, day: dt.date) -> dict:
         .order_by()
     ):
         if h["days"] is not None:
-            histograms[tuple(h[k] for k in key)][str(h["days"].days)] = h["n"]
+            outcomes.append(
+                TriggerOutcomeDay(
+                    organization=org,
+                    date=h["fired_on"],
+                    trigger_id=h["trigger_id"],
+                    trigger_version=h["trigger_version"],
+                    days=h["days"].days,
+                    firings=h["n"],
+                )
+            )
     for r in (
         counted.filter(alert__status="dismissed")
         .values(*key, "alert__dismiss_reason")
@@ -222,12 +236,12 @@ def _refresh(*, org: Organization, day: dt.date) -> dict:
                 date=c["fired_on"],
                 trigger_id=c["trigger_id"],
                 trigger_version=c["trigger_version"],
-                days_histogram=histograms.get(k, {}),
                 dismiss_reasons=reasons.get(k, {}),
                 **values,
             )
         )
     TriggerDay.objects.bulk_create(rows, batch_size=5000)
+    TriggerOutcomeDay.objects.bulk_create(outcomes, batch_size=5000)
     _record(org=org, day=day, began=began)
     return {"days": len({r.date for r in rows}) if days is None else len(days), "rows": len(rows)}
 

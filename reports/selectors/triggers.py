@@ -34,7 +34,7 @@ from triggers.models import Alert, Firing, Trigger
 
 from .. import trigger_facts
 from ..filters import ReportFilters
-from ..models import TriggerDay
+from ..models import TriggerDay, TriggerOutcomeDay
 from .scope import accounts_q
 
 # The outcome each kind of trigger is for (reports.metrics.SUCCESS_OUTCOME), as a condition
@@ -135,6 +135,7 @@ class _Split:
         self.f = f
         self.cover = None
         self._raw_ids = None
+        self.outcome_days = None  # days_to_outcome, read once per page
         if f.persona_id is None and f.owner_id is None:
             self.cover = trigger_facts.coverage(first=f.date_from, last=f.date_to)
 
@@ -155,7 +156,7 @@ class _Split:
             return qs.filter(trigger_facts.raw_q(cover=self.cover))
         return Firing.objects.filter(pk__in=self._raw_ids)
 
-    def facts(self) -> QuerySet[TriggerDay] | None:
+    def facts(self, model=TriggerDay) -> QuerySet | None:
         if self.cover is None:
             return None
         triggers = None
@@ -167,7 +168,11 @@ class _Split:
                 chosen = chosen.filter(product_id=self.f.product_id)
             triggers = chosen.values("pk")
         return trigger_facts.fact_rows(
-            first=self.f.date_from, last=self.f.date_to, cover=self.cover, triggers=triggers
+            first=self.f.date_from,
+            last=self.f.date_to,
+            cover=self.cover,
+            triggers=triggers,
+            model=model,
         )
 
 
@@ -251,6 +256,8 @@ def days_to_outcome(f: ReportFilters) -> list[dict]:
     """How many days each closed playbook took from its firing to its outcome, counted per
     trigger, version and number of days (a histogram: the median is taken from it)."""
     split = _split(f)
+    if split.outcome_days is not None:
+        return split.outcome_days
     merged: dict = defaultdict(int)
     for h in (
         split.raw()
@@ -262,17 +269,20 @@ def days_to_outcome(f: ReportFilters) -> list[dict]:
     ):
         if h["days"] is not None:
             merged[(h["trigger_id"], h["trigger_version"], h["days"].days)] += h["n"]
-    facts = split.facts()
+    facts = split.facts(TriggerOutcomeDay)
     if facts is not None:
-        for trigger_id, version, histogram in facts.values_list(
-            "trigger_id", "trigger_version", "days_histogram"
+        for trigger_id, version, days, n in (
+            facts.values("trigger_id", "trigger_version", "days")
+            .annotate(n=Sum("firings"))
+            .values_list("trigger_id", "trigger_version", "days", "n")
+            .order_by()
         ):
-            for days, n in histogram.items():
-                merged[(trigger_id, version, int(days))] += n
-    return [
+            merged[(trigger_id, version, days)] += n
+    split.outcome_days = [
         {"trigger_id": t, "trigger_version": v, "days": dt.timedelta(days=d), "n": n}
         for (t, v, d), n in sorted(merged.items())
     ]
+    return split.outcome_days
 
 
 def monthly(f: ReportFilters) -> list[dict]:
