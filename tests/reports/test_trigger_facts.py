@@ -266,7 +266,9 @@ def test_a_playbook_two_firings_share_is_counted_once(org, world):
 
 def test_another_organizations_facts_are_not_read(org, world, other_org):
     """Facts of another organization on the same days (100 firings of a trigger id of ours)
-    change nothing here, and its refresh leaves ours alone."""
+    change nothing here; nor does its refresh state (a refresh finished later, saying nothing
+    changed until tomorrow): E's playbook won after our refresh still shows at once (3
+    converted), and the other organization's refresh leaves our rows alone."""
     refresh(org)
     before = figures(report(org))
     t = world["triggers"]["offer"]
@@ -276,12 +278,16 @@ def test_another_organizations_facts_are_not_read(org, world, other_org):
     FactRefresh.all_objects.create(
         organization=other_org,
         date=TODAY + dt.timedelta(days=5),
-        finished_at=timezone.now(),
+        finished_at=timezone.now() + dt.timedelta(hours=1),
         triggers_through=TODAY + dt.timedelta(days=5),
-        triggers_since=timezone.now(),
+        triggers_since=timezone.now() + dt.timedelta(days=1),
     )
     assert figures(report(org)) == before
     with org_context(other_org):
         trigger_facts_refresh(org=other_org, day=TODAY)
     assert figures(report(org)) == before
     assert len(rows(org)) == 6
+    Playbook.all_objects.filter(pk=world["playbooks"]["p3"].pk).update(
+        status="completed", outcome="won", mrr_won=Decimal(200), closed_at=timezone.now()
+    )
+    assert figures(report(org))["triggers"][-1]["successes"] == 3
