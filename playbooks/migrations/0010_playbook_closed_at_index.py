@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0004_churned_accounts_hold_no_mrr"),
         ("orgs", "0002_organization_timezone_validated"),
-        ("playbooks", "0008_notification_kind_webhook_disabled"),
+        ("playbooks", "0009_notification_kind_night_problem"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

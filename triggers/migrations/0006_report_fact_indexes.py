@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0004_churned_accounts_hold_no_mrr"),
         ("orgs", "0002_organization_timezone_validated"),
-        ("triggers", "0004_alert_notifications_link_to_alerts"),
+        ("triggers", "0005_trigger_run_chunks_and_owed_stages"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
