@@ -160,6 +160,8 @@ class Playbook(TenantModel):
             models.Index(fields=["account", "status"], name="playbook_account_status"),
             models.Index(fields=["organization", "opened_on"], name="playbook_org_opened"),
             models.Index(fields=["organization", "origin_ref"], name="playbook_org_origin"),
+            # the reports: playbooks closed in a period, or since their facts were refreshed
+            models.Index(fields=["organization", "closed_at"], name="playbook_org_closed"),
         ]
         constraints = [
             # Two triggers (or a trigger and a CSM) never open the same template twice for

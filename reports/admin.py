@@ -11,10 +11,14 @@ from .models import (
     CoverageGoal,
     FactRefresh,
     HealthBaseline,
+    LedgerTotal,
     PlaybookEffect,
     PortfolioDay,
     ReportSettings,
     RiskDay,
+    TriggerDay,
+    TriggerOutcomeDay,
+    TriggerSpan,
 )
 
 
@@ -77,7 +81,7 @@ class _ReadOnlyFacts(TenantAdmin):
 
 @admin.register(FactRefresh)
 class FactRefreshAdmin(_ReadOnlyFacts):
-    list_display = ["date", "finished_at", "seconds", "cells"]
+    list_display = ["date", "finished_at", "seconds", "cells", "triggers_through"]
 
 
 @admin.register(PortfolioDay)
@@ -113,3 +117,26 @@ class PlaybookEffectAdmin(_ReadOnlyFacts):
 class RiskDayAdmin(_ReadOnlyFacts):
     list_display = ["date", "persona_key", "owner_key", "customers", "at_risk", "renewing"]
     list_filter = ["date"]
+
+
+@admin.register(TriggerDay)
+class TriggerDayAdmin(_ReadOnlyFacts):
+    list_display = ["date", "trigger_id", "trigger_version", "firings", "playbooks", "successes"]
+    list_filter = ["date"]
+    show_full_result_count = False
+
+
+@admin.register(TriggerOutcomeDay)
+class TriggerOutcomeDayAdmin(_ReadOnlyFacts):
+    list_display = ["date", "trigger_id", "trigger_version", "days", "firings"]
+    show_full_result_count = False
+
+
+@admin.register(TriggerSpan)
+class TriggerSpanAdmin(_ReadOnlyFacts):
+    list_display = ["playbook_id"]
+
+
+@admin.register(LedgerTotal)
+class LedgerTotalAdmin(_ReadOnlyFacts):
+    list_display = ["date_from", "date_to", "movements", "last_movement"]

@@ -213,6 +213,11 @@ class FactRefresh(TenantModel):
     finished_at = models.DateTimeField()
     seconds = models.FloatField(default=0)
     cells = models.PositiveIntegerField(default=0)  # PortfolioDay rows written
+    # The trigger facts (TriggerDay) this refresh left: exact for the days up to
+    # `triggers_through`, except the days whose firings, alerts or playbooks changed at or
+    # after `triggers_since` (those a page reads raw until the next refresh).
+    triggers_through = models.DateField(null=True, blank=True)
+    triggers_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-date"]
@@ -243,5 +248,106 @@ class RiskDay(TenantModel):
             models.UniqueConstraint(
                 fields=["organization", "date", "persona_key", "owner_key"],
                 name="riskday_one_row_per_cell",
+            )
+        ]
+
+
+class TriggerDay(TenantModel):
+    """What one trigger version's firings of one day became, as the trigger performance
+    report counts them (reports.selectors.triggers: firings, alerts by decision, playbooks by
+    status and outcome, MRR won, the open pipeline) and the reasons its alerts were dismissed
+    (the days to outcome are in TriggerOutcomeDay). Written by the nightly refresh for the days
+    whose firings, alerts or playbooks changed since the last one; a re-run replaces
+    those days. Firings whose playbook has other firings too (TriggerSpan) are left out and
+    read from the raw rows, so the report counts each playbook once however the days add up."""
+
+    date = models.DateField()  # the day the firings fired
+    trigger_id = models.BigIntegerField()  # kept when a trigger is deleted, like the others
+    trigger_version = models.PositiveIntegerField()
+    firings = models.PositiveIntegerField(default=0)
+    alerts = models.PositiveIntegerField(default=0)
+    confirmed = models.PositiveIntegerField(default=0)
+    dismissed = models.PositiveIntegerField(default=0)
+    pending = models.PositiveIntegerField(default=0)
+    playbooks = models.PositiveIntegerField(default=0)
+    open = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    opportunities = models.PositiveIntegerField(default=0)
+    successes = models.PositiveIntegerField(default=0)
+    pipeline_open = models.PositiveIntegerField(default=0)
+    won = models.PositiveIntegerField(default=0)
+    lost = models.PositiveIntegerField(default=0)
+    no_opportunity = models.PositiveIntegerField(default=0)
+    retained = models.PositiveIntegerField(default=0)
+    churned = models.PositiveIntegerField(default=0)
+    risk_not_confirmed = models.PositiveIntegerField(default=0)
+    activated = models.PositiveIntegerField(default=0)
+    not_activated = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    mrr_won = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    pipeline = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    dismiss_reasons = models.JSONField(default=dict)  # {"reason": alerts}
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "date", "trigger_id", "trigger_version"],
+                name="triggerday_one_row_per_version",
+            )
+        ]
+
+
+class TriggerOutcomeDay(TenantModel):
+    """How many of one day's firings of a trigger version had their playbook closed `days`
+    days later: the histogram the median days to outcome is taken from, written with
+    TriggerDay (the same days, the same firings)."""
+
+    date = models.DateField()
+    trigger_id = models.BigIntegerField()
+    trigger_version = models.PositiveIntegerField()
+    days = models.IntegerField()
+    firings = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "date", "trigger_id", "trigger_version", "days"],
+                name="triggeroutcomeday_one_row_per_days",
+            )
+        ]
+
+
+class TriggerSpan(TenantModel):
+    """A playbook that more than one firing made or joined: its firings are not in
+    TriggerDay (a sum of days would count it twice) and the report reads them raw."""
+
+    playbook_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "playbook_id"], name="triggerspan_one_per_playbook"
+            )
+        ]
+
+
+class LedgerTotal(TenantModel):
+    """The MRR ledger of one period over all accounts (reports.selectors.portfolio.ledger
+    with no filter: the home's MRR, GRR and NRR), kept by the nightly refresh for the quarter
+    so far, with the ledger it was read from: how many movements, and the last one's id. The
+    ledger is only ever added to (and a movement deleted by an operator lowers the count), so
+    while both are the same the figures are exact; otherwise the page reads the ledger."""
+
+    date_from = models.DateField()
+    date_to = models.DateField()
+    movements = models.PositiveIntegerField()
+    last_movement = models.BigIntegerField()
+    values = models.JSONField(default=dict)  # LEDGER_COLUMNS
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "date_from", "date_to"], name="ledgertotal_one_per_period"
             )
         ]

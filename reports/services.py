@@ -1,6 +1,7 @@
 """Writes of reports: the organization's report settings, and the nightly facts (the
 portfolio snapshot of the day, the health baselines of the comparison group, the effect of
-closed playbooks on their accounts' health), refreshed after the night's triggers.
+closed playbooks on their accounts' health, what each trigger's firings of a day became),
+refreshed after the night's triggers.
 
 `facts_refresh` is set-based and idempotent: a re-run of a day replaces that day's snapshot
 (one row per day and dimension), and the playbook effects and baselines are filled in once
@@ -34,12 +35,14 @@ from .metrics import ACTIVE_DAYS, EFFECT_VALUES, effect_updates, portfolio_cells
 from .models import (
     FactRefresh,
     HealthBaseline,
+    LedgerTotal,
     PlaybookEffect,
     PortfolioDay,
     ReportSettings,
     RiskDay,
 )
 from .periods import week_start
+from .trigger_facts import trigger_facts_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ class FactStats:
     effects_added: int = 0
     effects_filled: int = 0
     baselines: int = 0
+    trigger_days: int = 0  # TriggerDay rows written
     seconds: float = 0.0
     steps: dict | None = None
 
@@ -84,6 +88,7 @@ class FactStats:
             "effects_added": self.effects_added,
             "effects_filled": self.effects_filled,
             "baseline_cells": self.baselines,
+            "trigger_day_rows": self.trigger_days,
             "seconds": round(self.seconds, 3),
             "steps": {k: round(v, 3) for k, v in (self.steps or {}).items()},
         }
@@ -113,6 +118,12 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
             org=org, day=day, rebuild=rebuild
         )
         stats.steps["effects"] = time.perf_counter() - t
+        t = time.perf_counter()
+        stats.trigger_days = trigger_facts_refresh(org=org, day=day)["rows"]
+        stats.steps["triggers"] = time.perf_counter() - t
+        t = time.perf_counter()
+        ledger_total_write(org=org, day=day)
+        stats.steps["ledger"] = time.perf_counter() - t
         stats.seconds = time.perf_counter() - began
         FactRefresh.all_objects.update_or_create(
             organization=org,
@@ -134,6 +145,40 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
         stats.seconds,
     )
     return stats
+
+
+# -- the ledger's total ---------------------------------------------------------------------
+
+# LedgerTotal rows older than this are removed (the home reads the quarter so far).
+LEDGER_TOTAL_KEEP_DAYS = 35
+
+
+def ledger_total_write(*, org: Organization, day: dt.date) -> bool:
+    """The ledger over all accounts for the quarter so far on `day` (the home's period),
+    with the ledger it was read from; not written when a movement came in while it was read.
+    Older periods' rows are removed. In the organization's context."""
+    from .filters import ReportFilters
+    from .periods import default_period
+    from .selectors.portfolio import LEDGER_COLUMNS, ledger, ledger_fingerprint
+
+    f = ReportFilters(period=default_period(today=day), today=day)
+    before = ledger_fingerprint()
+    rows = ledger(f)
+    if ledger_fingerprint() != before:
+        return False
+    total = rows[0] if rows else {k: 0.0 for k in LEDGER_COLUMNS}
+    LedgerTotal.all_objects.update_or_create(
+        organization=org,
+        date_from=f.date_from,
+        date_to=f.date_to,
+        defaults={
+            "movements": before[0],
+            "last_movement": before[1],
+            "values": {k: float(total[k]) for k in LEDGER_COLUMNS},
+        },
+    )
+    LedgerTotal.objects.filter(date_to__lt=day - dt.timedelta(days=LEDGER_TOTAL_KEEP_DAYS)).delete()
+    return True
 
 
 # -- the portfolio snapshot -----------------------------------------------------------------

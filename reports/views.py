@@ -72,13 +72,15 @@ def _spec(name: str):
     return spec
 
 
-def _build(request, spec, f: ReportFilters, params: dict) -> Report:
+def _build(request, spec, f: ReportFilters, params: dict, *, only: str | None = None) -> Report:
+    """The report; for a CSV export (`only` its table) only what that table needs."""
     settings = report_settings_get(org=request.organization)
     return spec.build(
         f,
         currency=request.organization.currency,
         goal_pct=settings.reversal_goal_pct,
         settings=settings,
+        only=only,
         **params,
     )
 
@@ -220,7 +222,7 @@ def report(request: HttpRequest, name: str) -> HttpResponse:
             _("export=%(value)s: this report has no such table (it has %(names)s).")
             % {"value": export[:40], "names": ", ".join(spec.tables)},
         )
-    rep = _build(request, spec, f, params)
+    rep = _build(request, spec, f, params, only=export)
     currency = request.organization.currency
     if export is not None:
         table = rep.table(export)

@@ -26,10 +26,14 @@ from reports.models import (
     CoverageGoal,
     FactRefresh,
     HealthBaseline,
+    LedgerTotal,
     PlaybookEffect,
     PortfolioDay,
     ReportSettings,
     RiskDay,
+    TriggerDay,
+    TriggerOutcomeDay,
+    TriggerSpan,
 )
 from tests import factories as f
 from triggers.models import Alert, Firing, RetentionForecast, Trigger, TriggerRun, TriggerRunChunk
@@ -200,6 +204,16 @@ def build(org, prefix: str) -> dict:
                 organization=org, date=day, finished_at=timezone.now()
             ),
             RiskDay: RiskDay.all_objects.create(organization=org, date=day),
+            TriggerDay: TriggerDay.all_objects.create(
+                organization=org, date=day, trigger_id=trigger.pk, trigger_version=1, firings=1
+            ),
+            TriggerOutcomeDay: TriggerOutcomeDay.all_objects.create(
+                organization=org, date=day, trigger_id=trigger.pk, trigger_version=1, days=3
+            ),
+            TriggerSpan: TriggerSpan.all_objects.create(organization=org, playbook_id=playbook.pk),
+            LedgerTotal: LedgerTotal.all_objects.create(
+                organization=org, date_from=day, date_to=day, movements=0, last_movement=0
+            ),
         }
     )
     missing = [m.__name__ for m in tenant_models() if m not in rows]

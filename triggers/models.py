@@ -112,6 +112,8 @@ class Firing(TenantModel):
             models.Index(fields=["organization", "fired_on"], name="firing_org_fired"),
             models.Index(fields=["account", "fired_on"], name="firing_account_fired"),
             models.Index(fields=["trigger", "account", "fired_on"], name="firing_cooldown"),
+            # the reports: the firings written since their facts were refreshed
+            models.Index(fields=["organization", "created_at"], name="firing_org_created"),
         ]
 
 
@@ -150,6 +152,8 @@ class Alert(TenantModel):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["organization", "owner", "status"], name="alert_org_owner_status"),
+            # the reports: the alerts decided since their facts were refreshed
+            models.Index(fields=["organization", "decided_at"], name="alert_org_decided"),
             # My Work: a CSM's pending alerts, newest first, without scanning the firings.
             models.Index(
                 fields=["organization", "owner", "-created_at", "-id"],

@@ -52,6 +52,12 @@ class ReportSpec:
     tables: tuple[str, ...] = field(default=())  # the tables a CSV export may ask for
 
 
+def wanted(only: str | None):
+    """Whether a table is to be computed: every table for the page, only the exported one
+    for a CSV export (`only` its key), so an export reads what its table needs."""
+    return lambda *tables: only is None or only in tables
+
+
 def month_key(day: dt.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 

@@ -34,7 +34,7 @@ from ..tables import (
     grouped,
     whole,
 )
-from .base import Param
+from .base import Param, wanted
 
 NAME = "effectiveness"
 TABLES = ("effect", "outcomes")
@@ -89,11 +89,16 @@ def _values(r: dict, label, median) -> dict:
     return out
 
 
-def build(f: ReportFilters, *, currency: str, by: str = "template", **_params) -> Report:
+def build(
+    f: ReportFilters, *, currency: str, by: str = "template", only: str | None = None, **_params
+) -> Report:
+    want = wanted(only)
     labels = _labels(by)
-    rows_raw = sel.by_trigger(f) if by == "trigger" else sel.by_group(f, group=by)
+    rows_raw = []
+    if want("effect", "outcomes"):
+        rows_raw = sel.by_trigger(f) if by == "trigger" else sel.by_group(f, group=by)
     histogram = defaultdict(list)
-    for h in sel.days_to_close(f, group=by):
+    for h in sel.days_to_close(f, group=by) if want("effect") else []:
         if h["days"] is not None:
             histogram[h["grp"]].append((h["days"].days, h["n"]))
     rows = [
@@ -110,7 +115,9 @@ def build(f: ReportFilters, *, currency: str, by: str = "template", **_params) -
         sel.totals(f),
         _("All playbooks"),
         metrics.median_from_counts(
-            (h["days"].days, h["n"]) for h in sel.totals_days(f) if h["days"] is not None
+            (h["days"].days, h["n"])
+            for h in (sel.totals_days(f) if want("effect") else [])
+            if h["days"] is not None
         ),
     )
     group_label = dict(GROUP_CHOICES)[by]

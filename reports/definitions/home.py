@@ -1,5 +1,6 @@
 """The manager's home: the headline figures of the quarter so far, each a link into the
-report (or the list) behind it. A few aggregate queries, not the whole reports."""
+report (or the list) behind it. A few aggregate queries, not the whole reports, and the
+nightly facts where they are exact (the ledger's total, the triggers' days)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,7 @@ from ..tables import INT, MONEY, PCT, Figure, grouped, whole
 def headline(f: ReportFilters, *, goal_pct: int) -> list[tuple[str, Figure]]:
     """(report name, figure) pairs: MRR, NRR, GRR; conversion and MRR won; save rate against
     the goal and the churners flagged a month ahead."""
-    ledger = portfolio_sel.ledger(f)
-    t = ledger[0] if ledger else {k: 0.0 for k in portfolio_sel.LEDGER_COLUMNS}
+    t = portfolio_sel.ledger_total(f)  # the nightly total while the ledger is unchanged
     ret = metrics.retention(
         start_mrr=t["start_mrr"],
         churned=t["base_churned"],

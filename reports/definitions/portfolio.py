@@ -49,7 +49,7 @@ from ..tables import (
     grouped,
     whole,
 )
-from .base import Param, as_date, month_key, month_label, parse_month
+from .base import Param, as_date, month_key, month_label, parse_month, wanted
 
 NAME = "portfolio"
 TABLES = ("mrr", "health", "months", "cohorts", "coverage", "csms")
@@ -95,11 +95,18 @@ def _key(value):
 
 
 def build(
-    f: ReportFilters, *, currency: str, by: str = "persona", settings=None, **_params
+    f: ReportFilters,
+    *,
+    currency: str,
+    by: str = "persona",
+    settings=None,
+    only: str | None = None,
+    **_params,
 ) -> Report:
+    want = wanted(only)
     labels = group_labels(by)
-    ledger = sel.ledger(f, group=by)
-    ledger_rows, total = [], defaultdict(float)
+    ledger = sel.ledger(f, group=by) if want("mrr", "months") else []
+    ledger_rows, total = [], defaultdict(float, {k: 0.0 for k in sel.LEDGER_COLUMNS})
     for r in ledger:
         for key in sel.LEDGER_COLUMNS:
             total[key] += r[key]
@@ -111,7 +118,7 @@ def build(
 
     # the nightly snapshot at the period's end, and satisfaction over the period
     day = sel.snapshot_day(f)
-    snap = sel.snapshot(f, day=day, group=by) if day else []
+    snap = sel.snapshot(f, day=day, group=by) if day and want("health") else []
     groups = defaultdict(lambda: defaultdict(float))
     for cell in snap:
         g = groups[cell["grp"]]
@@ -129,7 +136,7 @@ def build(
             g[key] += float(cell[key] or 0)
         if cell["colour"] in COLOURS:
             g[cell["colour"]] += float(cell["customers"] or 0)
-    answers = {r["grp"]: r for r in sel.surveys(f, group=by)}
+    answers = {r["grp"]: r for r in sel.surveys(f, group=by)} if want("health") else {}
     health_rows = []
     all_g, all_a = defaultdict(float), defaultdict(float)
     for grp in sorted(set(groups) | set(answers), key=lambda g: str(labels.get(g, g))):
@@ -150,7 +157,7 @@ def build(
 
     # MRR month by month
     monthly = defaultdict(lambda: defaultdict(float))
-    for r in sel.ledger_monthly(f):
+    for r in sel.ledger_monthly(f) if want("months") else []:
         monthly[as_date(r["month"])][r["kind"]] += float(r["mrr"] or 0)
     running = total["start_mrr"]
     month_rows = []
@@ -176,9 +183,11 @@ def build(
         )
         month = add_months(month, 1)
 
-    cohorts = _cohorts(f)
-    coverage_rows, csm_rows, coverage_days = _coverage(f, day, settings)
-    trend = _trend(f)
+    cohorts = _cohorts(f) if want("cohorts") else None
+    coverage_rows, csm_rows, coverage_days = (
+        _coverage(f, day, settings) if want("coverage", "csms") else ([], [], 0)
+    )
+    trend = _trend(f) if only is None else {"labels": []}
 
     tables = [
         Table(
@@ -423,7 +432,7 @@ def build(
         title=title(),
         intro=summary(),
         figures=figures,
-        tables=tables,
+        tables=[t for t in tables if t is not None],
         charts=charts,
         definitions=DEFINITIONS(coverage_days),
         extra={"snapshot_day": day, "by": by},

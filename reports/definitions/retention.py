@@ -36,7 +36,7 @@ from ..tables import (
     grouped,
     whole,
 )
-from .base import as_date, month_key, month_label, month_range, parse_month
+from .base import as_date, month_key, month_label, month_range, parse_month, wanted
 
 NAME = "retention"
 TABLES = ("monthly", "predictability", "by_product", "by_reason", "forecast")
@@ -61,10 +61,14 @@ def _quarter_key(first: dt.date) -> str:
     return f"{first.year:04d}-Q{(first.month - 1) // 3 + 1}"
 
 
-def build(f: ReportFilters, *, currency: str, goal_pct: int, **_params) -> Report:
-    alarms = {as_date(r["month"]): r for r in sel.alarms_monthly(f)}
-    net = {as_date(r["month"]): r for r in sel.net_monthly(f)}
-    churned = {as_date(r["month"]): r for r in sel.churn_monthly(f)}
+def build(
+    f: ReportFilters, *, currency: str, goal_pct: int, only: str | None = None, **_params
+) -> Report:
+    want = wanted(only)
+    monthly = want("monthly")
+    alarms = {as_date(r["month"]): r for r in sel.alarms_monthly(f)} if monthly else {}
+    net = {as_date(r["month"]): r for r in sel.net_monthly(f)} if monthly else {}
+    churned = {as_date(r["month"]): r for r in sel.churn_monthly(f)} if monthly else {}
     months = sorted({*alarms, *net, *churned} | _months(f))
     month_rows, tot = [], defaultdict(int)
     for month in months:
@@ -93,8 +97,8 @@ def build(f: ReportFilters, *, currency: str, goal_pct: int, **_params) -> Repor
     totals = _monthly_rates({**tot, "month": _("Whole period")}, goal_pct)
 
     # predictability, per persona
-    churners = sel.churners(f)
-    firings = sel.churner_firings(f)
+    churners = sel.churners(f) if want("predictability", "by_reason") else sel.no_churners()
+    firings = sel.churner_firings(f) if want("predictability") else sel.no_churner_firings()
     pred = metrics.predictability(churners, firings)
     names = dict(Persona.objects.values_list("pk", "name"))
     pred_rows, pred_total = [], None
@@ -120,9 +124,9 @@ def build(f: ReportFilters, *, currency: str, goal_pct: int, **_params) -> Repor
             },
             {"of_product": r["subscription__product_id"] or "none"},
         )
-        for r in sel.churn_by_product(f)
+        for r in (sel.churn_by_product(f) if want("by_product") else [])
     ]
-    reasons = sel.churn_by_reason(f)
+    reasons = sel.churn_by_reason(f) if want("by_reason") else []
     lifetimes = _lifetime_by_reason(churners)
     all_churned = sum(r["accounts"] for r in reasons)
     reason_rows = [
@@ -138,7 +142,7 @@ def build(f: ReportFilters, *, currency: str, goal_pct: int, **_params) -> Repor
         for r in reasons
     ]
 
-    forecast_rows, next_quarter = _forecast(f)
+    forecast_rows, next_quarter = _forecast(f) if want("forecast") else ([], None)
     tables = [
         Table(
             "monthly",

@@ -31,7 +31,7 @@ from ..tables import (
     grouped,
     whole,
 )
-from .base import Param, as_date, month_key, month_label, month_range, parse_month
+from .base import Param, as_date, month_key, month_label, month_range, parse_month, wanted
 
 NAME = "trigger_performance"
 KIND_LABELS = dict(PlaybookKind.choices)
@@ -135,9 +135,12 @@ def _totals_row(f: ReportFilters, rows: list[dict]) -> dict:
     return _rates(t)
 
 
-def build(f: ReportFilters, *, currency: str, funnel=None, **_params) -> Report:
-    rows = _rows(f)
-    total = _totals_row(f, rows)
+def build(
+    f: ReportFilters, *, currency: str, funnel=None, only: str | None = None, **_params
+) -> Report:
+    want = wanted(only)
+    rows = _rows(f) if want("triggers", "expansion", "retention", "ranking") else []
+    total = _totals_row(f, rows) if want("triggers") else _sum_rows([], "")
     expansion = [r for r in rows if r["kind"] == "expansion"]
     retention = [r for r in rows if r["kind"] == "retention"]
     tables = [
@@ -234,7 +237,7 @@ def build(f: ReportFilters, *, currency: str, funnel=None, **_params) -> Report:
             empty=_("No trigger has enough playbooks in this period to be ranked."),
         )
     )
-    monthly = sel.monthly(f)
+    monthly = sel.monthly(f) if want("by_month") else []
     month_rows = []
     for m in monthly:
         month = as_date(m["month"])
@@ -263,7 +266,7 @@ def build(f: ReportFilters, *, currency: str, funnel=None, **_params) -> Report:
             empty=_("No firings in this period."),
         )
     )
-    reasons = sel.dismiss_reasons(f)
+    reasons = sel.dismiss_reasons(f) if want("dismissed") else []
     tables.append(
         Table(
             "dismissed",

@@ -14,7 +14,7 @@ from accounts.models import Account, MrrMovement, SurveyResponse
 from orgs.tenancy import current_org_id
 
 from ..filters import ReportFilters
-from ..models import FactRefresh, PortfolioDay
+from ..models import FactRefresh, LedgerTotal, PortfolioDay
 from .scope import accounts_q, instant_range
 
 # What the portfolio can be broken down by: the account column each group is read from (a
@@ -50,6 +50,8 @@ LEDGER_COLUMNS = (
     "base_loss",
 )
 
+# Per account over the history to the period's end (a filtered ledger reads only the
+# persona's or CSM's accounts' movements: {account_in}).
 _PER_ACCOUNT_SQL = """
 WITH per_account AS (
     SELECT m.account_id AS account_id,
@@ -66,7 +68,7 @@ WITH per_account AS (
             AS churned
     FROM accounts_mrrmovement m
     {product_join}
-    WHERE m.organization_id = %s AND m.date <= %s
+    WHERE m.organization_id = %s AND m.date <= %s {account_in}
     GROUP BY m.account_id
 ), classified AS (
     SELECT p.*,
@@ -130,8 +132,6 @@ def _ledger_parts(f: ReportFilters) -> tuple[str, list, str, list]:
             "AND s.organization_id = %s AND s.product_id = %s"
         )
         join_params = [org_id, f.product_id]
-    per_account = _PER_ACCOUNT_SQL.format(product_join=product_join)
-    params = [f.date_from] * 6 + join_params + [org_id, f.date_to]
     account_where, account_params = "", [org_id]
     if f.persona_id is not None:
         account_where += " AND a.persona_id = %s"
@@ -139,6 +139,16 @@ def _ledger_parts(f: ReportFilters) -> tuple[str, list, str, list]:
     if f.owner_id is not None:
         account_where += " AND a.owner_id = %s"
         account_params.append(f.owner_id)
+    # a persona's or a CSM's ledger reads only their accounts' movements
+    account_in, in_params = "", []
+    if account_where:
+        account_in = (
+            "AND m.account_id IN (SELECT a.id FROM accounts_account a "
+            f"WHERE a.organization_id = %s {account_where})"
+        )
+        in_params = account_params
+    per_account = _PER_ACCOUNT_SQL.format(product_join=product_join, account_in=account_in)
+    params = [f.date_from] * 6 + join_params + [org_id, f.date_to] + in_params
     return per_account, params, account_where, account_params
 
 
@@ -164,6 +174,31 @@ def ledger(f: ReportFilters, *, group: str = "") -> list[dict]:
         for key in LEDGER_COLUMNS:
             row[key] = float(row[key] or 0)
     return rows
+
+
+def ledger_fingerprint() -> tuple[int, int]:
+    """The organization's MRR ledger as it stands: how many movements, the last one's id."""
+    found = MrrMovement.objects.aggregate(n=Count("pk"), last=Max("pk"))
+    return found["n"] or 0, found["last"] or 0
+
+
+def ledger_total(f: ReportFilters) -> dict:
+    """The ledger's one row over all accounts (`ledger(f)` with no group): from the nightly
+    LedgerTotal of the period when nothing was filtered and the ledger has not changed since,
+    else read."""
+    if f.persona_id is None and f.owner_id is None and f.product_id is None:
+        movements, last = ledger_fingerprint()
+        kept = (
+            LedgerTotal.objects.filter(
+                date_from=f.date_from, date_to=f.date_to, movements=movements, last_movement=last
+            )
+            .values_list("values", flat=True)
+            .first()
+        )
+        if kept is not None:
+            return {k: float(kept.get(k) or 0) for k in LEDGER_COLUMNS}
+    rows = ledger(f)
+    return rows[0] if rows else {k: 0.0 for k in LEDGER_COLUMNS}
 
 
 def ledger_accounts_sql(

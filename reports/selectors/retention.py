@@ -14,7 +14,7 @@ from django.db.models.functions import TruncMonth, TruncQuarter
 
 from accounts.models import Account, MrrMovement
 from playbooks.models import Playbook
-from triggers.models import Firing
+from triggers.models import Firing, Trigger
 
 from ..filters import ReportFilters
 from ..metrics import PREDICTABILITY_LOOKBACK_DAYS
@@ -130,21 +130,39 @@ def churners(f: ReportFilters) -> pd.DataFrame:
     rows = Account.objects.filter(churned_q(f)).values_list(
         "pk", "persona_id", "churned_at", "customer_since"
     )
-    return pd.DataFrame(
-        list(rows), columns=["account_id", "persona_id", "churned_at", "customer_since"]
-    )
+    return pd.DataFrame(list(rows), columns=CHURNER_COLUMNS)
+
+
+CHURNER_COLUMNS = ["account_id", "persona_id", "churned_at", "customer_since"]
+FIRING_COLUMNS = ["account_id", "fired_on"]
+
+
+def no_churners() -> pd.DataFrame:
+    """What churners() gives for nobody (a CSV export of a table that does not need them)."""
+    return pd.DataFrame([], columns=CHURNER_COLUMNS)
+
+
+def no_churner_firings() -> pd.DataFrame:
+    return pd.DataFrame([], columns=FIRING_COLUMNS)
 
 
 def churner_firings(f: ReportFilters) -> pd.DataFrame:
     """The retention firings of the period's churners in the year before their churn."""
     earliest = f.date_from - dt.timedelta(days=PREDICTABILITY_LOOKBACK_DAYS)
-    rows = Firing.objects.filter(
-        trigger__kind=RETENTION,
-        fired_on__gte=earliest,
-        fired_on__lte=f.date_to,
-        account__in=Account.objects.filter(churned_q(f)).values("pk"),
-    ).values_list("account_id", "fired_on")
-    return pd.DataFrame(list(rows), columns=["account_id", "fired_on"])
+    # the retention triggers by id: joined by kind, the planner expected one trigger's
+    # firings and probed an account per firing (100,000 of them) instead of hashing churners
+    retention = list(Trigger.objects.filter(kind=RETENTION).values_list("pk", flat=True))
+    rows = (
+        Firing.objects.filter(
+            trigger_id__in=retention,
+            fired_on__gte=earliest,
+            fired_on__lte=f.date_to,
+            account__in=Account.objects.filter(churned_q(f)).values("pk"),
+        )
+        .values_list("account_id", "fired_on")
+        .order_by()
+    )
+    return pd.DataFrame(list(rows), columns=FIRING_COLUMNS)
 
 
 # -- the forecast ---------------------------------------------------------------------------

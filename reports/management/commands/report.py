@@ -58,11 +58,13 @@ class Command(ProjectCommand):
                 except ParamError as exc:
                     raise CommandError(f"--{param.name}: {exc.message}") from None
             settings = report_settings_get(org=org)
+            table = opts["table"] if opts["format"] == "csv" else None
             report = spec.build(
                 f,
                 currency=org.currency,
                 goal_pct=settings.reversal_goal_pct,
                 settings=settings,
+                only=table if table in spec.tables else None,  # a CSV reads its table only
                 **params,
             )
             if opts["format"] == "csv":
