@@ -12,6 +12,7 @@ from accounts.models import Account
 from orgs.models import Organization
 from orgs.timezones import org_today  # the day in the organization's zone, for callers here
 
+from .explain import Day, explain_move, top_movers
 from .fitness import lead_fitness
 from .measures import MEASURES
 from .models import HealthModel, HealthScore
@@ -144,3 +145,69 @@ def model_fitness(
         result["leads"][lead] = entry
     result["churned_accounts"] = churner_count
     return result
+
+
+# -- why it moved --------------------------------------------------------------------------
+
+
+def _day_of(row: HealthScore) -> Day:
+    return Day(
+        date=row.date.isoformat(),
+        score=row.score,
+        colour=row.colour,
+        model_id=row.model_id,
+        model_version=row.model_version,
+        breakdown=row.breakdown or {},
+        model_name=row.model.name if row.model_id and row.model else "",
+    )
+
+
+def score_on_or_before(*, account: Account, day: dt.date) -> HealthScore | None:
+    """The account's score on `day`, or its latest one before (a day without a run)."""
+    return (
+        HealthScore.objects.filter(account=account, date__lte=day)
+        .select_related("model")
+        .prefetch_related("model__indicators")
+        .order_by("-date")
+        .first()
+    )
+
+
+def score_explanation(*, account: Account, from_day: dt.date, to_day: dt.date) -> dict | None:
+    """Why the account's score moved between two days (health.explain.explain_move), each day
+    taken as the latest score on or before it; None when either day has no score yet."""
+    before = score_on_or_before(account=account, day=from_day)
+    after = score_on_or_before(account=account, day=to_day)
+    if before is None or after is None:
+        return None
+    out = explain_move(_day_of(before), _day_of(after))
+    out["asked"] = {"from": from_day.isoformat(), "to": to_day.isoformat()}
+    return out
+
+
+def score_history_with_movers(*, account: Account, days: int = 365) -> list[dict]:
+    """The chart's series: date, score, colour, and the top movers since the previous scored
+    day (one query; the movers come from the stored breakdowns)."""
+    rows = list(
+        HealthScore.objects.filter(account=account)
+        .order_by("-date")
+        .values("date", "score", "colour", "model_id", "model_version", "breakdown")[:days]
+    )
+    rows.reverse()
+    out, previous = [], None
+    for r in rows:
+        day = Day(
+            date=r["date"].isoformat(),
+            score=r["score"],
+            colour=r["colour"],
+            model_id=r["model_id"],
+            model_version=r["model_version"],
+            breakdown=r["breakdown"] or {},
+        )
+        point = {"date": day.date, "score": day.score, "colour": day.colour}
+        if previous is not None and previous.score is not None and day.score is not None:
+            point["since"] = previous.date
+            point["movers"] = top_movers(previous, day)
+        out.append(point)
+        previous = day
+    return out

@@ -6,6 +6,8 @@ app_name = "health"
 
 urlpatterns = [
     path("accounts/<int:pk>/", views.account_health, name="account"),
+    path("accounts/<int:pk>/explain/", views.account_health_explain, name="explain"),
+    path("accounts/<int:pk>/day/", views.account_health_day, name="day"),
     path("models/", views.model_list, name="models"),
     path("models/<int:pk>/", views.model_detail, name="model"),
 ]

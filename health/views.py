@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from django.http import HttpRequest, HttpResponse
@@ -10,28 +11,107 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import Account
 from orgs.permissions import can_configure, org_required
-from orgs.web import is_fragment_request
+from orgs.web import is_fragment_request, request_today
 
 from . import selectors
+from .forms import DayForm, ExplainForm
+
+EXPLAIN_DAYS = 30
+
+
+def _explain_context(request: HttpRequest, account: Account, latest) -> dict:
+    """The "why it moved" part: the form (default: 30 days before the latest score, and it)
+    and, when the form is valid, the split."""
+    today = request_today(request)
+    to_day = latest.date if latest else today
+    data = request.GET if "date_to" in request.GET else None
+    form = ExplainForm(
+        data,
+        today=today,
+        initial={"date_from": to_day - dt.timedelta(days=EXPLAIN_DAYS), "date_to": to_day},
+    )
+    if data is None:
+        first, last = to_day - dt.timedelta(days=EXPLAIN_DAYS), to_day
+    elif form.is_valid():
+        first, last = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
+    else:
+        return {"explain_form": form, "explanation": None}
+    explanation = selectors.score_explanation(account=account, from_day=first, to_day=last)
+    quick = [
+        (days, (last - dt.timedelta(days=days)).isoformat(), last.isoformat())
+        for days in (7, 30, 90)
+    ]
+    return {"explain_form": form, "explanation": explanation, "explain_quick": quick}
+
+
+def _account(pk: int) -> Account:
+    return get_object_or_404(Account.objects.select_related("persona"), pk=pk)
 
 
 @org_required
 @require_GET
 def account_health(request: HttpRequest, pk: int) -> HttpResponse:
-    """The account's score, its 7/30-day change, the 90/365-day chart and the breakdown.
-    Loaded into the account page by htmx; a plain request gets it as a page of its own."""
-    account = get_object_or_404(Account.objects.select_related("persona"), pk=pk)
+    """The account's score, its 7/30-day change, the 90/365-day chart, the breakdown and why
+    it moved. Loaded into the account page by htmx; a plain request gets it as a page of its
+    own."""
+    account = _account(pk)
     latest = selectors.latest_score(account=account)
-    history = selectors.score_history(account=account, days=365)
+    history = selectors.score_history_with_movers(account=account, days=365)
+    model = latest.model if latest and latest.model_id else None
+    chart = {
+        "points": history,
+        "bands": {
+            "red_max": model.red_max if model else 50,
+            "yellow_max": model.yellow_max if model else 75,
+        },
+    }
     context = {
         "account": account,
         "latest": latest,
+        "day_score": latest,
         "lines": selectors.breakdown_lines(latest) if latest else [],
         "history": history,
-        "history_json": json.dumps(history),
+        "history_json": json.dumps(chart),
+        "day_form": DayForm(initial={"day": latest.date if latest else None}),
+        **_explain_context(request, account, latest),
     }
     fragment = is_fragment_request(request)
     template = "health/_account_health.html" if fragment else "health/account_health.html"
+    return render(request, template, context)
+
+
+@org_required
+@require_GET
+def account_health_explain(request: HttpRequest, pk: int) -> HttpResponse:
+    """Why the score moved between two days (?date_from=&date_to=), the card's fragment or a
+    page of its own; a bad day is a message on its field, never an error page."""
+    account = _account(pk)
+    latest = selectors.latest_score(account=account)
+    context = {"account": account, "latest": latest, **_explain_context(request, account, latest)}
+    template = (
+        "health/_explain.html" if is_fragment_request(request) else "health/explain_page.html"
+    )
+    return render(request, template, context)
+
+
+@org_required
+@require_GET
+def account_health_day(request: HttpRequest, pk: int) -> HttpResponse:
+    """One day's breakdown (?day=, the latest score on or before it): what clicking a day of
+    the chart shows."""
+    account = _account(pk)
+    form = DayForm(request.GET)
+    day_score = None
+    if form.is_valid():
+        day_score = selectors.score_on_or_before(account=account, day=form.cleaned_data["day"])
+    context = {
+        "account": account,
+        "latest": selectors.latest_score(account=account),
+        "day_score": day_score,
+        "day_form": form,
+        "lines": selectors.breakdown_lines(day_score) if day_score else [],
+    }
+    template = "health/_breakdown.html" if is_fragment_request(request) else "health/day_page.html"
     return render(request, template, context)
 
 

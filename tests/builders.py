@@ -632,3 +632,48 @@ def night_rows(org) -> dict:
             )
         ),
     }
+# -- why it moved: two hand-computed days --------------------------------------------------
+
+
+def two_scored_days(org, account=None):
+    """An account scored on DAY − 30 (version 1) and DAY (version 2), breakdowns written by hand:
+    weights usage 3, tickets 1, NPS 1.
+      DAY − 30: usage 18 days → 60 × 0.6 = 36, tickets 0 → 100 × 0.2 = 20, NPS 9 → 90 × 0.2 = 18;
+                score 74 (yellow)
+      DAY:      usage 9 days → 30 × 0.75 = 22.5, tickets 1 → 50 × 0.25 = 12.5, NPS missing;
+                score 35 (red)
+      change −39 = usage −13.5, tickets −7.5, NPS −18."""
+    account = account or f.AccountFactory(organization=org, name="Acme Ltda", external_id="ACME")
+    model = HealthModel.all_objects.create(organization=org, name="Default", version=2)
+    usage, tickets, nps = "usage_frequency:30:logins", "tickets_over_sla:90", "nps_latest:365"
+    days = [
+        (
+            DAY - dt.timedelta(days=30),
+            1,
+            74,
+            "yellow",
+            {usage: [18.0, 60.0, 0.6], tickets: [0.0, 100.0, 0.2], nps: [9.0, 90.0, 0.2]},
+            [],
+        ),
+        (
+            DAY,
+            2,
+            35,
+            "red",
+            {usage: [9.0, 30.0, 0.75], tickets: [1.0, 50.0, 0.25], nps: [None, None, 0.0]},
+            [nps],
+        ),
+    ]
+    for day, version, value, colour, breakdown, missing in days:
+        HealthScore.all_objects.create(
+            organization=org,
+            account=account,
+            date=day,
+            model=model,
+            model_version=version,
+            score=value,
+            colour=colour,
+            breakdown=breakdown,
+            missing=missing,
+        )
+    return account, model

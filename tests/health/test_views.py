@@ -32,7 +32,9 @@ def test_account_health_panel_shows_score_breakdown_and_history(client, csm, sco
     assert response.status_code == 200
     assert "<html" not in html  # the fragment only, for the account page
     assert "Usage frequency" in html and "active 4 of the last 10 days (logins)" in html
-    assert 'data-chart-json="[{&quot;date&quot;' in html  # the series, on the canvas
+    assert (
+        'data-chart-json="{&quot;points&quot;: [{&quot;date&quot;' in html
+    )  # the series, on the canvas
     assert ">40<" in html and "Red" in html  # 4 of 10 days -> 40, red band (label, not colour)
     full = client.get(f"/health/accounts/{account.pk}/")
     assert "<html" in full.content.decode()
