@@ -7,6 +7,7 @@ import json
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from accounts.models import Account
@@ -63,6 +64,15 @@ def account_health(request: HttpRequest, pk: int) -> HttpResponse:
         "bands": {
             "red_max": model.red_max if model else 50,
             "yellow_max": model.yellow_max if model else 75,
+        },
+        "labels": {
+            "score": gettext("Score"),
+            "since": gettext("Since"),
+            "bands": {
+                "red": gettext("red"),
+                "yellow": gettext("yellow"),
+                "green": gettext("green"),
+            },
         },
     }
     context = {
