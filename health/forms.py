@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from orgs.relations import TenantForm
 
+from .models import Decision, JudgementColour
+
 
 class ExplainForm(TenantForm):
     """Two days to compare: `from` before `to`, neither after today."""
@@ -41,3 +43,35 @@ class ExplainForm(TenantForm):
 
 class DayForm(TenantForm):
     day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class JudgementForm(TenantForm):
+    """The CSM's judgement: a sentiment, an override colour or both, a reason and an expiry
+    (default: 90 days from today)."""
+
+    sentiment = forms.TypedChoiceField(
+        label=_("Sentiment"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("— none —"))] + [(n, f"{n} / 5") for n in range(1, 6)],
+        help_text=_("1 very negative, 5 very positive; the CSM sentiment indicator reads it."),
+    )
+    colour = forms.ChoiceField(
+        label=_("Colour you would give"),
+        required=False,
+        choices=[("", _("— none —")), *JudgementColour.choices],
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=240)
+    expires_on = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sentiment") is None and not data.get("colour"):
+            self.add_error("colour", _("Give a sentiment, a colour, or both."))
+        return data
+
+
+class ResolutionForm(TenantForm):
+    decision = forms.ChoiceField(label=_("Resolution"), choices=Decision.choices)
+    note = forms.CharField(label=_("Note"), max_length=240, required=False)

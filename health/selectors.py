@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from django.db.models import F, QuerySet
+from django.db.models import F, Max, QuerySet
 
 from accounts.models import Account
 from orgs.models import Organization
@@ -14,8 +14,15 @@ from orgs.timezones import org_today  # the day in the organization's zone, for 
 
 from .explain import Day, explain_move, top_movers
 from .fitness import lead_fitness
+from .judgement import disagreement_streaks
 from .measures import MEASURES
-from .models import HealthModel, HealthScore
+from .models import (
+    CsmJudgement,
+    DisagreementResolution,
+    HealthModel,
+    HealthScore,
+    sentiment_colour,
+)
 
 FITNESS_LEADS = (30, 60, 90)
 
@@ -211,3 +218,78 @@ def score_history_with_movers(*, account: Account, days: int = 365) -> list[dict
         out.append(point)
         previous = day
     return out
+
+
+# -- the CSM's judgement and the disagreement queue -----------------------------------------
+
+# The model must disagree for more than this many days before a manager is asked to look.
+DISAGREEMENT_DAYS = 14
+
+
+def current_judgement(*, account: Account) -> CsmJudgement | None:
+    """The account's latest judgement (live or expired: an expired one asks to be renewed)."""
+    return CsmJudgement.objects.filter(account=account).select_related("set_by").first()
+
+
+def disagreement_queue(*, today: dt.date, min_days: int = DISAGREEMENT_DAYS) -> list[dict]:
+    """The accounts whose CSM and model disagree (health.judgement's rules), unresolved, longest
+    first. Three queries: the current live judgements, their accounts' scores since they were
+    set, the accounts."""
+    latest_ids = (
+        CsmJudgement.objects.values("account_id")
+        .annotate(last=Max("pk"))
+        .values_list("last", flat=True)
+    )
+    rows = list(
+        CsmJudgement.objects.filter(
+            pk__in=latest_ids, expires_on__gte=today, resolution__isnull=True
+        ).values_list("pk", "account_id", "colour", "sentiment", "set_on", "expires_on")
+    )
+    judgements = pd.DataFrame(
+        [
+            (pk, acc, colour or sentiment_colour(sent), set_on, exp)
+            for pk, acc, colour, sent, set_on, exp in rows
+        ],
+        columns=["judgement_id", "account_id", "says", "set_on", "expires_on"],
+    )
+    judgements = judgements[judgements["says"].isin(["red", "green"])]
+    if judgements.empty:
+        return []
+    earliest = judgements["set_on"].min()
+    scores = pd.DataFrame(
+        list(
+            HealthScore.objects.filter(
+                account_id__in=judgements["account_id"].tolist(),
+                date__gte=earliest,
+                date__lte=today,
+            ).values_list("account_id", "date", "colour", "model_id")
+        ),
+        columns=["account_id", "date", "colour", "model_id"],
+    )
+    found = disagreement_streaks(judgements, scores, today=today, min_days=min_days)
+    if found.empty:
+        return []
+    by_id = {
+        j.pk: j
+        for j in CsmJudgement.objects.filter(pk__in=found["judgement_id"].tolist()).select_related(
+            "account", "account__owner", "set_by"
+        )
+    }
+    out = [
+        {
+            "judgement": by_id[row.judgement_id],
+            "account": by_id[row.judgement_id].account,
+            "says": row.says,
+            "model_colour": row.model_colour,
+            "since": row.since,
+            "latest": row.latest,
+            "days": int(row.days),
+        }
+        for row in found.itertuples()
+    ]
+    out.sort(key=lambda entry: (-entry["days"], entry["account"].name))
+    return out
+
+
+def disagreement_resolutions(*, limit: int = 50) -> QuerySet[DisagreementResolution]:
+    return DisagreementResolution.objects.select_related("account", "resolved_by", "model")[:limit]

@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Account
+from orgs.models import Role
 from orgs.permissions import can_configure, org_required
 from orgs.web import is_fragment_request, request_today
 
-from . import selectors
-from .forms import DayForm, ExplainForm
+from . import selectors, services
+from .forms import DayForm, ExplainForm, JudgementForm, ResolutionForm
 
 EXPLAIN_DAYS = 30
 
@@ -84,6 +87,7 @@ def account_health(request: HttpRequest, pk: int) -> HttpResponse:
         "history_json": json.dumps(chart),
         "day_form": DayForm(initial={"day": latest.date if latest else None}),
         **_explain_context(request, account, latest),
+        **_judgement_context(request, account),
     }
     fragment = is_fragment_request(request)
     template = "health/_account_health.html" if fragment else "health/account_health.html"
@@ -155,3 +159,100 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_configure": can_configure(request),
         },
     )
+
+
+def _judgement_context(request: HttpRequest, account: Account, form=None) -> dict:
+    today = request_today(request)
+    judgement = selectors.current_judgement(account=account)
+    may_judge = services.can_judge(account=account, user=request.user, role=request.membership.role)
+    if form is None and may_judge:
+        initial = {"expires_on": today + dt.timedelta(days=services.JUDGEMENT_DAYS)}
+        if judgement is not None:
+            initial.update(
+                sentiment=judgement.sentiment, colour=judgement.colour, reason=judgement.reason
+            )
+        form = JudgementForm(initial=initial)
+    return {
+        "account": account,
+        "judgement": judgement,
+        "judgement_live": judgement is not None and judgement.is_live(today),
+        "judgement_form": form,
+        "may_judge": may_judge,
+    }
+
+
+@org_required
+@require_POST
+def account_judgement(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owner CSM or a manager sets (or renews) the account's judgement; the fragment comes
+    back with the new one shown beside the model's score."""
+    account = _account(pk)
+    if not services.can_judge(account=account, user=request.user, role=request.membership.role):
+        raise PermissionDenied(gettext("Only the account's CSM or a manager sets its judgement."))
+    form = JudgementForm(request.POST)
+    status = 200
+    if form.is_valid():
+        try:
+            services.csm_judgement_set(
+                account=account,
+                acting_user=request.user,
+                role=request.membership.role,
+                today=request_today(request),
+                **form.cleaned_data,
+            )
+            form = None
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            status = 422
+    else:
+        status = 422
+    if not is_fragment_request(request) and form is None:
+        return redirect(f"{reverse('accounts:detail', args=[account.pk])}#health")
+    context = _judgement_context(request, account, form)
+    if is_fragment_request(request):
+        return render(request, "health/_judgement.html", context, status=status)
+    return render(request, "health/judgement_page.html", context, status=status)
+
+
+@org_required(roles=(Role.ADMIN, Role.MANAGER, Role.ANALYST))
+@require_GET
+def disagreements(request: HttpRequest) -> HttpResponse:
+    """The accounts whose CSM and model have disagreed for more than N days, for managers to
+    resolve, and the latest resolutions."""
+    today = request_today(request)
+    queue = selectors.disagreement_queue(today=today)
+    return render(
+        request,
+        "health/disagreements.html",
+        {
+            "queue": queue,
+            "min_days": selectors.DISAGREEMENT_DAYS,
+            "resolutions": selectors.disagreement_resolutions(),
+            "form": ResolutionForm(),
+            "may_resolve": request.membership.role in (Role.ADMIN, Role.MANAGER),
+        },
+    )
+
+
+@org_required(roles=(Role.ADMIN, Role.MANAGER))
+@require_POST
+def disagreement_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    today = request_today(request)
+    entry = next(
+        (e for e in selectors.disagreement_queue(today=today) if e["judgement"].pk == pk), None
+    )
+    if entry is None:
+        raise Http404(gettext("That disagreement is no longer in the queue."))
+    form = ResolutionForm(request.POST)
+    if form.is_valid():
+        services.disagreement_resolve(
+            judgement=entry["judgement"],
+            acting_user=request.user,
+            role=request.membership.role,
+            decision=form.cleaned_data["decision"],
+            note=form.cleaned_data["note"],
+            model_colour=entry["model_colour"],
+            days=entry["days"],
+        )
+    return redirect(reverse("health:disagreements"))
