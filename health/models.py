@@ -333,3 +333,37 @@ class DisagreementResolution(TenantModel):
 
     class Meta:
         ordering = ["-resolved_at"]
+
+
+# -- fitness, computed in the background and kept per model version and day ---------------
+
+
+class FitnessKind(models.TextChoices):
+    FITNESS = "fitness", _("Fitness")
+    SUGGESTION = "suggestion", _("Suggested weights")
+
+
+class FitnessSnapshot(TenantModel):
+    """A model's fitness (or weight suggestion) as of one day for one version of it, computed
+    by a background task (health.fitness_compute) so the model page only reads it. `progress`
+    (0-1) and `note` say how far a running one is."""
+
+    model = models.ForeignKey(HealthModel, on_delete=models.CASCADE, related_name="fitness")
+    model_version = models.PositiveIntegerField()
+    day = models.DateField()
+    kind = models.CharField(max_length=12, choices=FitnessKind.choices)
+    lead = models.PositiveSmallIntegerField(default=0)  # suggestions: the lead time in days
+    state = models.CharField(max_length=8, choices=RunState.choices, default=RunState.RUNNING)
+    progress = models.FloatField(default=0)
+    note = models.CharField(max_length=120, blank=True)
+    payload = models.JSONField(default=dict)
+    seconds = models.FloatField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "model_version", "day", "kind", "lead"],
+                name="fitnesssnapshot_unique",
+            )
+        ]

@@ -13,4 +13,5 @@ urlpatterns = [
     path("disagreements/<int:pk>/resolve/", views.disagreement_resolve, name="resolve"),
     path("models/", views.model_list, name="models"),
     path("models/<int:pk>/", views.model_detail, name="model"),
+    path("models/<int:pk>/suggest/", views.model_suggest, name="suggest"),
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -19,6 +20,8 @@ from orgs.web import is_fragment_request, request_today
 
 from . import selectors, services
 from .forms import DayForm, ExplainForm, JudgementForm, ResolutionForm
+from .measures import MEASURES
+from .models import Decision
 
 EXPLAIN_DAYS = 30
 
@@ -135,30 +138,123 @@ def model_list(request: HttpRequest) -> HttpResponse:
     return render(request, "health/model_list.html", {"models": selectors.health_models()})
 
 
+SUGGEST_LEADS = (30, 60, 90)
+
+
+def _fitness_context(request: HttpRequest, model) -> dict:
+    """The model's fitness as of today, read from its snapshot (computed in the background;
+    asked for here if the night has not made it yet), and the latest weight suggestion."""
+    today = request_today(request)
+    snapshot = selectors.fitness_snapshot(model=model, day=today)
+    if snapshot is None:
+        snapshot = services.fitness_snapshot_request(model=model, day=today)
+    fitness = snapshot.payload if snapshot.state == "done" else None
+    chart = None
+    indicator_rows = []
+    if fitness:
+        leads = fitness["leads"]
+        chart = {
+            "leads": [f"{lead} days" for lead in leads],
+            "auc": [entry["auc"] for entry in leads.values()],
+            "bands": {
+                colour: [entry["bands"][colour]["churn_rate"] for entry in leads.values()]
+                for colour in ("red", "yellow", "green")
+            },
+        }
+        labels = {line.key: line for line in _indicator_labels(model)}
+        for key in fitness.get("keys", []):
+            indicator_rows.append(
+                {
+                    "key": key,
+                    "label": labels[key].label if key in labels else key,
+                    "leads": [(lead, entry["indicators"][key]) for lead, entry in leads.items()],
+                }
+            )
+    suggestion = selectors.latest_suggestion(model=model)
+    current_weights = {line.key: line.weight for line in _indicator_labels(model)}
+    suggestion_rows = []
+    if suggestion is not None and suggestion.state == "done" and "suggested" in suggestion.payload:
+        labels = {line.key: line.label for line in _indicator_labels(model)}
+        for key, weight in suggestion.payload["suggested"].items():
+            suggestion_rows.append(
+                {
+                    "label": labels.get(key, key),
+                    "current": current_weights.get(key),
+                    "suggested": weight,
+                }
+            )
+    return {
+        "model": model,
+        "snapshot": snapshot,
+        "fitness": fitness,
+        "chart": chart,
+        "chart_json": json.dumps(chart) if chart else "",
+        "indicator_rows": indicator_rows,
+        "suggestion": suggestion,
+        "suggestion_rows": suggestion_rows,
+        "suggest_leads": SUGGEST_LEADS,
+        "resolutions": [
+            (label, selectors.resolution_counts(model=model).get(value, 0))
+            for value, label in Decision.choices
+        ],
+        "polling": snapshot.state == "running"
+        or (suggestion is not None and suggestion.state == "running"),
+    }
+
+
+@dataclass
+class _IndicatorLabel:
+    key: str
+    label: str
+    weight: float
+
+
+def _indicator_labels(model) -> list[_IndicatorLabel]:
+    out = []
+    for ind in model.indicators.all():
+        key = services.indicator_key(ind.measure, ind.window_days, ind.metric)
+        measure = MEASURES.get(ind.measure)
+        label = measure.label if measure else ind.measure
+        if ind.window_days:
+            label = f"{label} ({ind.window_days} d)"
+        out.append(_IndicatorLabel(key, label, ind.weight))
+    return out
+
+
 @org_required
 @require_GET
 def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The model, its fitness per lead and per indicator (from the background snapshot) and
+    the weight suggestion; while a snapshot is being computed the fitness part polls."""
     model = get_object_or_404(selectors.health_models(), pk=pk)
-    fitness = selectors.model_fitness(org=request.organization, model=model)
-    chart = {
-        "leads": [f"{lead} days" for lead in fitness["leads"]],
-        "auc": [entry["auc"] for entry in fitness["leads"].values()],
-        "bands": {
-            colour: [entry["bands"][colour]["churn_rate"] for entry in fitness["leads"].values()]
-            for colour in ("red", "yellow", "green")
-        },
-    }
-    return render(
-        request,
-        "health/model_detail.html",
-        {
-            "model": model,
-            "fitness": fitness,
-            "chart": chart,
-            "indicators": model.indicators.all(),
-            "can_configure": can_configure(request),
-        },
+    context = _fitness_context(request, model)
+    if is_fragment_request(request):
+        return render(request, "health/_model_fitness.html", context)
+    context.update(
+        indicators=model.indicators.all(),
+        can_configure=can_configure(request),
     )
+    return render(request, "health/model_detail.html", context)
+
+
+@org_required(roles=(Role.ADMIN, Role.MANAGER, Role.ANALYST))
+@require_POST
+def model_suggest(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue a weight suggestion at the chosen lead (a background job; the page shows its
+    progress). Nothing about the model changes."""
+    model = get_object_or_404(selectors.health_models(), pk=pk)
+    try:
+        lead = int(request.POST.get("lead", "90"))
+    except ValueError:
+        lead = 0
+    if lead not in SUGGEST_LEADS:
+        return HttpResponseBadRequest(gettext("lead: choose 30, 60 or 90 days"))
+    services.fitness_snapshot_request(
+        model=model, day=request_today(request), kind="suggestion", lead=lead
+    )
+    if is_fragment_request(request):
+        return render(request, "health/_model_fitness.html", _fitness_context(request, model))
+    return redirect(reverse("health:model", args=[model.pk]) + "#suggest")
 
 
 def _judgement_context(request: HttpRequest, account: Account, form=None) -> dict:

@@ -677,3 +677,62 @@ def two_scored_days(org, account=None):
             missing=missing,
         )
     return account, model
+
+
+# -- a year of monthly scores whose informative indicator is known -------------------------
+
+TRUST_USAGE, TRUST_NPS = "usage_frequency:30:logins", "nps_latest:365"
+
+
+def churn_history(org, today, *, accounts=80, lead=30, seed=11):
+    """A model (usage weight 1, NPS weight 1) and a year of monthly scores, on the days a
+    weight suggestion samples (today − lead − 30k, k = 0..12). Usage is what matters: an
+    account whose usage score is below 35 churns, at a random point of the year, within `lead`
+    days after one of its scored days; no other account churns. NPS is noise."""
+    import random
+
+    rng = random.Random(seed)
+    model = HealthModel.all_objects.create(organization=org, name="Learned")
+    for measure, window, metric in (("usage_frequency", 30, "logins"), ("nps_latest", 365, "")):
+        Indicator.all_objects.create(
+            organization=org,
+            model=model,
+            measure=measure,
+            window_days=window,
+            metric=metric,
+            direction="higher",
+            bad_value=0,
+            good_value=10,
+            weight=1,
+        )
+    days = sorted(today - dt.timedelta(days=lead + 30 * k) for k in range(13))
+    rows = []
+    for _ in range(accounts):
+        usage, nps = rng.uniform(0, 100), rng.uniform(0, 100)
+        churn_at = None
+        if usage < 35:
+            last_day = rng.choice(days[1:])
+            churn_at = last_day + dt.timedelta(days=rng.randint(1, lead))
+        account = f.AccountFactory(
+            organization=org, customer_since=dt.date(2015, 1, 1), churned_at=churn_at
+        )
+        for day in days:
+            if churn_at is not None and day >= churn_at:
+                break
+            value = round((usage + nps) / 2)
+            rows.append(
+                HealthScore(
+                    organization=org,
+                    account=account,
+                    date=day,
+                    model=model,
+                    score=value,
+                    colour="red" if value <= 50 else "yellow" if value <= 75 else "green",
+                    breakdown={
+                        TRUST_USAGE: [usage / 10, round(usage, 1), 0.5],
+                        TRUST_NPS: [nps / 10, round(nps, 1), 0.5],
+                    },
+                )
+            )
+    HealthScore.all_objects.bulk_create(rows)
+    return model

@@ -6,6 +6,8 @@
   of the open chunks whose message was lost or whose worker died;
 - judgement: the CSM's judgement beside the score, and managers' resolutions of
   disagreements with the model;
+- fitness: fitness and weight suggestions computed in the background, kept per model
+  version and day;
 - configuration: health models and their indicators created and changed, each change to
   what scores a new version of the model.
 
@@ -32,6 +34,7 @@ from .configuration import (
     indicator_save,
     indicators_delete,
 )
+from .fitness import fitness_snapshot_compute, fitness_snapshot_request
 from .judgement import (
     JUDGEMENT_DAYS,
     can_judge,
@@ -71,6 +74,8 @@ __all__ = [
     "compute_scores",
     "csm_judgement_set",
     "disagreement_resolve",
+    "fitness_snapshot_compute",
+    "fitness_snapshot_request",
     "health_chunk_process",
     "health_model_create",
     "health_model_update",
