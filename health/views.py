@@ -171,6 +171,7 @@ def _fitness_context(request: HttpRequest, model) -> dict:
                 }
             )
     suggestion = selectors.latest_suggestion(model=model)
+    resolved = selectors.resolution_counts(model=model)
     current_weights = {line.key: line.weight for line in _indicator_labels(model)}
     suggestion_rows = []
     if suggestion is not None and suggestion.state == "done" and "suggested" in suggestion.payload:
@@ -193,10 +194,7 @@ def _fitness_context(request: HttpRequest, model) -> dict:
         "suggestion": suggestion,
         "suggestion_rows": suggestion_rows,
         "suggest_leads": SUGGEST_LEADS,
-        "resolutions": [
-            (label, selectors.resolution_counts(model=model).get(value, 0))
-            for value, label in Decision.choices
-        ],
+        "resolutions": [(label, resolved.get(value, 0)) for value, label in Decision.choices],
         "polling": snapshot.state == "running"
         or (suggestion is not None and suggestion.state == "running"),
     }

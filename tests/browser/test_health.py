@@ -108,3 +108,79 @@ def test_two_picked_days_show_the_split_and_it_fits_a_phone(new_page, csm, accou
         page.screenshot(path=artifacts / f"health-card-explain-{width}.png", full_page=True)
         assert overflow <= 0, f"the account page scrolls sideways by {overflow}px at {width}"
         assert page.js_errors == []
+
+
+def test_a_csm_sets_a_judgement_beside_the_score_and_a_manager_resolves_it(
+    new_page, org, csm, manager, account, artifacts
+):
+    """The CSM says green while the model says red; shown beside the score. With the model
+    red for 21 days since a judgement set 20 days ago, the manager's queue lists it."""
+    from health import services
+    from health.models import CsmJudgement
+    from orgs.tenancy import org_context
+    from orgs.timezones import org_today
+
+    page = new_page()
+    log_in(page, csm.username)
+    page.goto(f"/accounts/{account.pk}/")
+    judgement = page.locator("#health-judgement")
+    judgement.get_by_text("Give your judgement").click()
+    judgement.get_by_label("Colour you would give").select_option("green")
+    judgement.get_by_label("Reason").fill("Sponsor confirmed the renewal on the phone")
+    judgement.get_by_role("button", name="Save the judgement").click()
+    expect(judgement).to_contain_text("The CSM says:")
+    expect(judgement).to_contain_text("Sponsor confirmed the renewal on the phone")
+    expect(page.locator(".health-card__top")).to_contain_text("35")  # the model's score stays
+    page.screenshot(path=artifacts / "health-judgement-desktop.png", full_page=True)
+
+    today = org_today(org)
+    with org_context(org):
+        CsmJudgement.objects.update(set_on=today - dt.timedelta(days=20))
+        for back in range(21):
+            HealthScore.objects.update_or_create(
+                account=account,
+                date=today - dt.timedelta(days=back),
+                defaults={"organization": org, "score": 30, "colour": "red", "breakdown": {}},
+            )
+    for width in (1280, 390):
+        boss = new_page(width=width)
+        log_in(boss, manager.username)
+        boss.goto("/health/disagreements/")
+        expect(boss.locator(".disagreements__item")).to_contain_text("21 days")
+        overflow = boss.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        boss.screenshot(path=artifacts / f"health-disagreements-{width}.png", full_page=True)
+        assert overflow <= 0
+    boss.get_by_label("Resolution").select_option("model_change")
+    boss.get_by_role("button", name="Resolve").click()
+    expect(boss.get_by_text("No disagreement to review.")).to_be_visible()
+    expect(boss.locator("body")).to_contain_text("Ask for a model change")
+    assert services is not None
+
+
+def test_the_model_page_shows_fitness_per_indicator_and_suggests_weights(
+    new_page, org, analyst, artifacts
+):
+    from orgs.timezones import org_today
+    from tests.builders import churn_history
+
+    model = churn_history(org, org_today(org))
+    for width in (1280, 390):
+        page = new_page(width=width)
+        log_in(page, analyst.username)
+        page.goto(f"/health/models/{model.pk}/")
+        # in-process tasks here: the first visit computed the snapshot after its commit
+        page.reload()
+        expect(page.get_by_text("Each indicator on its own")).to_be_visible()
+        if width == 1280:
+            page.get_by_label("Lead time").select_option("30")
+            page.get_by_role("button", name="Suggest weights").click()
+            page.reload()
+            expect(page.get_by_text("Held-out AUC")).to_be_visible()
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        page.screenshot(path=artifacts / f"health-model-{width}.png", full_page=True)
+        assert overflow <= 0
+        assert page.js_errors == []
