@@ -326,6 +326,15 @@ def _frame(qs, keys: list[str], columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+def _latest_scores(qs, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """Each account's latest row of `qs`, with its indicators' scores (an empty frame with the
+    columns when there is none)."""
+    frame = _frame(_with_indicator_scores(qs, keys), keys, columns)
+    if frame.empty:
+        return pd.DataFrame(columns=columns + keys)
+    return _latest_per_account(frame.itertuples(index=False), columns + keys)
+
+
 def strict_fitness(*, org: Organization, model: HealthModel, today: dt.date | None = None) -> dict:
     """Per lead, the model's and each indicator's AUC and coverage, by rules that cannot
     flatter: a churner counts with its score `lead` days before it churned (so only churn after
@@ -347,14 +356,10 @@ def strict_fitness(*, org: Organization, model: HealthModel, today: dt.date | No
             date__gte=F("account__churned_at") - dt.timedelta(days=lead + FITNESS_TOLERANCE_DAYS),
             account__customer_since__lte=F("date") - dt.timedelta(days=lead),
         )
-        churners = _latest_per_account(
-            _frame(_with_indicator_scores(churn_qs, keys), keys, columns).itertuples(index=False),
-            columns + keys,
-        )
+        churners = _latest_scores(churn_qs, keys, columns)
         if churners.empty:
-            empty = pd.DataFrame(columns=columns + keys)
-            entry = flag_small_samples(lead_fitness(empty, empty))
-            entry["indicators"] = indicator_fitness(empty, empty, keys)
+            entry = flag_small_samples(lead_fitness(churners, churners))
+            entry["indicators"] = indicator_fitness(churners, churners, keys)
             result["leads"][lead] = entry
             continue
         reference = pd.to_datetime(churners["date"]).sort_values().iloc[len(churners) // 2].date()
@@ -368,12 +373,7 @@ def strict_fitness(*, org: Organization, model: HealthModel, today: dt.date | No
             Q(account__churned_at__isnull=True)
             | Q(account__churned_at__gt=reference + dt.timedelta(days=lead))
         )
-        stayers = _latest_per_account(
-            _frame(_with_indicator_scores(stay_qs, keys), keys, columns).itertuples(index=False),
-            columns + keys,
-        )
-        if stayers.empty:
-            stayers = pd.DataFrame(columns=columns + keys)
+        stayers = _latest_scores(stay_qs, keys, columns)
         entry = flag_small_samples(lead_fitness(churners, stayers))
         entry["reference_date"] = reference.isoformat()
         entry["indicators"] = indicator_fitness(churners, stayers, keys)

@@ -684,15 +684,10 @@ def two_scored_days(org, account=None):
 TRUST_USAGE, TRUST_NPS = "usage_frequency:30:logins", "nps_latest:365"
 
 
-def churn_history(org, today, *, accounts=80, lead=30, seed=11):
-    """A model (usage weight 1, NPS weight 1) and a year of monthly scores, on the days a
-    weight suggestion samples (today − lead − 30k, k = 0..12). Usage is what matters: an
-    account whose usage score is below 35 churns, at a random point of the year, within `lead`
-    days after one of its scored days; no other account churns. NPS is noise."""
-    import random
-
-    rng = random.Random(seed)
-    model = HealthModel.all_objects.create(organization=org, name="Learned")
+def usage_nps_model(org, name="M"):
+    """A model of two indicators, weight 1 each: usage frequency (30 days, logins) and the
+    latest NPS (365 days), both 0 at 0 and 100 at 10."""
+    model = HealthModel.all_objects.create(organization=org, name=name)
     for measure, window, metric in (("usage_frequency", 30, "logins"), ("nps_latest", 365, "")):
         Indicator.all_objects.create(
             organization=org,
@@ -705,6 +700,18 @@ def churn_history(org, today, *, accounts=80, lead=30, seed=11):
             good_value=10,
             weight=1,
         )
+    return model
+
+
+def churn_history(org, today, *, accounts=80, lead=30, seed=11):
+    """A model (usage weight 1, NPS weight 1) and a year of monthly scores, on the days a
+    weight suggestion samples (today − lead − 30k, k = 0..12). Usage is what matters: an
+    account whose usage score is below 35 churns, at a random point of the year, within `lead`
+    days after one of its scored days; no other account churns. NPS is noise."""
+    import random
+
+    rng = random.Random(seed)
+    model = usage_nps_model(org, "Learned")
     days = sorted(today - dt.timedelta(days=lead + 30 * k) for k in range(13))
     rows = []
     for _ in range(accounts):

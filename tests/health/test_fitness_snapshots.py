@@ -64,3 +64,38 @@ def test_suggest_weights_runs_on_a_worker_with_progress(client, org, analyst, ce
     assert "Held-out AUC" in page and "Suggested weights" in page
     assert client.post(f"/health/models/{model.pk}/suggest/", {"lead": "7"}).status_code == 400
     assert dt.date.fromisoformat(snapshot.payload["split"]["train_until"]) < today
+
+
+@pytest.mark.django_db
+def test_health_fitness_prints_indicator_auc_coverage_and_the_suggestion(org):
+    import json
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    churn_history(org, org_today(org))
+    out = StringIO()
+    call_command("health_fitness", "--org", "acme", "--lead", "30", stdout=out)
+    learned = json.loads(out.getvalue())["models"]["Learned"]
+    usage = learned["strict"]["leads"]["30"]["indicators"][TRUST_USAGE]
+    assert set(usage) == {"auc", "coverage", "churners", "stayers", "small"}
+    assert usage["coverage"] == 1.0
+    suggested = learned["suggestion"]["suggested"]
+    assert suggested[TRUST_USAGE] > suggested[TRUST_NPS] and learned["suggestion"]["lead"] == 30
+    with pytest.raises(CommandError, match="--lead must be between 30 and 365"):
+        call_command("health_fitness", "--org", "acme", "--lead", "7")
+
+
+@pytest.mark.django_db
+def test_bench_trust_prints_its_figures_as_json():
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("bench_trust", "--accounts", "60", "--weeks", "2", "--repeat", "1", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["accounts"] == 60 and data["score_rows"] > 60
+    assert data["model_page"]["median_ms"] > 0 and data["explain_fragment"]["median_ms"] > 0
+    assert "load average" in data["uptime_before"]

@@ -4,32 +4,16 @@ import datetime as dt
 
 import pytest
 
-from health.models import HealthModel, HealthScore, Indicator
+from health.models import HealthScore
 from health.selectors import strict_fitness, weight_snapshots
 from orgs.tenancy import org_context
 from tests import factories as f
+from tests.builders import usage_nps_model
 
 pytestmark = pytest.mark.django_db
 
 TODAY = dt.date(2024, 12, 31)
 USAGE, NPS = "usage_frequency:30:logins", "nps_latest:365"
-
-
-def model_of(org):
-    model = HealthModel.all_objects.create(organization=org, name="M")
-    for measure, window, metric in (("usage_frequency", 30, "logins"), ("nps_latest", 365, "")):
-        Indicator.all_objects.create(
-            organization=org,
-            model=model,
-            measure=measure,
-            window_days=window,
-            metric=metric,
-            direction="higher",
-            bad_value=0,
-            good_value=10,
-            weight=1,
-        )
-    return model
 
 
 def score(org, account, day, total, usage, nps, model):
@@ -57,7 +41,7 @@ def test_indicator_auc_coverage_and_the_rules_by_hand(org):
       NPS:   80, 20, 50 vs 30 (c2 has none) -> 80>30, 50>30 -> 2 of 3 -> 0.6667;
              coverage 4 of the 5 accounts -> 0.8
     Two churners: fewer than 10, so every figure is flagged small."""
-    model = model_of(org)
+    model = usage_nps_model(org)
     acc = lambda **kw: f.AccountFactory(organization=org, **kw)  # noqa: E731
     c1 = acc(churned_at=dt.date(2024, 10, 31))
     c2 = acc(churned_at=dt.date(2024, 11, 30))
@@ -96,7 +80,7 @@ def test_snapshots_know_their_outcome_and_leave_young_accounts_out(org):
     scored then that churned on 1 Dec (60 days later) churned within the lead; one that churned
     on 15 Jan 2025 (105 days later) did not; one that became a customer on 1 Sep (31 days of
     history) is left out."""
-    model = model_of(org)
+    model = usage_nps_model(org)
     day = dt.date(2024, 10, 2)
     early = f.AccountFactory(organization=org, churned_at=dt.date(2024, 12, 1))
     late = f.AccountFactory(organization=org, churned_at=dt.date(2025, 1, 15))
