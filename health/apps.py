@@ -12,7 +12,6 @@ class HealthConfig(AppConfig):
     def ready(self):
         from accounts.signals import demo_org_seeded
 
-        from . import tasks  # noqa: F401  web processes queue health.fitness_compute by name
         from .signals import health_run_completed
 
         demo_org_seeded.connect(_demo_models, dispatch_uid="health-demo-models")
