@@ -6,6 +6,7 @@ Screenshots at 1280 and 390 px go to test-artifacts/."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -184,7 +185,11 @@ def test_the_model_page_shows_fitness_per_indicator_and_suggests_weights(
         if width == 1280:
             page.get_by_label("Lead time").select_option("30")
             page.get_by_role("button", name="Suggest weights").click()
-            work_off_the_queue()  # (in-process tasks have already fitted it)
+            # the POST has been answered (queued, or fitted already by in-process tasks)
+            expect(page.locator("#suggest")).to_contain_text(
+                re.compile("Fitting in the background|Held-out AUC")
+            )
+            work_off_the_queue()
             expect(page.get_by_text("Held-out AUC")).to_be_visible(timeout=10_000)
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
