@@ -632,6 +632,8 @@ def night_rows(org) -> dict:
             )
         ),
     }
+
+
 # -- why it moved: two hand-computed days --------------------------------------------------
 
 

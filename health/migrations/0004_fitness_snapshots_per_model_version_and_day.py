@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("health", "0002_csm_judgements_and_disagreement_resolutions"),
+        ("health", "0003_csm_judgements_and_disagreement_resolutions"),
         ("orgs", "0002_organization_timezone_validated"),
     ]
 
