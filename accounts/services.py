@@ -447,3 +447,21 @@ def interaction_log(
         "contact logged account=%s interaction=%s by=%s", account.pk, interaction.pk, user.pk
     )
     return interaction
+
+
+def account_sentiment_set(
+    *, account: Account, sentiment: int | None, reason: str, expires_on: dt.date | None
+) -> None:
+    """The CSM's sentiment on the account (the health catalogue's CSM sentiment indicator
+    reads it), with its reason and expiry; None clears it. Called by health's judgement."""
+    account.csm_sentiment = sentiment
+    account.csm_sentiment_reason = reason[:240]
+    account.csm_sentiment_expires_on = expires_on
+    account.save(
+        update_fields=[
+            "csm_sentiment",
+            "csm_sentiment_reason",
+            "csm_sentiment_expires_on",
+            "updated_at",
+        ]
+    )

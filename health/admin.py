@@ -9,7 +9,16 @@ from orgs.admin_base import RecordAdmin, TenantAdmin, TenantInline
 from orgs.relations import TenantModelForm
 
 from .measures import MEASURES
-from .models import HealthModel, HealthRun, HealthRunChunk, HealthScore, Indicator
+from .models import (
+    CsmJudgement,
+    DisagreementResolution,
+    FitnessSnapshot,
+    HealthModel,
+    HealthRun,
+    HealthRunChunk,
+    HealthScore,
+    Indicator,
+)
 from .services import (
     HEALTH_MODEL_EDITABLE_FIELDS,
     INDICATOR_EDITABLE_FIELDS,
@@ -148,3 +157,30 @@ class HealthRunChunkAdmin(RecordAdmin):
     list_display = ["run", "index", "state", "attempts", "accounts_scored", "finished_at"]
     list_filter = ["state"]
     list_select_related = ["run"]
+
+
+# Judgements, resolutions and fitness snapshots are written by health's services (the card,
+# the disagreement queue, the background task); the admin reads them.
+
+
+@admin.register(CsmJudgement)
+class CsmJudgementAdmin(RecordAdmin):
+    list_display = ["account", "colour", "sentiment", "set_on", "expires_on", "set_by"]
+    list_filter = ["colour"]
+    raw_id_fields = ["account", "set_by"]
+    list_select_related = ["account", "set_by"]
+
+
+@admin.register(DisagreementResolution)
+class DisagreementResolutionAdmin(RecordAdmin):
+    list_display = ["account", "decision", "csm_colour", "model_colour", "days", "resolved_at"]
+    list_filter = ["decision"]
+    raw_id_fields = ["account", "judgement", "model", "resolved_by"]
+    list_select_related = ["account"]
+
+
+@admin.register(FitnessSnapshot)
+class FitnessSnapshotAdmin(RecordAdmin):
+    list_display = ["model", "model_version", "day", "kind", "lead", "state", "seconds"]
+    list_filter = ["kind", "state"]
+    list_select_related = ["model"]

@@ -53,3 +53,36 @@ def lead_fitness(churners: pd.DataFrame, stayers: pd.DataFrame) -> dict:
         "churner_mean_score": round(float(churners["score"].mean()), 1) if len(churners) else None,
         "stayer_mean_score": round(float(stayers["score"].mean()), 1) if len(stayers) else None,
     }
+
+
+# Fewer churners (or accounts in a band) than this and a figure is flagged as not meaning much.
+MIN_CHURNERS = 10
+MIN_BAND_ACCOUNTS = 10
+
+
+def indicator_fitness(churners: pd.DataFrame, stayers: pd.DataFrame, keys: list[str]) -> dict:
+    """Each indicator's own fitness: its 0-100 score (columns named by key) as if it were the
+    whole model. Per key: auc, coverage (share of the accounts with data), churners and
+    stayers with data, and `small` when fewer than MIN_CHURNERS churners had data."""
+    out = {}
+    total = len(churners) + len(stayers)
+    for key in keys:
+        c = churners[key].dropna() if key in churners else pd.Series(dtype="float64")
+        s = stayers[key].dropna() if key in stayers else pd.Series(dtype="float64")
+        value = auc(s, c)
+        out[key] = {
+            "auc": None if value is None else round(value, 4),
+            "coverage": round((len(c) + len(s)) / total, 4) if total else None,
+            "churners": len(c),
+            "stayers": len(s),
+            "small": len(c) < MIN_CHURNERS,
+        }
+    return out
+
+
+def flag_small_samples(entry: dict) -> dict:
+    """Mark a lead's figures that rest on too few accounts to mean anything."""
+    entry["small"] = entry["churners"] < MIN_CHURNERS
+    for band in entry["bands"].values():
+        band["small"] = band["accounts"] < MIN_BAND_ACCOUNTS
+    return entry

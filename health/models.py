@@ -1,8 +1,10 @@
 """Health models (per persona), their indicators, the daily score history, and the nightly runs."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from orgs.tenancy import TenantModel
 
@@ -228,5 +230,140 @@ class HealthRunChunk(TenantModel):
             # The sweeper's scan: only the open chunks, a handful at any time.
             models.Index(
                 fields=["queued_at"], condition=Q(state="running"), name="healthrunchunk_open"
+            )
+        ]
+
+
+# -- the CSM's judgement beside the model's score ------------------------------------------
+
+
+class JudgementColour(models.TextChoices):
+    RED = "red", _("Red")
+    YELLOW = "yellow", _("Yellow")
+    GREEN = "green", _("Green")
+
+
+class CsmJudgement(TenantModel):
+    """What the account's CSM (or a manager) says about its health, beside the model's score
+    and never instead of it: a sentiment 1-5 (the catalogue's CSM sentiment indicator reads it
+    from the account) and/or an override colour, always with a reason and an expiry. Setting a
+    new one keeps the old row (history); the current one is the latest. Nothing nightly
+    writes here."""
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="csm_judgements"
+    )
+    sentiment = models.PositiveSmallIntegerField(null=True, blank=True)
+    colour = models.CharField(max_length=8, choices=JudgementColour.choices, blank=True)
+    reason = models.CharField(max_length=240)
+    set_on = models.DateField()
+    expires_on = models.DateField()
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "account"], name="csmjudgement_org_account")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sentiment__isnull=True) | (Q(sentiment__gte=1) & Q(sentiment__lte=5)),
+                name="csmjudgement_sentiment_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(sentiment__isnull=False) | ~Q(colour=""),
+                name="csmjudgement_says_something",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_on__gte=models.F("set_on")),
+                name="csmjudgement_expires_after_set",
+            ),
+        ]
+
+    def is_live(self, today) -> bool:
+        return self.expires_on >= today
+
+    @property
+    def says_colour(self) -> str:
+        """The colour the CSM says: the override, else the sentiment read as a band
+        (4-5 green, 3 yellow, 1-2 red)."""
+        if self.colour:
+            return self.colour
+        return sentiment_colour(self.sentiment)
+
+
+def sentiment_colour(sentiment: int | None) -> str:
+    if sentiment is None:
+        return ""
+    return "green" if sentiment >= 4 else "yellow" if sentiment == 3 else "red"
+
+
+class Decision(models.TextChoices):
+    AGREE_CSM = "agree_csm", _("Agree with the CSM")
+    AGREE_MODEL = "agree_model", _("Agree with the model")
+    MODEL_CHANGE = "model_change", _("Ask for a model change")
+
+
+class DisagreementResolution(TenantModel):
+    """A manager's resolution of one disagreement between a CSM's judgement and the model
+    (one per judgement: a new judgement can disagree anew). Kept as evidence for the model's
+    fitness page."""
+
+    judgement = models.OneToOneField(
+        CsmJudgement, on_delete=models.CASCADE, related_name="resolution"
+    )
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="disagreement_resolutions"
+    )
+    model = models.ForeignKey(
+        HealthModel, null=True, on_delete=models.SET_NULL, related_name="disagreement_resolutions"
+    )
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    note = models.CharField(max_length=240, blank=True)
+    csm_colour = models.CharField(max_length=8)
+    model_colour = models.CharField(max_length=8)
+    days = models.PositiveIntegerField()
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-resolved_at"]
+
+
+# -- fitness, computed in the background and kept per model version and day ---------------
+
+
+class FitnessKind(models.TextChoices):
+    FITNESS = "fitness", _("Fitness")
+    SUGGESTION = "suggestion", _("Suggested weights")
+
+
+class FitnessSnapshot(TenantModel):
+    """A model's fitness (or weight suggestion) as of one day for one version of it, computed
+    by a background task (health.fitness_compute) so the model page only reads it. `progress`
+    (0-1) and `note` say how far a running one is."""
+
+    model = models.ForeignKey(HealthModel, on_delete=models.CASCADE, related_name="fitness")
+    model_version = models.PositiveIntegerField()
+    day = models.DateField()
+    kind = models.CharField(max_length=12, choices=FitnessKind.choices)
+    lead = models.PositiveSmallIntegerField(default=0)  # suggestions: the lead time in days
+    state = models.CharField(max_length=8, choices=RunState.choices, default=RunState.RUNNING)
+    progress = models.FloatField(default=0)
+    note = models.CharField(max_length=120, blank=True)
+    payload = models.JSONField(default=dict)
+    seconds = models.FloatField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "model_version", "day", "kind", "lead"],
+                name="fitnesssnapshot_unique",
             )
         ]

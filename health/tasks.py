@@ -49,3 +49,10 @@ def health_nightly() -> int:
     for org in orgs:
         health_start_run.delay(org.pk, org_today(org).isoformat())
     return len(orgs)
+
+
+@shared_task(name="health.fitness_compute", acks_late=True, soft_time_limit=300, time_limit=360)
+def health_fitness_compute(snapshot_id: int) -> str:
+    """A model's fitness or weight suggestion for one day, in the background (the model page
+    reads the row it writes)."""
+    return services.fitness_snapshot_compute(snapshot_id=snapshot_id).state

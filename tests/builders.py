@@ -632,3 +632,116 @@ def night_rows(org) -> dict:
             )
         ),
     }
+
+
+# -- why it moved: two hand-computed days --------------------------------------------------
+
+
+def two_scored_days(org, account=None):
+    """An account scored on DAY − 30 (version 1) and DAY (version 2), breakdowns written by hand:
+    weights usage 3, tickets 1, NPS 1.
+      DAY − 30: usage 18 days → 60 × 0.6 = 36, tickets 0 → 100 × 0.2 = 20, NPS 9 → 90 × 0.2 = 18;
+                score 74 (yellow)
+      DAY:      usage 9 days → 30 × 0.75 = 22.5, tickets 1 → 50 × 0.25 = 12.5, NPS missing;
+                score 35 (red)
+      change −39 = usage −13.5, tickets −7.5, NPS −18."""
+    account = account or f.AccountFactory(organization=org, name="Acme Ltda", external_id="ACME")
+    model = HealthModel.all_objects.create(organization=org, name="Default", version=2)
+    usage, tickets, nps = "usage_frequency:30:logins", "tickets_over_sla:90", "nps_latest:365"
+    days = [
+        (
+            DAY - dt.timedelta(days=30),
+            1,
+            74,
+            "yellow",
+            {usage: [18.0, 60.0, 0.6], tickets: [0.0, 100.0, 0.2], nps: [9.0, 90.0, 0.2]},
+            [],
+        ),
+        (
+            DAY,
+            2,
+            35,
+            "red",
+            {usage: [9.0, 30.0, 0.75], tickets: [1.0, 50.0, 0.25], nps: [None, None, 0.0]},
+            [nps],
+        ),
+    ]
+    for day, version, value, colour, breakdown, missing in days:
+        HealthScore.all_objects.create(
+            organization=org,
+            account=account,
+            date=day,
+            model=model,
+            model_version=version,
+            score=value,
+            colour=colour,
+            breakdown=breakdown,
+            missing=missing,
+        )
+    return account, model
+
+
+# -- a year of monthly scores whose informative indicator is known -------------------------
+
+TRUST_USAGE, TRUST_NPS = "usage_frequency:30:logins", "nps_latest:365"
+
+
+def usage_nps_model(org, name="M"):
+    """A model of two indicators, weight 1 each: usage frequency (30 days, logins) and the
+    latest NPS (365 days), both 0 at 0 and 100 at 10."""
+    model = HealthModel.all_objects.create(organization=org, name=name)
+    for measure, window, metric in (("usage_frequency", 30, "logins"), ("nps_latest", 365, "")):
+        Indicator.all_objects.create(
+            organization=org,
+            model=model,
+            measure=measure,
+            window_days=window,
+            metric=metric,
+            direction="higher",
+            bad_value=0,
+            good_value=10,
+            weight=1,
+        )
+    return model
+
+
+def churn_history(org, today, *, accounts=80, lead=30, seed=11):
+    """A model (usage weight 1, NPS weight 1) and a year of monthly scores, on the days a
+    weight suggestion samples (today − lead − 30k, k = 0..12). Usage is what matters: an
+    account whose usage score is below 35 churns, at a random point of the year, within `lead`
+    days after one of its scored days; no other account churns. NPS is noise."""
+    import random
+
+    rng = random.Random(seed)
+    model = usage_nps_model(org, "Learned")
+    days = sorted(today - dt.timedelta(days=lead + 30 * k) for k in range(13))
+    rows = []
+    for _ in range(accounts):
+        usage, nps = rng.uniform(0, 100), rng.uniform(0, 100)
+        churn_at = None
+        if usage < 35:
+            last_day = rng.choice(days[1:])
+            churn_at = last_day + dt.timedelta(days=rng.randint(1, lead))
+        account = f.AccountFactory(
+            organization=org, customer_since=dt.date(2015, 1, 1), churned_at=churn_at
+        )
+        for day in days:
+            if churn_at is not None and day >= churn_at:
+                break
+            value = round((usage + nps) / 2)
+            rows.append(
+                HealthScore(
+                    organization=org,
+                    account=account,
+                    date=day,
+                    model=model,
+                    score=value,
+                    colour="red" if value <= 50 else "yellow" if value <= 75 else "green",
+                    breakdown={
+                        TRUST_USAGE: [usage / 10, round(usage, 1), 0.5],
+                        TRUST_NPS: [nps / 10, round(nps, 1), 0.5],
+                    },
+                )
+            )
+    HealthScore.all_objects.bulk_create(rows)
+    return model

@@ -10,7 +10,16 @@ from django.apps import apps
 from django.utils import timezone
 
 from accounts import models as am
-from health.models import HealthModel, HealthRun, HealthRunChunk, HealthScore, Indicator
+from health.models import (
+    CsmJudgement,
+    DisagreementResolution,
+    FitnessSnapshot,
+    HealthModel,
+    HealthRun,
+    HealthRunChunk,
+    HealthScore,
+    Indicator,
+)
 from orgs.models import Membership, Role
 from orgs.tenancy import TenantModel
 from playbooks.models import (
@@ -99,6 +108,15 @@ def build(org, prefix: str) -> dict:
     )
     run = HealthRun.all_objects.create(organization=org, date=dt.date(2024, 6, 1))
     trigger_run = TriggerRun.all_objects.create(organization=org, date=dt.date(2024, 6, 1))
+    judgement = CsmJudgement.all_objects.create(
+        organization=org,
+        account=account,
+        colour="green",
+        reason="Sponsor is happy",
+        set_on=dt.date(2024, 6, 1),
+        expires_on=dt.date(2024, 8, 30),
+        set_by=csm,
+    )
     rows = {
         "admin": admin,
         "csm": csm,
@@ -136,6 +154,25 @@ def build(org, prefix: str) -> dict:
         HealthRun: run,
         HealthRunChunk: HealthRunChunk.all_objects.create(
             organization=org, run=run, index=0, first_account_id=1, last_account_id=2
+        ),
+        CsmJudgement: judgement,
+        DisagreementResolution: DisagreementResolution.all_objects.create(
+            organization=org,
+            judgement=judgement,
+            account=account,
+            model=model,
+            decision="agree_csm",
+            csm_colour="green",
+            model_colour="red",
+            days=15,
+            resolved_by=admin,
+        ),
+        FitnessSnapshot: FitnessSnapshot.all_objects.create(
+            organization=org,
+            model=model,
+            model_version=1,
+            day=dt.date(2024, 6, 1),
+            kind="fitness",
         ),
         PlaybookTemplate: template,
         TemplateStep: TemplateStep.all_objects.create(

@@ -4,6 +4,10 @@
   writes), queued chunk by chunk or in the foreground (backfills, the score_health command);
 - chunks: the lease every nightly chunk (health's and triggers') works under, and the sweep
   of the open chunks whose message was lost or whose worker died;
+- judgement: the CSM's judgement beside the score, and managers' resolutions of
+  disagreements with the model;
+- fitness: fitness and weight suggestions computed in the background, kept per model
+  version and day;
 - configuration: health models and their indicators created and changed, each change to
   what scores a new version of the model.
 
@@ -30,6 +34,13 @@ from .configuration import (
     indicator_save,
     indicators_delete,
 )
+from .fitness import fitness_snapshot_compute, fitness_snapshot_request
+from .judgement import (
+    JUDGEMENT_DAYS,
+    can_judge,
+    csm_judgement_set,
+    disagreement_resolve,
+)
 from .pipeline import (
     ChunkTimings,
     NightRunning,
@@ -50,6 +61,7 @@ __all__ = [
     "HEALTH_MODEL_VERSIONED_FIELDS",
     "INDICATOR_EDITABLE_FIELDS",
     "INDICATOR_SETTINGS",
+    "JUDGEMENT_DAYS",
     "MAX_CHUNK_ATTEMPTS",
     "SWEEP_WINDOW",
     "ChunkTimings",
@@ -58,7 +70,12 @@ __all__ = [
     "chunk_begin",
     "chunk_lock",
     "chunks_sweep",
+    "can_judge",
     "compute_scores",
+    "csm_judgement_set",
+    "disagreement_resolve",
+    "fitness_snapshot_compute",
+    "fitness_snapshot_request",
     "health_chunk_process",
     "health_model_create",
     "health_model_update",

@@ -11,48 +11,134 @@
     return el ? JSON.parse(el.textContent) : null;
   }
 
+  // -- the health chart: a real date axis (a linear axis of days; Chart.js's time scale
+  // needs a date adapter this project does not vendor), gaps of more than a week break the
+  // line, the colour bands are shaded behind it (and named, so colour is not the only
+  // carrier), the tooltip names the day's top movers, and a click loads that day's breakdown.
+  var DAY_MS = 86400000;
+  var GAP_DAYS = 8;
+  var BAND_FILL = {
+    red: "rgba(180, 35, 24, 0.08)", yellow: "rgba(181, 71, 8, 0.08)", green: "rgba(6, 118, 71, 0.08)"
+  };
+
+  function dayNumber(iso) { return Math.round(Date.parse(iso + "T00:00:00Z") / DAY_MS); }
+  function dayLabel(n, withYear) {
+    var d = new Date(n * DAY_MS);
+    var opts = { day: "numeric", month: "short", timeZone: "UTC" };
+    if (withYear) opts.year = "numeric";
+    return d.toLocaleDateString(undefined, opts);
+  }
+
+  var bandsPlugin = {
+    id: "healthBands",
+    beforeDatasetsDraw: function (chart) {
+      var bands = chart.options.plugins.healthBands;
+      if (!bands) return;
+      var area = chart.chartArea, y = chart.scales.y, ctx = chart.ctx;
+      var ranges = [
+        ["red", 0, bands.red_max], ["yellow", bands.red_max, bands.yellow_max],
+        ["green", bands.yellow_max, 100]
+      ];
+      ctx.save();
+      ranges.forEach(function (r) {
+        var top = y.getPixelForValue(r[2]), bottom = y.getPixelForValue(r[1]);
+        ctx.fillStyle = BAND_FILL[r[0]];
+        ctx.fillRect(area.left, top, area.right - area.left, bottom - top);
+        ctx.fillStyle = BAND[r[0]];
+        ctx.font = "11px system-ui, sans-serif";
+        ctx.textAlign = "right";
+        ctx.fillText(bands.labels[r[0]], area.right - 4, top + 12);
+      });
+      ctx.restore();
+    }
+  };
+
   function healthHistory(canvas, data) {
+    var all = data.points || data;
+    var bands = data.bands || { red_max: 50, yellow_max: 75 };
+    var words = data.labels || {};
+    bands.labels = words.bands || { red: "red", yellow: "yellow", green: "green" };
     // the last N calendar days (a history may be sparser than daily further back)
     var days = parseInt(canvas.dataset.days || "90", 10);
-    var last = data.length ? new Date(data[data.length - 1].date) : new Date();
-    var cutoff = new Date(last.getTime() - days * 86400000).toISOString().slice(0, 10);
-    var points = data.filter(function (p) { return p.date > cutoff; });
+    var lastDay = all.length ? dayNumber(all[all.length - 1].date) : Math.round(Date.now() / DAY_MS);
+    var firstDay = lastDay - days + 1;
+    var scored = all.filter(function (p) { return dayNumber(p.date) >= firstDay; });
+    var points = [];
+    scored.forEach(function (p, i) {
+      var x = dayNumber(p.date);
+      if (i > 0 && x - dayNumber(scored[i - 1].date) > GAP_DAYS) {
+        points.push({ x: x - 1, y: null });  // a gap is a gap: the line breaks
+      }
+      points.push({ x: x, y: p.score, point: p });
+    });
+    var withYear = days > 120;
     return new window.Chart(canvas, {
       type: "line",
       data: {
-        labels: points.map(function (p) { return p.date; }),
         datasets: [{
           label: "Health score",
-          data: points.map(function (p) { return p.score; }),
+          data: points,
+          parsing: false,
+          spanGaps: false,
           borderColor: "#344054",
           borderWidth: 2,
           // a short history shows its points; a long one is a line
-          pointRadius: points.length < 30 ? 3 : 0,
-          pointHoverRadius: 4,
+          pointRadius: scored.length < 30 ? 3 : 0,
+          pointHitRadius: 6,
+          pointHoverRadius: 5,
           tension: 0.2,
           segment: {
             borderColor: function (ctx) {
               var p = points[ctx.p1DataIndex];
-              return BAND[p && p.colour] || BAND.none;
+              return BAND[p && p.point && p.point.colour] || BAND.none;
             }
           }
         }]
       },
+      plugins: [bandsPlugin],
       options: {
         animation: false,
         maintainAspectRatio: false,
-        interaction: { mode: "index", intersect: false },
+        interaction: { mode: "nearest", axis: "x", intersect: false },
         scales: {
           y: { min: 0, max: 100, ticks: { stepSize: 25 } },
-          x: { ticks: { maxTicksLimit: 6, autoSkip: true } }
+          x: {
+            type: "linear",
+            min: firstDay,
+            max: lastDay,
+            ticks: {
+              maxTicksLimit: 6,
+              callback: function (value) { return dayLabel(value, withYear); }
+            }
+          }
+        },
+        onClick: function (event, elements) {
+          if (!elements.length || !window.htmx) return;
+          var p = points[elements[0].index].point;
+          if (!p || !canvas.dataset.dayUrl) return;
+          window.htmx.ajax("GET", canvas.dataset.dayUrl + "?day=" + p.date, {
+            target: "#" + canvas.dataset.dayTarget, swap: "outerHTML"
+          });
         },
         plugins: {
           legend: { display: false },
+          healthBands: bands,
           tooltip: {
+            filter: function (item) { return item.raw && item.raw.point; },
             callbacks: {
+              title: function (items) { return items.length ? dayLabel(items[0].raw.x, true) : ""; },
               label: function (ctx) {
-                var p = points[ctx.dataIndex];
-                return "Score " + p.score + " (" + p.colour + ")";
+                var p = ctx.raw.point;
+                return (words.score || "Score") + " " + p.score + " (" + (bands.labels[p.colour] || p.colour) + ")";
+              },
+              afterBody: function (items) {
+                var p = items.length && items[0].raw.point;
+                if (!p || !p.movers || !p.movers.length) return [];
+                return [(words.since || "Since") + " " + dayLabel(dayNumber(p.since), true) + ":"].concat(
+                  p.movers.map(function (m) {
+                    return "  " + m.label + " " + (m.contribution > 0 ? "+" : "") + m.contribution.toFixed(1);
+                  })
+                );
               }
             }
           }

@@ -6,6 +6,8 @@ import datetime as dt
 import pytest
 
 from health import services
+from health.models import FitnessSnapshot
+from orgs.tenancy import org_context
 from tests import factories as f
 from tests.builders import DAY, active_days, simple_model
 
@@ -32,7 +34,9 @@ def test_account_health_panel_shows_score_breakdown_and_history(client, csm, sco
     assert response.status_code == 200
     assert "<html" not in html  # the fragment only, for the account page
     assert "Usage frequency" in html and "active 4 of the last 10 days (logins)" in html
-    assert 'data-chart-json="[{&quot;date&quot;' in html  # the series, on the canvas
+    assert (
+        'data-chart-json="{&quot;points&quot;: [{&quot;date&quot;' in html
+    )  # the series, on the canvas
     assert ">40<" in html and "Red" in html  # 4 of 10 days -> 40, red band (label, not colour)
     full = client.get(f"/health/accounts/{account.pk}/")
     assert "<html" in full.content.decode()
@@ -67,8 +71,15 @@ def test_analyst_reads_the_model_and_its_fitness(client, analyst, scored):
     listing = client.get("/health/models/").content.decode()
     assert "Simple" in listing
     page = client.get(f"/health/models/{model.pk}/").content.decode()
-    assert "Fitness against real churn" in page and 'id="fitness-data"' in page
+    # the first visit of the day asks the background for the fitness snapshot, and polls
+    assert "Computing the fitness in the background" in page and 'hx-trigger="every 2s"' in page
     assert "Edit in configuration" not in page  # only admins configure
+    with org_context(model.organization):
+        snapshot = FitnessSnapshot.objects.get(model=model, kind="fitness")
+    services.fitness_snapshot_compute(snapshot_id=snapshot.pk)  # what the worker does
+    page = client.get(f"/health/models/{model.pk}/").content.decode()
+    assert "Fitness against real churn" in page and 'data-chart="fitness-bands"' in page
+    assert "Each indicator on its own" in page and "every 2s" not in page
 
 
 def test_a_churned_accounts_panel_says_its_last_score_came_before_the_churn(client, csm, scored):
