@@ -344,9 +344,10 @@ def _bulk_view(res: Resource):
             return super().post(request, *args, **kwargs)
 
         def handle_post(self, request):
-            serializer = res.bulk_input(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            result = res.write(request, serializer.validated_data["records"])
+            with records.collector_paused():
+                serializer = res.bulk_input(data=request.data)
+                serializer.is_valid(raise_exception=True)
+                result = res.write(request, serializer.validated_data["records"])
             return Response(
                 {
                     "created": result.created,
@@ -447,6 +448,8 @@ RESOURCES = [
         bulk_input=s.UsageBulkInput,
         filterset=filters.UsageFilter,
         service=upserts.usage_upsert,
+        # the input serializer found each account by its external id in the organization
+        extra_write_kwargs=lambda request: {"accounts_resolved": True},
         cursor_field=("id", "int"),
         example={"account": "ACC-1001", "metric": "logins", "date": "2024-06-30", "value": 42},
     ),

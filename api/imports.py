@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from django.conf import settings
 from django.core.cache import cache
@@ -330,12 +331,19 @@ def _batches(kind, opener, fmt, mapping) -> Iterator[list[tuple[int, dict]]]:
     headers = [h.strip().lstrip("\ufeff") for h in next(rows, [])]
     index = {h: i for i, h in enumerate(headers)}
     columns = [(index[h], target) for h, target in mapping.items() if h in index]
+    targets = [target for _, target in columns]
+    width = max((i for i, _ in columns), default=-1) + 1
+    # the mapped cells of a row, as a tuple (itemgetter of one index gives the cell alone)
+    pick = itemgetter(*[i for i, _ in columns]) if len(columns) > 1 else None
     size = BATCH_ROWS.get(kind.name, DEFAULT_BATCH_ROWS)
     batch: list[tuple[int, dict]] = []
     for number, row in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in row):
+        if not "".join(row).strip():  # no cell holds more than spaces
             continue
-        record = {target: (row[i] if i < len(row) else "") for i, target in columns}
+        if pick is not None and len(row) >= width:
+            record = dict(zip(targets, pick(row), strict=True))
+        else:  # a short row (its missing cells are empty), or one column mapped
+            record = {target: (row[i] if i < len(row) else "") for i, target in columns}
         batch.append((number, record))
         if len(batch) >= size:
             yield batch
@@ -347,8 +355,8 @@ def _batches(kind, opener, fmt, mapping) -> Iterator[list[tuple[int, dict]]]:
 def _read_batch(kind, batch, fmt, zone, resolver, header_of, report, seen_keys):
     """Read and resolve one batch; errors go to the report. Returns the valid records."""
     parsed = []
-    for number, raw in batch:
-        result = rec.parse_record(kind, raw, fmt.dialect, zone=zone)
+    results = rec.parse_records(kind, [raw for _, raw in batch], fmt.dialect, zone=zone)
+    for (number, _raw), result in zip(batch, results, strict=True):
         for name, message in result.errors:
             report.add_error(number, header_of.get(name, name), message)
         if result.errors:
@@ -402,10 +410,11 @@ def check(
     resolver = Resolver(org.pk)
     zone = org_zone(org)
     seen: dict[tuple, int] = {}
-    for batch in _batches(kind, opener, fmt, mapping):
-        report.rows += len(batch)
-        _read_batch(kind, batch, fmt, zone, resolver, header_of, report, seen)
-        _progress(job_id, report.rows, total, "check")
+    with rec.collector_paused():
+        for batch in _batches(kind, opener, fmt, mapping):
+            report.rows += len(batch)
+            _read_batch(kind, batch, fmt, zone, resolver, header_of, report, seen)
+            _progress(job_id, report.rows, total, "check")
     return report
 
 
@@ -442,12 +451,14 @@ def write(
     if kind.name == "accounts":
         extra["acting_user"] = acting_user
         extra["refresh_segments"] = False  # once, after the last batch
+    if kind.name == "usage":
+        extra["accounts_resolved"] = True  # by their external ids, in _read_batch
     header_of = {target: h for h, target in mapping.items()}
     resolver = Resolver(org.pk)
     zone = org_zone(org)
     seen: dict[tuple, int] = {}
     try:
-        with transaction.atomic():
+        with rec.collector_paused(), transaction.atomic():
             for batch in _batches(kind, opener, fmt, mapping):
                 report.rows += len(batch)
                 good = _read_batch(kind, batch, fmt, zone, resolver, header_of, report, seen)

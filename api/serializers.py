@@ -89,12 +89,14 @@ def read_records(kind: rec.Kind, raw_records: list, *, partial: bool = False) ->
     zone = _org_zone()
     errors: list[RecordError] = []
     values: list[dict] = []
+    objects = [raw for raw in raw_records if isinstance(raw, dict)]
+    read = iter(rec.parse_records(kind, objects, rec.JSON, zone=zone, partial=partial))
     for index, raw in enumerate(raw_records):
         if not isinstance(raw, dict):
             errors.append(RecordError(None, _("Expected an object."), index))
             values.append({})
             continue
-        parsed = rec.parse_record(kind, raw, rec.JSON, zone=zone, partial=partial)
+        parsed = next(read)
         errors += [RecordError(f, m, index) for f, m in parsed.errors]
         values.append(parsed.values)
     seen: dict[tuple, int] = {}

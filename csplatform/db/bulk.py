@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 # Rows per COPY statement of insert_columns: bounds the CSV text held in memory.
 COPY_CHUNK_ROWS = 200_000
@@ -135,6 +135,70 @@ def upsert(
             marks = ", ".join(["%s"] * len(columns))
             cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}) {on_conflict}", rows)
     return len(rows)
+
+
+def upsert_counted(
+    *,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence],
+    conflict: Sequence[str],
+    update: Sequence[str],
+    changed: str,
+    copy_first: bool = False,
+) -> tuple[int, int]:
+    """Insert rows, replacing the `update` columns of a conflicting row only where `changed`
+    holds (SQL on the stored row `t` and the sent one `EXCLUDED`), in one statement that
+    says what it did: returns (created, updated); the other rows sent were left unchanged.
+    No lookup first: INSERT ... ON CONFLICT DO UPDATE ... WHERE `changed` RETURNING
+    (xmax = 0), which is true for a row inserted and false for one updated.
+
+    `copy_first`: COPY the rows straight into the table first, in a savepoint (the quick
+    way when they are all new, as a day's usage is: no temporary table, no conflict
+    handling); the first row that exists ends that try (unique violation), it is rolled back
+    and the rows go the upsert way. Values are text, numbers and dates, no nulls (csv writes
+    None as empty text). PostgreSQL only; must run inside a transaction."""
+    if not rows:
+        return 0, 0
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("upsert_counted runs on PostgreSQL")
+    cols = ", ".join(columns)
+    if copy_first:
+        from psycopg2 import errors
+
+        buf = _csv_rows(rows)
+        try:
+            with transaction.atomic():
+                _copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)", buf)
+            return len(rows), 0
+        except errors.UniqueViolation:
+            pass
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
+    tmp = f"tmp_upsert_{table}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DROP AS "
+            f"SELECT {cols} FROM {table} WITH NO DATA"
+        )
+        cursor.execute(f"TRUNCATE {tmp}")
+        _copy_expert(f"COPY {tmp} ({cols}) FROM STDIN WITH (FORMAT csv)", _csv_rows(rows))
+        cursor.execute(
+            f"WITH written AS (INSERT INTO {table} AS t ({cols}) SELECT {cols} FROM {tmp} "
+            f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {sets} WHERE {changed} "
+            "RETURNING (xmax = 0) AS created) "
+            "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) "
+            "FROM written"
+        )
+        created, updated = cursor.fetchone()
+    return created, updated
+
+
+def _csv_rows(rows: Sequence[Sequence]) -> io.StringIO:
+    """COPY's CSV text of rows: text (and dates) quoted, numbers not."""
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
+    buf.seek(0)
+    return buf
 
 
 def update_from_values(

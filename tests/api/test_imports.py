@@ -410,3 +410,26 @@ def test_an_import_of_another_organization_is_a_404(client, analyst, other_org):
     assert client.get(f"/data/imports/{job.pk}/").status_code == 404
     assert client.post(f"/data/imports/{job.pk}/run/").status_code == 404
     assert client.get(f"/data/imports/{job.pk}/rejected.csv").status_code == 404
+
+
+def test_rows_are_cut_to_the_mapped_cells_short_ones_padded_and_blank_ones_skipped(tmp_path):
+    """Header row 1; row 2 has every cell and one more; row 3 stops after the account (its
+    metric, date and value are empty, so required); row 4 is only delimiters and spaces
+    (skipped); row 5 maps the same way as row 2. Numbers are the file's rows."""
+    path = tmp_path / "uso.csv"
+    path.write_text(
+        "conta;métrica;data;valor\n"
+        "A1;logins;01/02/2024;3;extra\n"
+        "A2\n"
+        " ; ;;\n"
+        "A3;logins;02/02/2024;4\n",
+        encoding="utf-8",
+    )
+    fmt = imports.Format(delimiter=";", decimal=",")
+    mapping = {"conta": "account", "métrica": "metric", "data": "date", "valor": "value"}
+    (batch,) = imports._batches(rec.USAGE, imports.path_opener(str(path)), fmt, mapping)
+    assert batch == [
+        (2, {"account": "A1", "metric": "logins", "date": "01/02/2024", "value": "3"}),
+        (3, {"account": "A2", "metric": "", "date": "", "value": ""}),
+        (5, {"account": "A3", "metric": "logins", "date": "02/02/2024", "value": "4"}),
+    ]

@@ -8,6 +8,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api import records as rec
 from api.imports import detect_delimiter, detect_encoding, detect_numbers_and_dates
@@ -139,6 +141,13 @@ def test_a_phone_with_a_plus_is_text_not_a_formula():
     assert rec.read_text("+55 11 99999-0000", phone, rec.BRAZIL) == "+55 11 99999-0000"
 
 
+def test_a_decimal_with_more_digits_than_it_can_hold_is_out_of_bounds_not_a_crash():
+    """1e300 as a JSON number for an MRR: quantizing it to cents raised decimal's own
+    InvalidOperation (a 500); it is above the MRR's maximum, 10**10 - 1, and says so."""
+    with pytest.raises(rec.Invalid, match="Must be at most 9999999999"):
+        rec.read_decimal(1e300, MRR, rec.JSON)
+
+
 def test_choices_accept_values_labels_and_portuguese():
     assert rec.read_choice("Ouro", TIER, rec.BRAZIL) == "gold"
     assert rec.read_choice("GOLD", TIER, rec.BRAZIL) == "gold"
@@ -197,3 +206,97 @@ def test_number_and_date_detection():
     assert detect_numbers_and_dates([["1.234,56", "31/12/2024"]]) == (",", "dmy")
     assert detect_numbers_and_dates([["1,234.56", "12/31/2024"]]) == (".", "mdy")
     assert detect_numbers_and_dates([["R$ 10,00", "01/02/2024"]]) == (",", "dmy")
+
+
+# -- a batch read a column at a time agrees with one record at a time -------------------------
+
+# Cells that exercise every reader: blanks, numbers written both ways, dates in each order,
+# formulas, choices in Portuguese, out-of-range and malformed values, JSON's own types.
+_CELLS = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "A1",
+            " A1 ",
+            "x",
+            "Ouro",
+            "gold",
+            "ferro",
+            "sim",
+            "não",
+            "1.234,56",
+            "R$ 1.234,56",
+            "1,234.56",
+            "12,5",
+            "-3",
+            "(1.000,00)",
+            "abc",
+            "1e400",
+            "10",
+            "0",
+            "11",
+            "31/12/2024",
+            "12/31/2024",
+            "2024-06-30",
+            "30/02/2024",
+            "2024-06-30T10:00:00Z",
+            "30/06/2024 14:30",
+            "=SUM(A1)",
+            "+cmd(",
+            "a" * 300,
+            "csat",
+            "nps",
+            "carla@example.com",
+            "not-an-email",
+        ]
+    ),
+    st.integers(-20, 20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+    st.just([1]),
+)
+
+
+@st.composite
+def _batches(draw):
+    kind = draw(st.sampled_from(list(rec.KINDS.values())))
+    names = [c.name for c in kind.columns] + ["oops"]
+    raws = draw(
+        st.lists(st.dictionaries(st.sampled_from(names), _CELLS, max_size=len(names)), max_size=12)
+    )
+    dialect = draw(st.sampled_from([rec.JSON, rec.BRAZIL, rec.Dialect(decimal=".")]))
+    return kind, raws, dialect, draw(st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(_batches())
+def test_a_batch_reads_as_each_of_its_records_would_alone(batch):
+    """parse_records reads a column at a time and reads a repeated text once; it must give
+    exactly what parse_record gives for each record: the same values (same order) and the
+    same errors (same order and words)."""
+    kind, raws, dialect, partial = batch
+    together = rec.parse_records(kind, raws, dialect, zone=SP, partial=partial)
+    alone = [rec.parse_record(kind, raw, dialect, zone=SP, partial=partial) for raw in raws]
+    assert [(p.values, list(p.values), p.errors) for p in together] == [
+        (p.values, list(p.values), p.errors) for p in alone
+    ]
+
+
+def test_a_repeated_text_is_read_once_and_each_record_keeps_its_own_result():
+    """Three rows of one day and one bad value: the day is read once, the bad value's error
+    names each row that has it, and the good rows get the value they wrote."""
+    raws = [
+        {"account": "A1", "metric": "logins", "date": "01/02/2024", "value": "1,5"},
+        {"account": "A2", "metric": "logins", "date": "01/02/2024", "value": "x"},
+        {"account": "A3", "metric": "logins", "date": "01/02/2024", "value": "x"},
+    ]
+    out = rec.parse_records(rec.USAGE, raws, rec.BRAZIL)
+    assert [p.values.get("value") for p in out] == [1.5, None, None]
+    assert [p.values["date"] for p in out] == [dt.date(2024, 2, 1)] * 3
+    assert [p.errors for p in out] == [
+        [],
+        [("value", "x is not a number.")],
+        [("value", "x is not a number.")],
+    ]

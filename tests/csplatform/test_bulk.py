@@ -1,5 +1,6 @@
 """The one bulk writer (csplatform/db/bulk.py) on PostgreSQL: column arrays go in with their
-nulls and defaults, upserts replace or keep, and bulk updates touch one organization only."""
+nulls and defaults, upserts replace or keep (and count what they did), and bulk updates touch
+one organization only."""
 
 import datetime as dt
 from decimal import Decimal
@@ -9,7 +10,7 @@ import pytest
 from django.db import transaction
 
 from accounts.models import Account, Invoice, UsageMetric
-from csplatform.db.bulk import insert_columns, update_from_values, upsert
+from csplatform.db.bulk import insert_columns, update_from_values, upsert, upsert_counted
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +90,36 @@ def test_update_from_values_changes_only_the_named_organizations_rows(org, other
 def test_update_from_values_needs_the_organization():
     with pytest.raises(TypeError, match="org_id"):
         update_from_values(table="accounts_account", key="id", columns=[], rows=[])
+
+
+def _usage_rows(org, account, values):
+    return [
+        [org.pk, account.pk, "logins", dt.date(2026, 1, 1) + dt.timedelta(days=d), v]
+        for d, v in enumerate(values)
+    ]
+
+
+@pytest.mark.parametrize("copy_first", [True, False])
+def test_upsert_counted_says_what_it_created_and_updated(org, copy_first):
+    """Days 1-2 written as 1.0 and 2.0; then days 1-4 sent as 1.0 (same), 5.0 (changed), 3.0
+    and 4.0 (new): created 2, updated 1, and day 1 unchanged: 4 - 2 - 1. The same with or
+    without the straight COPY tried first (it fails on day 1, which exists)."""
+    account = AccountFactory(organization=org)
+
+    def write(values):
+        with transaction.atomic():
+            return upsert_counted(
+                table=UsageMetric._meta.db_table,
+                columns=["organization_id", "account_id", "metric", "date", "value"],
+                rows=_usage_rows(org, account, values),
+                conflict=["organization_id", "metric", "account_id", "date"],
+                update=["value"],
+                changed="t.value IS DISTINCT FROM EXCLUDED.value",
+                copy_first=copy_first,
+            )
+
+    assert write([1.0, 2.0]) == (2, 0)
+    assert write([1.0, 5.0, 3.0, 4.0]) == (2, 1)
+    stored = UsageMetric.all_objects.order_by("date").values_list("value", flat=True)
+    assert list(stored) == [1.0, 5.0, 3.0, 4.0]
+    assert write([1.0, 5.0, 3.0, 4.0]) == (0, 0)  # a re-send changes nothing

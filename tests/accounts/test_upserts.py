@@ -1,0 +1,90 @@
+"""The usage upsert (accounts/upserts.py) on PostgreSQL: what it counts as created, updated
+and unchanged comes from the write itself, its tolerance is `_same`'s, and an account id of
+another organization is refused unless the caller resolved the ids inside the organization."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from accounts import upserts
+from accounts.models import Account, UsageMetric
+from tests.factories import AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+DAY = dt.date(2026, 3, 1)
+
+
+def _rows(account, values, metric="logins"):
+    return [
+        {"account_id": account.pk, "metric": metric, "date": DAY + dt.timedelta(days=d), "value": v}
+        for d, v in enumerate(values)
+    ]
+
+
+def _stored(org):
+    return list(
+        UsageMetric.all_objects.filter(organization=org)
+        .order_by("date")
+        .values_list("value", flat=True)
+    )
+
+
+def test_a_new_day_an_identical_resend_and_a_change_are_counted_by_the_write(org):
+    """Three days sent as 10, 20, 30: all created (the straight COPY). Sent again with day 2
+    at 25, day 3 at 30 + 1e-8 and a fourth day at 40. Day 3 moved by 1e-8, within the
+    tolerance (1e-9 x 30 = 3e-8): unchanged, and it keeps the 30 stored first. So created 1
+    (day 4), updated 1 (day 2), unchanged 2 (days 1 and 3). Then all four again: 0, 0, 4."""
+    account = AccountFactory(organization=org)
+    first = upserts.usage_upsert(org=org, records=_rows(account, [10.0, 20.0, 30.0]))
+    assert (first.created, first.updated, first.unchanged) == (3, 0, 0)
+    again = upserts.usage_upsert(org=org, records=_rows(account, [10.0, 25.0, 30.0 + 1e-8, 40.0]))
+    assert (again.created, again.updated, again.unchanged) == (1, 1, 2)
+    assert _stored(org) == [10.0, 25.0, 30.0, 40.0]
+    resent = upserts.usage_upsert(
+        org=org, records=_rows(account, [10.0, 25.0, 30.0, 40.0]), accounts_resolved=True
+    )
+    assert (resent.created, resent.updated, resent.unchanged) == (0, 0, 4)
+
+
+def test_the_same_key_twice_in_one_batch_is_refused_by_index(org):
+    account = AccountFactory(organization=org)
+    rows = _rows(account, [1.0, 2.0]) + _rows(account, [3.0])
+    with pytest.raises(upserts.RecordsRefused) as refused:
+        upserts.usage_upsert(org=org, records=rows)
+    assert [(i, f) for i, f, _m in refused.value.errors] == [(2, "account_id")]
+    assert _stored(org) == []
+
+
+def test_another_organizations_account_is_refused_unless_resolved_inside_the_organization(
+    org, other_org
+):
+    """The service's own tenancy check: a caller handing in an id it did not resolve gets
+    record 1 refused and nothing written. `accounts_resolved` is for callers that found every
+    id by its key inside the organization (api.resolve), which never yields another's id."""
+    mine = AccountFactory(organization=org)
+    theirs = AccountFactory(organization=other_org)
+    rows = _rows(mine, [1.0]) + _rows(theirs, [2.0])
+    rows[1]["date"] = DAY + dt.timedelta(days=5)
+    with pytest.raises(upserts.RecordsRefused) as refused:
+        upserts.usage_upsert(org=org, records=rows)
+    assert [(i, f) for i, f, _m in refused.value.errors] == [(1, "account")]
+    assert UsageMetric.all_objects.count() == 0
+
+
+def test_filter_in_finds_ids_and_keys_through_a_typed_array(org):
+    """150 accounts; asked for the first 120 (over the 100 where filter_in switches to one
+    array parameter) by id, those 120 come back; by external id, the same 120. The array is
+    cast to the column's type (bigint[] for ids): an integer[] against a bigint column cannot
+    be hashed, which made a filter over a freshly loaded table compare every row with every
+    id."""
+    accounts = [AccountFactory(organization=org, external_id=f"E{i}") for i in range(150)]
+    wanted = accounts[:120]
+    qs = Account.all_objects.filter(organization=org).order_by()
+    by_id = upserts.filter_in(qs, "id", [a.pk for a in wanted])
+    assert sorted(by_id.values_list("pk", flat=True)) == sorted(a.pk for a in wanted)
+    assert "::bigint[]" in str(by_id.query)
+    by_key = upserts.filter_in(qs, "external_id", [a.external_id for a in wanted])
+    assert sorted(by_key.values_list("pk", flat=True)) == sorted(a.pk for a in wanted)
