@@ -252,13 +252,17 @@ def _count_failure(endpoint: WebhookEndpoint) -> bool:
         WebhookDelivery.all_objects.filter(
             endpoint=locked, status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING]
         ).update(status=DeliveryStatus.FAILED, error=_("The endpoint was switched off."))
+        text = _("Webhook %(url)s was switched off: %(reason)s Fix it and switch it on again.")
         notifications_notify_admins(
             org_id=locked.organization_id,
-            kind=NotificationKind.WEBHOOK_DISABLED,
-            ref=locked.pk,
-            text=_("Webhook %(url)s was switched off: %(reason)s Fix it and switch it on again.")
-            % {"url": locked.url, "reason": reason},
-            url=reverse("data:webhook", args=[locked.pk]),
+            notices=[
+                (
+                    NotificationKind.WEBHOOK_DISABLED,
+                    locked.pk,
+                    text % {"url": locked.url, "reason": reason},
+                    reverse("data:webhook", args=[locked.pk]),
+                )
+            ],
         )
     logger.error("webhook endpoint disabled endpoint=%s: %s", endpoint.pk, reason)
     return True

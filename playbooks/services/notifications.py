@@ -199,30 +199,36 @@ def notifications_mark_read_for(*, kind: str, ref: int) -> int:
     )
 
 
-def notifications_notify_admins(*, org_id: int, kind: str, ref: int, text: str, url: str) -> int:
-    """Tell every active admin of the organization about something of theirs (e.g. a webhook
-    endpoint switched off); the same kind and ref notify each admin once, raised again as
-    unread when it happens again."""
+def notifications_notify_admins(*, org_id: int, notices: list[tuple[str, int, str, str]]) -> int:
+    """Tell every active admin of the organization about something of theirs (a trigger the
+    night skipped, a webhook endpoint switched off): one notification per admin for each
+    (kind, ref, text, url) notice. The same kind and ref notify each admin once: raised again
+    when it happens again, unread, unsent and free of any digest's claim (a digest under way
+    leaves it). Returns how many notifications were written."""
     admins = list(
         Membership.objects.filter(
             organization_id=org_id, role=Role.ADMIN, user__is_active=True
         ).values_list("user_id", flat=True)
     )
     max_text = Notification._meta.get_field("text").max_length
-    Notification.all_objects.bulk_create(
-        [
-            Notification(
-                organization_id=org_id,
-                user_id=user_id,
-                kind=kind,
-                ref=ref,
-                text=text if len(text) <= max_text else text[: max_text - 1] + "…",
-                url=url,
-            )
-            for user_id in admins
-        ],
+    rows = [
+        Notification(
+            organization_id=org_id,
+            user_id=user_id,
+            kind=kind,
+            ref=ref,
+            text=text if len(text) <= max_text else text[: max_text - 1] + "…",
+            url=url,
+        )
+        for kind, ref, text, url in notices
+        for user_id in admins
+    ]
+    if not rows:  # an organization without an active admin
+        return 0
+    Notification.objects.bulk_create(
+        rows,
         update_conflicts=True,
         unique_fields=["user", "kind", "ref"],
-        update_fields=["text", "url", "created_at", "read_at", "emailed_at"],
+        update_fields=["text", "url", "created_at", "read_at", "emailed_at", "digest_claimed_at"],
     )
-    return len(admins)
+    return len(rows)

@@ -31,9 +31,10 @@ from health.services import (
     health_score_day,
     run_is_live,
 )
-from orgs.models import Membership, Organization, Role
+from orgs.models import Organization
 from orgs.tenancy import org_context
-from playbooks.models import Notification, NotificationKind
+from playbooks.models import NotificationKind
+from playbooks.services import notifications_notify_admins
 
 from ..models import TriggerRun, TriggerRunChunk
 from ..signals import trigger_run_completed
@@ -296,12 +297,7 @@ def problems_notify_admins(*, org: Organization, day: dt.date, problems: list[di
     to the admin page of the trigger or persona. Unique per admin and trigger (or persona): a
     problem still there on a later night raises the same notification again, unread and due
     for the digest, rather than piling up one a night."""
-    admins = list(
-        Membership.objects.filter(
-            organization=org, role=Role.ADMIN, user__is_active=True
-        ).values_list("user_id", flat=True)
-    )
-    notifications = []
+    notices = []
     for problem in problems:
         kind, ref = _problem_key(problem)
         if kind == "trigger":
@@ -316,28 +312,9 @@ def problems_notify_admins(*, org: Organization, day: dt.date, problems: list[di
             url = reverse("admin:accounts_persona_change", args=[ref])
             kind = NotificationKind.PERSONA_PROBLEM
         text = text % {"name": problem["name"], "day": day.isoformat(), "error": problem["error"]}
-        max_text = Notification._meta.get_field("text").max_length
-        notifications += [
-            Notification(
-                organization=org,
-                user_id=user_id,
-                kind=kind,
-                ref=ref,
-                text=text if len(text) <= max_text else text[: max_text - 1] + "…",
-                url=url,
-            )
-            for user_id in admins
-        ]
-    if not notifications:  # an organization without an active admin: the run still lists it
-        return 0
-    Notification.objects.bulk_create(
-        notifications,
-        update_conflicts=True,
-        unique_fields=["user", "kind", "ref"],
-        # raised again: unread and unsent, and no digest's claim (one under way leaves it)
-        update_fields=["text", "url", "created_at", "read_at", "emailed_at", "digest_claimed_at"],
-    )
-    return len(notifications)
+        notices.append((kind, ref, text, url))
+    # an organization without an active admin writes none: the run still lists its problems
+    return notifications_notify_admins(org_id=org.pk, notices=notices)
 
 
 def nightly_run_inline(
