@@ -18,7 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import upserts
-from health.selectors import model_fitness
+from health.selectors import (
+    health_models,
+    model_fitness,
+)
 from orgs.timezones import org_today
 from triggers.selectors import forecast_months, forecast_rows
 
@@ -626,11 +629,29 @@ class FitnessReport(APIView):
         tags=["Reports"],
         summary="Health model fitness",
         description="How well the scores separated the accounts that churned in the last 12 "
-        "months from those that stayed, 30, 60 and 90 days ahead (AUC, churn rate per colour).",
+        "months from those that stayed, 30, 60 and 90 days ahead: AUC, churn rate per colour, "
+        "with sample sizes (`churners`, `stayers`, `small` when fewer than 10 churners or 10 "
+        "accounts in a band). The top level is every model's scores together; `models` gives "
+        "each model with each indicator's own AUC and coverage (`keys`, `leads.*.indicators`). "
+        "The same rule and numbers as `python manage.py health_fitness` and the model page: a "
+        "churner counts with its score the lead before it churned, a stayer only if still a "
+        "customer the lead after the reference day, either only with at least the lead of "
+        "history before the scored day.",
         responses={200: OpenApiTypes.OBJECT, **ERROR_RESPONSES},
     )
     def get(self, request):
-        return Response(model_fitness(org=_org(request)))
+        org = _org(request)
+        out = model_fitness(org=org)
+        out["models"] = [
+            {
+                "id": model.pk,
+                "name": model.name,
+                "version": model.version,
+                **model_fitness(org=org, model=model),
+            }
+            for model in health_models()
+        ]
+        return Response(out)
 
 
 class ForecastRowSerializer(serializers.Serializer):
