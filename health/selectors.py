@@ -155,6 +155,27 @@ def score_explanation(*, account: Account, from_day: dt.date, to_day: dt.date) -
     return out
 
 
+def score_explanations_daily(*, account: Account, from_day: dt.date, to_day: dt.date) -> list[dict]:
+    """Each scored day after `from_day` up to `to_day` explained against the scored day before
+    it (the first against the latest score on or before `from_day`), oldest first: the same
+    split as score_explanation, day by day, so the days' changes add up to the whole move.
+    Two queries (the score before, the scores after with their models)."""
+    before = score_on_or_before(account=account, day=from_day)
+    rows = list(
+        HealthScore.objects.filter(account=account, date__gt=from_day, date__lte=to_day)
+        .select_related("model")
+        .order_by("date")
+    )
+    out = []
+    previous = _day_of(before) if before is not None else None
+    for row in rows:
+        day = _day_of(row)
+        if previous is not None:
+            out.append(explain_move(previous, day))
+        previous = day
+    return out
+
+
 def score_history_with_movers(*, account: Account, days: int = 365) -> list[dict]:
     """The chart's series: date, score, colour, and the top movers since the previous scored
     day (one query; the movers come from the stored breakdowns)."""
