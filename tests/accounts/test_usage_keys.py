@@ -47,7 +47,10 @@ def test_a_usage_row_of_no_account_is_refused(org):
 def test_an_account_with_usage_cannot_be_removed_behind_the_rows_back(org):
     account = f.AccountFactory(organization=org)
     insert(org.pk, account.pk)
-    with pytest.raises(IntegrityError, match="usagemetric_account_in_org"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("DELETE FROM accounts_account WHERE id = %s", [account.pk])
+    with (
+        pytest.raises(IntegrityError, match="usagemetric_account_in_org"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("DELETE FROM accounts_account WHERE id = %s", [account.pk])
