@@ -1,6 +1,6 @@
 """Input and output serializers of the REST API.
 
-Input serializers are built from the record kinds (api/records.py): their fields describe
+Input serializers are built from the record kinds (api/records/): their fields describe
 the schema, and validating reads each value with the same reader the CSV import uses, then
 resolves the relations inside the request's organization (api/resolve.py, through
 orgs.relations.relation_scope), so another organization's key is a 400 on its field. Bulk
