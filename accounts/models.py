@@ -176,6 +176,9 @@ class Account(TenantModel):
         ]
         constraints = [
             _external_id_unique("account"),
+            # What usage rows reference (accounts/migrations/0006): an account together with
+            # its organization, so one foreign-key check proves both and that they agree.
+            models.UniqueConstraint(fields=["id", "organization"], name="account_unique_id_org"),
             models.CheckConstraint(
                 condition=Q(csm_sentiment__isnull=True)
                 | (Q(csm_sentiment__gte=1) & Q(csm_sentiment__lte=5)),
@@ -312,11 +315,21 @@ class UsageMetric(TenantModel):
     Days with no activity may have no row."""
 
     # The unique index below starts with the organization, so no index of its own: the
-    # biggest table pays for one index less on every insert.
+    # biggest table pays for one index less on every insert. Neither field has a foreign key
+    # of its own: on PostgreSQL one composite key (account_id, organization_id) -> the
+    # account's (id, organization_id), added by accounts/migrations/0006, checks both at once
+    # (the account exists, in this organization, whose own key proves the organization), so
+    # the biggest table pays one check a row instead of two (half of a bulk insert's commit).
     organization = models.ForeignKey(
-        "orgs.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+        "orgs.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="usage", db_constraint=False
+    )
     metric = models.CharField(max_length=40)
     date = models.DateField()
     value = models.FloatField()

@@ -32,6 +32,7 @@ for res in apis.RESOURCES:
 
 urlpatterns += [
     path("health/scores/", apis.HealthScoreList.as_view(), name="health-scores"),
+    path("health/scores/explain/", apis.ScoreExplanation.as_view(), name="health-explain"),
     path("health/scores/<int:pk>/", apis.HealthScoreDetail.as_view(), name="health-score"),
     path("firings/", apis.FiringList.as_view(), name="firings"),
     path("firings/<int:pk>/", apis.FiringDetail.as_view(), name="firing"),

@@ -4,6 +4,7 @@ one transaction (all or nothing), and a POST with an Idempotency-Key is done onc
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 
@@ -18,7 +19,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import upserts
-from health.selectors import model_fitness
+from health.selectors import (
+    health_models,
+    model_fitness,
+    score_explanation,
+    score_explanations_daily,
+)
 from orgs.timezones import org_today
 from triggers.selectors import forecast_months, forecast_rows
 
@@ -621,16 +627,103 @@ PlaybookList, PlaybookDetail = _read_list(
 )
 
 
+# The longest stretch explained day by day in one request.
+EXPLAIN_DAILY_MAX_DAYS = 366
+
+
+class ScoreExplanation(APIView):
+    @extend_schema(
+        tags=["Health"],
+        summary="Why an account's score moved",
+        description="The change of one account's health score between two days, split by "
+        "indicator: each line's contribution is the indicator's score × weight share on `to` "
+        "minus the same on `from` (shares re-shared when an indicator was missing on one of "
+        "the days, `reshared`), with the raw values behind it; `rounding` makes the lines add "
+        "up to the change of the stored whole-number scores, and a change of model or model "
+        "version between the days is `model_change`. Each day is the latest score on or "
+        "before it. With `daily=true`, `days` also explains every scored day after `from` "
+        "against the one before it (at most 366 days). The same numbers as "
+        "`python manage.py health_explain`.",
+        parameters=[
+            OpenApiParameter("account", OpenApiTypes.STR, required=True),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="default: `to` − 30 days"),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="default: today"),
+            OpenApiParameter("daily", OpenApiTypes.BOOL, description="default: false"),
+        ],
+        responses={200: s.ScoreExplanationOutput, **ERROR_RESPONSES},
+    )
+    def get(self, request):
+        query = s.ExplainQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        today = org_today(_org(request))
+        to_day = q.get("to") or today
+        from_day = q.get("from") or to_day - dt.timedelta(days=30)
+        if to_day > today:
+            raise ValidationError({"to": [_("%(day)s is after today.") % {"day": to_day}]})
+        if from_day > to_day:
+            raise ValidationError(
+                {"from": [_("%(a)s is after `to` (%(b)s).") % {"a": from_day, "b": to_day}]}
+            )
+        if q["daily"] and (to_day - from_day).days > EXPLAIN_DAILY_MAX_DAYS:
+            raise ValidationError(
+                {
+                    "daily": [
+                        _("Explain at most %(n)s days day by day; narrow `from` and `to`.")
+                        % {"n": EXPLAIN_DAILY_MAX_DAYS}
+                    ]
+                }
+            )
+        account = selectors.accounts_qs().filter(external_id=q["account"]).first()
+        if account is None:
+            raise Http404
+        between = score_explanation(account=account, from_day=from_day, to_day=to_day)
+        if between is None:
+            raise ValidationError(
+                {
+                    "from": [
+                        _("The account has no health score on or before %(day)s.")
+                        % {"day": from_day}
+                    ]
+                }
+            )
+        asked = between.pop("asked")
+        out = {"account": account.external_id, "asked": asked, "between": between}
+        if q["daily"]:
+            out["days"] = score_explanations_daily(
+                account=account, from_day=from_day, to_day=to_day
+            )
+        return Response(out)
+
+
 class FitnessReport(APIView):
     @extend_schema(
         tags=["Reports"],
         summary="Health model fitness",
         description="How well the scores separated the accounts that churned in the last 12 "
-        "months from those that stayed, 30, 60 and 90 days ahead (AUC, churn rate per colour).",
+        "months from those that stayed, 30, 60 and 90 days ahead: AUC, churn rate per colour, "
+        "with sample sizes (`churners`, `stayers`, `small` when fewer than 10 churners or 10 "
+        "accounts in a band). The top level is every model's scores together; `models` gives "
+        "each model with each indicator's own AUC and coverage (`keys`, `leads.*.indicators`). "
+        "The same rule and numbers as `python manage.py health_fitness` and the model page: a "
+        "churner counts with its score the lead before it churned, a stayer only if still a "
+        "customer the lead after the reference day, either only with at least the lead of "
+        "history before the scored day.",
         responses={200: OpenApiTypes.OBJECT, **ERROR_RESPONSES},
     )
     def get(self, request):
-        return Response(model_fitness(org=_org(request)))
+        org = _org(request)
+        out = model_fitness(org=org)
+        out["models"] = [
+            {
+                "id": model.pk,
+                "name": model.name,
+                "version": model.version,
+                **model_fitness(org=org, model=model),
+            }
+            for model in health_models()
+        ]
+        return Response(out)
 
 
 class ForecastRowSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 """Input and output serializers of the REST API.
 
-Input serializers are built from the record kinds (api/records.py): their fields describe
+Input serializers are built from the record kinds (api/records/): their fields describe
 the schema, and validating reads each value with the same reader the CSV import uses, then
 resolves the relations inside the request's organization (api/resolve.py, through
 orgs.relations.relation_scope), so another organization's key is a 400 on its field. Bulk
@@ -519,3 +519,99 @@ class PlaybookSummary(PlaybookOutput):
 
     class Meta(PlaybookOutput.Meta):
         fields = [f for f in PlaybookOutput.Meta.fields if f != "steps"]
+
+
+# -- why a score moved (health.explain.explain_move's shape, documented) --------------------
+
+
+class ExplainQuery(serializers.Serializer):
+    """The query of an account's score explanation; `from`/`to` are read by their names."""
+
+    account = serializers.CharField(help_text="The account's external id.")
+    to = serializers.DateField(required=False, help_text="The later day (default: today).")
+    daily = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Also explain each scored day against the one before it (up to 366 days).",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(
+            required=False, help_text="The earlier day (default: `to` − 30 days)."
+        )
+        return fields
+
+
+class ExplainSideOutput(serializers.Serializer):
+    date = serializers.DateField(
+        help_text="The scored day used (the latest on or before the asked one)."
+    )
+    score = serializers.FloatField(allow_null=True)
+    colour = serializers.CharField()
+    model = serializers.CharField(allow_null=True, help_text="The model's name.")
+    model_version = serializers.IntegerField()
+    missing = serializers.ListField(
+        child=serializers.CharField(), help_text="Indicators without data that day."
+    )
+
+
+class ExplainLineOutput(serializers.Serializer):
+    key = serializers.CharField(help_text="measure[:window[:metric]]")
+    measure = serializers.CharField()
+    label = serializers.CharField()
+    from_raw = serializers.FloatField(allow_null=True)
+    to_raw = serializers.FloatField(allow_null=True)
+    from_score = serializers.FloatField(allow_null=True)
+    to_score = serializers.FloatField(allow_null=True)
+    from_share = serializers.FloatField(help_text="Weight share after re-sharing (0: missing).")
+    to_share = serializers.FloatField()
+    contribution = serializers.FloatField(
+        help_text="score × share on `to` minus score × share on `from` (points of the change)."
+    )
+    reshared = serializers.BooleanField(
+        help_text="Its share changed because another indicator was missing on one of the days."
+    )
+    missing_on = serializers.ListField(child=serializers.CharField())
+    absent_on = serializers.ListField(
+        child=serializers.CharField(), help_text="Days whose model did not have the indicator."
+    )
+    text = serializers.CharField(help_text="The raw values in words, e.g. “active 18 → 9 days”.")
+
+
+class ModelChangeOutput(serializers.Serializer):
+    from_model = serializers.CharField(allow_null=True)
+    to_model = serializers.CharField(allow_null=True)
+    from_version = serializers.IntegerField()
+    to_version = serializers.IntegerField()
+    same_model = serializers.BooleanField()
+
+
+class ExplanationOutput(serializers.Serializer):
+    from_ = ExplainSideOutput()
+    to = ExplainSideOutput()
+    change = serializers.FloatField(allow_null=True, help_text="Score on `to` minus on `from`.")
+    lines = ExplainLineOutput(many=True, help_text="Largest contribution first.")
+    rounding = serializers.FloatField(
+        allow_null=True, help_text="change − sum of contributions (scores are whole numbers)."
+    )
+    reshared = serializers.BooleanField()
+    model_change = ModelChangeOutput(
+        allow_null=True, help_text="The days were scored by different models or versions."
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class ScoreExplanationOutput(serializers.Serializer):
+    account = serializers.CharField()
+    asked = serializers.DictField(child=serializers.DateField(), help_text="from and to as asked.")
+    between = ExplanationOutput(help_text="The whole move from `from` to `to`.")
+    days = ExplanationOutput(
+        many=True,
+        required=False,
+        help_text="With daily=true: each scored day against the one before, oldest first.",
+    )

@@ -117,47 +117,6 @@ def _latest_per_account(rows, columns) -> pd.DataFrame:
     return frame.sort_values(["account_id", "date"]).drop_duplicates("account_id", keep="last")
 
 
-def model_fitness(
-    *, org: Organization, model: HealthModel | None = None, today: dt.date | None = None
-) -> dict:
-    """Fitness per model (or of one model) over the churn of the last 12 months, set-based:
-    one query per lead for churners, one for stayers."""
-    today = today or org_today(org)
-    start = today - dt.timedelta(days=365)
-    churner_count = Account.objects.filter(churned_at__gte=start, churned_at__lte=today).count()
-    result: dict = {"window": [start.isoformat(), today.isoformat()], "leads": {}}
-    columns = ["account_id", "date", "score", "colour", "model_id"]
-    for lead in FITNESS_LEADS:
-        churn_rows = HealthScore.objects.filter(
-            account__churned_at__gte=start,
-            account__churned_at__lte=today,
-            date__lte=F("account__churned_at") - dt.timedelta(days=lead),
-            date__gte=F("account__churned_at") - dt.timedelta(days=lead + FITNESS_TOLERANCE_DAYS),
-        )
-        if model is not None:
-            churn_rows = churn_rows.filter(model=model)
-        churners = _latest_per_account(churn_rows.values_list(*columns), columns)
-        if churners.empty:
-            result["leads"][lead] = lead_fitness(churners, churners)
-            continue
-        reference = pd.to_datetime(churners["date"]).sort_values().iloc[len(churners) // 2].date()
-        stay_rows = HealthScore.objects.filter(
-            date__lte=reference,
-            date__gte=reference - dt.timedelta(days=FITNESS_TOLERANCE_DAYS),
-            account__churned_at__isnull=True,
-        )
-        if model is not None:
-            stay_rows = stay_rows.filter(model=model)
-        stayers = _latest_per_account(stay_rows.values_list(*columns), columns)
-        if stayers.empty:
-            stayers = pd.DataFrame(columns=columns)
-        entry = lead_fitness(churners, stayers)
-        entry["reference_date"] = reference.isoformat()
-        result["leads"][lead] = entry
-    result["churned_accounts"] = churner_count
-    return result
-
-
 # -- why it moved --------------------------------------------------------------------------
 
 
@@ -193,6 +152,27 @@ def score_explanation(*, account: Account, from_day: dt.date, to_day: dt.date) -
         return None
     out = explain_move(_day_of(before), _day_of(after))
     out["asked"] = {"from": from_day.isoformat(), "to": to_day.isoformat()}
+    return out
+
+
+def score_explanations_daily(*, account: Account, from_day: dt.date, to_day: dt.date) -> list[dict]:
+    """Each scored day after `from_day` up to `to_day` explained against the scored day before
+    it (the first against the latest score on or before `from_day`), oldest first: the same
+    split as score_explanation, day by day, so the days' changes add up to the whole move.
+    Two queries (the score before, the scores after with their models)."""
+    before = score_on_or_before(account=account, day=from_day)
+    rows = list(
+        HealthScore.objects.filter(account=account, date__gt=from_day, date__lte=to_day)
+        .select_related("model")
+        .order_by("date")
+    )
+    out = []
+    previous = _day_of(before) if before is not None else None
+    for row in rows:
+        day = _day_of(row)
+        if previous is not None:
+            out.append(explain_move(previous, day))
+        previous = day
     return out
 
 
@@ -335,21 +315,28 @@ def _latest_scores(qs, keys: list[str], columns: list[str]) -> pd.DataFrame:
     return _latest_per_account(frame.itertuples(index=False), columns + keys)
 
 
-def strict_fitness(*, org: Organization, model: HealthModel, today: dt.date | None = None) -> dict:
-    """Per lead, the model's and each indicator's AUC and coverage, by rules that cannot
-    flatter: a churner counts with its score `lead` days before it churned (so only churn after
-    the scored day), a stayer with its score on the reference day only if it was still a
+def model_fitness(
+    *, org: Organization, model: HealthModel | None = None, today: dt.date | None = None
+) -> dict:
+    """Fitness of one model (with each indicator's own AUC and coverage), or of every model's
+    scores together when `model` is None, over the churn of the last 12 months. The one rule,
+    used by the model page's snapshots, `health_fitness` and the API, so no figure can
+    flatter itself: a churner counts with its score `lead` days before it churned (only churn
+    after the scored day), a stayer with its score on the reference day only if it was still a
     customer `lead` days later and that day has come; either only with at least `lead` days of
-    history before the scored day. Sample sizes beside every figure; `small` flags those
-    resting on fewer than MIN_CHURNERS churners (or MIN_BAND_ACCOUNTS accounts in a band)."""
+    history before the scored day; an account counted as a churner is no stayer too. Sample
+    sizes beside every figure (`churned_accounts`: every churner of the window, counted or
+    not); `small` flags those resting on fewer than MIN_CHURNERS churners (or
+    MIN_BAND_ACCOUNTS accounts in a band). Set-based: two queries per lead."""
     today = today or org_today(org)
     start = today - dt.timedelta(days=365)
-    keys = _indicator_keys(model)
+    keys = _indicator_keys(model) if model is not None else []
+    scope = {"model": model} if model is not None else {}
     columns = ["account_id", "date", "score", "colour"]
     result: dict = {"window": [start.isoformat(), today.isoformat()], "keys": keys, "leads": {}}
     for lead in FITNESS_LEADS:
         churn_qs = HealthScore.objects.filter(
-            model=model,
+            **scope,
             account__churned_at__gte=start,
             account__churned_at__lte=today,
             date__lte=F("account__churned_at") - dt.timedelta(days=lead),
@@ -365,7 +352,7 @@ def strict_fitness(*, org: Organization, model: HealthModel, today: dt.date | No
         reference = pd.to_datetime(churners["date"]).sort_values().iloc[len(churners) // 2].date()
         reference = min(reference, today - dt.timedelta(days=lead))
         stay_qs = HealthScore.objects.filter(
-            model=model,
+            **scope,
             date__lte=reference,
             date__gte=reference - dt.timedelta(days=FITNESS_TOLERANCE_DAYS),
             account__customer_since__lte=F("date") - dt.timedelta(days=lead),
@@ -374,10 +361,19 @@ def strict_fitness(*, org: Organization, model: HealthModel, today: dt.date | No
             | Q(account__churned_at__gt=reference + dt.timedelta(days=lead))
         )
         stayers = _latest_scores(stay_qs, keys, columns)
+        # a churner scored a few days earlier than `lead` before its churn (the tolerance) may
+        # still have been a customer `lead` days after the reference day: it counts once, as
+        # the churner it is, never on both sides against itself
+        stayers = stayers[~stayers["account_id"].isin(churners["account_id"])]
         entry = flag_small_samples(lead_fitness(churners, stayers))
         entry["reference_date"] = reference.isoformat()
         entry["indicators"] = indicator_fitness(churners, stayers, keys)
         result["leads"][lead] = entry
+    # every churner of the window, counted or not: beside the leads' counts it says how many
+    # the rules left out
+    result["churned_accounts"] = Account.objects.filter(
+        churned_at__gte=start, churned_at__lte=today
+    ).count()
     return result
 
 

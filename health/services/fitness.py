@@ -50,7 +50,7 @@ def fitness_snapshot_request(
 def fitness_snapshot_compute(*, snapshot_id: int) -> FitnessSnapshot:
     """Compute one snapshot (the task's body): the strict fitness per indicator, or the
     weight suggestion, with progress written as it goes."""
-    from ..selectors import model_weight_suggestion, strict_fitness
+    from ..selectors import model_fitness, model_weight_suggestion
 
     snapshot = FitnessSnapshot.all_objects.select_related("organization").get(pk=snapshot_id)
     org: Organization = snapshot.organization
@@ -69,7 +69,7 @@ def fitness_snapshot_compute(*, snapshot_id: int) -> FitnessSnapshot:
                     org=org, model=model, lead=snapshot.lead, today=snapshot.day, progress=progress
                 )
             else:
-                payload = strict_fitness(org=org, model=model, today=snapshot.day)
+                payload = model_fitness(org=org, model=model, today=snapshot.day)
         except Exception as exc:
             logger.exception("fitness snapshot %s failed", snapshot.pk)
             # kept as the row's state, not raised: the page says it failed and may ask again

@@ -1,4 +1,4 @@
-"""Reading one value the way spreadsheets and JSON write it (api/records.py): pure, no database.
+"""Reading one value the way spreadsheets and JSON write it (api/records/): pure, no database.
 Each expected value is written out by hand next to its input."""
 
 from __future__ import annotations

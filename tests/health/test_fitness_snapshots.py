@@ -77,7 +77,7 @@ def test_health_fitness_prints_indicator_auc_coverage_and_the_suggestion(org):
     out = StringIO()
     call_command("health_fitness", "--org", "acme", "--lead", "30", stdout=out)
     learned = json.loads(out.getvalue())["models"]["Learned"]
-    usage = learned["strict"]["leads"]["30"]["indicators"][TRUST_USAGE]
+    usage = learned["leads"]["30"]["indicators"][TRUST_USAGE]
     assert set(usage) == {"auc", "coverage", "churners", "stayers", "small"}
     assert usage["coverage"] == 1.0
     suggested = learned["suggestion"]["suggested"]

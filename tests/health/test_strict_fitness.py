@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from health.models import HealthScore
-from health.selectors import strict_fitness, weight_snapshots
+from health.selectors import model_fitness, weight_snapshots
 from orgs.tenancy import org_context
 from tests import factories as f
 from tests.builders import usage_nps_model
@@ -54,7 +54,7 @@ def test_indicator_auc_coverage_and_the_rules_by_hand(org):
         score(org, acc(), ref, *values, model)
     score(org, acc(churned_at=dt.date(2024, 11, 15)), ref, 95, 95, 95, model)
     with org_context(org):
-        out = strict_fitness(org=org, model=model, today=TODAY)
+        out = model_fitness(org=org, model=model, today=TODAY)
     lead = out["leads"][30]
     assert lead["reference_date"] == "2024-10-31"
     assert (lead["churners"], lead["stayers"], lead["auc"]) == (2, 3, 0.5)

@@ -1,6 +1,8 @@
 """Print each health model's fitness against the last 12 months of churn, as JSON: the model's
-AUC and churn per band, each indicator's own AUC and coverage (strict rules: only churn after
-the scored day, only accounts with at least the lead of history), and suggested weights."""
+AUC and churn per band, each indicator's own AUC and coverage, with sample sizes, and suggested
+weights; `overall` is every model's scores together. One rule (health.selectors.model_fitness,
+the same as the model page's and the API's): only churn after the scored day, only accounts
+with at least the lead of history."""
 
 import json
 import time
@@ -9,7 +11,6 @@ from health.selectors import (
     health_models,
     model_fitness,
     model_weight_suggestion,
-    strict_fitness,
 )
 from orgs.cli import ProjectCommand, org_by_slug, whole_number
 from orgs.tenancy import org_context
@@ -37,11 +38,7 @@ class Command(ProjectCommand):
             models = {}
             for model in health_models():
                 started = time.perf_counter()
-                entry = {
-                    "version": model.version,
-                    **model_fitness(org=org, model=model),
-                    "strict": strict_fitness(org=org, model=model),
-                }
+                entry = {"version": model.version, **model_fitness(org=org, model=model)}
                 if not opts["no_suggest"]:
                     entry["suggestion"] = model_weight_suggestion(org=org, model=model, lead=lead)
                 entry["seconds"] = round(time.perf_counter() - started, 3)
