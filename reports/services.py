@@ -31,6 +31,7 @@ from orgs.timezones import org_zone
 from playbooks.models import Playbook
 from triggers.models import Firing
 
+from .ledger_facts import mrr_months_refresh
 from .metrics import ACTIVE_DAYS, EFFECT_VALUES, effect_updates, portfolio_cells, risk_cells
 from .models import (
     FactRefresh,
@@ -78,6 +79,7 @@ class FactStats:
     effects_filled: int = 0
     baselines: int = 0
     trigger_days: int = 0  # TriggerDay rows written
+    mrr_months: int = 0  # MrrMonth rows rebuilt
     seconds: float = 0.0
     steps: dict | None = None
 
@@ -89,6 +91,7 @@ class FactStats:
             "effects_filled": self.effects_filled,
             "baseline_cells": self.baselines,
             "trigger_day_rows": self.trigger_days,
+            "mrr_month_rows": self.mrr_months,
             "seconds": round(self.seconds, 3),
             "steps": {k: round(v, 3) for k, v in (self.steps or {}).items()},
         }
@@ -121,6 +124,9 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
         t = time.perf_counter()
         stats.trigger_days = trigger_facts_refresh(org=org, day=day)["rows"]
         stats.steps["triggers"] = time.perf_counter() - t
+        t = time.perf_counter()
+        stats.mrr_months = mrr_months_refresh(org=org)["rows"]
+        stats.steps["mrr_months"] = time.perf_counter() - t
         t = time.perf_counter()
         ledger_total_write(org=org, day=day)
         stats.steps["ledger"] = time.perf_counter() - t

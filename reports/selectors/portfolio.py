@@ -14,7 +14,9 @@ from accounts.models import Account, MrrMovement, SurveyResponse
 from orgs.tenancy import current_org_id
 
 from ..filters import ReportFilters
+from ..ledger_facts import months_usable
 from ..models import FactRefresh, LedgerTotal, PortfolioDay
+from ..periods import add_months, month_start
 from .scope import accounts_q, instant_range
 
 # What the portfolio can be broken down by: the account column each group is read from (a
@@ -118,8 +120,128 @@ LEDGER_CONDITIONS = {
 }
 
 
-def _ledger_parts(f: ReportFilters) -> tuple[str, list, str, list]:
-    """The per-account statement and its parameters, and the account conditions."""
+# The same per-account ledger from the monthly facts (reports.ledger_facts, in cents), for
+# any period: each account's MRR now (its latest month's MRR at the end, plus what moved
+# since the facts were built) less what moved from the period's start (start MRR) and after
+# its end (end MRR); the movements by kind in the period. The months wholly from the
+# period's start on come from the facts; the days of a month cut by the period's start or
+# end, and the movements written since the facts were built, from the ledger ({moved}).
+# About one row per account instead of its whole history.
+_MONTHS_PER_ACCOUNT_SQL = """
+WITH moved AS (
+    {moved}
+), moved_per_account AS (
+    SELECT account_id,
+        SUM(net) AS since_start,
+        SUM(net) FILTER (WHERE d > %s) AS after_end,
+        SUM(new) FILTER (WHERE d <= %s) AS new_mrr,
+        SUM(expansion) FILTER (WHERE d <= %s) AS expansion,
+        SUM(reactivation) FILTER (WHERE d <= %s) AS reactivation,
+        SUM(contraction) FILTER (WHERE d <= %s) AS contraction,
+        SUM(churned) FILTER (WHERE d <= %s) AS churned
+    FROM moved
+    GROUP BY account_id
+), totals AS (
+    {totals}
+), per_account AS (
+    SELECT t.account_id AS account_id,
+        t.total - COALESCE(s.since_start, 0) AS start_mrr,
+        t.total - COALESCE(s.after_end, 0) AS end_mrr,
+        COALESCE(s.new_mrr, 0) AS new_mrr,
+        COALESCE(s.expansion, 0) AS expansion,
+        COALESCE(s.reactivation, 0) AS reactivation,
+        COALESCE(s.contraction, 0) AS contraction,
+        COALESCE(s.churned, 0) AS churned
+    FROM totals t
+    LEFT JOIN moved_per_account s ON s.account_id = t.account_id
+    WHERE t.first_date <= %s
+), classified AS (
+    SELECT p.*,
+        CASE WHEN p.start_mrr > 0 THEN 1 ELSE 0 END AS base,
+        CASE WHEN p.churned + p.contraction < p.start_mrr THEN p.churned + p.contraction
+             ELSE p.start_mrr END AS capped_loss
+    FROM per_account p
+)
+"""
+# Fact months as rows dated by their first day.
+_FACT_MONTHS = (
+    "SELECT account_id, month AS d, new, expansion, reactivation, contraction, churned, net "
+    "FROM reports_mrrmonth WHERE organization_id = %s AND month >= %s {skip} {account_in}"
+)
+# Ledger movements as rows of cents by kind, dated by their day ({where}: which ones).
+_RAW_MOVES = """
+SELECT account_id, date AS d,
+    CASE WHEN kind = 'new' THEN cents ELSE 0 END AS new,
+    CASE WHEN kind = 'expansion' THEN cents ELSE 0 END AS expansion,
+    CASE WHEN kind = 'reactivation' THEN cents ELSE 0 END AS reactivation,
+    CASE WHEN kind = 'contraction' THEN -cents ELSE 0 END AS contraction,
+    CASE WHEN kind = 'churn' THEN -cents ELSE 0 END AS churned,
+    cents AS net
+FROM (SELECT account_id, date, kind, round(delta_mrr * 100)::bigint AS cents
+      FROM accounts_mrrmovement WHERE organization_id = %s {where} {account_in}) r
+"""
+_LATEST_TOTALS = (
+    "SELECT account_id, mrr_end AS total, first_date FROM reports_mrrmonth "
+    "WHERE organization_id = %s AND latest {account_in}"
+)
+# The ledger's money columns: the monthly facts give them in cents.
+MONEY_COLUMNS = frozenset(LEDGER_COLUMNS) - {
+    "accounts_start",
+    "accounts_end",
+    "logos_lost",
+    "logos_gained",
+}
+
+
+def _months_parts(
+    f: ReportFilters, org_id: int, last: int, account_in: str, in_params: list
+) -> tuple[str, list]:
+    """The per-account statement over the monthly facts, the ledger's days in the months the
+    period cuts, and the movements after `last` (the facts' last movement)."""
+    fact_in = account_in.replace("m.account_id", "account_id")
+    first_whole = month_start(f.date_from)
+    if first_whole < f.date_from:
+        first_whole = add_months(first_whole, 1)
+    # the month the period's end cuts (None: it ends on a month's last day)
+    cut = month_start(f.date_to)
+    if add_months(cut, 1) - dt.timedelta(days=1) == f.date_to:
+        cut = None
+    parts, params = [], []
+    skip, skip_params = ("AND month <> %s", [cut]) if cut else ("", [])
+    parts.append(_FACT_MONTHS.format(skip=skip, account_in=fact_in))
+    params += [org_id, first_whole, *skip_params, *in_params]
+    edges = []
+    if first_whole > f.date_from:
+        edges.append((f.date_from, first_whole - dt.timedelta(days=1)))
+    if cut and cut >= first_whole:  # else the first edge runs to the cut month's end
+        edges.append((cut, add_months(cut, 1) - dt.timedelta(days=1)))
+    for low, high in edges:
+        parts.append(
+            _RAW_MOVES.format(
+                where="AND date >= %s AND date <= %s AND id <= %s", account_in=fact_in
+            )
+        )
+        params += [org_id, low, high, last, *in_params]
+    totals = _LATEST_TOTALS.format(account_in=fact_in)
+    totals_params = [org_id, *in_params]
+    if MrrMovement.objects.filter(pk__gt=last).exists():
+        parts.append(_RAW_MOVES.format(where="AND id > %s AND date >= %s", account_in=fact_in))
+        params += [org_id, last, f.date_from, *in_params]
+        totals = (
+            "SELECT account_id, SUM(total) AS total, MIN(first_date) AS first_date "
+            f"FROM ({totals} UNION ALL SELECT account_id, "
+            "SUM(round(delta_mrr * 100)::bigint), MIN(date) FROM accounts_mrrmovement "
+            f"WHERE organization_id = %s AND id > %s {fact_in} GROUP BY account_id) t "
+            "GROUP BY account_id"
+        )
+        totals_params += [org_id, last, *in_params]
+    sql = _MONTHS_PER_ACCOUNT_SQL.format(moved="\nUNION ALL\n".join(parts), totals=totals)
+    return sql, [*params, *[f.date_to] * 6, *totals_params, f.date_to]
+
+
+def _ledger_parts(f: ReportFilters) -> tuple[str, list, str, list, int]:
+    """The per-account statement and its parameters, the account conditions, and what a
+    money column is divided by (100: the monthly facts' cents)."""
     org_id = current_org_id()
     if org_id is None:
         from orgs.tenancy import TenantContextMissing
@@ -147,9 +269,14 @@ def _ledger_parts(f: ReportFilters) -> tuple[str, list, str, list]:
             f"WHERE a.organization_id = %s {account_where})"
         )
         in_params = account_params
+    if f.product_id is None:
+        last = months_usable()
+        if last is not None:
+            sql, params = _months_parts(f, org_id, last, account_in, in_params)
+            return sql, params, account_where, account_params, 100
     per_account = _PER_ACCOUNT_SQL.format(product_join=product_join, account_in=account_in)
     params = [f.date_from] * 6 + join_params + [org_id, f.date_to] + in_params
-    return per_account, params, account_where, account_params
+    return per_account, params, account_where, account_params, 1
 
 
 def ledger(f: ReportFilters, *, group: str = "") -> list[dict]:
@@ -160,7 +287,7 @@ def ledger(f: ReportFilters, *, group: str = "") -> list[dict]:
     in the period by kind; logos lost (base accounts with no MRR at the end) and gained.
     One statement, naming the organization in its WHERE clauses."""
     column = GROUPS[group] if group else "NULL"
-    per_account, params, account_where, account_params = _ledger_parts(f)
+    per_account, params, account_where, account_params, scale = _ledger_parts(f)
     sql = per_account + _GROUPED_SELECT.format(
         group=column,
         account_where=account_where,
@@ -172,7 +299,7 @@ def ledger(f: ReportFilters, *, group: str = "") -> list[dict]:
         rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     for row in rows:
         for key in LEDGER_COLUMNS:
-            row[key] = float(row[key] or 0)
+            row[key] = float(row[key] or 0) / (scale if key in MONEY_COLUMNS else 1)
     return rows
 
 
@@ -206,7 +333,7 @@ def ledger_accounts_sql(
 ) -> tuple[str, list]:
     """The ids of the accounts behind one ledger number, as SQL for `pk__in=RawSQL(...)`:
     those meeting LEDGER_CONDITIONS[condition], in the group `value` (None: no value)."""
-    per_account, params, account_where, account_params = _ledger_parts(f)
+    per_account, params, account_where, account_params, _scale = _ledger_parts(f)
     where = LEDGER_CONDITIONS[condition]
     if group:
         if value is None:
