@@ -354,24 +354,25 @@ class LedgerTotal(TenantModel):
 
 
 class MrrMonth(TenantModel):
-    """One account's MRR ledger in one month (only months with movements), in cents so sums
-    stay exact and fast: the month's movements by kind (contraction and churn as positive
-    losses, as the ledger reports them), their net, the account's MRR at the month's end
-    (all its movements to then), whether this is the account's latest month (so its MRR
-    today is one row) and the day of its first movement. Rebuilt per account by the nightly
-    refresh from the ledger (a re-run replaces an account's rows); a page adds the movements
-    written since (MrrMonthState), so the portfolio's ledger reads about one row per account
-    instead of its whole history."""
+    """One account's MRR ledger in one month (only months with movements), in whole cents
+    (floats: exact for whole numbers far beyond any MRR, and summed several times faster than
+    integers, whose sums PostgreSQL keeps as numerics): the month's movements by kind
+    (contraction and churn as positive losses, as the ledger reports them), their net, the
+    account's MRR at the month's end (all its movements to then), whether this is the
+    account's latest month (so its MRR today is one row) and the day of its first movement.
+    Rebuilt per account by the nightly refresh from the ledger (a re-run replaces an
+    account's rows); a page adds the movements written since (MrrMonthState), so the
+    portfolio's ledger reads about one row per account instead of its whole history."""
 
     account_id = models.BigIntegerField()
     month = models.DateField()  # the month's first day
-    new = models.BigIntegerField(default=0)
-    expansion = models.BigIntegerField(default=0)
-    reactivation = models.BigIntegerField(default=0)
-    contraction = models.BigIntegerField(default=0)
-    churned = models.BigIntegerField(default=0)
-    net = models.BigIntegerField(default=0)
-    mrr_end = models.BigIntegerField(default=0)
+    new = models.FloatField(default=0)
+    expansion = models.FloatField(default=0)
+    reactivation = models.FloatField(default=0)
+    contraction = models.FloatField(default=0)
+    churned = models.FloatField(default=0)
+    net = models.FloatField(default=0)
+    mrr_end = models.FloatField(default=0)
     latest = models.BooleanField(default=False)
     first_date = models.DateField()  # the account's first movement (before it, not counted)
 

@@ -166,7 +166,7 @@ WITH moved AS (
 # Fact months as rows dated by their first day.
 _FACT_MONTHS = (
     "SELECT account_id, month AS d, new, expansion, reactivation, contraction, churned, net "
-    "FROM reports_mrrmonth WHERE organization_id = %s AND month >= %s {skip} {account_in}"
+    "FROM reports_mrrmonth WHERE organization_id = %s AND month >= %s {skip}"
 )
 # Ledger movements as rows of cents by kind, dated by their day ({where}: which ones).
 _RAW_MOVES = """
@@ -177,12 +177,12 @@ SELECT account_id, date AS d,
     CASE WHEN kind = 'contraction' THEN -cents ELSE 0 END AS contraction,
     CASE WHEN kind = 'churn' THEN -cents ELSE 0 END AS churned,
     cents AS net
-FROM (SELECT account_id, date, kind, round(delta_mrr * 100)::bigint AS cents
-      FROM accounts_mrrmovement WHERE organization_id = %s {where} {account_in}) r
+FROM (SELECT account_id, date, kind, round(delta_mrr * 100)::float8 AS cents
+      FROM accounts_mrrmovement WHERE organization_id = %s {where}) r
 """
 _LATEST_TOTALS = (
     "SELECT account_id, mrr_end AS total, first_date FROM reports_mrrmonth "
-    "WHERE organization_id = %s AND latest {account_in}"
+    "WHERE organization_id = %s AND latest"
 )
 # The ledger's money columns: the monthly facts give them in cents.
 MONEY_COLUMNS = frozenset(LEDGER_COLUMNS) - {
@@ -193,12 +193,9 @@ MONEY_COLUMNS = frozenset(LEDGER_COLUMNS) - {
 }
 
 
-def _months_parts(
-    f: ReportFilters, org_id: int, last: int, account_in: str, in_params: list
-) -> tuple[str, list]:
+def _months_parts(f: ReportFilters, org_id: int, last: int) -> tuple[str, list]:
     """The per-account statement over the monthly facts, the ledger's days in the months the
-    period cuts, and the movements after `last` (the facts' last movement)."""
-    fact_in = account_in.replace("m.account_id", "account_id")
+    period cuts, and the movements after `last` (the facts' last movement); all accounts."""
     first_whole = month_start(f.date_from)
     if first_whole < f.date_from:
         first_whole = add_months(first_whole, 1)
@@ -206,35 +203,29 @@ def _months_parts(
     cut = month_start(f.date_to)
     if add_months(cut, 1) - dt.timedelta(days=1) == f.date_to:
         cut = None
-    parts, params = [], []
     skip, skip_params = ("AND month <> %s", [cut]) if cut else ("", [])
-    parts.append(_FACT_MONTHS.format(skip=skip, account_in=fact_in))
-    params += [org_id, first_whole, *skip_params, *in_params]
+    parts = [_FACT_MONTHS.format(skip=skip)]
+    params = [org_id, first_whole, *skip_params]
     edges = []
     if first_whole > f.date_from:
         edges.append((f.date_from, first_whole - dt.timedelta(days=1)))
     if cut and cut >= first_whole:  # else the first edge runs to the cut month's end
         edges.append((cut, add_months(cut, 1) - dt.timedelta(days=1)))
     for low, high in edges:
-        parts.append(
-            _RAW_MOVES.format(
-                where="AND date >= %s AND date <= %s AND id <= %s", account_in=fact_in
-            )
-        )
-        params += [org_id, low, high, last, *in_params]
-    totals = _LATEST_TOTALS.format(account_in=fact_in)
-    totals_params = [org_id, *in_params]
+        parts.append(_RAW_MOVES.format(where="AND date >= %s AND date <= %s AND id <= %s"))
+        params += [org_id, low, high, last]
+    totals, totals_params = _LATEST_TOTALS, [org_id]
     if MrrMovement.objects.filter(pk__gt=last).exists():
-        parts.append(_RAW_MOVES.format(where="AND id > %s AND date >= %s", account_in=fact_in))
-        params += [org_id, last, f.date_from, *in_params]
+        parts.append(_RAW_MOVES.format(where="AND id > %s AND date >= %s"))
+        params += [org_id, last, f.date_from]
         totals = (
             "SELECT account_id, SUM(total) AS total, MIN(first_date) AS first_date "
             f"FROM ({totals} UNION ALL SELECT account_id, "
-            "SUM(round(delta_mrr * 100)::bigint), MIN(date) FROM accounts_mrrmovement "
-            f"WHERE organization_id = %s AND id > %s {fact_in} GROUP BY account_id) t "
+            "SUM(round(delta_mrr * 100)::float8), MIN(date) FROM accounts_mrrmovement "
+            "WHERE organization_id = %s AND id > %s GROUP BY account_id) t "
             "GROUP BY account_id"
         )
-        totals_params += [org_id, last, *in_params]
+        totals_params += [org_id, last]
     sql = _MONTHS_PER_ACCOUNT_SQL.format(moved="\nUNION ALL\n".join(parts), totals=totals)
     return sql, [*params, *[f.date_to] * 6, *totals_params, f.date_to]
 
@@ -269,10 +260,11 @@ def _ledger_parts(f: ReportFilters) -> tuple[str, list, str, list, int]:
             f"WHERE a.organization_id = %s {account_where})"
         )
         in_params = account_params
-    if f.product_id is None:
+    # a persona's or CSM's ledger reads their few accounts' movements faster than the facts
+    if f.product_id is None and not account_where:
         last = months_usable()
         if last is not None:
-            sql, params = _months_parts(f, org_id, last, account_in, in_params)
+            sql, params = _months_parts(f, org_id, last)
             return sql, params, account_where, account_params, 100
     per_account = _PER_ACCOUNT_SQL.format(product_join=product_join, account_in=account_in)
     params = [f.date_from] * 6 + join_params + [org_id, f.date_to] + in_params

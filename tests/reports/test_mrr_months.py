@@ -74,11 +74,11 @@ def from_facts(f: ReportFilters, group: str = "") -> list[dict]:
 
 
 def test_the_rows_of_the_fixture(org, world):
-    """One row per account and month with movements, in cents: 13 movements in 13 different
-    account-months. D: new 800 in 2023-01 (MRR 800), churned 800 in 2024-01 (MRR 0), came
-    back 800 in 2024-05 (MRR 800, its latest month). F: new 400 in 2023-06 (400), +100 in
-    2024-04 (500), churned 500 in 2024-06 (0, latest). The state says 13 movements up to the
-    last one's id."""
+    """One row per account and month with movements, in whole cents (floats): 13 movements
+    in 13 different account-months. D: new 800 in 2023-01 (MRR 800), churned 800 in 2024-01
+    (MRR 0), came back 800 in 2024-05 (MRR 800, its latest month). F: new 400 in 2023-06
+    (400), +100 in 2024-04 (500), churned 500 in 2024-06 (0, latest). The state says 13
+    movements up to the last one's id."""
     acc = world["accounts"]
     with org_context(org):
         assert mrr_months_refresh(org=org) == {"rebuilt": "all", "rows": 13}
