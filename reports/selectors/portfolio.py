@@ -193,9 +193,11 @@ MONEY_COLUMNS = frozenset(LEDGER_COLUMNS) - {
 }
 
 
-def _months_parts(f: ReportFilters, org_id: int, last: int) -> tuple[str, list]:
-    """The per-account statement over the monthly facts, the ledger's days in the months the
-    period cuts, and the movements after `last` (the facts' last movement); all accounts."""
+def _months_moved(f: ReportFilters, org_id: int, last: int) -> tuple[str, list, bool]:
+    """What moved from the period's start on, per account, as rows (account_id, d, the kinds,
+    net): the months wholly from the start on from the facts, the days of the months the
+    period cuts and the movements after `last` (the facts' last movement) from the ledger;
+    and whether there are any of those."""
     first_whole = month_start(f.date_from)
     if first_whole < f.date_from:
         first_whole = add_months(first_whole, 1)
@@ -214,10 +216,18 @@ def _months_parts(f: ReportFilters, org_id: int, last: int) -> tuple[str, list]:
     for low, high in edges:
         parts.append(_RAW_MOVES.format(where="AND date >= %s AND date <= %s AND id <= %s"))
         params += [org_id, low, high, last]
-    totals, totals_params = _LATEST_TOTALS, [org_id]
-    if MrrMovement.objects.filter(pk__gt=last).exists():
+    recent = MrrMovement.objects.filter(pk__gt=last).exists()
+    if recent:
         parts.append(_RAW_MOVES.format(where="AND id > %s AND date >= %s"))
         params += [org_id, last, f.date_from]
+    return "\nUNION ALL\n".join(parts), params, recent
+
+
+def _months_parts(f: ReportFilters, org_id: int, last: int) -> tuple[str, list]:
+    """The per-account statement over the monthly facts and the movements after `last`."""
+    moved, params, recent = _months_moved(f, org_id, last)
+    totals, totals_params = _LATEST_TOTALS, [org_id]
+    if recent:
         totals = (
             "SELECT account_id, SUM(total) AS total, MIN(first_date) AS first_date "
             f"FROM ({totals} UNION ALL SELECT account_id, "
@@ -226,7 +236,7 @@ def _months_parts(f: ReportFilters, org_id: int, last: int) -> tuple[str, list]:
             "GROUP BY account_id"
         )
         totals_params += [org_id, last]
-    sql = _MONTHS_PER_ACCOUNT_SQL.format(moved="\nUNION ALL\n".join(parts), totals=totals)
+    sql = _MONTHS_PER_ACCOUNT_SQL.format(moved=moved, totals=totals)
     return sql, [*params, *[f.date_to] * 6, *totals_params, f.date_to]
 
 
@@ -348,8 +358,37 @@ def _movements(f: ReportFilters):
     return qs
 
 
+# The period's movements per month and kind from the monthly facts (in cents; losses as
+# positive amounts), {moved} as in the per-account ledger.
+_MONTHS_MONTHLY_SQL = """
+SELECT date_trunc('month', d)::date AS month, SUM(new), SUM(expansion), SUM(reactivation),
+    SUM(contraction), SUM(churned)
+FROM ({moved}) moved
+WHERE d <= %s
+GROUP BY 1
+"""
+# the kinds in that order, and the sign each has in the ledger
+_MONTHLY_KINDS = (("new", 1), ("expansion", 1), ("reactivation", 1), ("contraction", -1))
+_MONTHLY_KINDS += (("churn", -1),)
+
+
 def ledger_monthly(f: ReportFilters) -> list[dict]:
-    """The period's movements per month and kind."""
+    """The period's movements per month and kind (mrr: the sum of their deltas); for the whole
+    portfolio from the monthly facts when they are usable."""
+    org_id = current_org_id()
+    if f.product_id is None and f.persona_id is None and f.owner_id is None and org_id:
+        last = months_usable()
+        if last is not None:
+            moved, params, _recent = _months_moved(f, org_id, last)
+            with connection.cursor() as cursor:
+                cursor.execute(_MONTHS_MONTHLY_SQL.format(moved=moved), [*params, f.date_to])
+                found = cursor.fetchall()
+            out = []
+            for month, *sums in sorted(found):
+                for (kind, sign), cents in zip(_MONTHLY_KINDS, sums, strict=True):
+                    if cents:
+                        out.append({"month": month, "kind": kind, "mrr": sign * cents / 100})
+            return out
     return list(
         _movements(f)
         .filter(date__gte=f.date_from, date__lte=f.date_to)
