@@ -108,6 +108,9 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
     stats = FactStats(day=day, steps={})
     with org_context(org), transaction.atomic():
         t = time.perf_counter()
+        stats.mrr_months = mrr_months_refresh(org=org)["rows"]
+        stats.steps["mrr_months"] = time.perf_counter() - t
+        t = time.perf_counter()
         stats.cells = _snapshot_write(org=org, day=day)
         stats.steps["snapshot"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -124,9 +127,6 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
         t = time.perf_counter()
         stats.trigger_days = trigger_facts_refresh(org=org, day=day)["rows"]
         stats.steps["triggers"] = time.perf_counter() - t
-        t = time.perf_counter()
-        stats.mrr_months = mrr_months_refresh(org=org)["rows"]
-        stats.steps["mrr_months"] = time.perf_counter() - t
         t = time.perf_counter()
         ledger_total_write(org=org, day=day)
         stats.steps["ledger"] = time.perf_counter() - t
@@ -262,14 +262,19 @@ def snapshot_inputs(*, org: Organization, day: dt.date) -> dict:
     last_touch = _frame(
         ((a, when.astimezone(zone).date()) for a, when in touches), ["account_id", "touched_on"]
     )
-    mrr = _frame(
-        MrrMovement.objects.filter(date__lte=day)
-        .values("account_id")
-        .annotate(mrr=Sum("delta_mrr"))
-        .values_list("account_id", "mrr")
-        .order_by(),
-        ["account_id", "mrr"],
-    )
+    from .selectors.portfolio import mrr_on
+
+    # each account's MRR from the monthly facts (refreshed first), else from the movements
+    per_account = mrr_on(day)
+    if per_account is None:
+        per_account = (
+            MrrMovement.objects.filter(date__lte=day)
+            .values("account_id")
+            .annotate(mrr=Sum("delta_mrr"))
+            .values_list("account_id", "mrr")
+            .order_by()
+        )
+    mrr = _frame(per_account, ["account_id", "mrr"])
     return {
         "accounts": accounts,
         "scores": scores,

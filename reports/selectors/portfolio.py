@@ -16,7 +16,7 @@ from orgs.tenancy import current_org_id
 from ..filters import ReportFilters
 from ..ledger_facts import months_usable
 from ..models import FactRefresh, LedgerTotal, PortfolioDay
-from ..periods import add_months, month_start
+from ..periods import CUSTOM, Period, add_months, month_start
 from .scope import accounts_q, instant_range
 
 # What the portfolio can be broken down by: the account column each group is read from (a
@@ -303,6 +303,20 @@ def ledger(f: ReportFilters, *, group: str = "") -> list[dict]:
         for key in LEDGER_COLUMNS:
             row[key] = float(row[key] or 0) / (scale if key in MONEY_COLUMNS else 1)
     return rows
+
+
+def mrr_on(day: dt.date) -> list[tuple[int, float]] | None:
+    """Each account's MRR at the end of `day` (the sum of its movements to then; accounts
+    with none by then left out), from the monthly facts; None when they are not usable."""
+    org_id = current_org_id()
+    last = months_usable() if org_id is not None else None
+    if last is None:
+        return None
+    f = ReportFilters(period=Period(CUSTOM, day, day, day, ""), today=day)
+    sql, params = _months_parts(f, org_id, last)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + "SELECT account_id, end_mrr / 100 FROM per_account", params)
+        return cursor.fetchall()
 
 
 def ledger_fingerprint() -> tuple[int, int]:
