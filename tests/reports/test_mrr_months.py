@@ -280,3 +280,19 @@ def test_the_months_table_from_the_facts(org, world):
         with mock.patch.object(sel, "months_usable", return_value=None):
             raw_q2 = monthly(q2())
         assert monthly(q2()) == raw_q2
+
+
+def test_each_accounts_mrr_on_a_day(org, world):
+    """What the nightly snapshot counts as each account's MRR: on 06-30 A 1500, B 1500, C 0,
+    D 800, E 600, F 0; on 04-10 A 1000, B 2000, C 1000, D 0 (churned in January), F 500,
+    and E, whose first movement is on 04-15, not at all. Without facts: None (the snapshot
+    reads the movements)."""
+    acc = world["accounts"]
+    with org_context(org):
+        assert sel.mrr_on(D(2024, 6, 30)) is None
+        mrr_months_refresh(org=org)
+        names = {a.pk: n for n, a in acc.items()}
+        june = {names[a]: m for a, m in sel.mrr_on(D(2024, 6, 30))}
+        assert june == {"a": 1500, "b": 1500, "c": 0, "d": 800, "e": 600, "f": 0}
+        april = {names[a]: m for a, m in sel.mrr_on(D(2024, 4, 10))}
+        assert april == {"a": 1000, "b": 2000, "c": 1000, "d": 0, "f": 500}
