@@ -52,6 +52,17 @@ LEDGER_COLUMNS = (
     "base_loss",
 )
 
+# Each account of a per-account ledger (either statement below) in the base or not (MRR
+# above 0 the day before the period), and its losses capped at its start MRR.
+_CLASSIFIED = """), classified AS (
+    SELECT p.*,
+        CASE WHEN p.start_mrr > 0 THEN 1 ELSE 0 END AS base,
+        CASE WHEN p.churned + p.contraction < p.start_mrr THEN p.churned + p.contraction
+             ELSE p.start_mrr END AS capped_loss
+    FROM per_account p
+)
+"""
+
 # Per account over the history to the period's end (a filtered ledger reads only the
 # persona's or CSM's accounts' movements: {account_in}).
 _PER_ACCOUNT_SQL = """
@@ -72,13 +83,6 @@ WITH per_account AS (
     {product_join}
     WHERE m.organization_id = %s AND m.date <= %s {account_in}
     GROUP BY m.account_id
-), classified AS (
-    SELECT p.*,
-        CASE WHEN p.start_mrr > 0 THEN 1 ELSE 0 END AS base,
-        CASE WHEN p.churned + p.contraction < p.start_mrr THEN p.churned + p.contraction
-             ELSE p.start_mrr END AS capped_loss
-    FROM per_account p
-)
 """
 
 _GROUPED_SELECT = """
@@ -155,13 +159,6 @@ WITH moved AS (
     FROM totals t
     LEFT JOIN moved_per_account s ON s.account_id = t.account_id
     WHERE t.first_date <= %s
-), classified AS (
-    SELECT p.*,
-        CASE WHEN p.start_mrr > 0 THEN 1 ELSE 0 END AS base,
-        CASE WHEN p.churned + p.contraction < p.start_mrr THEN p.churned + p.contraction
-             ELSE p.start_mrr END AS capped_loss
-    FROM per_account p
-)
 """
 # Fact months as rows dated by their first day.
 _FACT_MONTHS = (
@@ -236,7 +233,7 @@ def _months_parts(f: ReportFilters, org_id: int, last: int) -> tuple[str, list]:
             "GROUP BY account_id"
         )
         totals_params += [org_id, last]
-    sql = _MONTHS_PER_ACCOUNT_SQL.format(moved=moved, totals=totals)
+    sql = _MONTHS_PER_ACCOUNT_SQL.format(moved=moved, totals=totals) + _CLASSIFIED
     return sql, [*params, *[f.date_to] * 6, *totals_params, f.date_to]
 
 
@@ -277,6 +274,7 @@ def _ledger_parts(f: ReportFilters) -> tuple[str, list, str, list, int]:
             sql, params = _months_parts(f, org_id, last)
             return sql, params, account_where, account_params, 100
     per_account = _PER_ACCOUNT_SQL.format(product_join=product_join, account_in=account_in)
+    per_account += _CLASSIFIED
     params = [f.date_from] * 6 + join_params + [org_id, f.date_to] + in_params
     return per_account, params, account_where, account_params, 1
 
