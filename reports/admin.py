@@ -12,6 +12,8 @@ from .models import (
     FactRefresh,
     HealthBaseline,
     LedgerTotal,
+    MrrMonth,
+    MrrMonthState,
     PlaybookEffect,
     PortfolioDay,
     ReportSettings,
@@ -140,3 +142,14 @@ class TriggerSpanAdmin(_ReadOnlyFacts):
 @admin.register(LedgerTotal)
 class LedgerTotalAdmin(_ReadOnlyFacts):
     list_display = ["date_from", "date_to", "movements", "last_movement"]
+
+
+@admin.register(MrrMonth)
+class MrrMonthAdmin(_ReadOnlyFacts):
+    list_display = ["account_id", "month", "net", "mrr_end", "latest"]
+    show_full_result_count = False
+
+
+@admin.register(MrrMonthState)
+class MrrMonthStateAdmin(_ReadOnlyFacts):
+    list_display = ["movements", "last_movement", "refreshed_at"]

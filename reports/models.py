@@ -351,3 +351,58 @@ class LedgerTotal(TenantModel):
                 fields=["organization", "date_from", "date_to"], name="ledgertotal_one_per_period"
             )
         ]
+
+
+class MrrMonth(TenantModel):
+    """One account's MRR ledger in one month (only months with movements), in whole cents
+    (floats: exact for whole numbers far beyond any MRR, and summed several times faster than
+    integers, whose sums PostgreSQL keeps as numerics): the month's movements by kind
+    (contraction and churn as positive losses, as the ledger reports them), their net, the
+    account's MRR at the month's end (all its movements to then), whether this is the
+    account's latest month (so its MRR today is one row) and the day of its first movement.
+    Rebuilt per account by the nightly refresh from the ledger (a re-run replaces an
+    account's rows); a page adds the movements written since (MrrMonthState), so the
+    portfolio's ledger reads about one row per account instead of its whole history."""
+
+    account_id = models.BigIntegerField()
+    month = models.DateField()  # the month's first day
+    new = models.FloatField(default=0)
+    expansion = models.FloatField(default=0)
+    reactivation = models.FloatField(default=0)
+    contraction = models.FloatField(default=0)
+    churned = models.FloatField(default=0)
+    net = models.FloatField(default=0)
+    mrr_end = models.FloatField(default=0)
+    latest = models.BooleanField(default=False)
+    first_date = models.DateField()  # the account's first movement (before it, not counted)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "account_id", "month"], name="mrrmonth_one_per_month"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "month"], name="mrrmonth_org_month"),
+            models.Index(
+                fields=["organization", "account_id"],
+                name="mrrmonth_org_latest",
+                condition=Q(latest=True),
+            ),
+        ]
+
+
+class MrrMonthState(TenantModel):
+    """What the organization's MrrMonth rows were built from: how many movements the ledger
+    had and the last one's id. The ledger is only added to, so while the count is this plus
+    the movements after that id, the rows plus those movements are the whole ledger;
+    otherwise (a movement deleted) the page reads the ledger itself."""
+
+    movements = models.PositiveIntegerField(default=0)
+    last_movement = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="mrrmonthstate_one_per_org")
+        ]

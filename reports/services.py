@@ -31,6 +31,7 @@ from orgs.timezones import org_zone
 from playbooks.models import Playbook
 from triggers.models import Firing
 
+from .ledger_facts import mrr_months_refresh
 from .metrics import ACTIVE_DAYS, EFFECT_VALUES, effect_updates, portfolio_cells, risk_cells
 from .models import (
     FactRefresh,
@@ -78,6 +79,7 @@ class FactStats:
     effects_filled: int = 0
     baselines: int = 0
     trigger_days: int = 0  # TriggerDay rows written
+    mrr_months: int = 0  # MrrMonth rows rebuilt
     seconds: float = 0.0
     steps: dict | None = None
 
@@ -89,6 +91,7 @@ class FactStats:
             "effects_filled": self.effects_filled,
             "baseline_cells": self.baselines,
             "trigger_day_rows": self.trigger_days,
+            "mrr_month_rows": self.mrr_months,
             "seconds": round(self.seconds, 3),
             "steps": {k: round(v, 3) for k, v in (self.steps or {}).items()},
         }
@@ -104,6 +107,9 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
     began = time.perf_counter()
     stats = FactStats(day=day, steps={})
     with org_context(org), transaction.atomic():
+        t = time.perf_counter()
+        stats.mrr_months = mrr_months_refresh(org=org)["rows"]
+        stats.steps["mrr_months"] = time.perf_counter() - t
         t = time.perf_counter()
         stats.cells = _snapshot_write(org=org, day=day)
         stats.steps["snapshot"] = time.perf_counter() - t
@@ -256,14 +262,19 @@ def snapshot_inputs(*, org: Organization, day: dt.date) -> dict:
     last_touch = _frame(
         ((a, when.astimezone(zone).date()) for a, when in touches), ["account_id", "touched_on"]
     )
-    mrr = _frame(
-        MrrMovement.objects.filter(date__lte=day)
-        .values("account_id")
-        .annotate(mrr=Sum("delta_mrr"))
-        .values_list("account_id", "mrr")
-        .order_by(),
-        ["account_id", "mrr"],
-    )
+    from .selectors.portfolio import mrr_on
+
+    # each account's MRR from the monthly facts (refreshed first), else from the movements
+    per_account = mrr_on(day)
+    if per_account is None:
+        per_account = (
+            MrrMovement.objects.filter(date__lte=day)
+            .values("account_id")
+            .annotate(mrr=Sum("delta_mrr"))
+            .values_list("account_id", "mrr")
+            .order_by()
+        )
+    mrr = _frame(per_account, ["account_id", "mrr"])
     return {
         "accounts": accounts,
         "scores": scores,

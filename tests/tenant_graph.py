@@ -36,6 +36,8 @@ from reports.models import (
     FactRefresh,
     HealthBaseline,
     LedgerTotal,
+    MrrMonth,
+    MrrMonthState,
     PlaybookEffect,
     PortfolioDay,
     ReportSettings,
@@ -250,6 +252,12 @@ def build(org, prefix: str) -> dict:
             TriggerSpan: TriggerSpan.all_objects.create(organization=org, playbook_id=playbook.pk),
             LedgerTotal: LedgerTotal.all_objects.create(
                 organization=org, date_from=day, date_to=day, movements=0, last_movement=0
+            ),
+            MrrMonth: MrrMonth.all_objects.create(
+                organization=org, account_id=account.pk, month=day, first_date=day
+            ),
+            MrrMonthState: MrrMonthState.all_objects.create(
+                organization=org, refreshed_at=timezone.now()
             ),
         }
     )

@@ -11,7 +11,6 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from orgs.models import User
 from playbooks.models import Outcome, PlaybookTemplate
 from triggers.models import Firing, Trigger
 
@@ -19,6 +18,7 @@ from .. import drill as d
 from .. import metrics
 from ..filters import ReportFilters
 from ..selectors import effectiveness as sel
+from ..selectors.scope import account_owners
 from ..tables import (
     DAYS,
     INT,
@@ -64,7 +64,7 @@ def _labels(by: str) -> dict:
         return {**dict(PlaybookTemplate.objects.values_list("pk", "name")), None: _("No template")}
     if by == "trigger":
         return {**dict(Trigger.objects.values_list("pk", "name")), None: _("Not from a trigger")}
-    users = User.objects.filter(owned_accounts__isnull=False).distinct()
+    users = account_owners()
     return {**{u.pk: (u.get_full_name() or u.username) for u in users}, None: _("Unassigned")}
 
 

@@ -25,7 +25,6 @@ from accounts.models import (
 )
 from accounts.selectors import customer_on
 from health.models import HealthScore
-from orgs.models import User
 
 from .. import drill as d
 from .. import metrics
@@ -33,7 +32,7 @@ from ..filters import ReportFilters
 from ..models import CoverageGoal
 from ..periods import add_months, month_start, week_start
 from ..selectors import portfolio as sel
-from ..selectors.scope import accounts_q, day_start, instant_range
+from ..selectors.scope import account_owners, accounts_q, day_start, instant_range
 from ..tables import (
     INT,
     MONEY,
@@ -77,7 +76,7 @@ def group_labels(group: str) -> dict:
     if group == "persona":
         return {**dict(Persona.objects.values_list("pk", "name")), None: _("No persona")}
     if group == "csm":
-        users = User.objects.filter(owned_accounts__isnull=False).distinct()
+        users = account_owners()
         return {
             **{u.pk: (u.get_full_name() or u.username) for u in users},
             None: _("Unassigned"),

@@ -14,7 +14,9 @@ from accounts.models import Account, MrrMovement, SurveyResponse
 from orgs.tenancy import current_org_id
 
 from ..filters import ReportFilters
+from ..ledger_facts import months_usable
 from ..models import FactRefresh, LedgerTotal, PortfolioDay
+from ..periods import CUSTOM, Period, add_months, month_start
 from .scope import accounts_q, instant_range
 
 # What the portfolio can be broken down by: the account column each group is read from (a
@@ -50,6 +52,17 @@ LEDGER_COLUMNS = (
     "base_loss",
 )
 
+# Each account of a per-account ledger (either statement below) in the base or not (MRR
+# above 0 the day before the period), and its losses capped at its start MRR.
+_CLASSIFIED = """), classified AS (
+    SELECT p.*,
+        CASE WHEN p.start_mrr > 0 THEN 1 ELSE 0 END AS base,
+        CASE WHEN p.churned + p.contraction < p.start_mrr THEN p.churned + p.contraction
+             ELSE p.start_mrr END AS capped_loss
+    FROM per_account p
+)
+"""
+
 # Per account over the history to the period's end (a filtered ledger reads only the
 # persona's or CSM's accounts' movements: {account_in}).
 _PER_ACCOUNT_SQL = """
@@ -70,13 +83,6 @@ WITH per_account AS (
     {product_join}
     WHERE m.organization_id = %s AND m.date <= %s {account_in}
     GROUP BY m.account_id
-), classified AS (
-    SELECT p.*,
-        CASE WHEN p.start_mrr > 0 THEN 1 ELSE 0 END AS base,
-        CASE WHEN p.churned + p.contraction < p.start_mrr THEN p.churned + p.contraction
-             ELSE p.start_mrr END AS capped_loss
-    FROM per_account p
-)
 """
 
 _GROUPED_SELECT = """
@@ -118,8 +124,122 @@ LEDGER_CONDITIONS = {
 }
 
 
-def _ledger_parts(f: ReportFilters) -> tuple[str, list, str, list]:
-    """The per-account statement and its parameters, and the account conditions."""
+# The same per-account ledger from the monthly facts (reports.ledger_facts, in cents), for
+# any period: each account's MRR now (its latest month's MRR at the end, plus what moved
+# since the facts were built) less what moved from the period's start (start MRR) and after
+# its end (end MRR); the movements by kind in the period. The months wholly from the
+# period's start on come from the facts; the days of a month cut by the period's start or
+# end, and the movements written since the facts were built, from the ledger ({moved}).
+# About one row per account instead of its whole history.
+_MONTHS_PER_ACCOUNT_SQL = """
+WITH moved AS (
+    {moved}
+), moved_per_account AS (
+    SELECT account_id,
+        SUM(net) AS since_start,
+        SUM(net) FILTER (WHERE d > %s) AS after_end,
+        SUM(new) FILTER (WHERE d <= %s) AS new_mrr,
+        SUM(expansion) FILTER (WHERE d <= %s) AS expansion,
+        SUM(reactivation) FILTER (WHERE d <= %s) AS reactivation,
+        SUM(contraction) FILTER (WHERE d <= %s) AS contraction,
+        SUM(churned) FILTER (WHERE d <= %s) AS churned
+    FROM moved
+    GROUP BY account_id
+), totals AS (
+    {totals}
+), per_account AS (
+    SELECT t.account_id AS account_id,
+        t.total - COALESCE(s.since_start, 0) AS start_mrr,
+        t.total - COALESCE(s.after_end, 0) AS end_mrr,
+        COALESCE(s.new_mrr, 0) AS new_mrr,
+        COALESCE(s.expansion, 0) AS expansion,
+        COALESCE(s.reactivation, 0) AS reactivation,
+        COALESCE(s.contraction, 0) AS contraction,
+        COALESCE(s.churned, 0) AS churned
+    FROM totals t
+    LEFT JOIN moved_per_account s ON s.account_id = t.account_id
+    WHERE t.first_date <= %s
+"""
+# Fact months as rows dated by their first day.
+_FACT_MONTHS = (
+    "SELECT account_id, month AS d, new, expansion, reactivation, contraction, churned, net "
+    "FROM reports_mrrmonth WHERE organization_id = %s AND month >= %s {skip}"
+)
+# Ledger movements as rows of cents by kind, dated by their day ({where}: which ones).
+_RAW_MOVES = """
+SELECT account_id, date AS d,
+    CASE WHEN kind = 'new' THEN cents ELSE 0 END AS new,
+    CASE WHEN kind = 'expansion' THEN cents ELSE 0 END AS expansion,
+    CASE WHEN kind = 'reactivation' THEN cents ELSE 0 END AS reactivation,
+    CASE WHEN kind = 'contraction' THEN -cents ELSE 0 END AS contraction,
+    CASE WHEN kind = 'churn' THEN -cents ELSE 0 END AS churned,
+    cents AS net
+FROM (SELECT account_id, date, kind, round(delta_mrr * 100)::float8 AS cents
+      FROM accounts_mrrmovement WHERE organization_id = %s {where}) r
+"""
+_LATEST_TOTALS = (
+    "SELECT account_id, mrr_end AS total, first_date FROM reports_mrrmonth "
+    "WHERE organization_id = %s AND latest"
+)
+# The ledger's money columns: the monthly facts give them in cents.
+MONEY_COLUMNS = frozenset(LEDGER_COLUMNS) - {
+    "accounts_start",
+    "accounts_end",
+    "logos_lost",
+    "logos_gained",
+}
+
+
+def _months_moved(f: ReportFilters, org_id: int, last: int) -> tuple[str, list, bool]:
+    """What moved from the period's start on, per account, as rows (account_id, d, the kinds,
+    net): the months wholly from the start on from the facts, the days of the months the
+    period cuts and the movements after `last` (the facts' last movement) from the ledger;
+    and whether there are any of those."""
+    first_whole = month_start(f.date_from)
+    if first_whole < f.date_from:
+        first_whole = add_months(first_whole, 1)
+    # the month the period's end cuts (None: it ends on a month's last day)
+    cut = month_start(f.date_to)
+    if add_months(cut, 1) - dt.timedelta(days=1) == f.date_to:
+        cut = None
+    skip, skip_params = ("AND month <> %s", [cut]) if cut else ("", [])
+    parts = [_FACT_MONTHS.format(skip=skip)]
+    params = [org_id, first_whole, *skip_params]
+    edges = []
+    if first_whole > f.date_from:
+        edges.append((f.date_from, first_whole - dt.timedelta(days=1)))
+    if cut and cut >= first_whole:  # else the first edge runs to the cut month's end
+        edges.append((cut, add_months(cut, 1) - dt.timedelta(days=1)))
+    for low, high in edges:
+        parts.append(_RAW_MOVES.format(where="AND date >= %s AND date <= %s AND id <= %s"))
+        params += [org_id, low, high, last]
+    recent = MrrMovement.objects.filter(pk__gt=last).exists()
+    if recent:
+        parts.append(_RAW_MOVES.format(where="AND id > %s AND date >= %s"))
+        params += [org_id, last, f.date_from]
+    return "\nUNION ALL\n".join(parts), params, recent
+
+
+def _months_parts(f: ReportFilters, org_id: int, last: int) -> tuple[str, list]:
+    """The per-account statement over the monthly facts and the movements after `last`."""
+    moved, params, recent = _months_moved(f, org_id, last)
+    totals, totals_params = _LATEST_TOTALS, [org_id]
+    if recent:
+        totals = (
+            "SELECT account_id, SUM(total) AS total, MIN(first_date) AS first_date "
+            f"FROM ({totals} UNION ALL SELECT account_id, "
+            "SUM(round(delta_mrr * 100)::float8), MIN(date) FROM accounts_mrrmovement "
+            "WHERE organization_id = %s AND id > %s GROUP BY account_id) t "
+            "GROUP BY account_id"
+        )
+        totals_params += [org_id, last]
+    sql = _MONTHS_PER_ACCOUNT_SQL.format(moved=moved, totals=totals) + _CLASSIFIED
+    return sql, [*params, *[f.date_to] * 6, *totals_params, f.date_to]
+
+
+def _ledger_parts(f: ReportFilters) -> tuple[str, list, str, list, int]:
+    """The per-account statement and its parameters, the account conditions, and what a
+    money column is divided by (100: the monthly facts' cents)."""
     org_id = current_org_id()
     if org_id is None:
         from orgs.tenancy import TenantContextMissing
@@ -147,9 +267,16 @@ def _ledger_parts(f: ReportFilters) -> tuple[str, list, str, list]:
             f"WHERE a.organization_id = %s {account_where})"
         )
         in_params = account_params
+    # a persona's or CSM's ledger reads their few accounts' movements faster than the facts
+    if f.product_id is None and not account_where:
+        last = months_usable()
+        if last is not None:
+            sql, params = _months_parts(f, org_id, last)
+            return sql, params, account_where, account_params, 100
     per_account = _PER_ACCOUNT_SQL.format(product_join=product_join, account_in=account_in)
+    per_account += _CLASSIFIED
     params = [f.date_from] * 6 + join_params + [org_id, f.date_to] + in_params
-    return per_account, params, account_where, account_params
+    return per_account, params, account_where, account_params, 1
 
 
 def ledger(f: ReportFilters, *, group: str = "") -> list[dict]:
@@ -160,7 +287,7 @@ def ledger(f: ReportFilters, *, group: str = "") -> list[dict]:
     in the period by kind; logos lost (base accounts with no MRR at the end) and gained.
     One statement, naming the organization in its WHERE clauses."""
     column = GROUPS[group] if group else "NULL"
-    per_account, params, account_where, account_params = _ledger_parts(f)
+    per_account, params, account_where, account_params, scale = _ledger_parts(f)
     sql = per_account + _GROUPED_SELECT.format(
         group=column,
         account_where=account_where,
@@ -172,8 +299,22 @@ def ledger(f: ReportFilters, *, group: str = "") -> list[dict]:
         rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     for row in rows:
         for key in LEDGER_COLUMNS:
-            row[key] = float(row[key] or 0)
+            row[key] = float(row[key] or 0) / (scale if key in MONEY_COLUMNS else 1)
     return rows
+
+
+def mrr_on(day: dt.date) -> list[tuple[int, float]] | None:
+    """Each account's MRR at the end of `day` (the sum of its movements to then; accounts
+    with none by then left out), from the monthly facts; None when they are not usable."""
+    org_id = current_org_id()
+    last = months_usable() if org_id is not None else None
+    if last is None:
+        return None
+    f = ReportFilters(period=Period(CUSTOM, day, day, day, ""), today=day)
+    sql, params = _months_parts(f, org_id, last)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + "SELECT account_id, end_mrr / 100 FROM per_account", params)
+        return cursor.fetchall()
 
 
 def ledger_fingerprint() -> tuple[int, int]:
@@ -206,7 +347,7 @@ def ledger_accounts_sql(
 ) -> tuple[str, list]:
     """The ids of the accounts behind one ledger number, as SQL for `pk__in=RawSQL(...)`:
     those meeting LEDGER_CONDITIONS[condition], in the group `value` (None: no value)."""
-    per_account, params, account_where, account_params = _ledger_parts(f)
+    per_account, params, account_where, account_params, _scale = _ledger_parts(f)
     where = LEDGER_CONDITIONS[condition]
     if group:
         if value is None:
@@ -229,8 +370,37 @@ def _movements(f: ReportFilters):
     return qs
 
 
+# The period's movements per month and kind from the monthly facts (in cents; losses as
+# positive amounts), {moved} as in the per-account ledger.
+_MONTHS_MONTHLY_SQL = """
+SELECT date_trunc('month', d)::date AS month, SUM(new), SUM(expansion), SUM(reactivation),
+    SUM(contraction), SUM(churned)
+FROM ({moved}) moved
+WHERE d <= %s
+GROUP BY 1
+"""
+# the kinds in that order, and the sign each has in the ledger
+_MONTHLY_KINDS = (("new", 1), ("expansion", 1), ("reactivation", 1), ("contraction", -1))
+_MONTHLY_KINDS += (("churn", -1),)
+
+
 def ledger_monthly(f: ReportFilters) -> list[dict]:
-    """The period's movements per month and kind."""
+    """The period's movements per month and kind (mrr: the sum of their deltas); for the whole
+    portfolio from the monthly facts when they are usable."""
+    org_id = current_org_id()
+    if f.product_id is None and f.persona_id is None and f.owner_id is None and org_id:
+        last = months_usable()
+        if last is not None:
+            moved, params, _recent = _months_moved(f, org_id, last)
+            with connection.cursor() as cursor:
+                cursor.execute(_MONTHS_MONTHLY_SQL.format(moved=moved), [*params, f.date_to])
+                found = cursor.fetchall()
+            out = []
+            for month, *sums in sorted(found):
+                for (kind, sign), cents in zip(_MONTHLY_KINDS, sums, strict=True):
+                    if cents:
+                        out.append({"month": month, "kind": kind, "mrr": sign * cents / 100})
+            return out
     return list(
         _movements(f)
         .filter(date__gte=f.date_from, date__lte=f.date_to)

@@ -26,8 +26,16 @@ RETENTION = "retention"
 
 def retention_firings(f: ReportFilters) -> Q:
     """The safety net's alarms in the period: retention triggers' firings (an alert for the
-    CSM to confirm, or a playbook opened at once)."""
-    return Q(trigger__kind=RETENTION, fired_on__gte=f.date_from, fired_on__lte=f.date_to)
+    CSM to confirm, or a playbook opened at once). The triggers by id: joined by kind, the
+    planner expected a handful of firings and probed an alert and a playbook per firing
+    (95,000 of them in a year at 100,000 accounts) instead of hashing them."""
+    return Q(
+        trigger_id__in=retention_trigger_ids(), fired_on__gte=f.date_from, fired_on__lte=f.date_to
+    )
+
+
+def retention_trigger_ids() -> list[int]:
+    return list(Trigger.objects.filter(kind=RETENTION).values_list("pk", flat=True))
 
 
 # An alarm is completed when it has been dealt with: dismissed with a reason, or its
@@ -151,7 +159,7 @@ def churner_firings(f: ReportFilters) -> pd.DataFrame:
     earliest = f.date_from - dt.timedelta(days=PREDICTABILITY_LOOKBACK_DAYS)
     # the retention triggers by id: joined by kind, the planner expected one trigger's
     # firings and probed an account per firing (100,000 of them) instead of hashing churners
-    retention = list(Trigger.objects.filter(kind=RETENTION).values_list("pk", flat=True))
+    retention = retention_trigger_ids()
     rows = (
         Firing.objects.filter(
             trigger_id__in=retention,

@@ -8,6 +8,9 @@ import datetime as dt
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Account
+from orgs.models import User
+
 from ..filters import ReportFilters
 
 
@@ -30,3 +33,11 @@ def day_start(day: dt.date) -> dt.datetime:
 def instant_range(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[first 00:00, the day after last 00:00) in the organization's zone."""
     return day_start(first), day_start(last + dt.timedelta(days=1))
+
+
+def account_owners():
+    """The users who own the organization's accounts (the CSMs a report names): a semi-join
+    on the accounts' owners (a join with DISTINCT over every user column went through all
+    100,000 accounts' rows)."""
+    owners = Account.objects.filter(owner_id__isnull=False).values("owner_id")
+    return User.objects.filter(pk__in=owners)

@@ -1,0 +1,111 @@
+"""The monthly MRR facts: per account and month, the subscription ledger's movements by kind
+and the account's MRR at the month's end (MrrMonth, in cents), written by the nightly
+refresh, and the state a page checks before it reads them (MrrMonthState).
+
+The refresh rebuilds, in two set-based statements, the rows of the accounts that have
+movements written since the last refresh (every account the first time, or when a movement
+was deleted): a re-run replaces an account's rows, one per account and month. A page reads
+the rows and adds the movements written since (their ids are above the state's last), so its
+numbers are exact and live; reports.selectors.portfolio says when it may."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from accounts.models import MrrMovement
+from orgs.models import Organization
+
+from .models import MrrMonth, MrrMonthState
+
+# One account's movements as cents per kind and month; contraction and churn are losses,
+# positive, as the ledger reports them. {accounts}: all, or those moved since an id.
+MONTHS_SELECT = """
+SELECT m.account_id, date_trunc('month', m.date)::date AS month,
+    COALESCE(SUM(m.cents) FILTER (WHERE m.kind = 'new'), 0) AS new,
+    COALESCE(SUM(m.cents) FILTER (WHERE m.kind = 'expansion'), 0) AS expansion,
+    COALESCE(SUM(m.cents) FILTER (WHERE m.kind = 'reactivation'), 0) AS reactivation,
+    COALESCE(-SUM(m.cents) FILTER (WHERE m.kind = 'contraction'), 0) AS contraction,
+    COALESCE(-SUM(m.cents) FILTER (WHERE m.kind = 'churn'), 0) AS churned,
+    SUM(m.cents) AS net,
+    MIN(m.date) AS first_date
+FROM (
+    SELECT account_id, date, kind, round(delta_mrr * 100)::bigint AS cents
+    FROM accounts_mrrmovement
+    WHERE organization_id = %s {where}
+) m
+GROUP BY m.account_id, date_trunc('month', m.date)
+"""
+
+_MOVED_SINCE = (
+    "account_id IN (SELECT DISTINCT account_id FROM accounts_mrrmovement "
+    "WHERE organization_id = %s AND id > %s)"
+)
+
+_DELETE_SQL = "DELETE FROM reports_mrrmonth WHERE organization_id = %s {where}"
+
+_INSERT_SQL = """
+INSERT INTO reports_mrrmonth (organization_id, account_id, month, new, expansion,
+                              reactivation, contraction, churned, net, mrr_end, latest,
+                              first_date)
+SELECT %s, x.account_id, x.month, x.new, x.expansion, x.reactivation, x.contraction,
+    x.churned, x.net,
+    SUM(x.net) OVER (PARTITION BY x.account_id ORDER BY x.month),
+    x.month = MAX(x.month) OVER (PARTITION BY x.account_id),
+    MIN(x.first_date) OVER (PARTITION BY x.account_id)
+FROM ({months}) x
+ON CONFLICT (organization_id, account_id, month) DO UPDATE SET
+    new = EXCLUDED.new, expansion = EXCLUDED.expansion,
+    reactivation = EXCLUDED.reactivation, contraction = EXCLUDED.contraction,
+    churned = EXCLUDED.churned, net = EXCLUDED.net, mrr_end = EXCLUDED.mrr_end,
+    latest = EXCLUDED.latest, first_date = EXCLUDED.first_date
+"""
+
+
+def mrr_months_refresh(*, org: Organization) -> dict:
+    """Bring the organization's MrrMonth rows up to its ledger: rebuild the accounts with
+    movements after the state's last id, or every account when there is no state yet or a
+    movement has gone (the count no longer adds up). In the organization's context and the
+    caller's transaction. Returns what it did."""
+    found = MrrMovement.objects.aggregate(n=Count("pk"), last=Max("pk"))
+    count, last = found["n"] or 0, found["last"] or 0
+    state = MrrMonthState.objects.first()
+    full = state is None
+    if state is not None:
+        newer = MrrMovement.objects.filter(pk__gt=state.last_movement).count()
+        full = count != state.movements + newer
+        if not full and not newer:
+            return {"rebuilt": "none", "rows": 0}
+    # only the movements counted above: one committed later with a lower id makes the
+    # count disagree at the next read, which then reads the ledger itself
+    where, params = "AND id <= %s", [last]
+    scope, scope_params = "", []
+    if not full:
+        scope, scope_params = f"AND {_MOVED_SINCE}", [org.pk, state.last_movement]
+    months = MONTHS_SELECT.format(where=f"{where} {scope}")
+    with connection.cursor() as cursor:
+        cursor.execute(_DELETE_SQL.format(where=scope), [org.pk, *scope_params])
+        cursor.execute(_INSERT_SQL.format(months=months), [org.pk, org.pk, *params, *scope_params])
+        rows = cursor.rowcount
+    MrrMonthState.all_objects.update_or_create(
+        organization=org,
+        defaults={"movements": count, "last_movement": last, "refreshed_at": timezone.now()},
+    )
+    if full:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {MrrMonth._meta.db_table}")
+    return {"rebuilt": "all" if full else "moved", "rows": rows}
+
+
+def months_usable() -> int | None:
+    """The last movement id the current organization's MrrMonth rows include, when the rows
+    plus the movements after it are the whole ledger (None: read the ledger itself)."""
+    state = MrrMonthState.objects.values_list("movements", "last_movement").first()
+    if state is None:
+        return None
+    movements, last = state
+    found = MrrMovement.objects.aggregate(n=Count("pk"), newer=Count("pk", filter=Q(pk__gt=last)))
+    if (found["n"] or 0) != movements + (found["newer"] or 0):
+        return None
+    return last
