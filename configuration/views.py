@@ -298,9 +298,10 @@ def _csv_safe(text) -> str:
 @require_GET
 def dry_run(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     trigger, draft, published = _subject(kind, pk)
-    day = dry_run_day(request_today(request))
+    today = request_today(request)
+    day = dry_run_day(today)
     try:
-        run = trigger_dry_run(trigger=trigger, day=day)
+        run = trigger_dry_run(trigger=trigger, day=day, week_of=today)
     except ConditionError as exc:
         return render(
             request,

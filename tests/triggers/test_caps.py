@@ -303,3 +303,36 @@ def test_the_default_cap_is_fifteen(org, in_org):
     from triggers.selectors import caps_in_force
 
     assert caps_in_force() == Caps(organization=15, personas={})
+
+
+def test_a_chained_night_releases_once_when_its_last_chunk_closes(org, csm, bruno):
+    """The chain: the night's scoring done in two chunks of account ids, the trigger run's
+    two chunks evaluated one after the other (the first only queues), and the chunk that
+    closes the run releases night 1's six; a chunk delivered again changes nothing."""
+    from health.models import HealthRun, HealthRunChunk
+    from triggers.models import TriggerRunChunk
+
+    accounts, retention, expansion = _world(org, csm, bruno)
+    ids = sorted(a.pk for a in accounts.values())
+    middle = ids[len(ids) // 2]
+    run = HealthRun.all_objects.create(
+        organization=org, date=NIGHT1, state="done", chunks_total=2, chunks_done=2
+    )
+    for index, (first, last) in enumerate([(ids[0], middle), (middle + 1, ids[-1])]):
+        HealthRunChunk.all_objects.create(
+            organization=org,
+            run=run,
+            index=index,
+            first_account_id=first,
+            last_account_id=last,
+            state="done",
+        )
+    assert services.trigger_run_start(org_id=org.pk, day=NIGHT1) == 2
+    first, second = TriggerRunChunk.all_objects.filter(organization=org).order_by("index")
+    services.trigger_run_chunk(chunk_id=first.pk)
+    assert _delivered(org) == set()
+    services.trigger_run_chunk(chunk_id=second.pk)
+    assert _delivered(org) == NIGHT1_DELIVERED
+    services.trigger_run_chunk(chunk_id=second.pk)  # redelivered: closed, nothing happens
+    assert _delivered(org) == NIGHT1_DELIVERED
+    assert _by_state(org)[FiringQueue.QUEUED] == {"A2", "A8", "A5", "A4", "U2"}
