@@ -240,6 +240,25 @@ def firings_queued_count(*, owner: User | None = None, trigger: Trigger | None =
     return qs.count()
 
 
+def firings_queued_by_owner() -> list[dict]:
+    """Per owner of the account now (None: unowned), how many firings wait in the queue:
+    {"owner_id", "n"}, most first. One grouped query."""
+    rows = (
+        Firing.objects.filter(queue_state=FiringQueue.QUEUED)
+        .values("account__owner_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "account__owner_id")
+    )
+    return [{"owner_id": r["account__owner_id"], "n": r["n"]} for r in rows]
+
+
+def weekly_caps() -> tuple[WeeklyCap | None, list[WeeklyCap]]:
+    """The organization's cap row (None: the default applies) and the personas' own rows."""
+    rows = list(WeeklyCap.objects.select_related("persona", "updated_by"))
+    own = next((r for r in rows if r.persona_id is None), None)
+    return own, sorted((r for r in rows if r.persona_id), key=lambda r: r.persona.name)
+
+
 # -- Alerts -------------------------------------------------------------------------------
 
 

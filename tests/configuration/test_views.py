@@ -81,6 +81,7 @@ def _writes(world) -> list[tuple[str, dict]]:
         (reverse("configuration:draft_discard", args=[draft.pk]), {}),
         (reverse("configuration:persona_new"), {"name": "X", "slug": "x", "priority": "5"}),
         (reverse("configuration:persona", args=[persona.pk]), {"name": "Y", "slug": "y"}),
+        (reverse("configuration:caps"), {"form": "org", "org-per_csm": "3"}),
     ]
 
 
@@ -93,6 +94,7 @@ def _reads(world) -> list[str]:
         reverse("configuration:dry_run", args=[trigger.pk]),
         reverse("configuration:backtest", args=[trigger.pk]),
         reverse("configuration:personas"),
+        reverse("configuration:caps"),
     ]
 
 
