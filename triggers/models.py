@@ -118,6 +118,9 @@ class Firing(TenantModel):
     )
     matched_on = models.DateField(null=True, blank=True)
     delivered_on = models.DateField(null=True, blank=True)
+    # when the release gave a queued firing its playbook or alert (the reports' facts of its
+    # day are read again from then on)
+    released_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-fired_on", "-pk"]
@@ -134,6 +137,7 @@ class Firing(TenantModel):
             models.Index(fields=["organization", "created_at"], name="firing_org_created"),
             # the cap: a week's deliveries per owner, and the queue
             models.Index(fields=["organization", "delivered_on"], name="firing_org_delivered"),
+            models.Index(fields=["organization", "released_at"], name="firing_org_released"),
             models.Index(
                 fields=["organization", "trigger"],
                 condition=Q(queue_state="queued"),

@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from accounts.models import Persona
 from orgs.models import Organization, User
@@ -123,7 +124,7 @@ def firings_release(*, org: Organization, day: dt.date, is_demo: bool = False) -
             done = [f.pk for f in firings]
             for i in range(0, len(done), 5000):
                 Firing.objects.filter(pk__in=done[i : i + 5000]).update(
-                    queue_state=FiringQueue.RELEASED
+                    queue_state=FiringQueue.RELEASED, released_at=timezone.now()
                 )
             firings_mark_delivered(firing_ids=done, day=day)
             if done:
