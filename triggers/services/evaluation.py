@@ -176,6 +176,10 @@ def triggers_evaluate(
         queued = selectors.firings_queued_in_range(
             trigger_ids=[t.pk for t in triggers], first_id=first_id, last_id=last_id
         )
+        queued_of = {
+            int(t): group["account_id"].to_numpy() for t, group in queued.groupby("trigger_id")
+        }
+        still_of: dict[int, pd.Index] = {}  # per trigger, the waiting accounts it matched
         t1 = time.perf_counter()
         rows_of: dict[int, list] = {}  # per trigger that evaluated, its firings' rows
         for trigger in triggers:
@@ -195,6 +199,14 @@ def triggers_evaluate(
                     scope &= ~frame.index.isin(blocked[trigger.pk])
                 stats.evaluated += len(frame)
                 mask, evidence = evaluate(node, frame, within=scope)
+                # an account whose firing of this trigger waits in the queue keeps it (its age
+                # is its place): no new firing, no evidence to compute, it still matches
+                waiting = queued_of.get(trigger.pk)
+                if waiting is not None:
+                    is_waiting = frame.index.isin(waiting)
+                    still_of[trigger.pk] = frame.index[mask.to_numpy() & is_waiting]
+                    mask = mask & ~is_waiting
+                    evidence = evidence[~evidence.index.isin(waiting)]
                 if mask.any():
                     texts = evidence_texts(node, frame, mask)
                     for account_id, record, text in zip(
@@ -223,14 +235,11 @@ def triggers_evaluate(
             if not frame.empty and trigger.pk not in rows_of:
                 continue  # its evaluation failed: nothing of it is written tonight
             rows = rows_of.get(trigger.pk, [])
+            # the waiting firings their trigger still matched stay queued, the others drop
             waiting = queued[queued["trigger_id"] == trigger.pk]
-            matched = {row[2] for row in rows}
-            still = waiting["account_id"].isin(matched).to_numpy()
+            still = waiting["account_id"].isin(still_of.get(trigger.pk, [])).to_numpy()
             keep = waiting["firing_id"][still].tolist()
             drop = waiting["firing_id"][~still].tolist()
-            if keep:  # the waiting firing stays (its age is its place in the queue)
-                kept_accounts = set(waiting["account_id"][still].tolist())
-                rows = [row for row in rows if row[2] not in kept_accounts]
             try:
                 # One trigger's firings, playbooks and alerts commit together, or not at all.
                 with transaction.atomic():
