@@ -9,15 +9,14 @@ queues A2 and A8 (and U2); night 2 (07-01) releases A2 and U2, firings of 06-30:
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from orgs.tenancy import org_context
-from reports.definitions import REPORTS
 from reports.filters import ReportFilters
-from reports.models import FactRefresh, ReportSettings, TriggerDay
+from reports.models import TriggerDay
 from reports.periods import YEAR, Period
 from reports.trigger_facts import trigger_facts_refresh
 from tests.conftest import _member
+from tests.reports.test_trigger_facts import figures, raw_figures, report
 from tests.triggers.test_caps import NIGHT1, NIGHT2, _night2, _world
 from triggers import services
 from triggers.models import Firing, Trigger
@@ -25,31 +24,11 @@ from triggers.models import Firing, Trigger
 pytestmark = pytest.mark.django_db
 
 
-def _figures(org):
-    f = ReportFilters(
+def _year():
+    return ReportFilters(
         period=Period(YEAR, dt.date(2024, 1, 1), dt.date(2024, 12, 31), NIGHT2, "2024"),
         today=NIGHT2,
     )
-    with org_context(org), timezone.override(dt.UTC):
-        rep = REPORTS["trigger_performance"].build(
-            f, currency="BRL", goal_pct=70, settings=ReportSettings(organization=org)
-        )
-    return {t.key: [dict(r.values) for r in (*t.rows, *t.totals)] for t in rep.tables}
-
-
-def _raw_figures(org):
-    with org_context(org):
-        saved = list(TriggerDay.objects.all())
-        refreshes = list(FactRefresh.objects.values("pk", "triggers_since"))
-        TriggerDay.objects.all().delete()
-        FactRefresh.objects.update(triggers_since=None)
-    try:
-        return _figures(org)
-    finally:
-        with org_context(org):
-            TriggerDay.objects.bulk_create(saved)
-            for r in refreshes:
-                FactRefresh.objects.filter(pk=r["pk"]).update(triggers_since=r["triggers_since"])
 
 
 def test_a_released_firing_refreshes_its_days_facts(org, csm):
@@ -68,4 +47,4 @@ def test_a_released_firing_refreshes_its_days_facts(org, csm):
         trigger_facts_refresh(org=org, day=NIGHT2)
         day1 = TriggerDay.objects.get(date=NIGHT1, trigger_id=retention.pk)
     assert (day1.firings, day1.alerts) == (8, 7)
-    assert _figures(org) == _raw_figures(org)
+    assert figures(report(org, _year())) == raw_figures(org, _year())
