@@ -109,14 +109,12 @@ class Firing(TenantModel):
         "playbooks.Playbook", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # The weekly cap: a capped firing is queued until its owner has capacity; `matched_on` is
-    # the last night its trigger still matched the account (only those are released), and
-    # `delivered_on` the night whose run created its playbook or alert (what a week's
-    # capacity is counted from).
+    # The weekly cap: a capped firing is queued until its owner has capacity (each night its
+    # trigger no longer matches the account drops it); `delivered_on` is the night whose run
+    # created its playbook or alert (what a week's capacity is counted from).
     queue_state = models.CharField(
         max_length=8, choices=FiringQueue.choices, default=FiringQueue.NONE, blank=True
     )
-    matched_on = models.DateField(null=True, blank=True)
     delivered_on = models.DateField(null=True, blank=True)
     # when the release gave a queued firing its playbook or alert (the reports' facts of its
     # day are read again from then on)

@@ -166,12 +166,20 @@ def firings_delivered_in_week(*, day: dt.date, caps: Caps) -> pd.DataFrame:
     )
 
 
-def firings_queue_ranked(*, day: dt.date, caps: Caps, limit: int | None = None) -> pd.DataFrame:
-    """The queue as the night releases it: the queued firings their (active, nightly) trigger
-    still matched on `day`, of accounts that are still customers, each with its owner now, its
-    bucket and its rank in its owner's and bucket's queue (ROW_NUMBER: retention first, then
-    lower health on `day`, then older, then id). `limit`: only ranks up to it (the largest cap).
-    firing_id, owner_id, bucket, rn. One query."""
+def firings_queue_ranked(
+    *,
+    day: dt.date,
+    caps: Caps,
+    limit: int | None = None,
+    skip_triggers: list[int] = (),
+    skip_ranges: list[tuple[int, int]] = (),
+) -> pd.DataFrame:
+    """The queue as the night releases it: the queued firings of active nightly triggers, of
+    accounts that are still customers, but for those the night could not check (the triggers
+    `skip_triggers`, the account ids in `skip_ranges`, a failed chunk's), each with its owner
+    now, its bucket and its rank in its owner's and bucket's queue (ROW_NUMBER: retention
+    first, then lower health on `day`, then older, then id). `limit`: only ranks up to it (the
+    largest cap). firing_id, owner_id, bucket, rn. One query."""
     kind_rank = Case(
         *(When(trigger__kind=kind, then=Value(rank)) for kind, rank in KIND_RANK.items()),
         default=Value(len(KIND_RANK)),
@@ -184,29 +192,30 @@ def firings_queue_ranked(*, day: dt.date, caps: Caps, limit: int | None = None) 
     qs = (
         Firing.objects.filter(
             queue_state=FiringQueue.QUEUED,
-            matched_on=day,
             trigger__is_active=True,
             trigger__schedule=Schedule.NIGHTLY,
             account__churned_at__isnull=True,
         )
         .exclude(account__lifecycle_stage="churned")
-        .annotate(
-            owner=F("account__owner_id"),
-            bucket=bucket,
-            kind_rank=kind_rank,
-            health=health,
-        )
-        .annotate(
-            rn=Window(
-                RowNumber(),
-                partition_by=[F("account__owner_id"), bucket],
-                order_by=[
-                    F("kind_rank").asc(),
-                    F("health").asc(nulls_last=True),
-                    F("fired_on").asc(),
-                    F("pk").asc(),
-                ],
-            )
+        .exclude(trigger_id__in=list(skip_triggers))
+    )
+    for first, last in skip_ranges:
+        qs = qs.exclude(account_id__gte=first, account_id__lte=last)
+    qs = qs.annotate(
+        owner=F("account__owner_id"),
+        bucket=bucket,
+        kind_rank=kind_rank,
+        health=health,
+    ).annotate(
+        rn=Window(
+            RowNumber(),
+            partition_by=[F("account__owner_id"), bucket],
+            order_by=[
+                F("kind_rank").asc(),
+                F("health").asc(nulls_last=True),
+                F("fired_on").asc(),
+                F("pk").asc(),
+            ],
         )
     )
     if limit is not None:

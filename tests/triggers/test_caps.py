@@ -194,7 +194,7 @@ def test_the_next_week_releases_in_order_drops_and_reroutes(org, csm, bruno):
     with org_context(org):
         # the waiting A2 kept its firing of night 1 (its age is its place), none was added
         a2 = Firing.objects.get(account=accounts["A2"])
-        assert (a2.fired_on, a2.matched_on, a2.delivered_on) == (NIGHT1, NIGHT2, NIGHT2)
+        assert (a2.fired_on, a2.delivered_on) == (NIGHT1, NIGHT2)
     # and a re-run of night 2 adds nothing
     again = services.triggers_evaluate(org=org, day=NIGHT2)
     assert (again.released, again.waiting, again.dropped) == (0, 1, 0)
@@ -336,3 +336,24 @@ def test_a_chained_night_releases_once_when_its_last_chunk_closes(org, csm, brun
     services.trigger_run_chunk(chunk_id=second.pk)  # redelivered: closed, nothing happens
     assert _delivered(org) == NIGHT1_DELIVERED
     assert _by_state(org)[FiringQueue.QUEUED] == {"A2", "A8", "A5", "A4", "U2"}
+
+
+def test_what_the_night_could_not_check_stays_queued(org, csm, bruno):
+    """A failed chunk's accounts (here Carla's six: their ids come first) and a trigger the
+    night skipped (here expansion) are not released: Carla receives nothing, Bruno only B1
+    (retention), the unowned pile U3 and U1."""
+    accounts, retention, expansion = _world(org, csm, bruno)
+    carla_ids = sorted(accounts[n].pk for n in ("A1", "A2", "A3", "A4", "A5", "A8"))
+    services.triggers_evaluate(org=org, day=NIGHT1, first_id=0, last_id=2**62)
+    release = firings_release(
+        org=org,
+        day=NIGHT1,
+        skip_triggers=[expansion.pk],
+        skip_ranges=[(carla_ids[0], carla_ids[-1])],
+    )
+    assert (release.released, release.waiting) == (3, 8)
+    assert _delivered(org) == {
+        ("B1", "alert", "bruno.csm"),
+        ("U3", "alert", None),
+        ("U1", "alert", None),
+    }

@@ -75,10 +75,19 @@ def weekly_cap_clear(*, org: Organization, persona: Persona) -> None:
         WeeklyCap.objects.filter(persona=persona).delete()
 
 
-def firings_release(*, org: Organization, day: dt.date, is_demo: bool = False) -> Release:
+def firings_release(
+    *,
+    org: Organization,
+    day: dt.date,
+    is_demo: bool = False,
+    skip_triggers: list[int] = (),
+    skip_ranges: list[tuple[int, int]] = (),
+) -> Release:
     """Release the queue of the night `day` as far as the cap lets each owner receive this
-    week, in the release order; open their playbooks or raise their alerts. Idempotent: a
-    second release the same night finds no capacity left (or nothing queued)."""
+    week, in the release order; open their playbooks or raise their alerts. What the night
+    could not check stays queued: the firings of `skip_triggers` (skipped tonight) and of the
+    accounts in `skip_ranges` (a failed chunk's ids). Idempotent: a second release the same
+    night finds no capacity left (or nothing queued)."""
     out = Release()
     with org_context(org), transaction.atomic():
         if connection.vendor == "postgresql":
@@ -88,7 +97,11 @@ def firings_release(*, org: Organization, day: dt.date, is_demo: bool = False) -
         finite = [c for c in [caps.organization, *caps.personas.values()] if c is not None]
         unlimited = caps.organization is None or None in caps.personas.values()
         ranked = selectors.firings_queue_ranked(
-            day=day, caps=caps, limit=None if unlimited else max(finite, default=0)
+            day=day,
+            caps=caps,
+            limit=None if unlimited else max(finite, default=0),
+            skip_triggers=skip_triggers,
+            skip_ranges=skip_ranges,
         )
         plan = release_plan(
             ranked=ranked, used=selectors.firings_delivered_in_week(day=day, caps=caps), caps=caps

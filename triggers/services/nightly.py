@@ -161,7 +161,16 @@ def trigger_run_finish_locked(run: TriggerRun) -> None:
     First the cap's queue is released, once for the whole night (a failed chunk's firings
     were not matched tonight, so they wait)."""
     org = Organization.objects.get(pk=run.organization_id)
-    firings_release(org=org, day=run.date)
+    firings_release(
+        org=org,
+        day=run.date,
+        skip_triggers=[p["trigger"] for p in run.problems if "trigger" in p],
+        skip_ranges=list(
+            TriggerRunChunk.all_objects.filter(run=run, state=RunState.FAILED).values_list(
+                "first_account_id", "last_account_id"
+            )
+        ),
+    )
     run.state = RunState.FAILED if run.chunks_failed else RunState.DONE
     run.finished_at = timezone.now()
     run.save(update_fields=["state", "finished_at"])
