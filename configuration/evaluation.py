@@ -16,6 +16,7 @@ from django.db.models import Max
 from accounts.models import Account, MrrMovement, MrrMovementKind
 from health.models import HealthScore
 from orgs.models import User
+from triggers.caps import dry_run_split
 from triggers.conditions import (
     compile_condition,
     evaluate,
@@ -24,8 +25,13 @@ from triggers.conditions import (
     trigger_scope,
 )
 from triggers.fields import load_frame
-from triggers.models import Trigger
-from triggers.selectors import accounts_cooling_down
+from triggers.models import Schedule, Trigger
+from triggers.selectors import (
+    accounts_cooling_down,
+    caps_in_force,
+    firings_delivered_in_week,
+    firings_queued_count,
+)
 
 from .backtest import HORIZON_DAYS, Backtest, backtest_figures
 
@@ -49,12 +55,20 @@ class DryRun:
     matched: int
     held_back: int
     accounts: pd.DataFrame  # the accounts that would fire: name, owner_id, ... by account_id
-    per_owner: list[dict] = field(default_factory=list)  # {"owner_id", "owner", "count"}
+    # {"owner_id", "owner", "count", "this_week", "receives", "held", "week_total"}
+    per_owner: list[dict] = field(default_factory=list)
     action: str = ""
+    cap: int | None = None  # the weekly cap per CSM of the trigger's firings (None: no cap)
+    held_by_cap: int = 0  # of would_fire, what would wait in the queue
+    waiting: int = 0  # the trigger's firings already waiting in the queue
 
     @property
     def would_fire(self) -> int:
         return len(self.accounts)
+
+    @property
+    def would_create(self) -> int:
+        return self.would_fire - self.held_by_cap
 
     def as_dict(self) -> dict:
         return {
@@ -63,6 +77,10 @@ class DryRun:
             "matched": self.matched,
             "held_back_by_cooldown": self.held_back,
             "would_fire": self.would_fire,
+            "cap_per_csm": self.cap,
+            "held_back_by_cap": self.held_by_cap,
+            "would_create": self.would_create,
+            "waiting_in_queue": self.waiting,
             "action": self.action,
             "per_csm": self.per_owner,
         }
@@ -73,11 +91,14 @@ def _owner_names(ids) -> dict[int, str]:
     return {u.pk: u.get_full_name() or u.username for u in users}
 
 
-def trigger_dry_run(*, trigger: Trigger, day: dt.date) -> DryRun:
+def trigger_dry_run(*, trigger: Trigger, day: dt.date, week_of: dt.date | None = None) -> DryRun:
     """What the trigger would fire on `day` as the night would evaluate it: how many
     accounts are in its scope, how many its condition holds for, how many its cool-downs hold
     back, which would fire (with their evidence computed on demand: `dry_run_evidence`) and
-    how many each CSM would receive. ConditionError for a condition that does not validate."""
+    how many each CSM would receive: under the weekly cap, what they already received in the
+    week of `week_of` (default `day`), what tonight would add and what would wait in the queue
+    (at most: the queue of other triggers competes for the same capacity, retention first).
+    ConditionError for a condition that does not validate."""
     node = compile_condition(trigger.condition)
     frame = load_frame(day=day, fields=frame_fields(trigger, node))
     if frame.empty:
@@ -95,10 +116,25 @@ def trigger_dry_run(*, trigger: Trigger, day: dt.date) -> DryRun:
         accounts["health_score"] = frame.loc[fire, "health_score"]
     counts = accounts.groupby(accounts["owner_id"].fillna(0).astype(int)).size()
     names = _owner_names(counts.index.tolist())
+    caps = caps_in_force()
+    bucket = caps.bucket(trigger.persona_id)
+    capped = trigger.schedule == Schedule.NIGHTLY and caps.caps_trigger(trigger.persona_id)
+    split = dry_run_split(
+        would_fire=pd.DataFrame(
+            {"owner_id": [int(k) or None for k in counts.index], "count": counts.to_numpy()}
+        ),
+        used=firings_delivered_in_week(day=week_of or day, caps=caps),
+        bucket=bucket,
+        caps=caps if capped else type(caps)(organization=None, personas={}),
+    )
     per_owner = sorted(
         (
-            {"owner_id": int(k) or None, "owner": names.get(int(k), ""), "count": int(n)}
-            for k, n in counts.items()
+            {
+                "owner_id": None if pd.isna(r["owner_id"]) else int(r["owner_id"]),
+                "owner": names.get(0 if pd.isna(r["owner_id"]) else int(r["owner_id"]), ""),
+                **{k: int(r[k]) for k in ("count", "this_week", "receives", "held", "week_total")},
+            }
+            for r in split.to_dict("records")
         ),
         key=lambda r: (-r["count"], r["owner"]),
     )
@@ -110,6 +146,9 @@ def trigger_dry_run(*, trigger: Trigger, day: dt.date) -> DryRun:
         accounts=accounts.sort_values("name", kind="stable"),
         per_owner=per_owner,
         action=trigger.action,
+        cap=caps.cap(bucket) if capped else None,
+        held_by_cap=sum(r["held"] for r in per_owner),
+        waiting=firings_queued_count(trigger=trigger) if trigger.pk is not None else 0,
     )
     out._node, out._frame = node, frame  # for the evidence of a page or the CSV
     return out

@@ -10,7 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Persona
-from orgs.relations import TenantModelForm
+from orgs.relations import TenantForm, TenantModelForm
 from playbooks.models import PlaybookTemplate
 
 from .models import TriggerDraft
@@ -142,3 +142,45 @@ class PersonaForm(TenantModelForm):
         chosen = list(self.cleaned_data.get("hand_picked") or [])
         seen = {a.pk for a in chosen}
         return chosen + [a for a in self.cleaned_data.get("add_accounts", []) if a.pk not in seen]
+
+
+# -- alert volume: the weekly cap per CSM ----------------------------------------------------
+
+
+class WeeklyCapForm(forms.Form):
+    """The organization's cap of new playbooks and alerts per CSM per week."""
+
+    per_csm = forms.IntegerField(
+        label=_("New playbooks and alerts per CSM per week"),
+        min_value=0,
+        max_value=10_000,
+        required=False,
+        help_text=_("Across all triggers. Empty: no cap."),
+    )
+
+
+class PersonaCapForm(TenantForm):
+    """A persona whose triggers get a weekly budget per CSM of their own."""
+
+    persona = forms.ModelChoiceField(label=_("Persona"), queryset=Persona.objects.none())
+    per_csm = forms.IntegerField(
+        label=_("Its triggers' playbooks and alerts per CSM per week"),
+        min_value=0,
+        max_value=10_000,
+        required=False,
+        help_text=_("Empty: its triggers are not capped."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["persona"].queryset = Persona.objects.order_by("name")
+
+
+class PersonaCapRemoveForm(TenantForm):
+    """The persona's triggers share the organization's cap again."""
+
+    persona = forms.ModelChoiceField(queryset=Persona.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["persona"].queryset = Persona.objects.all()

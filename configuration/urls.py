@@ -22,4 +22,5 @@ urlpatterns = [
     path("personas/", views.persona_list, name="personas"),
     path("personas/new/", views.persona_new, name="persona_new"),
     path("personas/<int:pk>/", views.persona_edit, name="persona"),
+    path("alert-volume/", views.caps, name="caps"),
 ]

@@ -27,11 +27,14 @@ from accounts.models import Persona
 from accounts.personas import ACCOUNT_FIELDS
 from accounts.services import persona_save
 from conditions import ConditionError
-from orgs.models import Role
+from orgs.models import Role, User
 from orgs.permissions import org_required
 from orgs.web import is_fragment_request, request_today
+from triggers import selectors as trigger_selectors
+from triggers.caps import DEFAULT_WEEKLY_CAP
 from triggers.fields import TRIGGER_FIELDS
 from triggers.models import Trigger
+from triggers.services import weekly_cap_clear, weekly_cap_set
 
 from . import selectors
 from .builder import ACTION_NAME, ConditionBuilder
@@ -44,7 +47,13 @@ from .evaluation import (
     trigger_backtest,
     trigger_dry_run,
 )
-from .forms import PersonaForm, TriggerDraftForm
+from .forms import (
+    PersonaCapForm,
+    PersonaCapRemoveForm,
+    PersonaForm,
+    TriggerDraftForm,
+    WeeklyCapForm,
+)
 from .models import TriggerDraft
 from .services import (
     trigger_draft_discard,
@@ -101,6 +110,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "triggers_count": Trigger.objects.count(),
             "drafts_count": TriggerDraft.objects.count(),
             "personas_count": Persona.objects.count(),
+            "waiting_total": trigger_selectors.firings_queued_count(),
         },
     )
 
@@ -126,7 +136,12 @@ def trigger_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "configuration/trigger_detail.html",
-        {"trigger": trigger, "builder": builder, "draft": selectors.draft_of(trigger=trigger)},
+        {
+            "trigger": trigger,
+            "builder": builder,
+            "draft": selectors.draft_of(trigger=trigger),
+            "waiting": trigger_selectors.firings_queued_count(trigger=trigger),
+        },
     )
 
 
@@ -298,9 +313,10 @@ def _csv_safe(text) -> str:
 @require_GET
 def dry_run(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     trigger, draft, published = _subject(kind, pk)
-    day = dry_run_day(request_today(request))
+    today = request_today(request)
+    day = dry_run_day(today)
     try:
-        run = trigger_dry_run(trigger=trigger, day=day)
+        run = trigger_dry_run(trigger=trigger, day=day, week_of=today)
     except ConditionError as exc:
         return render(
             request,
@@ -497,3 +513,77 @@ def persona_edit(request: HttpRequest, pk: int) -> HttpResponse:
         title=persona.name,
         action_url=reverse("configuration:persona", args=[pk]),
     )
+
+
+# -- alert volume: the weekly cap per CSM -------------------------------------------------
+
+
+@configure
+@require_http_methods(["GET", "POST"])
+def caps(request: HttpRequest) -> HttpResponse:
+    """The weekly cap of new playbooks and alerts per CSM (the organization's, and personas'
+    own budgets) and how many firings wait in its queue. Analysts read; admins change it."""
+    org_form = WeeklyCapForm(prefix="org")
+    persona_form = PersonaCapForm(prefix="persona")
+    if request.method == "POST":
+        if not _is_admin(request):
+            raise PermissionDenied(_("Only an admin changes the weekly cap."))
+        which = request.POST.get("form")
+        if which == "org":
+            org_form = WeeklyCapForm(request.POST, prefix="org")
+            if org_form.is_valid():
+                weekly_cap_set(
+                    org=request.organization,
+                    per_csm=org_form.cleaned_data["per_csm"],
+                    acting_user=request.user,
+                )
+                messages.success(request, _("The weekly cap is saved."))
+                return redirect("configuration:caps")
+        elif which == "persona":
+            persona_form = PersonaCapForm(request.POST, prefix="persona")
+            if persona_form.is_valid():
+                weekly_cap_set(
+                    org=request.organization,
+                    persona=persona_form.cleaned_data["persona"],
+                    per_csm=persona_form.cleaned_data["per_csm"],
+                    acting_user=request.user,
+                )
+                messages.success(request, _("The persona's weekly cap is saved."))
+                return redirect("configuration:caps")
+        elif which == "remove":
+            remove = PersonaCapRemoveForm(request.POST)
+            if not remove.is_valid():
+                return HttpResponse(_("Choose a persona of this organization."), status=400)
+            weekly_cap_clear(org=request.organization, persona=remove.cleaned_data["persona"])
+            messages.success(request, _("The persona shares the organization's cap again."))
+            return redirect("configuration:caps")
+        else:
+            return HttpResponse(_("Unknown form."), status=400)
+    own, personas = trigger_selectors.weekly_caps()
+    caps_now = trigger_selectors.caps_in_force()
+    if request.method == "GET":
+        org_form = WeeklyCapForm(prefix="org", initial={"per_csm": caps_now.organization})
+    waiting = trigger_selectors.firings_queued_by_owner()
+    names = _member_names([r["owner_id"] for r in waiting])
+    return render(
+        request,
+        "configuration/caps.html",
+        {
+            "section": "caps",
+            "org_cap": caps_now.organization,
+            "org_cap_row": own,
+            "default_cap": DEFAULT_WEEKLY_CAP,
+            "persona_caps": personas,
+            "org_form": org_form,
+            "persona_form": persona_form,
+            "waiting": [{**r, "owner": names.get(r["owner_id"], "")} for r in waiting],
+            "waiting_total": sum(r["n"] for r in waiting),
+            "can_edit": _is_admin(request),
+        },
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+def _member_names(ids) -> dict[int, str]:
+    users = User.objects.filter(pk__in=[i for i in ids if i is not None])
+    return {u.pk: u.get_full_name() or u.username for u in users}

@@ -48,7 +48,8 @@ class Coverage:
 def touched_days(*, since: dt.datetime, first: dt.date, last: dt.date) -> set[dt.date]:
     """The days in [first, last] whose firings' counts may have changed at or after `since`:
     of firings written since, of alerts decided since, of playbooks closed since, of
-    triggers edited since (their kind or product moves their firings), and every day a
+    triggers edited since (their kind or product moves their firings), of firings released
+    from the weekly cap's queue since (their playbook or alert is new), and every day a
     firing of those firings' playbooks fired (a playbook joined since is counted once over
     all its days). Each an index range read of the current organization's rows."""
     touched = (
@@ -56,6 +57,8 @@ def touched_days(*, since: dt.datetime, first: dt.date, last: dt.date) -> set[dt
         | Q(pk__in=Alert.objects.filter(decided_at__gte=since).values("firing_id"))
         | Q(playbook_id__in=Playbook.objects.filter(closed_at__gte=since).values("pk"))
         | Q(trigger_id__in=Trigger.objects.filter(updated_at__gte=since).values("pk"))
+        # a firing of an earlier day released from the weekly cap's queue since
+        | Q(released_at__gte=since)
     )
     days, playbooks = set(), set()
     for part in touched.children:  # one index read each, not one OR over the period

@@ -47,7 +47,15 @@ from reports.models import (
     TriggerSpan,
 )
 from tests import factories as f
-from triggers.models import Alert, Firing, RetentionForecast, Trigger, TriggerRun, TriggerRunChunk
+from triggers.models import (
+    Alert,
+    Firing,
+    RetentionForecast,
+    Trigger,
+    TriggerRun,
+    TriggerRunChunk,
+    WeeklyCap,
+)
 
 APPS = ("accounts", "health", "playbooks", "triggers", "reports")
 
@@ -222,6 +230,9 @@ def build(org, prefix: str) -> dict:
         TriggerRun: trigger_run,
         TriggerRunChunk: TriggerRunChunk.all_objects.create(
             organization=org, run=trigger_run, index=0, first_account_id=1, last_account_id=2
+        ),
+        WeeklyCap: WeeklyCap.all_objects.create(
+            organization=org, persona=persona, per_csm=5, updated_by=csm
         ),
     }
     settings = ReportSettings.all_objects.create(organization=org)

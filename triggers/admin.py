@@ -13,7 +13,15 @@ from orgs.admin_base import RecordAdmin, TenantAdmin, TenantInline
 from orgs.relations import TenantModelForm
 
 from .fields import TRIGGER_FIELDS
-from .models import Alert, Firing, RetentionForecast, Trigger, TriggerRun, TriggerRunChunk
+from .models import (
+    Alert,
+    Firing,
+    RetentionForecast,
+    Trigger,
+    TriggerRun,
+    TriggerRunChunk,
+    WeeklyCap,
+)
 from .services import TRIGGER_EDITABLE_FIELDS, trigger_create, trigger_update
 
 
@@ -98,6 +106,14 @@ class RetentionForecastAdmin(RecordAdmin):
     ]
     list_filter = ["month"]
     list_select_related = ["persona", "product"]
+
+
+@admin.register(WeeklyCap)
+class WeeklyCapAdmin(RecordAdmin):
+    """Edited in the product's configuration area (Alert volume); here for operators."""
+
+    list_display = ["persona", "per_csm", "updated_by", "updated_at"]
+    list_select_related = ["persona", "updated_by"]
 
 
 CHUNK_FIELDS = [

@@ -82,6 +82,15 @@ class Trigger(TenantModel):
             raise ValidationError(errors)
 
 
+class FiringQueue(models.TextChoices):
+    """Where a firing stands against the weekly per-CSM cap (triggers/caps.py)."""
+
+    NONE = "", "Not capped: materialized at once"
+    QUEUED = "queued", "Waiting for the CSM's capacity"
+    RELEASED = "released", "Released from the queue"
+    DROPPED = "dropped", "Dropped from the queue (no longer matched)"
+
+
 class Firing(TenantModel):
     """A trigger that fired for an account in a period (the day for nightly triggers, the
     first of the month for monthly ones). Unique per trigger, account and period: a night
@@ -100,6 +109,16 @@ class Firing(TenantModel):
         "playbooks.Playbook", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The weekly cap: a capped firing is queued until its owner has capacity (each night its
+    # trigger no longer matches the account drops it); `delivered_on` is the night whose run
+    # created its playbook or alert (what a week's capacity is counted from).
+    queue_state = models.CharField(
+        max_length=8, choices=FiringQueue.choices, default=FiringQueue.NONE, blank=True
+    )
+    delivered_on = models.DateField(null=True, blank=True)
+    # when the release gave a queued firing its playbook or alert (the reports' facts of its
+    # day are read again from then on)
+    released_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-fired_on", "-pk"]
@@ -114,7 +133,41 @@ class Firing(TenantModel):
             models.Index(fields=["trigger", "account", "fired_on"], name="firing_cooldown"),
             # the reports: the firings written since their facts were refreshed
             models.Index(fields=["organization", "created_at"], name="firing_org_created"),
+            # the cap: a week's deliveries per owner, and the queue
+            models.Index(fields=["organization", "delivered_on"], name="firing_org_delivered"),
+            models.Index(fields=["organization", "released_at"], name="firing_org_released"),
+            models.Index(
+                fields=["organization", "trigger"],
+                condition=Q(queue_state="queued"),
+                name="firing_queued",
+            ),
         ]
+
+
+class WeeklyCap(TenantModel):
+    """The most new playbooks and alerts a CSM receives from the triggers in a week (Monday
+    to Sunday). The row without a persona is the organization's (no row: DEFAULT_WEEKLY_CAP);
+    a persona's row gives its triggers their own budget per CSM. An empty cap: no cap."""
+
+    persona = models.ForeignKey(
+        "accounts.Persona", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    per_csm = models.PositiveIntegerField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["persona__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "persona"], name="weeklycap_unique", nulls_distinct=False
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"weekly cap {self.per_csm} ({self.persona or 'organization'})"
 
 
 class AlertStatus(models.TextChoices):

@@ -8,13 +8,37 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.expressions import Window
+from django.db.models.functions import Coalesce, RowNumber
 
 from accounts.models import Account, Subscription
+from health.models import HealthScore
 from orgs.models import User
 from playbooks.models import Playbook, PlaybookKind, PlaybookStatus
 
-from .models import Alert, AlertStatus, Firing, RetentionForecast, Schedule, Trigger
+from .caps import DEFAULT_WEEKLY_CAP, KIND_RANK, ORG_BUCKET, Caps, week_start
+from .models import (
+    Alert,
+    AlertStatus,
+    Firing,
+    FiringQueue,
+    RetentionForecast,
+    Schedule,
+    Trigger,
+    WeeklyCap,
+)
 
 ALERTS_SHOWN = 30
 
@@ -45,13 +69,17 @@ def accounts_cooling_down(*, triggers: list[Trigger], day: dt.date) -> dict[int,
     )
     # A cool-down reaching before year 1 (any positive number is valid) means since ever.
     longest = min(max((t.cooldown_days for t in triggers), default=0), (day - dt.date.min).days)
+    # a firing that waits in the cap's queue (or was dropped from it) reached nobody: it does
+    # not cool the trigger down; the night checks whether it still matches instead
     recent = pd.DataFrame(
         list(
             Firing.objects.filter(
                 trigger_id__in=ids,
                 fired_on__gte=day - dt.timedelta(days=longest),
                 fired_on__lt=day,
-            ).values_list("trigger_id", "account_id", "fired_on")
+            )
+            .exclude(queue_state__in=[FiringQueue.QUEUED, FiringQueue.DROPPED])
+            .values_list("trigger_id", "account_id", "fired_on")
         )
         if longest
         else [],
@@ -75,11 +103,15 @@ def firings_unmaterialized(
     first_id: int | None = None,
     last_id: int | None = None,
 ) -> QuerySet[Firing]:
-    """The period's firings of these triggers that have neither a playbook nor an alert yet,
-    locked for the caller's transaction; rows another runner holds are skipped, so two runs at
-    once never take the same firing."""
+    """The period's firings of these triggers that have neither a playbook nor an alert yet
+    and do not wait in the cap's queue, locked for the caller's transaction; rows another
+    runner holds are skipped, so two runs at once never take the same firing."""
     pending = Firing.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-        trigger_id__in=trigger_ids, period=period, playbook__isnull=True, alert__isnull=True
+        trigger_id__in=trigger_ids,
+        period=period,
+        playbook__isnull=True,
+        alert__isnull=True,
+        queue_state=FiringQueue.NONE,
     )
     if first_id is not None:
         pending = pending.filter(account_id__gte=first_id, account_id__lte=last_id)
@@ -91,6 +123,149 @@ def firings_unmaterialized(
 def firings_of_account(*, account: Account) -> QuerySet[Firing]:
     """An account's firings with their trigger (the account timeline reads them)."""
     return Firing.objects.filter(account=account).select_related("trigger")
+
+
+# -- The weekly cap and its queue (the maths: triggers/caps.py) -------------------------------
+
+
+def caps_in_force() -> Caps:
+    """The organization's weekly cap per CSM and the personas' own (one query)."""
+    org_cap, personas = DEFAULT_WEEKLY_CAP, {}
+    for persona_id, per_csm in WeeklyCap.objects.values_list("persona_id", "per_csm"):
+        if persona_id is None:
+            org_cap = per_csm
+        else:
+            personas[persona_id] = per_csm
+    return Caps(organization=org_cap, personas=personas)
+
+
+def _bucket_of_trigger(caps: Caps, path: str = "trigger__persona_id"):
+    """SQL of a firing's bucket (caps.Caps.bucket): its trigger's persona if that has a cap."""
+    if not caps.personas:
+        return Value(ORG_BUCKET, output_field=IntegerField())
+    return Case(
+        When(**{f"{path}__in": list(caps.personas)}, then=F(path)),
+        default=Value(ORG_BUCKET),
+        output_field=IntegerField(),
+    )
+
+
+def firings_delivered_in_week(*, day: dt.date, caps: Caps) -> pd.DataFrame:
+    """What the week of `day` (Monday to Sunday) has delivered: per owner of the playbook or
+    alert (None: unowned) and bucket, the firings whose playbook or alert a night of that week
+    created: owner_id, bucket, n. One grouped query."""
+    start = week_start(day)
+    qs = Firing.objects.filter(
+        delivered_on__gte=start, delivered_on__lte=start + dt.timedelta(days=6)
+    ).annotate(
+        owner=Coalesce("alert__owner_id", "playbook__owner_id"), bucket=_bucket_of_trigger(caps)
+    )
+    rows = qs.values("owner", "bucket").annotate(n=Count("pk")).order_by()
+    return pd.DataFrame(
+        [(r["owner"], r["bucket"], r["n"]) for r in rows], columns=["owner_id", "bucket", "n"]
+    )
+
+
+def firings_queue_ranked(
+    *,
+    day: dt.date,
+    caps: Caps,
+    limit: int | None = None,
+    skip_triggers: list[int] = (),
+    skip_ranges: list[tuple[int, int]] = (),
+) -> pd.DataFrame:
+    """The queue as the night releases it: the queued firings of active nightly triggers, of
+    accounts that are still customers, but for those the night could not check (the triggers
+    `skip_triggers`, the account ids in `skip_ranges`, a failed chunk's), each with its owner
+    now, its bucket and its rank in its owner's and bucket's queue (ROW_NUMBER: retention
+    first, then lower health on `day`, then older, then id). `limit`: only ranks up to it (the
+    largest cap). firing_id, owner_id, bucket, rn. One query."""
+    kind_rank = Case(
+        *(When(trigger__kind=kind, then=Value(rank)) for kind, rank in KIND_RANK.items()),
+        default=Value(len(KIND_RANK)),
+        output_field=IntegerField(),
+    )
+    health = Subquery(
+        HealthScore.objects.filter(account_id=OuterRef("account_id"), date=day).values("score")[:1]
+    )
+    bucket = _bucket_of_trigger(caps)
+    qs = (
+        Firing.objects.filter(
+            queue_state=FiringQueue.QUEUED,
+            trigger__is_active=True,
+            trigger__schedule=Schedule.NIGHTLY,
+            account__churned_at__isnull=True,
+        )
+        .exclude(account__lifecycle_stage="churned")
+        .exclude(trigger_id__in=list(skip_triggers))
+    )
+    for first, last in skip_ranges:
+        qs = qs.exclude(account_id__gte=first, account_id__lte=last)
+    qs = qs.annotate(
+        owner=F("account__owner_id"),
+        bucket=bucket,
+        kind_rank=kind_rank,
+        health=health,
+    ).annotate(
+        rn=Window(
+            RowNumber(),
+            partition_by=[F("account__owner_id"), bucket],
+            order_by=[
+                F("kind_rank").asc(),
+                F("health").asc(nulls_last=True),
+                F("fired_on").asc(),
+                F("pk").asc(),
+            ],
+        )
+    )
+    if limit is not None:
+        qs = qs.filter(rn__lte=limit)
+    rows = qs.values_list("pk", "owner", "bucket", "rn")
+    return pd.DataFrame(list(rows), columns=["firing_id", "owner_id", "bucket", "rn"])
+
+
+def firings_queued_in_range(
+    *, trigger_ids: list[int], first_id: int | None = None, last_id: int | None = None
+) -> pd.DataFrame:
+    """The queued firings of these triggers (of a chunk's accounts): firing_id, trigger_id,
+    account_id."""
+    qs = Firing.objects.filter(trigger_id__in=trigger_ids, queue_state=FiringQueue.QUEUED)
+    if first_id is not None:
+        qs = qs.filter(account_id__gte=first_id, account_id__lte=last_id)
+    return pd.DataFrame(
+        list(qs.values_list("pk", "trigger_id", "account_id")),
+        columns=["firing_id", "trigger_id", "account_id"],
+    )
+
+
+def firings_queued_count(*, owner: User | None = None, trigger: Trigger | None = None) -> int:
+    """How many firings wait in the cap's queue: the organization's, an owner's (by the
+    account's owner now) or a trigger's."""
+    qs = Firing.objects.filter(queue_state=FiringQueue.QUEUED)
+    if owner is not None:
+        qs = qs.filter(account__owner=owner)
+    if trigger is not None:
+        qs = qs.filter(trigger=trigger)
+    return qs.count()
+
+
+def firings_queued_by_owner() -> list[dict]:
+    """Per owner of the account now (None: unowned), how many firings wait in the queue:
+    {"owner_id", "n"}, most first. One grouped query."""
+    rows = (
+        Firing.objects.filter(queue_state=FiringQueue.QUEUED)
+        .values("account__owner_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "account__owner_id")
+    )
+    return [{"owner_id": r["account__owner_id"], "n": r["n"]} for r in rows]
+
+
+def weekly_caps() -> tuple[WeeklyCap | None, list[WeeklyCap]]:
+    """The organization's cap row (None: the default applies) and the personas' own rows."""
+    rows = list(WeeklyCap.objects.select_related("persona", "updated_by"))
+    own = next((r for r in rows if r.persona_id is None), None)
+    return own, sorted((r for r in rows if r.persona_id), key=lambda r: r.persona.name)
 
 
 # -- Alerts -------------------------------------------------------------------------------

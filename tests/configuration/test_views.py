@@ -81,6 +81,7 @@ def _writes(world) -> list[tuple[str, dict]]:
         (reverse("configuration:draft_discard", args=[draft.pk]), {}),
         (reverse("configuration:persona_new"), {"name": "X", "slug": "x", "priority": "5"}),
         (reverse("configuration:persona", args=[persona.pk]), {"name": "Y", "slug": "y"}),
+        (reverse("configuration:caps"), {"form": "org", "org-per_csm": "3"}),
     ]
 
 
@@ -93,6 +94,7 @@ def _reads(world) -> list[str]:
         reverse("configuration:dry_run", args=[trigger.pk]),
         reverse("configuration:backtest", args=[trigger.pk]),
         reverse("configuration:personas"),
+        reverse("configuration:caps"),
     ]
 
 
@@ -219,8 +221,17 @@ def test_the_dry_run_page_shows_the_counts_the_accounts_and_the_csv(client, worl
     assert (run.in_scope, run.matched, run.held_back, run.would_fire) == (5, 3, 0, 3)
     assert [r["name"] for r in response.context["rows"]] == ["Charlie", "Delta", "Echo"]
     assert response.context["rows"][2]["evidence"] == "The oldest unpaid invoice is 41 days overdue"
+    # under the default weekly cap (15 per CSM), nothing delivered this week: all 3 go
     assert run.per_owner == [
-        {"owner_id": csm.pk, "owner": csm.get_full_name() or csm.username, "count": 3}
+        {
+            "owner_id": csm.pk,
+            "owner": csm.get_full_name() or csm.username,
+            "count": 3,
+            "this_week": 0,
+            "receives": 3,
+            "held": 0,
+            "week_total": 3,
+        }
     ]
     csv = client.get(reverse("configuration:dry_run", args=[trigger.pk]), {"format": "csv"})
     lines = csv.content.decode().strip().splitlines()

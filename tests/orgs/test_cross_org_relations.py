@@ -392,7 +392,12 @@ def _form_cases(own, org, csm):
     """Each product form with a relation: how to build it for `own`, and valid other data."""
     from accounts.forms import AccountReassignForm, PortfolioFilterForm
     from api.forms import EraseForm, FiringExportForm, PlaybookExportForm
-    from configuration.forms import PersonaForm, TriggerDraftForm
+    from configuration.forms import (
+        PersonaCapForm,
+        PersonaCapRemoveForm,
+        PersonaForm,
+        TriggerDraftForm,
+    )
     from playbooks.forms import (
         ContactLogForm,
         PlaybookCloseForm,
@@ -443,6 +448,8 @@ def _form_cases(own, org, csm):
             ({}, {"kind": "retention"}, n) for n in ("persona", "product", "template")
         ],
         PersonaForm: [({}, {"name": "P", "slug": "p"}, "hand_picked")],
+        PersonaCapForm: [({}, {"per_csm": "3"}, "persona")],
+        PersonaCapRemoveForm: [({}, {}, "persona")],
     }
 
 

@@ -7,11 +7,13 @@
 - configuration: triggers created and changed, each change to what fires a new version;
 - nightly: the chain after scoring (fan out over chunks, count them, queue what follows),
   the night's problems, and the whole chain in the foreground;
+- caps: the weekly per-CSM cap's settings, and the night's release of its queue;
 - sweep: the nightly sweeper, which sends or does what the runs' rows say is owed and lost.
 
 Callers import from here."""
 
 from .alerts import alert_confirm, alert_dismiss, alerts_close_for_churn
+from .caps import Release, firings_release, weekly_cap_clear, weekly_cap_set
 from .configuration import (
     TRIGGER_EDITABLE_FIELDS,
     TRIGGER_VERSIONED_FIELDS,
@@ -40,6 +42,10 @@ from .nightly import (
 from .sweep import nightly_sweep, scheduled_night
 
 __all__ = [
+    "Release",
+    "firings_release",
+    "weekly_cap_clear",
+    "weekly_cap_set",
     "TRIGGER_EDITABLE_FIELDS",
     "TRIGGER_VERSIONED_FIELDS",
     "TriggerStats",

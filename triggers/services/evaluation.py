@@ -42,7 +42,7 @@ from ..conditions import (
     trigger_scope,
 )
 from ..fields import load_frame
-from ..models import Action, Alert, Firing, Schedule, Trigger
+from ..models import Action, Alert, Firing, FiringQueue, Schedule, Trigger
 from ..signals import firings_created
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,10 @@ class TriggerStats:
     fired: int = 0
     playbooks: int = 0
     alerts: int = 0
+    queued: int = 0  # firings that wait for their owner's capacity (the weekly cap)
+    dropped: int = 0  # queued firings whose trigger no longer matched their account
+    released: int = 0  # queued firings the night's release turned into playbooks or alerts
+    waiting: int | None = None  # queued after the release (None: not released here)
     seconds: dict = field(default_factory=lambda: {"read": 0.0, "evaluate": 0.0, "write": 0.0})
     # One per trigger that was skipped: {"trigger": id, "name": ..., "error": ...}.
     problems: list[dict] = field(default_factory=list)
@@ -165,6 +169,17 @@ def triggers_evaluate(
             needed |= frame_fields(trigger, compiled[trigger.pk])
         frame = load_frame(day=day, fields=needed, first_id=first_id, last_id=last_id)
         blocked = selectors.accounts_cooling_down(triggers=triggers, day=day)
+        # Nightly firings of capped triggers wait in the queue for the release (services/
+        # caps.py); those already waiting are kept if their trigger still matches tonight,
+        # dropped if not. Monthly triggers are not capped (their alerts count against it).
+        caps = selectors.caps_in_force() if schedule == Schedule.NIGHTLY else None
+        queued = selectors.firings_queued_in_range(
+            trigger_ids=[t.pk for t in triggers], first_id=first_id, last_id=last_id
+        )
+        queued_of = {
+            int(t): group["account_id"].to_numpy() for t, group in queued.groupby("trigger_id")
+        }
+        still_of: dict[int, pd.Index] = {}  # per trigger, the waiting accounts it matched
         t1 = time.perf_counter()
         rows_of: dict[int, list] = {}  # per trigger that evaluated, its firings' rows
         for trigger in triggers:
@@ -172,6 +187,11 @@ def triggers_evaluate(
                 break
             node = compiled[trigger.pk]
             rows = []
+            queue_state = (
+                FiringQueue.QUEUED
+                if caps is not None and caps.caps_trigger(trigger.persona_id)
+                else FiringQueue.NONE
+            )
             try:
                 # who the trigger may fire for: its persona, not holding its product, not cooling
                 scope = trigger_scope(trigger, frame)
@@ -179,6 +199,14 @@ def triggers_evaluate(
                     scope &= ~frame.index.isin(blocked[trigger.pk])
                 stats.evaluated += len(frame)
                 mask, evidence = evaluate(node, frame, within=scope)
+                # an account whose firing of this trigger waits in the queue keeps it (its age
+                # is its place): no new firing, no evidence to compute, it still matches
+                waiting = queued_of.get(trigger.pk)
+                if waiting is not None:
+                    is_waiting = frame.index.isin(waiting)
+                    still_of[trigger.pk] = frame.index[mask.to_numpy() & is_waiting]
+                    mask = mask & ~is_waiting
+                    evidence = evidence[~evidence.index.isin(waiting)]
                 if mask.any():
                     texts = evidence_texts(node, frame, mask)
                     for account_id, record, text in zip(
@@ -189,7 +217,7 @@ def triggers_evaluate(
                     ):
                         rows.append(
                             [org.pk, trigger.pk, account_id, period, day, trigger.version]
-                            + [record, text]
+                            + [record, text, queue_state]
                         )
             except EVALUATION_ERRORS as exc:
                 stats.report(
@@ -207,10 +235,16 @@ def triggers_evaluate(
             if not frame.empty and trigger.pk not in rows_of:
                 continue  # its evaluation failed: nothing of it is written tonight
             rows = rows_of.get(trigger.pk, [])
+            # the waiting firings their trigger still matched stay queued, the others drop
+            waiting = queued[queued["trigger_id"] == trigger.pk]
+            still = waiting["account_id"].isin(still_of.get(trigger.pk, [])).to_numpy()
+            drop = waiting["firing_id"][~still].tolist()
             try:
                 # One trigger's firings, playbooks and alerts commit together, or not at all.
                 with transaction.atomic():
                     _firings_insert(rows)
+                    if drop:
+                        Firing.objects.filter(pk__in=drop).update(queue_state=FiringQueue.DROPPED)
                     playbooks, alerts = firings_materialize(
                         org=org,
                         triggers=[trigger],
@@ -232,6 +266,24 @@ def triggers_evaluate(
             fired += len(rows)
             created_playbooks += playbooks
             created_alerts += alerts
+            stats.queued += sum(1 for row in rows if row[-1] == FiringQueue.QUEUED)
+            stats.dropped += len(drop)
+        if schedule == Schedule.NIGHTLY and first_id is None:
+            # The whole organization at once (not a chunk of a chained run, whose close
+            # releases): the night's release of the cap's queue follows here, but for the
+            # triggers it could not check tonight.
+            from .caps import firings_release
+
+            release = firings_release(
+                org=org,
+                day=day,
+                is_demo=is_demo,
+                skip_triggers=[p["trigger"] for p in stats.problems if "trigger" in p],
+            )
+            created_playbooks += release.playbooks
+            created_alerts += release.alerts
+            stats.released += release.released
+            stats.waiting = release.waiting
         stats.fired += fired
         stats.playbooks += created_playbooks
         stats.alerts += created_alerts
@@ -264,6 +316,7 @@ def _firings_insert(rows: list[list]) -> None:
             "trigger_version",
             "evidence",
             "evidence_text",
+            "queue_state",
             "created_at",
         ],
         rows=[r + [timezone.now()] for r in rows],
@@ -297,11 +350,19 @@ def firings_materialize(
             org=org, firings=to_playbook, triggers=by_id, opened_on=day, is_demo=is_demo
         )
         alerts_raise_for_firings(org=org, firings=to_alert)
+        firings_mark_delivered(firing_ids=[f.pk for f in pending], day=day)
         if pending:
             firings_created.send(
                 sender=Firing, organization_id=org.pk, firing_ids=[f.pk for f in pending]
             )
     return len(created.new), len(to_alert)
+
+
+def firings_mark_delivered(*, firing_ids: list[int], day: dt.date) -> None:
+    """Record the night whose run created these firings' playbooks or alerts: a week's
+    capacity under the cap is counted from it."""
+    for i in range(0, len(firing_ids), 5000):
+        Firing.objects.filter(pk__in=firing_ids[i : i + 5000]).update(delivered_on=day)
 
 
 def playbooks_open_for_firings(

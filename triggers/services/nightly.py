@@ -38,6 +38,7 @@ from playbooks.services import notifications_notify_admins
 
 from ..models import TriggerRun, TriggerRunChunk
 from ..signals import trigger_run_completed
+from .caps import firings_release
 from .evaluation import TriggerStats, triggers_evaluate
 from .monthly import triggers_run_monthly
 
@@ -156,7 +157,20 @@ def trigger_chunk_close(
 
 def trigger_run_finish_locked(run: TriggerRun) -> None:
     """Finish the (locked) run whose chunks are all closed, and queue the digest and on day 1
-    the monthly run after commit; their done-marks on the run say whether they happened."""
+    the monthly run after commit; their done-marks on the run say whether they happened.
+    First the cap's queue is released, once for the whole night (a failed chunk's firings
+    were not matched tonight, so they wait)."""
+    org = Organization.objects.get(pk=run.organization_id)
+    firings_release(
+        org=org,
+        day=run.date,
+        skip_triggers=[p["trigger"] for p in run.problems if "trigger" in p],
+        skip_ranges=list(
+            TriggerRunChunk.all_objects.filter(run=run, state=RunState.FAILED).values_list(
+                "first_account_id", "last_account_id"
+            )
+        ),
+    )
     run.state = RunState.FAILED if run.chunks_failed else RunState.DONE
     run.finished_at = timezone.now()
     run.save(update_fields=["state", "finished_at"])
@@ -353,6 +367,9 @@ def nightly_run_inline(
             "fired": 0,
             "playbooks": 0,
             "alerts": 0,
+            "queued": 0,
+            "released": 0,
+            "waiting": 0,
             "monthly_fired": 0,
             "problems": [],
             "seconds": {},
@@ -374,6 +391,9 @@ def nightly_run_inline(
         "fired": stats.fired,
         "playbooks": stats.playbooks + (monthly.playbooks if monthly else 0),
         "alerts": stats.alerts + (monthly.alerts if monthly else 0),
+        "queued": stats.queued,
+        "released": stats.released,
+        "waiting": stats.waiting or 0,
         "monthly_fired": monthly.fired if monthly else 0,
         "problems": problems,
         "seconds": stats.seconds,

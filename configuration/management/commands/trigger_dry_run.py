@@ -42,7 +42,10 @@ class Command(ProjectCommand):
             else:
                 day = dry_run_day(today)
             try:
-                run = trigger_dry_run(trigger=trigger, day=day)
+                # the cap's week: tonight's (today's), or the asked day's
+                run = trigger_dry_run(
+                    trigger=trigger, day=day, week_of=day if opts["date"] else today
+                )
             except ConditionError as exc:
                 raise CommandError(f"--trigger: its condition does not validate: {exc}") from None
             if opts["format"] == "csv":

@@ -35,9 +35,10 @@ from orgs.models import Organization
 from orgs.tenancy import org_context
 from orgs.timezones import org_zone
 from playbooks.models import Playbook
+from triggers import selectors as trigger_selectors
 from triggers import services as trigger_services
 from triggers.demo import demo_configuration_create
-from triggers.models import Firing, Trigger
+from triggers.models import Firing, Trigger, WeeklyCap
 
 
 def _peak_mb() -> float:
@@ -73,6 +74,17 @@ class Command(ProjectCommand):
         parser.add_argument("--naive-sample", type=int, default=2_000)
         parser.add_argument("--date", help="day to score (default: the org's today)")
         parser.add_argument("--triggers", type=int, default=50, help="0 skips the trigger stage")
+        parser.add_argument(
+            "--compare-cap",
+            type=int,
+            metavar="N",
+            help="time the trigger stage twice, without a weekly cap and with N per CSM",
+        )
+        parser.add_argument(
+            "--skip-scoring",
+            action="store_true",
+            help="reuse the day's scores (already scored): time only the trigger stage",
+        )
 
     def handle(self, *args, **opts):
         if opts["accounts"] < 1 or opts["workers"] < 1 or opts["naive_sample"] < 1:
@@ -116,6 +128,25 @@ class Command(ProjectCommand):
         if opts["triggers"] and not scored_yesterday:
             services.health_score_day(org=org, day=day - dt.timedelta(days=1))
 
+        if opts["skip_scoring"]:
+            if not opts["triggers"]:
+                raise CommandError("--skip-scoring times the trigger stage: give --triggers")
+            with org_context(org):
+                if not HealthRun.objects.filter(date=day, state="done").exists():
+                    raise CommandError(f"--skip-scoring: {day} is not scored yet")
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "organization": org.slug,
+                        "day": day.isoformat(),
+                        "accounts": n_accounts,
+                        **self._trigger_stages(org, day, opts),
+                    },
+                    indent=2,
+                )
+            )
+            return
+
         # -- the set-based pipeline, chunks over parallel processes like Celery workers ----
         t_start = time.perf_counter()
         run, chunk_ids = services.health_run_start(
@@ -132,7 +163,7 @@ class Command(ProjectCommand):
         scored = sum(r["accounts"] for r in results)
 
         # -- the trigger stage: 50 triggers over every account, firings and playbooks ------
-        triggers = self._trigger_stage(org, day, opts["triggers"]) if opts["triggers"] else None
+        triggers = self._trigger_stages(org, day, opts) if opts["triggers"] else None
 
         # -- the naive version on a sample: one query per measure per account, one save ----
         naive = self._naive(org, day, opts["naive_sample"])
@@ -164,11 +195,49 @@ class Command(ProjectCommand):
             if naive["accounts_per_second"]
             else None,
             "run_state": run.state,
-            "trigger_stage": triggers,
+            **(triggers or {"trigger_stage": None}),
         }
         if seeded:
             out["seed_seconds"] = round(seed_seconds, 1)
         self.stdout.write(json.dumps(out, indent=2))
+
+    def _trigger_stages(self, org, day: dt.date, opts) -> dict:
+        """The trigger stage under the organization's weekly cap as it is; with --compare-cap
+        N, twice in the same run, without a cap and with N per CSM (the setting restored)."""
+        if opts["compare_cap"] is None:
+            return {"trigger_stage": self._trigger_stage(org, day, opts["triggers"])}
+        with org_context(org):
+            before = list(WeeklyCap.objects.filter(persona=None).values_list("per_csm", flat=True))
+        runs = {}
+        try:
+            for name, cap in (("cap_off", None), ("cap_on", opts["compare_cap"])):
+                with org_context(org):
+                    WeeklyCap.objects.update_or_create(
+                        organization=org, persona=None, defaults={"per_csm": cap}
+                    )
+                runs[name] = self._trigger_stage(org, day, opts["triggers"])
+        finally:
+            with org_context(org):
+                if before:
+                    WeeklyCap.objects.filter(persona=None).update(per_csm=before[0])
+                else:
+                    WeeklyCap.objects.filter(persona=None).delete()
+        off, on = runs["cap_off"], runs["cap_on"]
+        return {
+            "trigger_stage_cap_off": off,
+            "trigger_stage_cap_on": on,
+            "cap_on_vs_off": {
+                "first_night_playbooks": [
+                    on["first_night_without_history"]["playbooks"],
+                    off["first_night_without_history"]["playbooks"],
+                ],
+                "first_night_seconds_ratio": _ratio(
+                    on["first_night_without_history"]["seconds"],
+                    off["first_night_without_history"]["seconds"],
+                ),
+                "second_night_seconds_ratio": _ratio(on["seconds"], off["seconds"]),
+            },
+        }
 
     def _trigger_stage(self, org, day: dt.date, count: int) -> dict:
         """Make sure the organization has `count` active nightly triggers (the demo's, then
@@ -198,12 +267,20 @@ class Command(ProjectCommand):
         seconds = time.perf_counter() - t0
         with org_context(org):
             _clear_nights(day)  # leave no trace
+        with org_context(org):
+            cap = trigger_selectors.caps_in_force().organization
+            csms = Account.objects.exclude(owner=None).values("owner").distinct().count()
         return {
             "triggers": n_triggers,
+            "weekly_cap_per_csm": cap,
+            "account_owners": csms,
             "accounts_evaluated": stats.evaluated // max(n_triggers, 1),
             "fired": stats.fired,
             "playbooks": stats.playbooks,
             "alerts": stats.alerts,
+            "queued": stats.queued,
+            "released": stats.released,
+            "waiting": stats.waiting,
             "seconds": round(seconds, 2),
             "seconds_by_step": {k: round(v, 2) for k, v in stats.seconds.items()},
             "target_seconds": 10,
@@ -211,6 +288,9 @@ class Command(ProjectCommand):
                 "fired": first.fired,
                 "playbooks": first.playbooks,
                 "alerts": first.alerts,
+                "queued": first.queued,
+                "released": first.released,
+                "waiting": first.waiting,
                 "seconds": round(first_seconds, 2),
             },
         }
@@ -328,6 +408,10 @@ def _variant(trigger, n: int):
         action=trigger.action,
         template_id=trigger.template_id,
     )
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 2) if b else None
 
 
 def _clear_nights(day: dt.date) -> None:

@@ -1,0 +1,83 @@
+"""The Alert volume page: admins set the organization's weekly cap and personas' own,
+analysts read them, bad input is refused on its field; the queue is counted per CSM."""
+
+import pytest
+from django.urls import reverse
+
+from tests import factories as f
+from tests.conftest import _member
+from tests.triggers.test_caps import NIGHT1, _world
+from triggers import services
+from triggers.models import WeeklyCap
+
+pytestmark = pytest.mark.django_db
+
+URL = "/configuration/alert-volume/"
+
+
+def test_the_url():
+    assert reverse("configuration:caps") == URL
+
+
+def test_an_admin_sees_the_default_and_sets_the_caps(client, org, org_admin):
+    client.force_login(org_admin)
+    page = client.get(URL).content.decode()
+    assert "At most 15 new playbooks and alerts per CSM per week" in page
+    assert "(The default, 15.)" in page
+    assert client.post(URL, {"form": "org", "org-per_csm": "4"}).status_code == 302
+    assert list(WeeklyCap.all_objects.values_list("persona", "per_csm", "updated_by")) == [
+        (None, 4, org_admin.pk)
+    ]
+    assert "At most 4 new playbooks" in client.get(URL).content.decode()
+    # empty: no cap
+    client.post(URL, {"form": "org", "org-per_csm": ""})
+    assert WeeklyCap.all_objects.get(persona=None).per_csm is None
+    assert "No cap: every firing" in client.get(URL).content.decode()
+    # a persona's own, then back to sharing the organization's
+    growth = f.PersonaFactory(organization=org, name="Growth", slug="growth")
+    client.post(URL, {"form": "persona", "persona-persona": str(growth.pk), "persona-per_csm": "2"})
+    assert WeeklyCap.all_objects.get(persona=growth).per_csm == 2
+    assert "2 per CSM per week" in client.get(URL).content.decode()
+    client.post(URL, {"form": "remove", "persona": str(growth.pk)})
+    assert not WeeklyCap.all_objects.filter(persona=growth).exists()
+
+
+def test_bad_input_is_refused_on_its_field(client, org, org_admin, other_org):
+    client.force_login(org_admin)
+    response = client.post(URL, {"form": "org", "org-per_csm": "-1"})
+    assert response.status_code == 422
+    assert "greater than or equal to 0" in response.content.decode()
+    theirs = f.PersonaFactory(organization=other_org, name="Theirs", slug="theirs")
+    response = client.post(
+        URL, {"form": "persona", "persona-persona": str(theirs.pk), "persona-per_csm": "2"}
+    )
+    assert response.status_code == 422
+    assert client.post(URL, {"form": "remove", "persona": str(theirs.pk)}).status_code == 400
+    assert client.post(URL, {"form": "nope"}).status_code == 400
+    assert WeeklyCap.all_objects.count() == 0
+
+
+def test_an_analyst_reads_but_cannot_change(client, org, analyst):
+    client.force_login(analyst)
+    page = client.get(URL).content.decode()
+    assert "Only an admin changes the caps." in page and 'name="org-per_csm"' not in page
+    assert client.post(URL, {"form": "org", "org-per_csm": "3"}).status_code == 403
+    assert WeeklyCap.all_objects.count() == 0
+
+
+def test_the_queue_is_counted_per_csm_and_on_the_trigger(client, org, csm, org_admin):
+    """Night 1 of tests/triggers/test_caps.py: Carla's A2, A8, A5, A4 and the unowned U2 wait
+    (5); of them, retention's A2, A8 and U2 (3)."""
+    bruno = _member(org, "csm", "bruno.csm")
+    accounts, retention, expansion = _world(org, csm, bruno)
+    services.triggers_evaluate(org=org, day=NIGHT1)
+    client.force_login(org_admin)
+    page = client.get(URL).content.decode()
+    assert "5 firings wait in the queue" in page
+    rows = page.split('id="queue-table"')[1]
+    assert '<td class="num">4</td>' in rows and '<td class="num">1</td>' in rows
+    detail = client.get(reverse("configuration:trigger", args=[retention.pk])).content.decode()
+    assert "3 firings" in detail.split('id="trigger-waiting"')[1][:200]
+    assert (
+        "5 firings wait in the queue" in client.get(reverse("configuration:home")).content.decode()
+    )
