@@ -14,9 +14,13 @@ Callers import from here."""
 from .alerts import alert_confirm, alert_dismiss, alerts_close_for_churn
 from .configuration import (
     TRIGGER_EDITABLE_FIELDS,
+    TRIGGER_SNAPSHOT_FIELDS,
     TRIGGER_VERSIONED_FIELDS,
     trigger_create,
+    trigger_pause,
+    trigger_snapshot,
     trigger_update,
+    trigger_versions_record_initial,
 )
 from .evaluation import (
     TriggerStats,
@@ -41,6 +45,7 @@ from .sweep import nightly_sweep, scheduled_night
 
 __all__ = [
     "TRIGGER_EDITABLE_FIELDS",
+    "TRIGGER_SNAPSHOT_FIELDS",
     "TRIGGER_VERSIONED_FIELDS",
     "TriggerStats",
     "alert_confirm",
@@ -61,8 +66,11 @@ __all__ = [
     "trigger_run_digest",
     "trigger_run_monthly",
     "trigger_create",
+    "trigger_pause",
+    "trigger_snapshot",
     "trigger_run_start",
     "trigger_update",
+    "trigger_versions_record_initial",
     "triggers_evaluate",
     "triggers_run_monthly",
 ]
