@@ -1,19 +1,24 @@
 """Writes of the configuration area: trigger drafts saved, published (through the triggers'
-versioning services: a new trigger at version 1, or the next version of the one edited) and
-discarded. Personas are saved by accounts.services.persona_save."""
+versioning services: a new trigger at version 1, or the next version of the one edited),
+discarded, or made from an old version (restored: publishing it makes a new version, history
+is never rewritten). Personas are saved by accounts.services.persona_save."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from accounts.models import Persona, Product
 from orgs.models import User
 from orgs.tenancy import org_context
+from playbooks.models import PlaybookTemplate
 from triggers.fields import validate_condition
-from triggers.models import Trigger
-from triggers.services import trigger_create, trigger_update
+from triggers.models import Trigger, TriggerVersion
+from triggers.services import TRIGGER_VERSIONED_FIELDS, trigger_create, trigger_update
 
 from .models import DRAFT_FIELDS, TriggerDraft
 
@@ -105,3 +110,67 @@ def trigger_draft_discard(*, draft: TriggerDraft, acting_user: User | None) -> N
         draft.organization_id,
         getattr(acting_user, "pk", None),
     )
+
+
+_RELATIONS = {"persona": Persona, "product": Product, "template": PlaybookTemplate}
+
+
+def trigger_draft_from_version(
+    *, version: TriggerVersion, acting_user: User | None
+) -> TriggerDraft:
+    """A new draft of the version's trigger holding that version's fields (what fired; the
+    trigger keeps its current name). Publishing it makes the next version. ValidationError
+    when the trigger already has a draft (publish or discard it first), or when a persona,
+    product or template the version named is gone, or its condition no longer validates."""
+    with org_context(version.organization_id), transaction.atomic():
+        trigger = Trigger.objects.select_for_update().get(pk=version.trigger_id)
+        if TriggerDraft.objects.filter(trigger=trigger).exists():
+            raise ValidationError(
+                _("“%(name)s” already has a draft: publish or discard it first.")
+                % {"name": trigger.name}
+            )
+        values = {name: getattr(trigger, name) for name in DRAFT_FIELDS}
+        for name in TRIGGER_VERSIONED_FIELDS:
+            stored = version.fields.get(name)
+            model = _RELATIONS.get(name)
+            if model is None:
+                values[name] = stored
+            elif stored is None:
+                values[name] = None
+            else:
+                # the tenant manager: only this organization's rows
+                values[name] = model.objects.filter(pk=stored).first()
+                if values[name] is None:
+                    raise ValidationError(
+                        {
+                            name: _("Version %(v)s names a %(field)s that no longer exists.")
+                            % {"v": version.version, "field": name}
+                        }
+                    )
+        try:
+            validate_condition(values["condition"])
+        except ValidationError as exc:
+            raise ValidationError(
+                {
+                    "condition": _("Version %(v)s's condition no longer validates: %(error)s")
+                    % {"v": version.version, "error": " ".join(exc.messages)}
+                }
+            ) from None
+        draft = TriggerDraft(
+            organization_id=version.organization_id,
+            trigger=trigger,
+            created_by=acting_user,
+            updated_by=acting_user,
+            **values,
+        )
+        draft.full_clean()
+        draft.save()
+    logger.info(
+        "trigger draft restored from version trigger=%s version=%s draft=%s org=%s by=%s",
+        version.trigger_id,
+        version.version,
+        draft.pk,
+        version.organization_id,
+        getattr(acting_user, "pk", None),
+    )
+    return draft

@@ -126,7 +126,13 @@ def trigger_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "configuration/trigger_detail.html",
-        {"trigger": trigger, "builder": builder, "draft": selectors.draft_of(trigger=trigger)},
+        {
+            "trigger": trigger,
+            "builder": builder,
+            "draft": selectors.draft_of(trigger=trigger),
+            "switch": next(iter(selectors.trigger_switches(trigger=trigger, limit=1)), None),
+            "can_pause": _is_admin(request),
+        },
     )
 
 

@@ -45,7 +45,16 @@ from reports.models import (
     TriggerSpan,
 )
 from tests import factories as f
-from triggers.models import Alert, Firing, RetentionForecast, Trigger, TriggerRun, TriggerRunChunk
+from triggers.models import (
+    Alert,
+    Firing,
+    RetentionForecast,
+    Trigger,
+    TriggerRun,
+    TriggerRunChunk,
+    TriggerSwitch,
+    TriggerVersion,
+)
 
 APPS = ("accounts", "health", "playbooks", "triggers", "reports")
 
@@ -220,6 +229,12 @@ def build(org, prefix: str) -> dict:
         TriggerRun: trigger_run,
         TriggerRunChunk: TriggerRunChunk.all_objects.create(
             organization=org, run=trigger_run, index=0, first_account_id=1, last_account_id=2
+        ),
+        TriggerVersion: TriggerVersion.all_objects.create(
+            organization=org, trigger=trigger, version=1, fields={"name": trigger.name}
+        ),
+        TriggerSwitch: TriggerSwitch.all_objects.create(
+            organization=org, trigger=trigger, is_active=False, created_by=admin
         ),
     }
     settings = ReportSettings.all_objects.create(organization=org)

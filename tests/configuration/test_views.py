@@ -73,7 +73,18 @@ def _writes(world) -> list[tuple[str, dict]]:
         template=world["templates"]["save"],
     )
     persona = Persona.all_objects.get(slug="enterprise")
+    from triggers.models import TriggerVersion
+    from triggers.services import trigger_snapshot
+
+    TriggerVersion.all_objects.create(
+        organization=trigger.organization,
+        trigger=trigger,
+        version=1,
+        fields=trigger_snapshot(trigger),
+    )
     return [
+        (reverse("configuration:trigger_version_restore", args=[trigger.pk, 1]), {}),
+        (reverse("configuration:trigger_pause", args=[trigger.pk]), {"paused": "1"}),
         (reverse("configuration:trigger_new"), _draft_data(world)),
         (reverse("configuration:trigger_edit", args=[trigger.pk]), _draft_data(world)),
         (reverse("configuration:draft", args=[draft.pk]), _draft_data(world)),
@@ -90,6 +101,7 @@ def _reads(world) -> list[str]:
         reverse("configuration:home"),
         reverse("configuration:triggers"),
         reverse("configuration:trigger", args=[trigger.pk]),
+        reverse("configuration:trigger_history", args=[trigger.pk]),
         reverse("configuration:dry_run", args=[trigger.pk]),
         reverse("configuration:backtest", args=[trigger.pk]),
         reverse("configuration:personas"),
@@ -103,7 +115,7 @@ def test_csms_and_managers_are_refused_every_configuration_page_and_write(
     client.force_login(request.getfixturevalue(role))
     writes = _writes(world)
     before = (
-        list(Trigger.all_objects.values_list("pk", "version", "name")),
+        list(Trigger.all_objects.values_list("pk", "version", "name", "is_active")),
         TriggerDraft.all_objects.count(),
         list(Persona.all_objects.values_list("pk", "name")),
     )
@@ -112,7 +124,7 @@ def test_csms_and_managers_are_refused_every_configuration_page_and_write(
     for url in _reads(world):
         assert client.get(url).status_code == 403, url
     after = (
-        list(Trigger.all_objects.values_list("pk", "version", "name")),
+        list(Trigger.all_objects.values_list("pk", "version", "name", "is_active")),
         TriggerDraft.all_objects.count(),
         list(Persona.all_objects.values_list("pk", "name")),
     )
