@@ -12,7 +12,7 @@ from playbooks.models import PlaybookTemplate
 from triggers.models import Firing, Trigger, TriggerSwitch, TriggerVersion
 from triggers.services import trigger_snapshot
 
-from .models import TriggerDraft
+from .models import PersonaDraft, PersonaVersion, TriggerDraft, persona_snapshot
 
 SAMPLE_SIZE = 10
 
@@ -45,10 +45,14 @@ def draft_of(*, trigger: Trigger) -> TriggerDraft | None:
 
 
 def personas_with_counts() -> QuerySet[Persona]:
-    return Persona.objects.annotate(
-        members=Count("accounts", distinct=True),
-        picked=Count("hand_picked", distinct=True),
-    ).order_by("priority", "name")
+    return (
+        Persona.objects.select_related("draft")
+        .annotate(
+            members=Count("accounts", distinct=True),
+            picked=Count("hand_picked", distinct=True),
+        )
+        .order_by("priority", "name")
+    )
 
 
 def persona_get(*, pk: int) -> Persona:
@@ -136,3 +140,50 @@ def version_relation_names(versions: list[TriggerVersion]) -> dict[str, dict[int
             PlaybookTemplate.objects.filter(pk__in=ids["template"]).values_list("pk", "name")
         ),
     }
+
+
+def accounts_by_ids(*, ids: list[int], limit: int = 200) -> list[Account]:
+    return list(Account.objects.filter(pk__in=ids).order_by("name")[:limit])
+
+
+def persona_drafts_new() -> QuerySet[PersonaDraft]:
+    """Drafts of personas not yet published."""
+    return PersonaDraft.objects.filter(persona__isnull=True).select_related("updated_by")
+
+
+def persona_draft_get(*, pk: int) -> PersonaDraft:
+    return PersonaDraft.objects.select_related("persona").get(pk=pk)
+
+
+def persona_draft_of(*, persona: Persona) -> PersonaDraft | None:
+    return PersonaDraft.objects.filter(persona=persona).first()
+
+
+def persona_versions(*, persona: Persona) -> list[PersonaVersion]:
+    """The persona's versions, newest first (each existing persona has its version 1 from the
+    migration; every publish adds one). A persona saved without them (the demo's seed) shows
+    its current state as an unsaved version 1."""
+    rows = list(
+        PersonaVersion.objects.filter(persona=persona)
+        .select_related("created_by")
+        .order_by("-version")
+    )
+    if not rows:
+        rows.append(
+            PersonaVersion(
+                organization_id=persona.organization_id,
+                persona=persona,
+                version=1,
+                fields=persona_snapshot(persona=persona),
+                members=Account.objects.filter(persona=persona).count(),
+            )
+        )
+    return rows
+
+
+def persona_version_get(*, persona: Persona, version: int) -> PersonaVersion:
+    return PersonaVersion.objects.get(persona=persona, version=version)
+
+
+def account_names(*, ids) -> dict[int, str]:
+    return dict(Account.objects.filter(pk__in=list(ids)).values_list("pk", "name"))

@@ -29,4 +29,21 @@ urlpatterns = [
     path("personas/", views.persona_list, name="personas"),
     path("personas/new/", views.persona_new, name="persona_new"),
     path("personas/<int:pk>/", views.persona_edit, name="persona"),
+    path("personas/<int:pk>/history/", version_views.persona_history, name="persona_history"),
+    path(
+        "personas/<int:pk>/versions/<int:version>/restore/",
+        version_views.persona_version_restore,
+        name="persona_version_restore",
+    ),
+    path("personas/drafts/<int:pk>/", views.persona_draft_edit, name="persona_draft"),
+    path(
+        "personas/drafts/<int:pk>/publish/",
+        version_views.persona_draft_publish_view,
+        name="persona_draft_publish",
+    ),
+    path(
+        "personas/drafts/<int:pk>/discard/",
+        version_views.persona_draft_discard_view,
+        name="persona_draft_discard",
+    ),
 ]

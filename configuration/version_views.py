@@ -1,7 +1,9 @@
-"""The configuration area's version pages for triggers: the history (versions side by side,
+"""The configuration area's version pages. Triggers: the history (versions side by side,
 what changed marked in words, firings per version, pauses and resumes), restoring a version
 as a new draft (analysts and admins: publishing it makes the next version, never rewrites
-one), and pausing or resuming a trigger (admins: not a version)."""
+one), and pausing or resuming a trigger (admins: not a version). Personas: publishing a
+draft (admins: membership refreshed at once, a new version), discarding one, the history
+side by side (members per version) and restoring a version as a draft."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import Persona
+from accounts.personas import ACCOUNT_FIELDS
 from playbooks.models import PlaybookKind
 from triggers.fields import TRIGGER_FIELDS
 from triggers.models import Action, Schedule, Trigger, TriggerVersion
@@ -20,7 +24,13 @@ from triggers.services import TRIGGER_SNAPSHOT_FIELDS, trigger_pause
 
 from . import selectors
 from .builder import ConditionBuilder
-from .services import trigger_draft_from_version
+from .models import PERSONA_SNAPSHOT_FIELDS, PersonaDraft, PersonaVersion
+from .services import (
+    persona_draft_discard,
+    persona_draft_from_version,
+    persona_draft_publish,
+    trigger_draft_from_version,
+)
 from .views import admins_only, configure
 
 
@@ -183,3 +193,162 @@ def trigger_pause_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Paused: it fires nothing until it is resumed."))
     return redirect("configuration:trigger", pk=pk)
+
+
+# -- personas ---------------------------------------------------------------------------
+
+
+def _persona(pk: int) -> Persona:
+    try:
+        return selectors.persona_get(pk=pk)
+    except Persona.DoesNotExist:
+        raise Http404(_("Not found.")) from None
+
+
+def _persona_draft(pk: int) -> PersonaDraft:
+    try:
+        return selectors.persona_draft_get(pk=pk)
+    except PersonaDraft.DoesNotExist:
+        raise Http404(_("Not found.")) from None
+
+
+@admins_only
+@require_POST
+def persona_draft_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
+    draft = _persona_draft(pk)
+    try:
+        persona, version, assigned = persona_draft_publish(draft=draft, acting_user=request.user)
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, _("Not published: %(error)s") % {"error": error})
+        return redirect("configuration:persona_draft", pk=pk)
+    count = assigned.counts.get(persona.slug, 0)
+    if version is None:
+        messages.success(
+            request,
+            _("Nothing changed: “%(name)s” stays as it was, %(count)s accounts.")
+            % {"name": persona.name, "count": count},
+        )
+    else:
+        messages.success(
+            request,
+            _("Published “%(name)s”, version %(v)s: %(count)s accounts are in it now.")
+            % {"name": persona.name, "v": version.version, "count": count},
+        )
+    return redirect("configuration:persona", pk=persona.pk)
+
+
+@configure
+@require_POST
+def persona_draft_discard_view(request: HttpRequest, pk: int) -> HttpResponse:
+    draft = _persona_draft(pk)
+    persona_id = draft.persona_id
+    persona_draft_discard(draft=draft, acting_user=request.user)
+    messages.success(request, _("Draft discarded."))
+    if persona_id:
+        return redirect("configuration:persona", pk=persona_id)
+    return redirect("configuration:personas")
+
+
+def _persona_labels() -> dict[str, str]:
+    return {
+        "name": _("Name"),
+        "slug": _("Short name (slug)"),
+        "description": _("Description"),
+        "priority": _("Priority"),
+        "rules": _("Rules"),
+        "hand_picked": _("Hand-picked accounts"),
+    }
+
+
+@configure
+@require_GET
+def persona_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """The persona's versions newest first and two side by side (default: the latest and the
+    one before; `?left=N&right=M` another pair)."""
+    persona = _persona(pk)
+    versions = selectors.persona_versions(persona=persona)
+    labels = _persona_labels()
+    choices = selectors.builder_choices()
+    picked_ids = {i for v in versions for i in (v.fields.get("hand_picked") or [])}
+    names = selectors.account_names(ids=picked_ids)
+
+    def show(name, value) -> str:
+        if name == "rules":
+            if not value:
+                return _("No rules: hand-picked accounts only")
+            return ConditionBuilder(
+                catalogue=ACCOUNT_FIELDS,
+                tree=value,
+                choices=choices,
+                currency=request.organization.currency,
+                required=False,
+            ).sentence
+        if name == "hand_picked":
+            if not value:
+                return _("None")
+            shown = [names.get(i) or _("(deleted, id %(id)s)") % {"id": i} for i in value[:20]]
+            more = len(value) - len(shown)
+            text = ", ".join(shown)
+            return text + (" " + _("and %(n)s more") % {"n": more} if more else "")
+        return "" if value is None else str(value)
+
+    rows, left, right = [], None, None
+    if versions:
+        right = _pick(versions, request.GET.get("right"), versions[0])
+        older = [v for v in versions if v.version < right.version]
+        left = _pick(versions, request.GET.get("left"), older[0] if older else None)
+        if left is not None and left.version == right.version:
+            left = older[0] if older else None
+        for name in PERSONA_SNAPSHOT_FIELDS:
+            r = right.fields.get(name)
+            row = {"label": labels[name], "right": show(name, r), "changed": False}
+            if left is not None:
+                lv = left.fields.get(name)
+                row["left"] = show(name, lv)
+                row["changed"] = lv != r
+            rows.append(row)
+    latest = versions[0].version if versions else None
+    items = [
+        {
+            "version": v,
+            "changed": [labels.get(n, n) for n in v.changed],
+            "current": v.version == latest,
+        }
+        for v in versions
+    ]
+    return render(
+        request,
+        "configuration/persona_history.html",
+        {
+            "persona": persona,
+            "items": items,
+            "left": left,
+            "right": right,
+            "rows": rows,
+            "changed_count": sum(1 for r in rows if r["changed"]),
+            "draft": selectors.persona_draft_of(persona=persona),
+        },
+    )
+
+
+@configure
+@require_POST
+def persona_version_restore(request: HttpRequest, pk: int, version: int) -> HttpResponse:
+    persona = _persona(pk)
+    try:
+        row = selectors.persona_version_get(persona=persona, version=version)
+    except PersonaVersion.DoesNotExist:
+        raise Http404(_("Not found.")) from None
+    try:
+        draft = persona_draft_from_version(version=row, acting_user=request.user)
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, _("Not restored: %(error)s") % {"error": error})
+        return redirect("configuration:persona_history", pk=pk)
+    messages.success(
+        request,
+        _("Version %(v)s restored as a draft: publishing it makes a new version.")
+        % {"v": row.version},
+    )
+    return redirect("configuration:persona_draft", pk=draft.pk)

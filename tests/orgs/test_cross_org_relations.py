@@ -392,7 +392,7 @@ def _form_cases(own, org, csm):
     """Each product form with a relation: how to build it for `own`, and valid other data."""
     from accounts.forms import AccountReassignForm, PortfolioFilterForm
     from api.forms import EraseForm, FiringExportForm, PlaybookExportForm
-    from configuration.forms import PersonaForm, TriggerDraftForm
+    from configuration.forms import PersonaDraftForm, PersonaForm, TriggerDraftForm
     from playbooks.forms import (
         ContactLogForm,
         PlaybookCloseForm,
@@ -443,6 +443,7 @@ def _form_cases(own, org, csm):
             ({}, {"kind": "retention"}, n) for n in ("persona", "product", "template")
         ],
         PersonaForm: [({}, {"name": "P", "slug": "p"}, "hand_picked")],
+        PersonaDraftForm: [({}, {"name": "P", "slug": "p"}, "hand_picked")],
     }
 
 
