@@ -20,7 +20,7 @@ from accounts.personas import ACCOUNT_FIELDS
 from playbooks.models import PlaybookKind
 from triggers.fields import TRIGGER_FIELDS
 from triggers.models import Action, Schedule, Trigger, TriggerVersion
-from triggers.services import TRIGGER_SNAPSHOT_FIELDS, trigger_pause
+from triggers.services import trigger_pause
 
 from . import selectors
 from .builder import ConditionBuilder
@@ -113,7 +113,7 @@ def trigger_history(request: HttpRequest, pk: int) -> HttpResponse:
     if left is not None and left.version == right.version:
         left = older[0] if older else None
     rows = []
-    for name in TRIGGER_SNAPSHOT_FIELDS:
+    for name in labels:  # the order the trigger's page shows them in
         r = right.fields.get(name)
         row = {"label": labels[name], "right": display.value(name, r), "changed": False}
         if left is not None:
