@@ -13,7 +13,7 @@ from accounts.models import Account, Persona
 from orgs.relations import TenantForm, TenantModelForm
 from playbooks.models import PlaybookTemplate
 
-from .models import TriggerDraft
+from .models import PersonaDraft, TriggerDraft
 
 MAX_ADDED_BY_NAME = 50
 
@@ -184,3 +184,20 @@ class PersonaCapRemoveForm(TenantForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["persona"].queryset = Persona.objects.all()
+
+
+class PersonaDraftForm(PersonaForm):
+    """The persona form over a draft (what analysts and admins save; an admin publishes it).
+    The slug must stay free among the organization's other personas."""
+
+    class Meta(PersonaForm.Meta):
+        model = PersonaDraft
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"]
+        taken = Persona.objects.filter(slug=slug)
+        if self.instance.persona_id:
+            taken = taken.exclude(pk=self.instance.persona_id)
+        if taken.exists():
+            raise forms.ValidationError(gettext("Another persona has this short name."))
+        return slug

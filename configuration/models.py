@@ -77,3 +77,88 @@ class TriggerDraft(TenantModel):
     def fields(self) -> dict:
         """The draft's values by Trigger field name (relations as rows)."""
         return {name: getattr(self, name) for name in DRAFT_FIELDS}
+
+
+# What a persona version keeps, and a persona draft holds: the persona's own fields, its
+# rules and its hand-picked accounts (by id in a version).
+PERSONA_SNAPSHOT_FIELDS = ("name", "slug", "description", "priority", "rules", "hand_picked")
+
+
+def persona_snapshot(*, persona) -> dict:
+    """The saved persona's PERSONA_SNAPSHOT_FIELDS as JSON data (hand-picked as sorted ids)."""
+    out = {name: getattr(persona, name) for name in PERSONA_SNAPSHOT_FIELDS[:-1]}
+    out["hand_picked"] = sorted(persona.hand_picked.values_list("pk", flat=True))
+    return out
+
+
+class PersonaDraft(TenantModel):
+    """A persona still being edited (a new one, or a change to a published one): what an
+    analyst or an admin saves; nobody's membership changes until an admin publishes it,
+    which saves the persona, refreshes membership at once and records a PersonaVersion."""
+
+    persona = models.OneToOneField(
+        "accounts.Persona",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="draft",
+        help_text=_("The published persona this draft changes; empty for a new persona."),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("short name (slug)"), max_length=60)
+    description = models.TextField(_("description"), blank=True)
+    priority = models.PositiveIntegerField(_("priority"), default=100)
+    rules = models.JSONField(_("rules"), default=dict, blank=True)
+    hand_picked = models.ManyToManyField(
+        "accounts.Account", verbose_name=_("hand-picked accounts"), blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("persona draft")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PersonaVersion(TenantModel):
+    """One published version of a persona, written once when a draft is published (or the
+    persona saved through the configuration services) and never changed: `fields` is the
+    snapshot (PERSONA_SNAPSHOT_FIELDS, hand-picked accounts as sorted ids), `changed` the
+    names that differ from the previous version."""
+
+    persona = models.ForeignKey(
+        "accounts.Persona", on_delete=models.CASCADE, related_name="versions"
+    )
+    version = models.PositiveIntegerField()
+    fields = models.JSONField()
+    changed = models.JSONField(default=list, blank=True)
+    members = models.PositiveIntegerField(
+        default=0, help_text=_("Accounts in the persona right after this version was published.")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["persona", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["persona", "version"], name="personaversion_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.persona_id} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("a persona version is immutable: publish a new one")
+        super().save(*args, **kwargs)

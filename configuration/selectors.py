@@ -8,9 +8,11 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Account, Persona, Product
 from accounts.personas import persona_rules_q
-from triggers.models import Trigger
+from playbooks.models import PlaybookTemplate
+from triggers.models import Firing, Trigger, TriggerSwitch, TriggerVersion
+from triggers.services import trigger_snapshot
 
-from .models import TriggerDraft
+from .models import PersonaDraft, PersonaVersion, TriggerDraft, persona_snapshot
 
 SAMPLE_SIZE = 10
 
@@ -43,10 +45,14 @@ def draft_of(*, trigger: Trigger) -> TriggerDraft | None:
 
 
 def personas_with_counts() -> QuerySet[Persona]:
-    return Persona.objects.annotate(
-        members=Count("accounts", distinct=True),
-        picked=Count("hand_picked", distinct=True),
-    ).order_by("priority", "name")
+    return (
+        Persona.objects.select_related("draft")
+        .annotate(
+            members=Count("accounts", distinct=True),
+            picked=Count("hand_picked", distinct=True),
+        )
+        .order_by("priority", "name")
+    )
 
 
 def persona_get(*, pk: int) -> Persona:
@@ -71,3 +77,113 @@ def builder_choices() -> dict[str, list[tuple[str, str]]]:
         "products": list(Product.objects.order_by("name").values_list("code", "name")),
         "persona": list(Persona.objects.order_by("name").values_list("slug", "name")),
     }
+
+
+def trigger_versions(*, trigger: Trigger) -> list[TriggerVersion]:
+    """The trigger's versions, newest first. A trigger saved without the versioning services
+    (none should be) gets its current state as an unsaved row of its current version, so the
+    history always shows what fires now."""
+    rows = list(
+        TriggerVersion.objects.filter(trigger=trigger)
+        .select_related("created_by")
+        .order_by("-version")
+    )
+    if not rows or rows[0].version != trigger.version:
+        rows.insert(
+            0,
+            TriggerVersion(
+                organization_id=trigger.organization_id,
+                trigger=trigger,
+                version=trigger.version,
+                fields=trigger_snapshot(trigger),
+                created_at=trigger.updated_at,
+            ),
+        )
+    return rows
+
+
+def trigger_version_get(*, trigger: Trigger, version: int) -> TriggerVersion:
+    return TriggerVersion.objects.get(trigger=trigger, version=version)
+
+
+def trigger_firings_per_version(*, trigger: Trigger) -> dict[int, int]:
+    """How many firings each version of the trigger recorded (one grouped count)."""
+    return dict(
+        Firing.objects.filter(trigger=trigger)
+        .values("trigger_version")
+        .annotate(n=Count("pk"))
+        .values_list("trigger_version", "n")
+    )
+
+
+def trigger_switches(*, trigger: Trigger, limit: int = 20) -> list[TriggerSwitch]:
+    """When the trigger was paused and resumed, and by whom, newest first."""
+    return list(
+        TriggerSwitch.objects.filter(trigger=trigger)
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def version_relation_names(versions: list[TriggerVersion]) -> dict[str, dict[int, str]]:
+    """The names of the personas, products and templates the versions name (one read each;
+    a row since deleted reads as missing)."""
+    ids: dict[str, set[int]] = {"persona": set(), "product": set(), "template": set()}
+    for v in versions:
+        for name in ids:
+            if v.fields.get(name) is not None:
+                ids[name].add(v.fields[name])
+    return {
+        "persona": dict(Persona.objects.filter(pk__in=ids["persona"]).values_list("pk", "name")),
+        "product": dict(Product.objects.filter(pk__in=ids["product"]).values_list("pk", "name")),
+        "template": dict(
+            PlaybookTemplate.objects.filter(pk__in=ids["template"]).values_list("pk", "name")
+        ),
+    }
+
+
+def accounts_by_ids(*, ids: list[int], limit: int = 200) -> list[Account]:
+    return list(Account.objects.filter(pk__in=ids).order_by("name")[:limit])
+
+
+def persona_drafts_new() -> QuerySet[PersonaDraft]:
+    """Drafts of personas not yet published."""
+    return PersonaDraft.objects.filter(persona__isnull=True).select_related("updated_by")
+
+
+def persona_draft_get(*, pk: int) -> PersonaDraft:
+    return PersonaDraft.objects.select_related("persona").get(pk=pk)
+
+
+def persona_draft_of(*, persona: Persona) -> PersonaDraft | None:
+    return PersonaDraft.objects.filter(persona=persona).first()
+
+
+def persona_versions(*, persona: Persona) -> list[PersonaVersion]:
+    """The persona's versions, newest first (each existing persona has its version 1 from the
+    migration; every publish adds one). A persona saved without them (the demo's seed) shows
+    its current state as an unsaved version 1."""
+    rows = list(
+        PersonaVersion.objects.filter(persona=persona)
+        .select_related("created_by")
+        .order_by("-version")
+    )
+    if not rows:
+        rows.append(
+            PersonaVersion(
+                organization_id=persona.organization_id,
+                persona=persona,
+                version=1,
+                fields=persona_snapshot(persona=persona),
+                members=Account.objects.filter(persona=persona).count(),
+            )
+        )
+    return rows
+
+
+def persona_version_get(*, persona: Persona, version: int) -> PersonaVersion:
+    return PersonaVersion.objects.get(persona=persona, version=version)
+
+
+def account_names(*, ids) -> dict[int, str]:
+    return dict(Account.objects.filter(pk__in=list(ids)).values_list("pk", "name"))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import version_views, views
 
 app_name = "configuration"
 
@@ -12,6 +12,13 @@ urlpatterns = [
     path("triggers/new/", views.trigger_new, name="trigger_new"),
     path("triggers/<int:pk>/", views.trigger_detail, name="trigger"),
     path("triggers/<int:pk>/edit/", views.trigger_edit, name="trigger_edit"),
+    path("triggers/<int:pk>/history/", version_views.trigger_history, name="trigger_history"),
+    path(
+        "triggers/<int:pk>/versions/<int:version>/restore/",
+        version_views.trigger_version_restore,
+        name="trigger_version_restore",
+    ),
+    path("triggers/<int:pk>/pause/", version_views.trigger_pause_view, name="trigger_pause"),
     path("drafts/<int:pk>/", views.draft_edit, name="draft"),
     path("drafts/<int:pk>/publish/", views.draft_publish, name="draft_publish"),
     path("drafts/<int:pk>/discard/", views.draft_discard, name="draft_discard"),
@@ -23,4 +30,21 @@ urlpatterns = [
     path("personas/new/", views.persona_new, name="persona_new"),
     path("personas/<int:pk>/", views.persona_edit, name="persona"),
     path("alert-volume/", views.caps, name="caps"),
+    path("personas/<int:pk>/history/", version_views.persona_history, name="persona_history"),
+    path(
+        "personas/<int:pk>/versions/<int:version>/restore/",
+        version_views.persona_version_restore,
+        name="persona_version_restore",
+    ),
+    path("personas/drafts/<int:pk>/", views.persona_draft_edit, name="persona_draft"),
+    path(
+        "personas/drafts/<int:pk>/publish/",
+        version_views.persona_draft_publish_view,
+        name="persona_draft_publish",
+    ),
+    path(
+        "personas/drafts/<int:pk>/discard/",
+        version_views.persona_draft_discard_view,
+        name="persona_draft_discard",
+    ),
 ]

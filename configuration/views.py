@@ -16,7 +16,6 @@ import logging
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +24,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Persona
 from accounts.personas import ACCOUNT_FIELDS
-from accounts.services import persona_save
 from conditions import ConditionError
 from orgs.models import Role, User
 from orgs.permissions import org_required
@@ -50,12 +48,14 @@ from .evaluation import (
 from .forms import (
     PersonaCapForm,
     PersonaCapRemoveForm,
-    PersonaForm,
+    PersonaDraftForm,
     TriggerDraftForm,
     WeeklyCapForm,
 )
-from .models import TriggerDraft
+from .models import PersonaDraft, TriggerDraft
 from .services import (
+    persona_draft_from_persona,
+    persona_draft_save,
     trigger_draft_discard,
     trigger_draft_from_trigger,
     trigger_draft_publish,
@@ -93,7 +93,12 @@ def _builder(request, *, catalogue, tree=None, bound=False, required=True):
 def _get(getter, **kw):
     try:
         return getter(**kw)
-    except (TriggerDraft.DoesNotExist, Trigger.DoesNotExist, Persona.DoesNotExist):
+    except (
+        TriggerDraft.DoesNotExist,
+        Trigger.DoesNotExist,
+        Persona.DoesNotExist,
+        PersonaDraft.DoesNotExist,
+    ):
         raise Http404(_("Not found.")) from None
 
 
@@ -141,6 +146,8 @@ def trigger_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "builder": builder,
             "draft": selectors.draft_of(trigger=trigger),
             "waiting": trigger_selectors.firings_queued_count(trigger=trigger),
+            "switch": next(iter(selectors.trigger_switches(trigger=trigger, limit=1)), None),
+            "can_pause": _is_admin(request),
         },
     )
 
@@ -410,32 +417,37 @@ def persona_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "configuration/persona_list.html",
-        {"personas": list(selectors.personas_with_counts()), "can_save": _is_admin(request)},
+        {
+            "personas": list(selectors.personas_with_counts()),
+            "drafts": list(selectors.persona_drafts_new()),
+            "can_save": _is_admin(request),
+        },
     )
 
 
-def _persona_page(request, persona: Persona, *, title: str, action_url: str) -> HttpResponse:
+def _persona_page(request, draft: PersonaDraft, *, title: str, action_url: str) -> HttpResponse:
+    """The persona form over its draft: a builder post re-renders (the builder and the live
+    count alone for htmx); a save (analysts and admins) stores the draft, which changes no
+    membership until an admin publishes it."""
     if request.method == "POST":
-        form = PersonaForm(request.POST, instance=persona)
+        form = PersonaDraftForm(request.POST, instance=draft)
         builder = _builder(request, catalogue=ACCOUNT_FIELDS, bound=True, required=False)
         if _builder_post(request):
             if not builder.structural:
                 builder.is_valid()
-            context = _persona_context(request, form, builder, persona, title, action_url)
+            context = _persona_context(request, form, builder, draft, title, action_url)
             if is_fragment_request(request):
                 return render(request, "configuration/_persona_live.html", context)
             return render(request, "configuration/persona_form.html", context)
-        if not _is_admin(request):
-            raise PermissionDenied(_("Only an admin saves a persona."))
         form_ok, builder_ok = form.is_valid(), builder.is_valid()
         if form_ok and builder_ok:
-            instance = form.save(commit=False)
-            instance.rules = builder.tree or {}
             try:
-                with transaction.atomic():
-                    assigned = persona_save(
-                        persona=instance, hand_picked=form.picked(), acting_user=request.user
-                    )
+                saved = persona_draft_save(
+                    draft=form.save(commit=False),
+                    rules=builder.tree or {},
+                    hand_picked=form.picked(),
+                    acting_user=request.user,
+                )
             except ValidationError as exc:
                 for name, errors in exc.message_dict.items():
                     if name == "rules":
@@ -445,29 +457,28 @@ def _persona_page(request, persona: Persona, *, title: str, action_url: str) -> 
             else:
                 messages.success(
                     request,
-                    _("Persona saved: %(count)s accounts are in it now.")
-                    % {"count": assigned.counts.get(instance.slug, 0)},
+                    _("Draft saved. Nobody's persona changes until an admin publishes it."),
                 )
-                return redirect("configuration:persona", pk=instance.pk)
-        context = _persona_context(request, form, builder, persona, title, action_url)
+                return redirect("configuration:persona_draft", pk=saved.pk)
+        context = _persona_context(request, form, builder, draft, title, action_url)
         return render(request, "configuration/persona_form.html", context, status=422)
-    form = PersonaForm(instance=persona)
-    builder = _builder(
-        request, catalogue=ACCOUNT_FIELDS, tree=persona.rules or None, required=False
-    )
+    form = PersonaDraftForm(instance=draft)
+    builder = _builder(request, catalogue=ACCOUNT_FIELDS, tree=draft.rules or None, required=False)
     return render(
         request,
         "configuration/persona_form.html",
-        _persona_context(request, form, builder, persona, title, action_url),
+        _persona_context(request, form, builder, draft, title, action_url),
     )
 
 
-def _persona_context(request, form, builder, persona, title, action_url) -> dict:
+def _persona_context(request, form, builder, draft, title, action_url) -> dict:
     picked_ids: list[int] = []
     if form.is_bound:
         picked_ids = [int(v) for v in form.data.getlist("hand_picked") if str(v).isdigit()]
-    elif persona.pk:
-        picked_ids = list(persona.hand_picked.values_list("pk", flat=True))
+    elif draft.pk:
+        picked_ids = list(draft.hand_picked.values_list("pk", flat=True))
+    elif draft.persona_id:
+        picked_ids = list(draft.persona.hand_picked.values_list("pk", flat=True))
     live_count, sample, live_error = None, [], ""
     if builder.json_error or (builder.tree is not None and not builder.is_valid()):
         live_error = _("Fix the rules to see who matches.")
@@ -478,15 +489,14 @@ def _persona_context(request, form, builder, persona, title, action_url) -> dict
             )
         except (ConditionError, ValueError, TypeError) as exc:
             live_error = str(exc)
-    from accounts.models import Account
-
     return {
         "form": form,
         "builder": builder,
         "builder_url": action_url,
-        "persona": persona,
+        "draft": draft,
+        "persona": draft.persona,
         "title": title,
-        "picked": list(Account.objects.filter(pk__in=picked_ids).order_by("name")[:200]),
+        "picked": selectors.accounts_by_ids(ids=picked_ids),
         "live_count": live_count,
         "sample": sample,
         "live_error": live_error,
@@ -497,19 +507,23 @@ def _persona_context(request, form, builder, persona, title, action_url) -> dict
 @configure
 @require_http_methods(["GET", "POST"])
 def persona_new(request: HttpRequest) -> HttpResponse:
-    persona = Persona(organization=request.organization)
+    draft = PersonaDraft(organization=request.organization)
     return _persona_page(
-        request, persona, title=_("New persona"), action_url=reverse("configuration:persona_new")
+        request, draft, title=_("New persona"), action_url=reverse("configuration:persona_new")
     )
 
 
 @configure
 @require_http_methods(["GET", "POST"])
 def persona_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Editing a published persona edits its draft (made on the first save)."""
     persona = _get(selectors.persona_get, pk=pk)
+    existing = selectors.persona_draft_of(persona=persona)
+    if existing is not None:
+        return redirect("configuration:persona_draft", pk=existing.pk)
     return _persona_page(
         request,
-        persona,
+        persona_draft_from_persona(persona=persona),
         title=persona.name,
         action_url=reverse("configuration:persona", args=[pk]),
     )
@@ -587,3 +601,17 @@ def caps(request: HttpRequest) -> HttpResponse:
 def _member_names(ids) -> dict[int, str]:
     users = User.objects.filter(pk__in=[i for i in ids if i is not None])
     return {u.pk: u.get_full_name() or u.username for u in users}
+
+
+@configure
+@require_http_methods(["GET", "POST"])
+def persona_draft_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    draft = _get(selectors.persona_draft_get, pk=pk)
+    title = (
+        _("Draft of “%(name)s”") % {"name": draft.persona.name}
+        if draft.persona_id
+        else _("New persona (draft)")
+    )
+    return _persona_page(
+        request, draft, title=title, action_url=reverse("configuration:persona_draft", args=[pk])
+    )

@@ -54,6 +54,8 @@ from triggers.models import (
     Trigger,
     TriggerRun,
     TriggerRunChunk,
+    TriggerSwitch,
+    TriggerVersion,
     WeeklyCap,
 )
 
@@ -233,6 +235,12 @@ def build(org, prefix: str) -> dict:
         ),
         WeeklyCap: WeeklyCap.all_objects.create(
             organization=org, persona=persona, per_csm=5, updated_by=csm
+        ),
+        TriggerVersion: TriggerVersion.all_objects.create(
+            organization=org, trigger=trigger, version=1, fields={"name": trigger.name}
+        ),
+        TriggerSwitch: TriggerSwitch.all_objects.create(
+            organization=org, trigger=trigger, is_active=False, created_by=admin
         ),
     }
     settings = ReportSettings.all_objects.create(organization=org)

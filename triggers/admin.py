@@ -20,6 +20,8 @@ from .models import (
     Trigger,
     TriggerRun,
     TriggerRunChunk,
+    TriggerSwitch,
+    TriggerVersion,
     WeeklyCap,
 )
 from .services import TRIGGER_EDITABLE_FIELDS, trigger_create, trigger_update
@@ -69,6 +71,26 @@ class TriggerAdmin(TenantAdmin):
             if name in form.cleaned_data
         }
         trigger_update(trigger=obj, data=data, acting_user=request.user)
+
+
+@admin.register(TriggerVersion)
+class TriggerVersionAdmin(RecordAdmin):
+    """Each published version of a trigger, as it was (written by the versioning services)."""
+
+    list_display = ["trigger", "version", "changed", "created_by", "created_at"]
+    list_select_related = ["trigger", "created_by"]
+    fields = ["trigger", "version", "fields", "changed", "created_by", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(TriggerSwitch)
+class TriggerSwitchAdmin(RecordAdmin):
+    """When a trigger was paused or resumed, and by whom."""
+
+    list_display = ["trigger", "is_active", "created_by", "created_at"]
+    list_select_related = ["trigger", "created_by"]
+    fields = ["trigger", "is_active", "created_by", "created_at"]
+    readonly_fields = fields
 
 
 @admin.register(Firing)

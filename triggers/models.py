@@ -91,6 +91,51 @@ class FiringQueue(models.TextChoices):
     DROPPED = "dropped", "Dropped from the queue (no longer matched)"
 
 
+class TriggerVersion(TenantModel):
+    """One published version of a trigger, written once in the transaction that publishes it
+    (trigger_create: version 1; trigger_update: each change to a versioned field) and never
+    changed: `fields` is the snapshot of what fired at that version (TRIGGER_SNAPSHOT_FIELDS,
+    relations by id), `changed` the names whose value differs from the previous version."""
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    fields = models.JSONField()
+    changed = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["trigger", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["trigger", "version"], name="triggerversion_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger_id} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("a trigger version is immutable: publish a new one")
+        super().save(*args, **kwargs)
+
+
+class TriggerSwitch(TenantModel):
+    """A trigger paused (is_active off) or resumed: who, when. Not a version: the same rule
+    fires the same way once resumed."""
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="switches")
+    is_active = models.BooleanField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["trigger", "-created_at", "-pk"]
+
+
 class Firing(TenantModel):
     """A trigger that fired for an account in a period (the day for nightly triggers, the
     first of the month for monthly ones). Unique per trigger, account and period: a night

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Account, Persona
-from configuration.models import TriggerDraft
+from configuration.models import PersonaDraft, TriggerDraft
 from tests.builders import posted, trigger_world
 from triggers.models import Trigger
 
@@ -73,7 +73,26 @@ def _writes(world) -> list[tuple[str, dict]]:
         template=world["templates"]["save"],
     )
     persona = Persona.all_objects.get(slug="enterprise")
+    from configuration.models import PersonaVersion
+
+    persona_draft = PersonaDraft.all_objects.create(
+        organization=persona.organization, persona=persona, name="Draft", slug="enterprise"
+    )
+    PersonaVersion.all_objects.create(
+        organization=persona.organization, persona=persona, version=1, fields={"name": "E"}
+    )
+    from triggers.models import TriggerVersion
+    from triggers.services import trigger_snapshot
+
+    TriggerVersion.all_objects.create(
+        organization=trigger.organization,
+        trigger=trigger,
+        version=1,
+        fields=trigger_snapshot(trigger),
+    )
     return [
+        (reverse("configuration:trigger_version_restore", args=[trigger.pk, 1]), {}),
+        (reverse("configuration:trigger_pause", args=[trigger.pk]), {"paused": "1"}),
         (reverse("configuration:trigger_new"), _draft_data(world)),
         (reverse("configuration:trigger_edit", args=[trigger.pk]), _draft_data(world)),
         (reverse("configuration:draft", args=[draft.pk]), _draft_data(world)),
@@ -82,6 +101,10 @@ def _writes(world) -> list[tuple[str, dict]]:
         (reverse("configuration:persona_new"), {"name": "X", "slug": "x", "priority": "5"}),
         (reverse("configuration:persona", args=[persona.pk]), {"name": "Y", "slug": "y"}),
         (reverse("configuration:caps"), {"form": "org", "org-per_csm": "3"}),
+        (reverse("configuration:persona_draft", args=[persona_draft.pk]), {"name": "Z"}),
+        (reverse("configuration:persona_draft_publish", args=[persona_draft.pk]), {}),
+        (reverse("configuration:persona_draft_discard", args=[persona_draft.pk]), {}),
+        (reverse("configuration:persona_version_restore", args=[persona.pk, 1]), {}),
     ]
 
 
@@ -91,10 +114,14 @@ def _reads(world) -> list[str]:
         reverse("configuration:home"),
         reverse("configuration:triggers"),
         reverse("configuration:trigger", args=[trigger.pk]),
+        reverse("configuration:trigger_history", args=[trigger.pk]),
         reverse("configuration:dry_run", args=[trigger.pk]),
         reverse("configuration:backtest", args=[trigger.pk]),
         reverse("configuration:personas"),
         reverse("configuration:caps"),
+        reverse(
+            "configuration:persona_history", args=[Persona.all_objects.get(slug="enterprise").pk]
+        ),
     ]
 
 
@@ -105,18 +132,20 @@ def test_csms_and_managers_are_refused_every_configuration_page_and_write(
     client.force_login(request.getfixturevalue(role))
     writes = _writes(world)
     before = (
-        list(Trigger.all_objects.values_list("pk", "version", "name")),
+        list(Trigger.all_objects.values_list("pk", "version", "name", "is_active")),
         TriggerDraft.all_objects.count(),
         list(Persona.all_objects.values_list("pk", "name")),
+        list(PersonaDraft.all_objects.values_list("pk", "name")),
     )
     for url, data in writes:
         assert client.post(url, data).status_code == 403, url
     for url in _reads(world):
         assert client.get(url).status_code == 403, url
     after = (
-        list(Trigger.all_objects.values_list("pk", "version", "name")),
+        list(Trigger.all_objects.values_list("pk", "version", "name", "is_active")),
         TriggerDraft.all_objects.count(),
         list(Persona.all_objects.values_list("pk", "name")),
+        list(PersonaDraft.all_objects.values_list("pk", "name")),
     )
     assert after == before
     assert "/configuration/" not in client.get(reverse("accounts:portfolio")).content.decode()
@@ -139,12 +168,18 @@ def test_an_analyst_drafts_and_dry_runs_but_does_not_publish_or_save_personas(
     assert "Only an admin publishes" in page
     assert client.post(reverse("configuration:draft_publish", args=[draft.pk])).status_code == 403
     assert not Trigger.all_objects.filter(name="Low health gold").exists()
+    # a persona: the analyst saves a draft, which changes nothing published; publishing is 403
     persona = Persona.all_objects.get(slug="enterprise")
-    refused = client.post(
+    drafted = client.post(
         reverse("configuration:persona", args=[persona.pk]),
         {"name": "Renamed", "slug": "enterprise", "priority": "1"},
     )
-    assert refused.status_code == 403
+    assert drafted.status_code == 302
+    persona_draft = PersonaDraft.all_objects.get(persona=persona)
+    assert (persona_draft.name, persona_draft.created_by) == ("Renamed", analyst)
+    assert "Only an admin publishes a persona" in client.get(drafted.url).content.decode()
+    publish = reverse("configuration:persona_draft_publish", args=[persona_draft.pk])
+    assert client.post(publish).status_code == 403
     assert Persona.all_objects.get(pk=persona.pk).name == "Enterprise"
 
 
@@ -266,7 +301,12 @@ def test_a_persona_shows_its_live_count_and_membership_is_refreshed_on_save(
     data["add_accounts"] = "Charlie"
     saved = client.post(url, data)
     assert saved.status_code == 302, saved.content.decode()[:3000]
+    draft = PersonaDraft.all_objects.get(slug="gold")
+    assert saved.url == reverse("configuration:persona_draft", args=[draft.pk])
+    assert not Persona.all_objects.filter(slug="gold").exists()  # a draft: nobody moved yet
+    published = client.post(reverse("configuration:persona_draft_publish", args=[draft.pk]))
     persona = Persona.all_objects.get(slug="gold")
+    assert published.url == reverse("configuration:persona", args=[persona.pk])
     assert persona.rules == {"field": "tier", "op": "=", "value": "gold"}
     picked = Account.all_objects.filter(hand_picked_personas=persona).values_list("name", flat=True)
     assert list(picked) == ["Charlie"]

@@ -395,6 +395,7 @@ def _form_cases(own, org, csm):
     from configuration.forms import (
         PersonaCapForm,
         PersonaCapRemoveForm,
+        PersonaDraftForm,
         PersonaForm,
         TriggerDraftForm,
     )
@@ -450,6 +451,7 @@ def _form_cases(own, org, csm):
         PersonaForm: [({}, {"name": "P", "slug": "p"}, "hand_picked")],
         PersonaCapForm: [({}, {"per_csm": "3"}, "persona")],
         PersonaCapRemoveForm: [({}, {}, "persona")],
+        PersonaDraftForm: [({}, {"name": "P", "slug": "p"}, "hand_picked")],
     }
 
 

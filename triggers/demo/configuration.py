@@ -16,6 +16,7 @@ from playbooks.models import (
 )
 
 from ..models import Trigger
+from ..services.configuration import trigger_versions_record_initial
 
 logger = logging.getLogger(__name__)
 
@@ -317,4 +318,5 @@ def demo_configuration_create(*, org: Organization) -> dict:
         for trigger in triggers:
             trigger.full_clean()
         Trigger.all_objects.bulk_create(triggers)
+        trigger_versions_record_initial(triggers=triggers)
     return {"templates": len(templates) + len(ADDON_PRODUCTS), "triggers": len(triggers)}

@@ -16,9 +16,13 @@ from .alerts import alert_confirm, alert_dismiss, alerts_close_for_churn
 from .caps import Release, firings_release, weekly_cap_clear, weekly_cap_set
 from .configuration import (
     TRIGGER_EDITABLE_FIELDS,
+    TRIGGER_SNAPSHOT_FIELDS,
     TRIGGER_VERSIONED_FIELDS,
     trigger_create,
+    trigger_pause,
+    trigger_snapshot,
     trigger_update,
+    trigger_versions_record_initial,
 )
 from .evaluation import (
     TriggerStats,
@@ -47,6 +51,7 @@ __all__ = [
     "weekly_cap_clear",
     "weekly_cap_set",
     "TRIGGER_EDITABLE_FIELDS",
+    "TRIGGER_SNAPSHOT_FIELDS",
     "TRIGGER_VERSIONED_FIELDS",
     "TriggerStats",
     "alert_confirm",
@@ -67,8 +72,11 @@ __all__ = [
     "trigger_run_digest",
     "trigger_run_monthly",
     "trigger_create",
+    "trigger_pause",
+    "trigger_snapshot",
     "trigger_run_start",
     "trigger_update",
+    "trigger_versions_record_initial",
     "triggers_evaluate",
     "triggers_run_monthly",
 ]
