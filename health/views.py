@@ -194,6 +194,8 @@ def _fitness_context(request: HttpRequest, model) -> dict:
         "suggestion": suggestion,
         "suggestion_rows": suggestion_rows,
         "suggest_leads": SUGGEST_LEADS,
+        # admins and analysts draft models (the configuration area's health model editor)
+        "can_draft": request.membership.role in (Role.ADMIN, Role.ANALYST),
         "resolutions": [(label, resolved.get(value, 0)) for value, label in Decision.choices],
         "polling": snapshot.state == "running"
         or (suggestion is not None and suggestion.state == "running"),
