@@ -234,15 +234,24 @@ def health_model_preview(request: HttpRequest, pk: int) -> HttpResponse:
     editor's rows as they are typed). Writes nothing."""
     model = _model(pk)
     draft, _saved = _draft_or_live(model)
-    error = ""
+    error, row_shares = "", []
     if request.method == "POST":
         form, formset = _bound(request, draft)
         if form.is_valid() and formset.is_valid():
             draft = form.save(commit=False)
             draft.indicators = formset.rows()
+            # each row's share, by its index on the page (replaced there out of band)
+            kept = [
+                (i, f.cleaned_data["weight"])
+                for i, f in enumerate(formset.forms)
+                if f.cleaned_data and not formset._should_delete_form(f)
+            ]
+            total = sum(weight for _i, weight in kept) or 1
+            row_shares = [(i, round(100 * weight / total)) for i, weight in kept]
         else:
-            error = _("Fix the highlighted fields to see the preview (save to see them).")
+            error = _("Fix the fields above to see the preview: save to see which.")
     context = _preview_context(request, model, draft, error)
+    context["row_shares"] = row_shares
     if is_fragment_request(request):
         return render(request, "configuration/_health_preview.html", context)
     return render(request, "configuration/health_preview.html", context)
