@@ -4,16 +4,25 @@ own frame (health.services.score_inputs) and its pure scoring function
 (health.scoring.score_frame), so the preview cannot disagree with what the night writes once
 the draft is published. Reads only; nothing is written.
 
-`preview_figures` is pure: the distribution before and after, the colour matrix, the counts."""
+`preview_figures` is pure: the distribution before and after, the colour matrix, the counts.
+
+Reading the measures of every account a model scores is most of the cost (seconds at 100,000
+accounts), and an editing session changes weights, thresholds and bands far more often than
+which measures are read: the frame of raw measures is kept in the cache for FRAME_SECONDS per
+organization, model, day and set of indicators, so those edits re-score from it in
+milliseconds. A new measure or window reads afresh."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from django.core.cache import cache
 from django.db.models import Max, Min
+from django.utils import timezone
 
 from accounts.models import Account
 from health.measures import MEASURES
@@ -26,6 +35,7 @@ from orgs.timezones import org_zone
 from .models import HealthModelDraft
 
 COLOURS = ("red", "yellow", "green", "none")
+FRAME_SECONDS = 600
 # 0-10, 11-20, ... 91-100: the whole numbers a score can be, in ten bins
 BIN_EDGES = [-0.5, 10.5, 20.5, 30.5, 40.5, 50.5, 60.5, 70.5, 80.5, 90.5, 100.5]
 BIN_LABELS = [
@@ -48,6 +58,13 @@ class HealthPreview:
     # index: account id; before, before_colour, after, after_colour
     accounts: pd.DataFrame
     figures: dict
+    read_at: dt.datetime | None = None  # when the raw measures were read
+
+
+def preview_frame_key(org_id: int, model_id: int, day: dt.date, specs) -> str:
+    keys = sorted({ind.key for spec in specs for ind in spec.indicators})
+    digest = hashlib.sha1("|".join(keys).encode()).hexdigest()[:16]
+    return f"health-preview:{org_id}:{model_id}:{day.isoformat()}:{digest}"
 
 
 def preview_figures(frame: pd.DataFrame) -> dict:
@@ -105,28 +122,45 @@ def health_model_preview(*, draft: HealthModelDraft, day: dt.date) -> HealthPrev
             ),
             None,
         )
-        bounds = Account.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
-        inputs = None
-        if bounds["lo"] is not None and after_spec.indicators:
-            inputs = score_inputs(
-                day=day,
-                first_id=bounds["lo"],
-                last_id=bounds["hi"],
-                tz=org_zone(draft.organization).key,
-                replace={draft.model_id: after_spec},
-                only_model=draft.model_id,
-                extra=(live,) if live is not None else (),
-            )
-        if inputs is None:
+        specs = [after_spec] if live is None else [after_spec, live]
+        key = preview_frame_key(draft.organization_id, draft.model_id, day, specs)
+        cached = cache.get(key)
+        if cached is not None:
+            raw, read_at = cached
+        else:
+            raw, read_at = _read_frame(draft, day, after_spec, live), timezone.now()
+            if raw is not None:
+                cache.set(key, (raw, read_at), FRAME_SECONDS)
+        if raw is None:
             return HealthPreview(day=day, accounts=empty, figures=preview_figures(empty))
-        after = score_frame(inputs.raw, after_spec)
+        after = score_frame(raw, after_spec)
         frame = pd.DataFrame(
-            {"after": after["score"], "after_colour": after["colour"]}, index=inputs.raw.index
+            {"after": after["score"], "after_colour": after["colour"]}, index=raw.index
         )
         if live is not None:
-            before = score_frame(inputs.raw, live)
+            before = score_frame(raw, live)
             frame["before"], frame["before_colour"] = before["score"], before["colour"]
         else:
             frame["before"], frame["before_colour"] = np.nan, "none"
         frame = frame[["before", "before_colour", "after", "after_colour"]]
-        return HealthPreview(day=day, accounts=frame, figures=preview_figures(frame))
+        return HealthPreview(
+            day=day, accounts=frame, figures=preview_figures(frame), read_at=read_at
+        )
+
+
+def _read_frame(draft: HealthModelDraft, day: dt.date, after_spec, live) -> pd.DataFrame | None:
+    """The raw measures of the accounts the draft's model would score (both sides' indicators):
+    the night's frame (score_inputs), over the organization's whole id range."""
+    bounds = Account.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
+    if bounds["lo"] is None or not after_spec.indicators:
+        return None
+    inputs = score_inputs(
+        day=day,
+        first_id=bounds["lo"],
+        last_id=bounds["hi"],
+        tz=org_zone(draft.organization).key,
+        replace={draft.model_id: after_spec},
+        only_model=draft.model_id,
+        extra=(live,) if live is not None else (),
+    )
+    return None if inputs is None else inputs.raw
