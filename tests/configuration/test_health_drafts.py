@@ -211,3 +211,39 @@ def test_preview_figures_of_nothing():
     empty = pd.DataFrame(columns=["before", "before_colour", "after", "after_colour"])
     fig = preview_figures(empty)
     assert fig["accounts"] == 0 and fig["changed"] == 0 and fig["mean_before"] is None
+
+
+def test_a_cached_frame_serves_weight_edits_and_a_new_indicator_reads_afresh(w, org):
+    """The second preview (weights 1:3) re-scores the cached frame; adding product adoption
+    (no products held: no data for anyone) reads a new frame whose extra column is missing
+    everywhere, so its weight is re-shared and the scores stay those of 1:3."""
+    from django.core.cache import cache
+
+    from configuration.health_preview import draft_spec, preview_frame_key
+    from health.services import model_specs
+
+    draft = _draft(w)
+    health_model_preview(draft=draft, day=DAY)
+    by_persona, default = model_specs()
+    key = preview_frame_key(org.pk, w["model"].pk, DAY, [draft_spec(draft), default])
+    assert cache.get(key) is not None
+    draft = health_model_draft_save(
+        draft=draft, indicators=rows_with(w["model"], csm_sentiment=3), acting_user=None
+    )
+    after = health_model_preview(draft=draft, day=DAY).accounts["after"].to_dict()
+    assert after == {w["a"].pk: 81, w["b"].pk: 75, w["c"].pk: 100}
+    rows = rows_with(w["model"], csm_sentiment=3) + [
+        {
+            "id": None,
+            "measure": "product_adoption",
+            "window_days": None,
+            "metric": "",
+            "direction": "higher",
+            "bad_value": 0.0,
+            "good_value": 1.0,
+            "weight": 5.0,
+        }
+    ]
+    draft = health_model_draft_save(draft=draft, indicators=rows, acting_user=None)
+    preview = health_model_preview(draft=draft, day=DAY)
+    assert preview.accounts["after"].to_dict() == after
