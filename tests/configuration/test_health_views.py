@@ -254,3 +254,16 @@ def test_another_organizations_model_and_suggestion_are_refused(
         assert Indicator.objects.get(pk=theirs["sentiment"].pk).weight == 1
         assert HealthModel.objects.get(pk=theirs["model"].pk).version == 1
     assert Indicator.all_objects.filter(model=w["model"]).count() == 2
+
+
+def test_a_draft_says_when_the_live_model_moved_on_since_it_started(client, w, analyst):
+    from health.services import health_model_update
+
+    client.force_login(analyst)
+    url = _urls(w["model"].pk)["health_model"]
+    client.post(url, _form_data(w))
+    assert b"This draft started from version" not in client.get(url).content
+    with org_context(w["model"].organization):
+        health_model_update(model=w["model"], data={"red_max": 40})
+    page = client.get(url).content.decode()
+    assert "This draft started from version 1; the model is now at version 2." in page
