@@ -19,7 +19,7 @@ from orgs.services import field_value, model_update
 from orgs.tenancy import org_context
 
 from ..models import HealthModel, HealthModelVersion, Indicator
-from ..versions import model_snapshot, snapshot_changes
+from ..versions import INDICATOR_SNAPSHOT_FIELDS, model_snapshot, snapshot_changes
 
 logger = logging.getLogger(__name__)
 
@@ -30,15 +30,7 @@ HEALTH_MODEL_EDITABLE_FIELDS = ("name", "persona", "red_max", "yellow_max", "des
 # changes scores, so any indicator added, changed or deleted makes a new version too.
 HEALTH_MODEL_VERSIONED_FIELDS = frozenset({"persona", "red_max", "yellow_max"})
 # What an indicator sets (its model's page edits these inline), and what may change on it.
-INDICATOR_SETTINGS = (
-    "measure",
-    "window_days",
-    "metric",
-    "direction",
-    "bad_value",
-    "good_value",
-    "weight",
-)
+INDICATOR_SETTINGS = INDICATOR_SNAPSHOT_FIELDS
 INDICATOR_EDITABLE_FIELDS = ("model", *INDICATOR_SETTINGS)
 
 
