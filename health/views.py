@@ -53,7 +53,7 @@ def _explain_context(request: HttpRequest, account: Account, latest) -> dict:
 
 
 def _account(pk: int) -> Account:
-    return get_object_or_404(Account.objects.select_related("persona"), pk=pk)
+    return get_object_or_404(Account.objects.select_related("persona", "organization"), pk=pk)
 
 
 @org_required

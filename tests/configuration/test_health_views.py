@@ -225,6 +225,7 @@ def test_managers_see_no_use_these(client, w, org, manager):
     client.force_login(manager)
     page = client.get(reverse("health:model", args=[w["model"].pk])).content.decode()
     assert 'id="use-suggested"' not in page
+    assert "Edit in configuration" not in page
 
 
 def test_another_organizations_model_and_suggestion_are_refused(
