@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 
 from orgs.models import User
 from orgs.services import field_value, model_update
@@ -58,11 +58,15 @@ def health_model_versions_record(
     """Record the current version of each model (a new model's first, a version made
     elsewhere): a few queries for any number of models. In the caller's transaction."""
     models = list(HealthModel.objects.filter(pk__in=list(model_ids)).prefetch_related("indicators"))
+    # each model's newest recorded version (a subquery: the demo's SQLite has no DISTINCT ON)
+    newest = (
+        HealthModelVersion.objects.filter(model=OuterRef("model"))
+        .order_by("-version")
+        .values("version")[:1]
+    )
     previous = {
         v.model_id: v.snapshot
-        for v in HealthModelVersion.objects.filter(model__in=models)
-        .order_by("model_id", "-version")
-        .distinct("model_id")
+        for v in HealthModelVersion.objects.filter(model__in=models, version=Subquery(newest))
     }
     rows = []
     for model in models:
