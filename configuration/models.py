@@ -162,3 +162,39 @@ class PersonaVersion(TenantModel):
         if not self._state.adding:
             raise ValueError("a persona version is immutable: publish a new one")
         super().save(*args, **kwargs)
+
+
+class HealthModelDraft(TenantModel):
+    """A draft of a health model: its colour bands, name and description, and its indicators
+    as validated data (a list of {"id", "measure", "window_days", "metric", "direction",
+    "bad_value", "good_value", "weight"}, health/versions.py; "id" is the published
+    indicator the row edits, None for a new one). One draft per model; the night never reads
+    it. Publishing hands it to health_model_update (a new immutable version) and deletes it."""
+
+    model = models.OneToOneField(
+        "health.HealthModel", on_delete=models.CASCADE, related_name="draft"
+    )
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    red_max = models.PositiveSmallIntegerField(_("red up to"), default=50)
+    yellow_max = models.PositiveSmallIntegerField(_("yellow up to"), default=75)
+    indicators = models.JSONField(_("indicators"), default=list, blank=True)
+    # The published version the draft started from, and where it came from (an edit, a
+    # suggestion's weights, a restored version), said on its page.
+    base_version = models.PositiveIntegerField(default=1)
+    origin = models.CharField(max_length=160, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("health model draft")
+
+    def __str__(self) -> str:
+        return self.name

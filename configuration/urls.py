@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import version_views, views
+from . import health_views, version_views, views
 
 app_name = "configuration"
 
@@ -46,5 +46,42 @@ urlpatterns = [
         "personas/drafts/<int:pk>/discard/",
         version_views.persona_draft_discard_view,
         name="persona_draft_discard",
+    ),
+    path("health-models/", health_views.health_model_list, name="health_models"),
+    path("health-models/<int:pk>/", health_views.health_model_edit, name="health_model"),
+    path(
+        "health-models/<int:pk>/preview/",
+        health_views.health_model_preview,
+        name="health_model_preview",
+    ),
+    path(
+        "health-models/<int:pk>/preview/accounts/",
+        health_views.health_model_preview_accounts,
+        name="health_model_preview_accounts",
+    ),
+    path(
+        "health-models/<int:pk>/publish/",
+        health_views.health_model_publish,
+        name="health_model_publish",
+    ),
+    path(
+        "health-models/<int:pk>/discard/",
+        health_views.health_model_discard,
+        name="health_model_discard",
+    ),
+    path(
+        "health-models/<int:pk>/history/",
+        health_views.health_model_history,
+        name="health_model_history",
+    ),
+    path(
+        "health-models/<int:pk>/versions/<int:version>/restore/",
+        health_views.health_version_restore,
+        name="health_version_restore",
+    ),
+    path(
+        "health-models/<int:pk>/use-weights/",
+        health_views.health_model_use_weights,
+        name="health_model_use_weights",
     ),
 ]

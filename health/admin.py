@@ -14,6 +14,7 @@ from .models import (
     DisagreementResolution,
     FitnessSnapshot,
     HealthModel,
+    HealthModelVersion,
     HealthRun,
     HealthRunChunk,
     HealthScore,
@@ -184,3 +185,10 @@ class FitnessSnapshotAdmin(RecordAdmin):
     list_display = ["model", "model_version", "day", "kind", "lead", "state", "seconds"]
     list_filter = ["kind", "state"]
     list_select_related = ["model"]
+
+
+@admin.register(HealthModelVersion)
+class HealthModelVersionAdmin(RecordAdmin):
+    list_display = ["model", "version", "created_by", "created_at"]
+    raw_id_fields = ["model", "created_by"]
+    list_select_related = ["model", "created_by"]

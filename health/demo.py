@@ -11,6 +11,7 @@ from orgs.models import Organization
 from orgs.tenancy import org_context
 
 from .models import Direction, HealthModel, Indicator
+from .services import health_model_versions_record
 
 H, L = Direction.HIGHER_IS_BETTER, Direction.LOWER_IS_BETTER
 
@@ -63,6 +64,7 @@ def _create(org, name, persona, overrides) -> HealthModel:
             for m, w, metric, d, bad, good, weight in BASE
         ]
     )
+    health_model_versions_record(model_ids=[model.pk])
     return model
 
 

@@ -367,3 +367,35 @@ class FitnessSnapshot(TenantModel):
                 name="fitnesssnapshot_unique",
             )
         ]
+
+
+# -- versions: what each published version of a model was ---------------------------------
+
+
+class HealthModelVersion(TenantModel):
+    """One published version of a model, immutable: a snapshot of the model and its
+    indicators as data (health/versions.py: the fields that score, and each indicator's
+    settings), what changed from the version before, who made it and when. Written in the
+    transaction that makes the version; every score records the version that produced it
+    (HealthScore.model_version)."""
+
+    model = models.ForeignKey(HealthModel, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    snapshot = models.JSONField(default=dict)
+    # [{"what": str, "before": value|None, "after": value|None}], health/versions.py
+    changes = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "version"], name="healthmodelversion_unique_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} v{self.version}"

@@ -19,6 +19,7 @@ from orgs.permissions import can_configure, org_required
 from orgs.web import is_fragment_request, request_today
 
 from . import selectors, services
+from .events import chart_events, event_legend
 from .forms import DayForm, ExplainForm, JudgementForm, ResolutionForm
 from .measures import MEASURES
 from .models import Decision
@@ -52,7 +53,7 @@ def _explain_context(request: HttpRequest, account: Account, latest) -> dict:
 
 
 def _account(pk: int) -> Account:
-    return get_object_or_404(Account.objects.select_related("persona"), pk=pk)
+    return get_object_or_404(Account.objects.select_related("persona", "organization"), pk=pk)
 
 
 @org_required
@@ -65,8 +66,10 @@ def account_health(request: HttpRequest, pk: int) -> HttpResponse:
     latest = selectors.latest_score(account=account)
     history = selectors.score_history_with_movers(account=account, days=365)
     model = latest.model if latest and latest.model_id else None
+    events = chart_events(account=account, points=history)
     chart = {
         "points": history,
+        "events": events,
         "bands": {
             "red_max": model.red_max if model else 50,
             "yellow_max": model.yellow_max if model else 75,
@@ -79,6 +82,7 @@ def account_health(request: HttpRequest, pk: int) -> HttpResponse:
                 "yellow": gettext("yellow"),
                 "green": gettext("green"),
             },
+            "events": event_legend(),
         },
     }
     context = {
@@ -88,6 +92,7 @@ def account_health(request: HttpRequest, pk: int) -> HttpResponse:
         "lines": selectors.breakdown_lines(latest) if latest else [],
         "history": history,
         "history_json": json.dumps(chart),
+        "event_legend": [v for k, v in event_legend().items() if k in {e["kind"] for e in events}],
         "day_form": DayForm(initial={"day": latest.date if latest else None}),
         **_explain_context(request, account, latest),
         **_judgement_context(request, account),
@@ -194,6 +199,8 @@ def _fitness_context(request: HttpRequest, model) -> dict:
         "suggestion": suggestion,
         "suggestion_rows": suggestion_rows,
         "suggest_leads": SUGGEST_LEADS,
+        # admins and analysts draft models (the configuration area's health model editor)
+        "can_draft": request.membership.role in (Role.ADMIN, Role.ANALYST),
         "resolutions": [(label, resolved.get(value, 0)) for value, label in Decision.choices],
         "polling": snapshot.state == "running"
         or (suggestion is not None and suggestion.state == "running"),

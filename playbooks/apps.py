@@ -13,6 +13,9 @@ class PlaybooksConfig(AppConfig):
 
         account_owner_changed.connect(_handover, dispatch_uid="playbooks-handover")
         accounts_churned.connect(_churned, dispatch_uid="playbooks-cancel-for-churn")
+        from health.events import chart_event_source
+
+        chart_event_source(_chart_events)
 
 
 def _handover(sender, account, previous_owner_id, acting_user, **kwargs):
@@ -34,3 +37,10 @@ def _churned(sender, organization_id, churns, acting_user, **kwargs):
     playbooks_cancel_for_churn(
         organization_id=organization_id, churns=churns, acting_user=acting_user
     )
+
+
+def _chart_events(account, first, last) -> list[dict]:
+    """Health offers the chart's hook; playbooks says when the account's opened and closed."""
+    from .selectors import playbook_chart_events
+
+    return playbook_chart_events(account=account, first=first, last=last)

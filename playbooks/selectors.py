@@ -407,3 +407,27 @@ def notifications_of(*, user: User) -> QuerySet[Notification]:
 
 def notifications_unread_count(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def playbook_chart_events(*, account, first: dt.date, last: dt.date) -> list[dict]:
+    """The account's playbooks opened and closed in [first, last], as the health chart's
+    markers (health.events): one query."""
+    from orgs.timezones import org_zone
+
+    zone = org_zone(account.organization)
+    start = dt.datetime.combine(first, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    rows = (
+        Playbook.objects.filter(account=account)
+        .filter(Q(opened_on__range=(first, last)) | Q(closed_at__gte=start, closed_at__lt=end))
+        .order_by("opened_on", "pk")
+        .values_list("title", "opened_on", "closed_at", "status")[:200]
+    )
+    events = []
+    for title, opened_on, closed_at, status in rows:
+        if first <= opened_on <= last:
+            events.append({"date": opened_on.isoformat(), "kind": "playbook_opened", "text": title})
+        if closed_at is not None and start <= closed_at < end:
+            day = closed_at.astimezone(zone).date().isoformat()
+            events.append({"date": day, "kind": "playbook_closed", "text": f"{title} ({status})"})
+    return events

@@ -15,6 +15,7 @@ from health.models import (
     DisagreementResolution,
     FitnessSnapshot,
     HealthModel,
+    HealthModelVersion,
     HealthRun,
     HealthRunChunk,
     HealthScore,
@@ -185,6 +186,9 @@ def build(org, prefix: str) -> dict:
             model_version=1,
             day=dt.date(2024, 6, 1),
             kind="fitness",
+        ),
+        HealthModelVersion: HealthModelVersion.all_objects.create(
+            organization=org, model=model, version=1, snapshot={"name": f"{prefix} model"}
         ),
         PlaybookTemplate: template,
         TemplateStep: TemplateStep.all_objects.create(

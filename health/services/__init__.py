@@ -13,6 +13,7 @@
 
 Callers import from here."""
 
+from ..versions import indicator_key
 from .chunks import (
     MAX_CHUNK_ATTEMPTS,
     SWEEP_WINDOW,
@@ -31,6 +32,7 @@ from .configuration import (
     IndicatorChanges,
     health_model_create,
     health_model_update,
+    health_model_versions_record,
     indicator_save,
     indicators_delete,
 )
@@ -51,8 +53,8 @@ from .pipeline import (
     health_runs_sweep,
     health_score_day,
     health_scores_write,
-    indicator_key,
     model_specs,
+    score_inputs,
     usage_preload,
 )
 
@@ -79,6 +81,7 @@ __all__ = [
     "health_chunk_process",
     "health_model_create",
     "health_model_update",
+    "health_model_versions_record",
     "health_run_finish",
     "health_run_start",
     "health_runs_sweep",
@@ -91,5 +94,6 @@ __all__ = [
     "model_specs",
     "repair_record",
     "run_is_live",
+    "score_inputs",
     "usage_preload",
 ]

@@ -12,13 +12,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 
 from orgs.models import User
 from orgs.services import field_value, model_update
 from orgs.tenancy import org_context
 
-from ..models import HealthModel, Indicator
+from ..models import HealthModel, HealthModelVersion, Indicator
+from ..versions import INDICATOR_SNAPSHOT_FIELDS, model_snapshot, snapshot_changes
 
 logger = logging.getLogger(__name__)
 
@@ -29,15 +30,7 @@ HEALTH_MODEL_EDITABLE_FIELDS = ("name", "persona", "red_max", "yellow_max", "des
 # changes scores, so any indicator added, changed or deleted makes a new version too.
 HEALTH_MODEL_VERSIONED_FIELDS = frozenset({"persona", "red_max", "yellow_max"})
 # What an indicator sets (its model's page edits these inline), and what may change on it.
-INDICATOR_SETTINGS = (
-    "measure",
-    "window_days",
-    "metric",
-    "direction",
-    "bad_value",
-    "good_value",
-    "weight",
-)
+INDICATOR_SETTINGS = INDICATOR_SNAPSHOT_FIELDS
 INDICATOR_EDITABLE_FIELDS = ("model", *INDICATOR_SETTINGS)
 
 
@@ -50,9 +43,45 @@ class IndicatorChanges:
     deleted: Sequence[Indicator] = ()
 
 
-def _models_next_version(model_ids: Collection[int]) -> None:
-    """A new version of each model, recorded on every score it makes from now on."""
-    HealthModel.objects.filter(pk__in=list(model_ids)).update(version=F("version") + 1)
+def _models_next_version(model_ids: Collection[int], *, acting_user: User | None = None) -> None:
+    """A new version of each model, recorded on every score it makes from now on, and its
+    immutable record (HealthModelVersion: the snapshot, what changed since the version
+    before, who), written in the caller's transaction."""
+    ids = list(model_ids)
+    HealthModel.objects.filter(pk__in=ids).update(version=F("version") + 1)
+    health_model_versions_record(model_ids=ids, acting_user=acting_user)
+
+
+def health_model_versions_record(
+    *, model_ids: Collection[int], acting_user: User | None = None
+) -> None:
+    """Record the current version of each model (a new model's first, a version made
+    elsewhere): a few queries for any number of models. In the caller's transaction."""
+    models = list(HealthModel.objects.filter(pk__in=list(model_ids)).prefetch_related("indicators"))
+    # each model's newest recorded version (a subquery: the demo's SQLite has no DISTINCT ON)
+    newest = (
+        HealthModelVersion.objects.filter(model=OuterRef("model"))
+        .order_by("-version")
+        .values("version")[:1]
+    )
+    previous = {
+        v.model_id: v.snapshot
+        for v in HealthModelVersion.objects.filter(model__in=models, version=Subquery(newest))
+    }
+    rows = []
+    for model in models:
+        snapshot = model_snapshot(model, model.indicators.all())
+        rows.append(
+            HealthModelVersion(
+                organization_id=model.organization_id,
+                model=model,
+                version=model.version,
+                snapshot=snapshot,
+                changes=snapshot_changes(previous.get(model.pk), snapshot),
+                created_by=acting_user,
+            )
+        )
+    HealthModelVersion.objects.bulk_create(rows)
 
 
 def _indicator_key(indicator: Indicator) -> tuple:
@@ -105,6 +134,7 @@ def health_model_create(
         model.full_clean()
         model.save()
         _indicators_write(model=model, changes=IndicatorChanges(saved=indicators))
+        health_model_versions_record(model_ids=[model.pk], acting_user=acting_user)
     logger.info(
         "health model created id=%s org=%s indicators=%s by=%s",
         model.pk,
@@ -130,7 +160,7 @@ def health_model_update(
         changed = model_update(instance=model, data=data, fields=HEALTH_MODEL_EDITABLE_FIELDS)
         rescored = _indicators_write(model=model, changes=indicators)
         if rescored or HEALTH_MODEL_VERSIONED_FIELDS.intersection(changed):
-            _models_next_version([model.pk])
+            _models_next_version([model.pk], acting_user=acting_user)
         model.refresh_from_db(fields=["version"])
     logger.info(
         "health model updated id=%s version=%s fields=%s indicators=%s by=%s",
@@ -159,7 +189,10 @@ def indicator_save(*, indicator: Indicator, acting_user: User | None = None) -> 
             return indicator
         indicator.full_clean()
         indicator.save()
-        _models_next_version({indicator.model_id, getattr(before, "model_id", indicator.model_id)})
+        _models_next_version(
+            {indicator.model_id, getattr(before, "model_id", indicator.model_id)},
+            acting_user=acting_user,
+        )
     logger.info(
         "indicator saved id=%s model=%s by=%s",
         indicator.pk,
@@ -182,7 +215,7 @@ def indicators_delete(*, indicators: Sequence[Indicator], acting_user: User | No
                 rows = Indicator.objects.filter(pk__in=ids)
                 model_ids = set(rows.values_list("model_id", flat=True))
                 deleted += rows.delete()[0]
-                _models_next_version(model_ids)
+                _models_next_version(model_ids, acting_user=acting_user)
             logger.info(
                 "indicators deleted org=%s count=%s models=%s by=%s",
                 org_id,

@@ -40,9 +40,10 @@ from orgs.timezones import org_zone
 
 from ..measures import MEASURES, MeasureContext, load_accounts
 from ..models import HealthModel, HealthRun, HealthRunChunk, HealthScore, RunState
-from ..scoring import IndicatorSpec, ModelSpec, changes, score_frame
+from ..scoring import ModelSpec, changes, score_frame
 from ..signals import health_colours_changed, health_run_completed
 from ..usage import DenseUsage
+from ..versions import indicator_row, spec_from_rows
 from .chunks import (
     MAX_CHUNK_ATTEMPTS,
     SWEEP_WINDOW,
@@ -67,39 +68,23 @@ class NightRunning(Exception):
         )
 
 
-def indicator_key(measure: str, window: int | None, metric: str) -> str:
-    """The breakdown key of an indicator: measure[:window[:metric]]."""
-    parts = [measure]
-    if window or metric:
-        parts.append(str(window or ""))
-    if metric:
-        parts.append(metric)
-    return ":".join(parts)
-
-
-def model_specs() -> tuple[dict[int, ModelSpec], ModelSpec | None]:
-    """The current organization's models: by persona id, and the default one."""
+def model_specs(
+    *, replace: dict[int, ModelSpec] | None = None
+) -> tuple[dict[int, ModelSpec], ModelSpec | None]:
+    """The current organization's models: by persona id, and the default one. `replace`
+    (model id -> spec) scores a model with another spec (a draft's preview) and assigns the
+    accounts as the night would once that spec is published."""
+    replace = replace or {}
     by_persona: dict[int, ModelSpec] = {}
     default = None
     for model in HealthModel.objects.prefetch_related("indicators"):
-        spec = ModelSpec(
-            id=model.pk,
+        spec = replace.get(model.pk) or spec_from_rows(
+            model_id=model.pk,
             version=model.version,
             red_max=model.red_max,
             yellow_max=model.yellow_max,
-            indicators=tuple(
-                IndicatorSpec(
-                    key=indicator_key(i.measure, i.window_days, i.metric),
-                    measure=i.measure,
-                    bad=i.bad_value,
-                    good=i.good_value,
-                    weight=i.weight,
-                    window=i.window_days,
-                    metric=i.metric,
-                )
-                for i in model.indicators.all()
-                if i.measure in MEASURES
-            ),
+            indicators=[indicator_row(i) for i in model.indicators.all()],
+            known=MEASURES,
         )
         if not spec.indicators:
             continue
@@ -122,6 +107,57 @@ class ChunkTimings:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass
+class ScoreInputs:
+    """What a chunk is scored from: each model's spec (by id), the model of each account, and
+    the raw frame (index: account id; a column per indicator key of every spec used)."""
+
+    specs: dict[int, ModelSpec]
+    model_of: pd.Series
+    raw: pd.DataFrame
+
+
+def score_inputs(
+    *,
+    day: dt.date,
+    first_id: int,
+    last_id: int,
+    tz: str,
+    dense: DenseUsage | None = None,
+    replace: dict[int, ModelSpec] | None = None,
+    only_model: int | None = None,
+    extra: tuple[ModelSpec, ...] = (),
+) -> ScoreInputs | None:
+    """The accounts with ids in [first_id, last_id] on `day` (organization in context), the
+    model that scores each and their raw measures: the night's frame. `replace` scores a model
+    with another spec (model_specs), `only_model` keeps the accounts of one model, `extra`
+    specs have their indicators computed too (a preview's other side). None: nothing to score."""
+    by_persona, default = model_specs(replace=replace)
+    accounts = load_accounts(first_id=first_id, last_id=last_id, day=day)
+    if accounts.empty or (default is None and not by_persona):
+        return None
+    specs = {spec.id: spec for spec in [default, *by_persona.values()] if spec is not None}
+    persona_model = {persona: spec.id for persona, spec in by_persona.items()}
+    default_id = default.id if default else np.nan
+    model_of = accounts["persona_id"].map(persona_model).fillna(default_id)
+    keep = model_of.notna() if only_model is None else model_of == only_model
+    accounts = accounts[keep]
+    model_of = model_of[keep].astype("int64")
+    if accounts.empty:
+        return None
+    ctx = MeasureContext(day=day, accounts=accounts, tz=tz, dense=dense)
+    used = [specs[m] for m in model_of.unique()]
+    needed = {ind.key: ind for spec in [*used, *extra] for ind in spec.indicators}
+    raw = pd.DataFrame(
+        {
+            key: MEASURES[ind.measure].compute(ctx, ind.window, ind.metric)
+            for key, ind in needed.items()
+        },
+        index=accounts.index,
+    )
+    return ScoreInputs(specs=specs, model_of=model_of, raw=raw)
+
+
 def compute_scores(
     *,
     day: dt.date,
@@ -138,32 +174,15 @@ def compute_scores(
     """
     timings = timings or ChunkTimings()
     t0 = time.perf_counter()
-    by_persona, default = model_specs()
-    accounts = load_accounts(first_id=first_id, last_id=last_id, day=day)
-    if accounts.empty or (default is None and not by_persona):
+    inputs = score_inputs(day=day, first_id=first_id, last_id=last_id, tz=tz, dense=dense)
+    if inputs is None:
         return pd.DataFrame()
-    specs = {spec.id: spec for spec in [default, *by_persona.values()] if spec is not None}
-    persona_model = {persona: spec.id for persona, spec in by_persona.items()}
-    default_id = default.id if default else np.nan
-    model_of = accounts["persona_id"].map(persona_model).fillna(default_id)
-    accounts = accounts[model_of.notna()]
-    model_of = model_of[model_of.notna()].astype("int64")
-    if accounts.empty:
-        return pd.DataFrame()
-    ctx = MeasureContext(day=day, accounts=accounts, tz=tz, dense=dense)
-    used = [specs[m] for m in model_of.unique()]
-    needed = {ind.key: ind for spec in used for ind in spec.indicators}
-    raw = pd.DataFrame(
-        {
-            key: MEASURES[ind.measure].compute(ctx, ind.window, ind.metric)
-            for key, ind in needed.items()
-        },
-        index=accounts.index,
-    )
+    raw, model_of = inputs.raw, inputs.model_of
     previous = _previous_scores(day=day, first_id=first_id, last_id=last_id)
     t1 = time.perf_counter()
     parts = []
-    for spec in used:
+    for model_id in model_of.unique():
+        spec = inputs.specs[model_id]
         ids = model_of.index[model_of.to_numpy() == spec.id]
         scored = score_frame(raw.loc[ids], spec)
         scored["breakdown"] = _breakdowns(raw.loc[ids], scored, spec)

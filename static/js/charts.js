@@ -72,6 +72,41 @@
       points.push({ x: x, y: p.score, point: p });
     });
     var withYear = days > 120;
+    // events as markers (playbook opened or closed, contact logged, colour change): one
+    // dataset per kind, drawn on the line at their day, each kind with its own shape
+    var legend = words.events || {};
+    var scoreOn = {};
+    scored.forEach(function (p) { scoreOn[dayNumber(p.date)] = p.score; });
+    function scoreNear(x) {
+      for (var d = 0; d <= GAP_DAYS; d++) {
+        if (scoreOn[x - d] !== undefined && scoreOn[x - d] !== null) return scoreOn[x - d];
+        if (scoreOn[x + d] !== undefined && scoreOn[x + d] !== null) return scoreOn[x + d];
+      }
+      return 50;
+    }
+    var markerSets = Object.keys(legend).map(function (kind) {
+      var marks = (data.events || []).filter(function (e) {
+        var x = dayNumber(e.date);
+        return e.kind === kind && x >= firstDay && x <= lastDay;
+      }).map(function (e) {
+        var x = dayNumber(e.date);
+        return { x: x, y: scoreNear(x), event: e };
+      });
+      return {
+        type: "scatter",
+        label: legend[kind].label,
+        data: marks,
+        parsing: false,
+        showLine: false,
+        pointStyle: legend[kind].shape,
+        pointRadius: 6,
+        pointHoverRadius: 8,
+        pointHitRadius: 8,
+        borderColor: "#101828",
+        backgroundColor: "rgba(255, 255, 255, 0.9)",
+        borderWidth: 1.5
+      };
+    }).filter(function (s) { return s.data.length; });
     return new window.Chart(canvas, {
       type: "line",
       data: {
@@ -93,7 +128,7 @@
               return BAND[p && p.point && p.point.colour] || BAND.none;
             }
           }
-        }]
+        }].concat(markerSets)
       },
       plugins: [bandsPlugin],
       options: {
@@ -113,26 +148,30 @@
           }
         },
         onClick: function (event, elements) {
-          if (!elements.length || !window.htmx) return;
-          var p = points[elements[0].index].point;
+          var onLine = elements.filter(function (el) { return el.datasetIndex === 0; });
+          if (!onLine.length || !window.htmx) return;
+          var p = points[onLine[0].index].point;
           if (!p || !canvas.dataset.dayUrl) return;
           window.htmx.ajax("GET", canvas.dataset.dayUrl + "?day=" + p.date, {
             target: "#" + canvas.dataset.dayTarget, swap: "outerHTML"
           });
         },
         plugins: {
+          // the markers' legend is the list below the canvas (shapes and names, as text)
           legend: { display: false },
           healthBands: bands,
           tooltip: {
-            filter: function (item) { return item.raw && item.raw.point; },
+            filter: function (item) { return item.raw && (item.raw.point || item.raw.event); },
             callbacks: {
               title: function (items) { return items.length ? dayLabel(items[0].raw.x, true) : ""; },
               label: function (ctx) {
+                if (ctx.raw.event) return ctx.dataset.label + ": " + ctx.raw.event.text;
                 var p = ctx.raw.point;
                 return (words.score || "Score") + " " + p.score + " (" + (bands.labels[p.colour] || p.colour) + ")";
               },
               afterBody: function (items) {
-                var p = items.length && items[0].raw.point;
+                var line = items.filter(function (i) { return i.raw.point; });
+                var p = line.length && line[0].raw.point;
                 if (!p || !p.movers || !p.movers.length) return [];
                 return [(words.since || "Since") + " " + dayLabel(dayNumber(p.since), true) + ":"].concat(
                   p.movers.map(function (m) {
