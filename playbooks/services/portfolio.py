@@ -1,11 +1,12 @@
-"""What a change in the portfolio does to playbooks: a CSM's book handed over, a churned
-account's open work cancelled."""
+"""What a change in the portfolio does to playbooks: a CSM's book handed over (one account,
+or everything a departing member holds), a churned account's open work cancelled."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from csplatform.db.bulk import update_from_values
@@ -67,6 +68,69 @@ def playbooks_handover(
         len(moved),
     )
     return len(moved)
+
+
+@dataclass(frozen=True)
+class MemberHandedOver:
+    playbooks: int  # open playbooks whose owner changed
+    steps: int  # open steps the departing member held, now the new owner's
+
+
+def playbooks_handover_member(
+    *,
+    organization_id: int,
+    previous_owner_id: int,
+    owner_id: int,
+    account_ids: list[int],
+    acting_user_id: int | None = None,
+) -> MemberHandedOver:
+    """A member leaves: what playbooks_handover does for one account, for all of them at once
+    and set-based. The open playbooks of `account_ids` (the accounts just handed from
+    `previous_owner_id` to `owner_id`) and every other open playbook the previous owner owns
+    go to the new owner, who is notified; every open step the previous owner holds on an
+    open playbook (the manager's steps among them) is the new owner's. Call it in the
+    transaction that moved the accounts."""
+    open_playbooks = Playbook.objects.filter(
+        organization_id=organization_id, status=PlaybookStatus.OPEN
+    )
+    steps = PlaybookStep.objects.filter(
+        organization_id=organization_id,
+        playbook__in=open_playbooks,
+        status=StepStatus.OPEN,
+        assignee_id=previous_owner_id,
+    ).update(assignee_id=owner_id, version=F("version") + 1)
+    held = open_playbooks.filter(
+        Q(account_id__in=account_ids) | Q(owner_id=previous_owner_id)
+    ).exclude(owner_id=owner_id)
+    moved = list(held.select_for_update(of=("self",)))
+    previous_owners = [p.owner_id for p in moved]
+    if moved:
+        Playbook.objects.filter(pk__in=[p.pk for p in moved]).update(owner_id=owner_id)
+        for playbook in moved:
+            playbook.owner_id = owner_id
+        org = Organization.objects.get(pk=organization_id)
+        Notification.objects.filter(
+            kind=NotificationKind.PLAYBOOK_ASSIGNED, ref__in=[p.pk for p in moved], user_id=owner_id
+        ).delete()
+        notifications_create_assigned(
+            org=org, playbooks=moved, acting_user_id=acting_user_id, why="handover"
+        )
+        playbooks_reassigned.send(
+            sender=Playbook,
+            organization_id=organization_id,
+            playbook_ids=[p.pk for p in moved],
+            previous_owner_ids=previous_owners,
+        )
+    logger.info(
+        "member handover org=%s from=%s to=%s accounts=%s playbooks=%s steps=%s",
+        organization_id,
+        previous_owner_id,
+        owner_id,
+        len(account_ids),
+        len(moved),
+        steps,
+    )
+    return MemberHandedOver(playbooks=len(moved), steps=steps)
 
 
 def playbooks_cancel_for_churn(
