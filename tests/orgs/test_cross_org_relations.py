@@ -393,6 +393,8 @@ def _form_cases(own, org, csm):
     from accounts.forms import AccountReassignForm, PortfolioFilterForm
     from api.forms import EraseForm, FiringExportForm, PlaybookExportForm
     from configuration.forms import PersonaForm, TriggerDraftForm
+    from configuration.members.forms import MemberDeactivateForm
+    from configuration.playbook_templates.forms import PlaybookTemplateForm, TemplateStepForm
     from playbooks.forms import (
         ContactLogForm,
         PlaybookCloseForm,
@@ -443,6 +445,11 @@ def _form_cases(own, org, csm):
             ({}, {"kind": "retention"}, n) for n in ("persona", "product", "template")
         ],
         PersonaForm: [({}, {"name": "P", "slug": "p"}, "hand_picked")],
+        MemberDeactivateForm: [({}, {}, "handover_to")],
+        PlaybookTemplateForm: [({}, {"name": "T", "kind": "custom"}, "persona")],
+        TemplateStepForm: [
+            ({}, {"title": "Meet", "due_offset_days": "1", "assignee": "member"}, "assignee_user")
+        ],
     }
 
 
