@@ -271,7 +271,7 @@ def test_two_admins_deactivating_each_other_at_once_cannot_both_pass(org, org_ad
     with transaction.atomic():
         membership_deactivate(membership=first_m, acting_user=org_admin)
         holding.set()
-        waited = _wait_for_a_lock_wait(seconds=5)
+        waited = _wait_for_a_lock_wait(seconds=20)
     thread.join(20)
     assert waited, "the second deactivation never waited for the first"
     assert "only active admin" in outcome["second"]
