@@ -476,3 +476,32 @@ def test_an_admin_sends_a_password_reset_and_the_link_sets_a_new_password(
     )
     assert not _logs_in(csm.username, "pass12345")
     assert _logs_in(csm.username, "brand-new-7731")
+
+
+# -- the benchmark command ------------------------------------------------------------------
+
+
+def test_bench_members_reports_the_handover_and_rolls_it_back(org, org_admin, csm, book):
+    """On the hand-built book: Carla owns the most accounts (2), Nina next (1), so Carla's
+    deactivation hands 2 accounts, 3 open playbooks and 4 open steps to Nina; rolled back."""
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    out = StringIO()
+    call_command("bench_members", org="acme", requests=5, handovers=2, stdout=out)
+    figures = json.loads(out.getvalue())
+    run = figures["deactivation_with_handover"]
+    assert run["moved"] == {"accounts": 2, "playbooks": 3, "steps": 4}
+    assert run["leaving_accounts"] == 2 and len(run["seconds"]) == 2
+    assert (
+        set(figures["pages"]) == {"members_list", "member_page"}
+        and "load average" in figures["uptime"]
+    )
+    assert _membership(csm, org).is_active
+    with org_context(org):
+        assert Account.objects.filter(owner=csm).count() == 2
+    with pytest.raises(CommandError, match="--requests must be at least 5"):
+        call_command("bench_members", org="acme", requests=1)
