@@ -7,6 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from orgs.models import Organization, User
 from orgs.selectors import org_members
 from playbooks.models import PlaybookStatus, PlaybookTemplate, TemplateStep
+from triggers.models import Trigger
 
 
 def templates_with_counts() -> QuerySet[PlaybookTemplate]:
@@ -38,3 +39,12 @@ def template_open_playbooks(*, template: PlaybookTemplate) -> int:
 def step_members(*, org: Organization) -> QuerySet[User]:
     """Who a step may name: the organization's active members who work playbooks."""
     return org_members(org=org, roles=["admin", "manager", "csm"])
+
+
+def template_trigger_names(*, template: PlaybookTemplate) -> list[str]:
+    """The published triggers that open this template (their kind must stay its kind)."""
+    if template.pk is None:
+        return []
+    return list(
+        Trigger.objects.filter(template=template).order_by("name").values_list("name", flat=True)
+    )

@@ -263,3 +263,24 @@ def test_the_list_reads_in_one_query_whatever_the_number_of_templates(
         page = client.get(reverse("configuration:templates"))
     assert len(more.captured_queries) == len(few.captured_queries)
     assert page.content.decode().count('href="/configuration/templates/') >= 9
+
+
+def test_a_template_a_trigger_opens_keeps_its_kind(client, org, org_admin):
+    from triggers.models import Trigger
+
+    with org_context(org):
+        t = make_template(org, "Rescue", "retention")
+        Trigger.objects.create(
+            organization=org, name="Low health", kind="retention", condition={}, template=t
+        )
+    client.force_login(org_admin)
+    response = client.post(
+        reverse("configuration:template", args=[t.pk]), _post(name="Rescue", kind="expansion")
+    )
+    assert response.status_code == 422
+    assert "Low health" in str(response.context["form"].errors["kind"])
+    t.refresh_from_db()
+    assert t.kind == "retention"
+    # its other fields still change
+    ok = client.post(reverse("configuration:template", args=[t.pk]), _post(name="Rescue 2"))
+    assert ok.status_code == 302
