@@ -46,8 +46,10 @@ def membership_lock(*, membership: Membership) -> Membership:
     and the second sees what the first did: two admins demoting or deactivating each other
     at once cannot both pass."""
     Organization.objects.select_for_update().filter(pk=membership.organization_id).first()
+    # the membership's own row only (a FOR UPDATE over the join would lock the organization
+    # again, and hide whether the line above is what serializes the changes)
     return (
-        Membership.all_objects.select_for_update()
+        Membership.all_objects.select_for_update(of=("self",))
         .select_related("user", "organization")
         .get(pk=membership.pk)
     )
