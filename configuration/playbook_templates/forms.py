@@ -41,6 +41,22 @@ class PlaybookTemplateForm(TenantModelForm):
         self.fields["persona"].empty_label = gettext("Every persona")
         self.fields["persona"].queryset = self.fields["persona"].queryset.order_by("name")
 
+    def clean_kind(self):
+        from .selectors import template_trigger_names
+
+        kind = self.cleaned_data["kind"]
+        if self.instance.pk and kind != self.instance.kind:
+            names = template_trigger_names(template=self.instance)
+            if names:
+                raise forms.ValidationError(
+                    gettext(
+                        "Triggers of this kind open this template (%(names)s): a template "
+                        "keeps its kind while a trigger uses it."
+                    )
+                    % {"names": ", ".join(names[:5])}
+                )
+        return kind
+
 
 class TemplateStepForm(TenantForm):
     """One step row. `members` narrows the named-member choice to the active members."""
