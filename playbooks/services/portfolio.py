@@ -26,6 +26,31 @@ from .notifications import notifications_create_assigned
 logger = logging.getLogger(__name__)
 
 
+def _hand_to(moved: list[Playbook], *, owner_id: int, acting_user_id: int | None) -> None:
+    """Give `moved` (open playbooks of one organization, read before) to `owner_id`: their
+    owner changed in one UPDATE, the new owner told afresh, playbooks_reassigned sent."""
+    if not moved:
+        return
+    previous_owners = [p.owner_id for p in moved]
+    ids = [p.pk for p in moved]
+    Playbook.objects.filter(pk__in=ids).update(owner_id=owner_id)
+    for playbook in moved:
+        playbook.owner_id = owner_id
+    org = Organization.objects.get(pk=moved[0].organization_id)
+    Notification.objects.filter(
+        kind=NotificationKind.PLAYBOOK_ASSIGNED, ref__in=ids, user_id=owner_id
+    ).delete()
+    notifications_create_assigned(
+        org=org, playbooks=moved, acting_user_id=acting_user_id, why="handover"
+    )
+    playbooks_reassigned.send(
+        sender=Playbook,
+        organization_id=org.pk,
+        playbook_ids=ids,
+        previous_owner_ids=previous_owners,
+    )
+
+
 def playbooks_handover(
     *,
     account_id: int,
@@ -42,24 +67,7 @@ def playbooks_handover(
             playbook__in=open_playbooks, status=StepStatus.OPEN, assignee_id=previous_owner_id
         ).update(assignee_id=owner_id, version=F("version") + 1)
     moved = list(open_playbooks.exclude(owner_id=owner_id))
-    previous_owners = [p.owner_id for p in moved]
-    open_playbooks.exclude(owner_id=owner_id).update(owner_id=owner_id)
-    for playbook in moved:
-        playbook.owner_id = owner_id
-    if moved:
-        org = Organization.objects.get(pk=moved[0].organization_id)
-        Notification.objects.filter(
-            kind=NotificationKind.PLAYBOOK_ASSIGNED, ref__in=[p.pk for p in moved], user_id=owner_id
-        ).delete()
-        notifications_create_assigned(
-            org=org, playbooks=moved, acting_user_id=acting_user_id, why="handover"
-        )
-        playbooks_reassigned.send(
-            sender=Playbook,
-            organization_id=org.pk,
-            playbook_ids=[p.pk for p in moved],
-            previous_owner_ids=previous_owners,
-        )
+    _hand_to(moved, owner_id=owner_id, acting_user_id=acting_user_id)
     logger.info(
         "handover account=%s from=%s to=%s playbooks=%s",
         account_id,
@@ -103,24 +111,7 @@ def playbooks_handover_member(
         Q(account_id__in=account_ids) | Q(owner_id=previous_owner_id)
     ).exclude(owner_id=owner_id)
     moved = list(held.select_for_update(of=("self",)))
-    previous_owners = [p.owner_id for p in moved]
-    if moved:
-        Playbook.objects.filter(pk__in=[p.pk for p in moved]).update(owner_id=owner_id)
-        for playbook in moved:
-            playbook.owner_id = owner_id
-        org = Organization.objects.get(pk=organization_id)
-        Notification.objects.filter(
-            kind=NotificationKind.PLAYBOOK_ASSIGNED, ref__in=[p.pk for p in moved], user_id=owner_id
-        ).delete()
-        notifications_create_assigned(
-            org=org, playbooks=moved, acting_user_id=acting_user_id, why="handover"
-        )
-        playbooks_reassigned.send(
-            sender=Playbook,
-            organization_id=organization_id,
-            playbook_ids=[p.pk for p in moved],
-            previous_owner_ids=previous_owners,
-        )
+    _hand_to(moved, owner_id=owner_id, acting_user_id=acting_user_id)
     logger.info(
         "member handover org=%s from=%s to=%s accounts=%s playbooks=%s steps=%s",
         organization_id,
