@@ -45,7 +45,9 @@ def test_an_admin_adds_a_member(new_page, org, org_admin, csm, artifacts):
     page = watch_csp(new_page())
     log_in(page, org_admin.username)
     page.get_by_role("link", name="Configuration").click()
-    page.get_by_role("link", name="Users and roles").click()
+    page.get_by_role("navigation", name="Configuration").get_by_role(
+        "link", name="Users and roles"
+    ).click()
     page.get_by_label("Email").fill("nina.new@example.com")
     page.get_by_label("Name").fill("Nina New")
     page.get_by_label("Role").select_option("manager")
