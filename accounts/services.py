@@ -183,6 +183,37 @@ def account_reassign(*, account: Account, owner: User, acting_user: User) -> Acc
     return account
 
 
+def accounts_hand_over(*, org: Organization, previous_owner: User, owner: User) -> list[int]:
+    """Every account `previous_owner` owns in `org` goes to `owner` (a member leaving), in one
+    UPDATE; returns their ids. It sends no account_owner_changed per account: the caller
+    (configuration's member deactivation) hands the open playbooks over in the same
+    transaction, set-based (playbooks_handover_member)."""
+    from orgs.models import Membership
+
+    if owner.pk == previous_owner.pk:
+        raise PortfolioError("owner", gettext("Choose someone else to hand the accounts to."))
+    if not Membership.objects.filter(
+        user=owner, organization=org, role__in=WORKER_ROLES, user__is_active=True
+    ).exists():
+        raise PortfolioError(
+            "owner",
+            gettext("%(user)s is not an active CSM, manager or admin of this organization.")
+            % {"user": owner},
+        )
+    with org_context(org), transaction.atomic():
+        held = Account.objects.select_for_update().filter(owner_id=previous_owner.pk)
+        ids = list(held.order_by("pk").values_list("pk", flat=True))
+        Account.objects.filter(pk__in=ids).update(owner_id=owner.pk, updated_at=timezone.now())
+    logger.info(
+        "accounts handed over org=%s from=%s to=%s accounts=%s",
+        org.pk,
+        previous_owner.pk,
+        owner.pk,
+        len(ids),
+    )
+    return ids
+
+
 def subscription_add(
     *,
     account: Account,

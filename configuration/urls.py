@@ -1,8 +1,11 @@
-"""The configuration area: triggers and their drafts, dry runs, backtests, personas."""
+"""The configuration area: triggers and their drafts, dry runs, backtests, personas, members
+and playbook templates."""
 
 from django.urls import path
 
 from . import health_views, version_views, views
+from .members import views as members
+from .playbook_templates import views as templates
 
 app_name = "configuration"
 
@@ -84,4 +87,17 @@ urlpatterns = [
         health_views.health_model_use_weights,
         name="health_model_use_weights",
     ),
+    path("members/", members.member_list, name="members"),
+    path("members/add/", members.member_add, name="member_add"),
+    path("members/<int:pk>/", members.member_detail, name="member"),
+    path("members/<int:pk>/deactivate/", members.member_deactivate, name="member_deactivate"),
+    path("members/<int:pk>/reactivate/", members.member_reactivate, name="member_reactivate"),
+    path(
+        "members/<int:pk>/password-reset/",
+        members.member_password_reset,
+        name="member_password_reset",
+    ),
+    path("templates/", templates.template_list, name="templates"),
+    path("templates/new/", templates.template_new, name="template_new"),
+    path("templates/<int:pk>/", templates.template_edit, name="template"),
 ]

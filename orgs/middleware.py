@@ -8,7 +8,15 @@ from .tenancy import reset_current_org, set_current_org
 from .timezones import org_zone
 
 # Paths a user with no organization may still reach.
-_OPEN_PREFIXES = ("/login", "/logout", "/static/", "/admin/", "/healthz", "/no-organization")
+_OPEN_PREFIXES = (
+    "/login",
+    "/logout",
+    "/password/",
+    "/static/",
+    "/admin/",
+    "/healthz",
+    "/no-organization",
+)
 
 
 class TenantMiddleware:

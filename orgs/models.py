@@ -46,15 +46,35 @@ class Role(models.TextChoices):
 WORKER_ROLES = (Role.ADMIN, Role.MANAGER, Role.CSM)
 
 
+class ActiveMembershipManager(models.Manager):
+    """Memberships in force: a deactivated member keeps their row (their history, their
+    role to restore) but no longer opens the organization, owns work or counts as an admin."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(is_active=True)
+
+
 class Membership(models.Model):
+    """A user's place in one organization. Deactivating it (not the user) takes them out of
+    this organization only: their other organizations are untouched."""
+
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CSM)
     created_at = models.DateTimeField(auto_now_add=True)
+    is_active = models.BooleanField(default=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    # Every `Membership.objects` read (the request's organization, members, admins, who may
+    # own work) sees active memberships only; the admin, validation and relations see all.
+    objects = ActiveMembershipManager()
+    all_objects = models.Manager()  # noqa: DJ012 (a second manager, not a field)
 
     class Meta:
+        default_manager_name = "all_objects"
+        base_manager_name = "all_objects"
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "organization"], name="membership_unique_user_org"

@@ -30,10 +30,23 @@ def memberships_of_user(*, user: User) -> QuerySet[Membership]:
 
 
 def org_members(*, org: Organization, roles: list[str] | None = None) -> QuerySet[User]:
-    qs = User.objects.filter(memberships__organization=org, is_active=True)
+    """Active users with an active membership of `org` (in one of `roles`, when given: the
+    role of their membership of this organization, not of another)."""
+    memberships = Membership.objects.filter(organization=org)
     if roles:
-        qs = qs.filter(memberships__role__in=roles)
-    return qs.order_by("first_name", "last_name", "username").distinct()
+        memberships = memberships.filter(role__in=roles)
+    return User.objects.filter(pk__in=memberships.values("user_id"), is_active=True).order_by(
+        "first_name", "last_name", "username"
+    )
+
+
+def org_memberships(*, org: Organization) -> QuerySet[Membership]:
+    """Every membership of `org`, active or not, with its user: the members page."""
+    return (
+        Membership.all_objects.filter(organization=org)
+        .select_related("user")
+        .order_by("-is_active", "user__first_name", "user__last_name", "user__username")
+    )
 
 
 def org_csms(*, org: Organization) -> QuerySet[User]:

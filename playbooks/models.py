@@ -23,6 +23,8 @@ class PlaybookKind(models.TextChoices):
 class Assignee(models.TextChoices):
     OWNER = "owner", "Account owner"
     MANAGER = "manager", "Manager"
+    # a member the template names (TemplateStep.assignee_user); the owner when they are gone
+    MEMBER = "member", gettext_lazy("A named member")
 
 
 class PlaybookTemplate(TenantModel):
@@ -60,6 +62,14 @@ class TemplateStep(TenantModel):
         help_text="Days after the playbook opens (at most two years).",
     )
     assignee = models.CharField(max_length=8, choices=Assignee.choices, default=Assignee.OWNER)
+    assignee_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who does the step when the assignee is a named member.",
+    )
 
     class Meta:
         ordering = ["template", "order"]

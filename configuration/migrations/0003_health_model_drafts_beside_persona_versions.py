@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('configuration', '0002_health_model_drafts'),
-        ('configuration', '0002_persona_drafts_and_versions'),
+        ("configuration", "0002_health_model_drafts"),
+        ("configuration", "0002_persona_drafts_and_versions"),
     ]
 
-    operations = [
-    ]
+    operations = []

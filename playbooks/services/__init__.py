@@ -6,6 +6,7 @@
   recorded at close, reassignment;
 - notifications: who is told a playbook or step is theirs, the morning digest, read marks;
 - portfolio: what a handover or a churn does to open playbooks;
+- templates: a template and its ordered steps saved together (future playbooks only);
 - errors: what the services refuse with, and the checks of who may work a step or playbook.
 
 Callers import from here."""
@@ -26,7 +27,18 @@ from .notifications import (
     notifications_notify_admins,
     notifications_send_digest,
 )
-from .portfolio import playbooks_cancel_for_churn, playbooks_handover
+from .portfolio import (
+    MemberHandedOver,
+    playbooks_cancel_for_churn,
+    playbooks_handover,
+    playbooks_handover_member,
+)
+from .templates import (
+    MAX_TEMPLATE_STEPS,
+    StepSpec,
+    TemplateStepsError,
+    playbook_template_save,
+)
 from .work import (
     playbook_close,
     playbook_link_interaction,
@@ -40,11 +52,15 @@ from .work import (
 
 __all__ = [
     "DIGEST_CLAIM_TTL",
+    "MAX_TEMPLATE_STEPS",
+    "MemberHandedOver",
     "NotAllowed",
     "PlaybookError",
     "PlaybookSpec",
     "PlaybooksCreated",
+    "StepSpec",
     "StepConflict",
+    "TemplateStepsError",
     "churned_text",
     "notifications_create_assigned",
     "notifications_mark_read",
@@ -58,9 +74,11 @@ __all__ = [
     "playbook_outcome_due",
     "playbook_reassign",
     "playbook_start",
+    "playbook_template_save",
     "playbooks_cancel_for_churn",
     "playbooks_create_bulk",
     "playbooks_handover",
+    "playbooks_handover_member",
     "step_add_note",
     "step_complete",
     "step_snooze",

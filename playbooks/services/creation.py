@@ -56,6 +56,24 @@ def org_manager_id(org_id: int) -> int | None:
     return None
 
 
+def _named_assignees_in_force(*, org_id: int, specs: list[PlaybookSpec]) -> set[int]:
+    """Of the members the specs' templates name on steps, those still active members of the
+    organization (a step whose member has left goes to the account's owner)."""
+    wanted = {
+        t.assignee_user_id
+        for s in specs
+        for t in s.template.steps.all()
+        if t.assignee == Assignee.MEMBER and t.assignee_user_id
+    }
+    if not wanted:
+        return set()
+    return set(
+        Membership.objects.filter(
+            organization_id=org_id, user_id__in=wanted, user__is_active=True
+        ).values_list("user_id", flat=True)
+    )
+
+
 @dataclass(frozen=True)
 class PlaybooksCreated:
     """What playbooks_create_bulk did: per spec, in order, the playbook that now handles it,
@@ -158,10 +176,16 @@ def _create(
         ],
         batch_size=2000,
     )
+    named = _named_assignees_in_force(org_id=org.pk, specs=specs)
     steps = []
     for playbook, spec in zip(playbooks, specs, strict=True):
         for t in spec.template.steps.all():
-            assignee = manager_id if t.assignee == Assignee.MANAGER else spec.owner_id
+            if t.assignee == Assignee.MANAGER:
+                assignee = manager_id
+            elif t.assignee == Assignee.MEMBER:
+                assignee = t.assignee_user_id if t.assignee_user_id in named else None
+            else:
+                assignee = spec.owner_id
             steps.append(
                 PlaybookStep(
                     organization=org,

@@ -1,11 +1,12 @@
-"""What a change in the portfolio does to playbooks: a CSM's book handed over, a churned
-account's open work cancelled."""
+"""What a change in the portfolio does to playbooks: a CSM's book handed over (one account,
+or everything a departing member holds), a churned account's open work cancelled."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from csplatform.db.bulk import update_from_values
@@ -25,6 +26,31 @@ from .notifications import notifications_create_assigned
 logger = logging.getLogger(__name__)
 
 
+def _hand_to(moved: list[Playbook], *, owner_id: int, acting_user_id: int | None) -> None:
+    """Give `moved` (open playbooks of one organization, read before) to `owner_id`: their
+    owner changed in one UPDATE, the new owner told afresh, playbooks_reassigned sent."""
+    if not moved:
+        return
+    previous_owners = [p.owner_id for p in moved]
+    ids = [p.pk for p in moved]
+    Playbook.objects.filter(pk__in=ids).update(owner_id=owner_id)
+    for playbook in moved:
+        playbook.owner_id = owner_id
+    org = Organization.objects.get(pk=moved[0].organization_id)
+    Notification.objects.filter(
+        kind=NotificationKind.PLAYBOOK_ASSIGNED, ref__in=ids, user_id=owner_id
+    ).delete()
+    notifications_create_assigned(
+        org=org, playbooks=moved, acting_user_id=acting_user_id, why="handover"
+    )
+    playbooks_reassigned.send(
+        sender=Playbook,
+        organization_id=org.pk,
+        playbook_ids=ids,
+        previous_owner_ids=previous_owners,
+    )
+
+
 def playbooks_handover(
     *,
     account_id: int,
@@ -41,24 +67,7 @@ def playbooks_handover(
             playbook__in=open_playbooks, status=StepStatus.OPEN, assignee_id=previous_owner_id
         ).update(assignee_id=owner_id, version=F("version") + 1)
     moved = list(open_playbooks.exclude(owner_id=owner_id))
-    previous_owners = [p.owner_id for p in moved]
-    open_playbooks.exclude(owner_id=owner_id).update(owner_id=owner_id)
-    for playbook in moved:
-        playbook.owner_id = owner_id
-    if moved:
-        org = Organization.objects.get(pk=moved[0].organization_id)
-        Notification.objects.filter(
-            kind=NotificationKind.PLAYBOOK_ASSIGNED, ref__in=[p.pk for p in moved], user_id=owner_id
-        ).delete()
-        notifications_create_assigned(
-            org=org, playbooks=moved, acting_user_id=acting_user_id, why="handover"
-        )
-        playbooks_reassigned.send(
-            sender=Playbook,
-            organization_id=org.pk,
-            playbook_ids=[p.pk for p in moved],
-            previous_owner_ids=previous_owners,
-        )
+    _hand_to(moved, owner_id=owner_id, acting_user_id=acting_user_id)
     logger.info(
         "handover account=%s from=%s to=%s playbooks=%s",
         account_id,
@@ -67,6 +76,52 @@ def playbooks_handover(
         len(moved),
     )
     return len(moved)
+
+
+@dataclass(frozen=True)
+class MemberHandedOver:
+    playbooks: int  # open playbooks whose owner changed
+    steps: int  # open steps the departing member held, now the new owner's
+
+
+def playbooks_handover_member(
+    *,
+    organization_id: int,
+    previous_owner_id: int,
+    owner_id: int,
+    account_ids: list[int],
+    acting_user_id: int | None = None,
+) -> MemberHandedOver:
+    """A member leaves: what playbooks_handover does for one account, for all of them at once
+    and set-based. The open playbooks of `account_ids` (the accounts just handed from
+    `previous_owner_id` to `owner_id`) and every other open playbook the previous owner owns
+    go to the new owner, who is notified; every open step the previous owner holds on an
+    open playbook (the manager's steps among them) is the new owner's. Call it in the
+    transaction that moved the accounts."""
+    open_playbooks = Playbook.objects.filter(
+        organization_id=organization_id, status=PlaybookStatus.OPEN
+    )
+    steps = PlaybookStep.objects.filter(
+        organization_id=organization_id,
+        playbook__in=open_playbooks,
+        status=StepStatus.OPEN,
+        assignee_id=previous_owner_id,
+    ).update(assignee_id=owner_id, version=F("version") + 1)
+    held = open_playbooks.filter(
+        Q(account_id__in=account_ids) | Q(owner_id=previous_owner_id)
+    ).exclude(owner_id=owner_id)
+    moved = list(held.select_for_update(of=("self",)))
+    _hand_to(moved, owner_id=owner_id, acting_user_id=acting_user_id)
+    logger.info(
+        "member handover org=%s from=%s to=%s accounts=%s playbooks=%s steps=%s",
+        organization_id,
+        previous_owner_id,
+        owner_id,
+        len(account_ids),
+        len(moved),
+        steps,
+    )
+    return MemberHandedOver(playbooks=len(moved), steps=steps)
 
 
 def playbooks_cancel_for_churn(

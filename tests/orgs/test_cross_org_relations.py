@@ -399,6 +399,8 @@ def _form_cases(own, org, csm):
         PersonaForm,
         TriggerDraftForm,
     )
+    from configuration.members.forms import MemberDeactivateForm
+    from configuration.playbook_templates.forms import PlaybookTemplateForm, TemplateStepForm
     from playbooks.forms import (
         ContactLogForm,
         PlaybookCloseForm,
@@ -452,6 +454,11 @@ def _form_cases(own, org, csm):
         PersonaCapForm: [({}, {"per_csm": "3"}, "persona")],
         PersonaCapRemoveForm: [({}, {}, "persona")],
         PersonaDraftForm: [({}, {"name": "P", "slug": "p"}, "hand_picked")],
+        MemberDeactivateForm: [({}, {}, "handover_to")],
+        PlaybookTemplateForm: [({}, {"name": "T", "kind": "custom"}, "persona")],
+        TemplateStepForm: [
+            ({}, {"title": "Meet", "due_offset_days": "1", "assignee": "member"}, "assignee_user")
+        ],
     }
 
 
