@@ -52,7 +52,7 @@ class PortfolioFilterForm(TenantForm):
         widget=forms.TextInput(
             attrs={
                 "type": "search",
-                "placeholder": "Name or external id",
+                "placeholder": _("Name or external id"),
                 "autocomplete": "off",
                 "spellcheck": "false",
             }

@@ -68,11 +68,11 @@
   // <button data-clear-slot> closes a form loaded into a step's slot (My Work) and gives the
   // keyboard back to the step's first action.
   document.addEventListener("click", function (event) {
-    var button = event.target.closesgettext("[data-clear-slot]");
+    var button = event.target.closest("[data-clear-slot]");
     if (!button) return;
-    var slot = button.closesgettext(".step__slot");
+    var slot = button.closest(".step__slot");
     if (!slot) return;
-    var step = slot.closesgettext(".step");
+    var step = slot.closest(".step");
     slot.innerHTML = "";
     var first = step && step.querySelector(".step__actions button, .step__actions a");
     if (first) first.focus();

@@ -50,8 +50,12 @@ def test_no_entry_is_untranslated_or_fuzzy(po):
     assert "fuzzy" not in result.stderr and "untranslated" not in result.stderr
 
 
-def _placeholders(text: str) -> list[tuple[str, str]]:
-    return sorted(PLACEHOLDER.findall(text.replace("%%", "")))
+BRACES = re.compile(r"\{(\w*)(?:[:!][^{}]*)?\}")
+
+
+def _placeholders(text: str) -> list:
+    """%(name)s and %s placeholders, and str.format's {name:spec} (the measures' phrases)."""
+    return sorted(PLACEHOLDER.findall(text.replace("%%", ""))) + sorted(BRACES.findall(text))
 
 
 def test_placeholders_match_between_msgid_and_msgstr():

@@ -71,7 +71,7 @@ class _Text(HTMLParser):
         if tag in ("script", "style", "template"):
             self._skip += 1
         for name, value in attrs:
-            if name in ("title", "aria-label", "placeholder", "alt") and value:
+            if name in ("title", "aria-label", "placeholder", "alt", "data-label") and value:
                 self.parts.append(value)
 
     def handle_endtag(self, tag):
