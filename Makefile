@@ -2,6 +2,8 @@
 #
 #   make demo           environment, SQLite database, demo data, site on 127.0.0.1:8000 (PORT=8123: another port)
 #   make test           environment, system packages, ruff, migrations check, pytest
+#   make messages       compile the translation catalogues (locale/*/LC_MESSAGES/*.po to .mo)
+#   make messages-update  refresh the catalogues from the code (makemessages) and list what is untranslated
 #   make services       PostgreSQL 15 and Redis on loopback, data under var/services/
 #   make services-stop  stop them
 #   make stack          migrations, gunicorn, Celery worker and beat against those services (Procfile)
@@ -22,12 +24,32 @@ PG_PORT ?= 54329
 REDIS_PORT ?= 63799
 export PG_PORT REDIS_PORT
 
-.PHONY: help env demo demo-port test lint system-deps services services-stop services-status stack
+.PHONY: help env demo demo-port test lint system-deps services services-stop services-status stack messages messages-update
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
-env: $(ENV_STAMP)
+env: $(ENV_STAMP) messages
+
+# The catalogues are committed as .po; their .mo are built here (msgfmt, from gettext), and
+# only when a .po is newer. --check refuses a catalogue whose placeholders do not match.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+messages: $(MO_FILES)
+
+%.mo: %.po
+	@command -v msgfmt >/dev/null || { echo "make messages: msgfmt missing: apt-get install gettext" >&2; exit 1; }
+	msgfmt --check --statistics -o $@ $<
+
+# After code changes (and merges): every msgid of the templates, Python and static/js into
+# the catalogues (obsolete ones dropped), then the entries still to translate or fuzzy.
+MAKEMESSAGES_IGNORES := -i ".venv/*" -i "var/*" -i "staticfiles/*" -i "tests/*" -i "static/vendor/*" -i "test-artifacts/*"
+
+messages-update: env
+	DJANGO_SETTINGS_MODULE=csplatform.settings.test $(MANAGE) makemessages -l pt_BR --no-obsolete $(MAKEMESSAGES_IGNORES)
+	DJANGO_SETTINGS_MODULE=csplatform.settings.test $(MANAGE) makemessages -l pt_BR --no-obsolete -d djangojs $(MAKEMESSAGES_IGNORES)
+	$(PY) scripts/untranslated.py
 
 $(ENV_STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,11 +83,14 @@ PORT ?= 8000
 
 demo: export DJANGO_SETTINGS_MODULE := csplatform.settings.local
 demo: export DJANGO_DEBUG ?= false
-demo: demo-port $(DEMO_STAMP)
+demo: demo-port $(DEMO_STAMP) messages
 	@# staticfiles/ exists (empty: whitenoise serves from the apps) so whitenoise does not warn
 	@mkdir -p var staticfiles
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo --if-missing --no-logins
+	@# a second, small organization in English and dollars: the language follows the organization
+	$(MANAGE) seed_demo --org demo-en --locale en --accounts 150 --months 3 --if-missing --no-logins
+	$(MANAGE) demo_backfill --org demo-en --days 90 --url http://$(HOST):$(PORT)/
 	$(MANAGE) demo_backfill --url http://$(HOST):$(PORT)/
 	$(MANAGE) runserver $(HOST):$(PORT)
 

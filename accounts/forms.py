@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from orgs.models import Organization, User
 from orgs.relations import TenantForm
@@ -44,75 +45,75 @@ class PortfolioFilterForm(TenantForm):
     their field and are left out of the filters, so the page still renders."""
 
     q = forms.CharField(
-        label="Search",
+        label=_("Search"),
         required=False,
         max_length=100,
         strip=True,
         widget=forms.TextInput(
             attrs={
                 "type": "search",
-                "placeholder": "Name or external id",
+                "placeholder": _("Name or external id"),
                 "autocomplete": "off",
                 "spellcheck": "false",
             }
         ),
     )
-    owner = forms.ChoiceField(label="Owner", required=False)
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
     persona = forms.ModelChoiceField(
-        label="Persona",
+        label=_("Persona"),
         queryset=Persona.objects.only("id", "name").order_by("priority", "name"),
         required=False,
-        empty_label="Any persona",
+        empty_label=_("Any persona"),
     )
     tier = forms.ChoiceField(
-        label="Tier", required=False, choices=_with_blank("Any tier", Tier.choices)
+        label=_("Tier"), required=False, choices=_with_blank(_("Any tier"), Tier.choices)
     )
     touch_model = forms.ChoiceField(
-        label="Touch model",
+        label=_("Touch model"),
         required=False,
-        choices=_with_blank("Any touch model", TouchModel.choices),
+        choices=_with_blank(_("Any touch model"), TouchModel.choices),
     )
     lifecycle_stage = forms.ChoiceField(
-        label="Lifecycle stage",
+        label=_("Lifecycle stage"),
         required=False,
-        choices=_with_blank("Any active stage", LifecycleStage.choices),
+        choices=_with_blank(_("Any active stage"), LifecycleStage.choices),
     )
     renewal_within = forms.TypedChoiceField(
-        label="Renews within",
+        label=_("Renews within"),
         required=False,
         coerce=int,
         empty_value=None,
-        choices=_with_blank("Any time", [(str(d), f"{d} days") for d in RENEWAL_WINDOWS]),
+        choices=_with_blank(_("Any time"), [(str(d), f"{d} days") for d in RENEWAL_WINDOWS]),
     )
     renewal_from = forms.DateField(
-        label="Renews from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Renews from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     renewal_to = forms.DateField(
-        label="Renews until", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Renews until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    include_churned = forms.BooleanField(label="Include churned accounts", required=False)
+    include_churned = forms.BooleanField(label=_("Include churned accounts"), required=False)
     health_colour = forms.ChoiceField(
-        label="Health",
+        label=_("Health"),
         required=False,
         choices=[
-            ("", "Any health"),
-            ("red", "Red"),
-            ("yellow", "Yellow"),
-            ("green", "Green"),
-            ("none", "Not scored"),
+            ("", _("Any health")),
+            ("red", _("Red")),
+            ("yellow", _("Yellow")),
+            ("green", _("Green")),
+            ("none", _("Not scored")),
         ],
     )
     health_change = forms.ChoiceField(
-        label="Health over 30 days",
+        label=_("Health over 30 days"),
         required=False,
         choices=[
-            ("", "Any change"),
+            ("", _("Any change")),
             ("falling", f"Fell {HEALTH_CHANGE_STEP}+ points"),
             ("rising", f"Rose {HEALTH_CHANGE_STEP}+ points"),
         ],
     )
     sort = _SortField(
-        label="Sort by",
+        label=_("Sort by"),
         required=False,
         choices=[
             ("" if key == PORTFOLIO_DEFAULT_SORT else key, label)
@@ -142,7 +143,7 @@ class PortfolioFilterForm(TenantForm):
         self.today = today
         members = org_members(org=org).only("id", "username", "first_name", "last_name")
         self.fields["owner"].choices = [
-            ("", "Anyone"),
+            ("", _("Anyone")),
             (OWNER_ME, "Me"),
             (OWNER_NONE, "Unassigned"),
             *[(str(u.pk), _user_label(u)) for u in members],
@@ -152,7 +153,7 @@ class PortfolioFilterForm(TenantForm):
         cleaned = super().clean()
         start, end = cleaned.get("renewal_from"), cleaned.get("renewal_to")
         if start and end and start > end:
-            self.add_error("renewal_to", "Must be on or after the “Renews from” date.")
+            self.add_error("renewal_to", _("Must be on or after the “Renews from” date."))
         return cleaned
 
     def filters(self) -> PortfolioFilters:
@@ -224,7 +225,7 @@ class PortfolioFilterForm(TenantForm):
 
 class AccountReassignForm(TenantForm):
     owner = forms.ModelChoiceField(
-        label="New owner", queryset=User.objects.none(), empty_label="Choose a person"
+        label=_("New owner"), queryset=User.objects.none(), empty_label=_("Choose a person")
     )
 
     def __init__(self, data=None, *, org: Organization, **kwargs):

@@ -4,31 +4,32 @@ subscriptions, personas, and the raw signals that health scoring reads."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from orgs.tenancy import TenantModel
 
 
 class Tier(models.TextChoices):
-    DIAMOND = "diamond", "Diamond"
-    PLATINUM = "platinum", "Platinum"
-    GOLD = "gold", "Gold"
-    SILVER = "silver", "Silver"
-    BRONZE = "bronze", "Bronze"
+    DIAMOND = "diamond", _("Diamond")
+    PLATINUM = "platinum", _("Platinum")
+    GOLD = "gold", _("Gold")
+    SILVER = "silver", _("Silver")
+    BRONZE = "bronze", _("Bronze")
 
 
 class TouchModel(models.TextChoices):
-    HIGH = "high", "High touch"
-    MID = "mid", "Mid touch"
-    LOW = "low", "Low touch"
-    TECH = "tech", "Tech touch"
+    HIGH = "high", _("High touch")
+    MID = "mid", _("Mid touch")
+    LOW = "low", _("Low touch")
+    TECH = "tech", _("Tech touch")
 
 
 class LifecycleStage(models.TextChoices):
-    ONBOARDING = "onboarding", "Onboarding"
-    ADOPTION = "adoption", "Adoption"
-    ONGOING = "ongoing", "Ongoing"
-    RENEWAL = "renewal", "Renewal"
-    CHURNED = "churned", "Churned"
+    ONBOARDING = "onboarding", _("Onboarding")
+    ADOPTION = "adoption", _("Adoption")
+    ONGOING = "ongoing", _("Ongoing")
+    RENEWAL = "renewal", _("Renewal")
+    CHURNED = "churned", _("Churned")
 
 
 class SizeBand(models.TextChoices):
@@ -90,9 +91,11 @@ class Persona(TenantModel):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60)
     description = models.TextField(blank=True)
-    priority = models.PositiveIntegerField(default=100, help_text="Lower wins when several match.")
+    priority = models.PositiveIntegerField(
+        default=100, help_text=_("Lower wins when several match.")
+    )
     rules = models.JSONField(
-        default=dict, blank=True, help_text="Condition tree on account fields."
+        default=dict, blank=True, help_text=_("Condition tree on account fields.")
     )
     hand_picked = models.ManyToManyField(
         "accounts.Account", blank=True, related_name="hand_picked_personas"
@@ -196,11 +199,11 @@ class Account(TenantModel):
 
 
 class ContactRole(models.TextChoices):
-    EXECUTIVE_SPONSOR = "executive_sponsor", "Executive sponsor"
-    DECISION_MAKER = "decision_maker", "Decision maker"
-    CHAMPION = "champion", "Champion"
-    USER = "user", "User"
-    BILLING = "billing", "Billing"
+    EXECUTIVE_SPONSOR = "executive_sponsor", _("Executive sponsor")
+    DECISION_MAKER = "decision_maker", _("Decision maker")
+    CHAMPION = "champion", _("Champion")
+    USER = "user", _("User")
+    BILLING = "billing", _("Billing")
 
 
 class Contact(TenantModel):
@@ -232,8 +235,8 @@ class Contact(TenantModel):
 
 
 class SubscriptionStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    CANCELLED = "cancelled", "Cancelled"
+    ACTIVE = "active", _("Active")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 def subscription_held_on(day) -> Q:
@@ -281,11 +284,11 @@ class Subscription(TenantModel):
 
 
 class MrrMovementKind(models.TextChoices):
-    NEW = "new", "New"
-    EXPANSION = "expansion", "Expansion"
-    CONTRACTION = "contraction", "Contraction"
-    CHURN = "churn", "Churn"
-    REACTIVATION = "reactivation", "Reactivation"
+    NEW = "new", _("New")
+    EXPANSION = "expansion", _("Expansion")
+    CONTRACTION = "contraction", _("Contraction")
+    CHURN = "churn", _("Churn")
+    REACTIVATION = "reactivation", _("Reactivation")
 
 
 class MrrMovement(TenantModel):
@@ -348,10 +351,10 @@ class UsageMetric(TenantModel):
 
 
 class TicketPriority(models.TextChoices):
-    LOW = "low", "Low"
-    NORMAL = "normal", "Normal"
-    HIGH = "high", "High"
-    URGENT = "urgent", "Urgent"
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
 
 
 class Ticket(TenantModel):
@@ -413,8 +416,8 @@ class Invoice(TenantModel):
 
 
 class SurveyKind(models.TextChoices):
-    NPS = "nps", "NPS"
-    CSAT = "csat", "CSAT"
+    NPS = "nps", _("NPS")
+    CSAT = "csat", _("CSAT")
 
 
 class SurveyResponse(TenantModel):
@@ -456,11 +459,11 @@ class SurveyResponse(TenantModel):
 
 
 class InteractionKind(models.TextChoices):
-    CALL = "call", "Call"
-    MEETING = "meeting", "Meeting"
-    EMAIL = "email", "Email"
-    VISIT = "visit", "Visit"
-    NOTE = "note", "Note"
+    CALL = "call", _("Call")
+    MEETING = "meeting", _("Meeting")
+    EMAIL = "email", _("Email")
+    VISIT = "visit", _("Visit")
+    NOTE = "note", _("Note")
 
 
 class Interaction(TenantModel):

@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     Account,
@@ -46,25 +48,25 @@ def customer_on(day: dt.date) -> Q:
 
 # The whitelist of sorts the portfolio offers: key -> (label, order_by). Every ordering ends
 # with the primary key so pages are stable when values tie.
-PORTFOLIO_SORTS: dict[str, tuple[str, tuple]] = {
-    "name": ("Name (A-Z)", (F("name").asc(), "pk")),
-    "-name": ("Name (Z-A)", (F("name").desc(), "-pk")),
-    "-mrr": ("MRR (highest first)", (F("mrr").desc(), "pk")),
-    "mrr": ("MRR (lowest first)", (F("mrr").asc(), "pk")),
-    "renewal_date": ("Renewal (soonest first)", (F("renewal_date").asc(nulls_last=True), "pk")),
-    "-renewal_date": ("Renewal (latest first)", (F("renewal_date").desc(nulls_last=True), "pk")),
+PORTFOLIO_SORTS: dict[str, tuple[Any, tuple]] = {
+    "name": (_("Name (A-Z)"), (F("name").asc(), "pk")),
+    "-name": (_("Name (Z-A)"), (F("name").desc(), "-pk")),
+    "-mrr": (_("MRR (highest first)"), (F("mrr").desc(), "pk")),
+    "mrr": (_("MRR (lowest first)"), (F("mrr").asc(), "pk")),
+    "renewal_date": (_("Renewal (soonest first)"), (F("renewal_date").asc(nulls_last=True), "pk")),
+    "-renewal_date": (_("Renewal (latest first)"), (F("renewal_date").desc(nulls_last=True), "pk")),
     "customer_since": (
-        "Customer since (oldest first)",
+        _("Customer since (oldest first)"),
         (F("customer_since").asc(nulls_last=True), "pk"),
     ),
     "-customer_since": (
-        "Customer since (newest first)",
+        _("Customer since (newest first)"),
         (F("customer_since").desc(nulls_last=True), "pk"),
     ),
-    "health_score": ("Health (lowest first)", (F("health_score").asc(nulls_last=True), "pk")),
-    "-health_score": ("Health (highest first)", (F("health_score").desc(nulls_last=True), "pk")),
+    "health_score": (_("Health (lowest first)"), (F("health_score").asc(nulls_last=True), "pk")),
+    "-health_score": (_("Health (highest first)"), (F("health_score").desc(nulls_last=True), "pk")),
     "health_change_30d": (
-        "Health change, 30 days (biggest drop first)",
+        _("Health change, 30 days (biggest drop first)"),
         (F("health_change_30d").asc(nulls_last=True), "pk"),
     ),
 }

@@ -2,6 +2,7 @@
 in the records: ?account=<external id>, ?owner=<email>, ?product=<code>."""
 
 import django_filters as df
+from django.utils.translation import gettext_lazy as _
 
 from accounts import models as am
 from health.models import Colour, HealthScore
@@ -11,12 +12,14 @@ from triggers.models import Alert, AlertStatus, Firing
 
 class _Updated(df.FilterSet):
     updated_after = df.IsoDateTimeFilter(
-        field_name="updated_at", lookup_expr="gte", label="Changed at or after (ISO 8601)."
+        field_name="updated_at", lookup_expr="gte", label=_("Changed at or after (ISO 8601).")
     )
 
 
 class AccountFilter(_Updated):
-    owner = df.CharFilter(field_name="owner__email", lookup_expr="iexact", label="Owner's email.")
+    owner = df.CharFilter(
+        field_name="owner__email", lookup_expr="iexact", label=_("Owner's email.")
+    )
     external_id = df.CharFilter()
     health_colour = df.ChoiceFilter(choices=Colour.choices)
 
@@ -28,7 +31,7 @@ class AccountFilter(_Updated):
 def _account_filter(model, extra_fields=()):
     attrs = {
         "account": df.CharFilter(
-            field_name="account__external_id", label="The account's external id."
+            field_name="account__external_id", label=_("The account's external id.")
         ),
         "Meta": type("Meta", (), {"model": model, "fields": list(extra_fields)}),
     }

@@ -10,6 +10,7 @@ Output serializers shape stored rows."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -191,7 +192,8 @@ class BulkResultSerializer(serializers.Serializer):
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     ids = serializers.ListField(
-        child=serializers.IntegerField(), help_text="The row of each record, in order."
+        child=serializers.IntegerField(),
+        help_text=gettext_lazy("The row of each record, in order."),
     )
 
 
@@ -203,7 +205,7 @@ def _key(source: str, **kw):
 
 
 class AccountOutput(serializers.ModelSerializer):
-    owner = _key("owner.email", help_text="The owning CSM's email.")
+    owner = _key("owner.email", help_text=gettext_lazy("The owning CSM's email."))
     churn_reason = _key("churn_reason.name")
     persona = _key("persona.slug")
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db.models import DecimalField, Q, Value
+from django.utils.translation import gettext
 
 from .phrases import Phrase
 
@@ -132,7 +133,9 @@ class Comparison(Node):
         if f.q_builder is not None:
             return f.q_builder(op, v)
         if f.q_path is None:
-            raise ConditionError(f.name, "this field is only available in the nightly evaluation")
+            raise ConditionError(
+                f.name, gettext("this field is only available in the nightly evaluation")
+            )
         p = f.q_path
         blank_is_missing = f.type in (FieldType.STRING, FieldType.CHOICE)
         if op == "is_empty":
@@ -166,7 +169,7 @@ class Comparison(Node):
     def to_mask(self, frame: pd.DataFrame) -> pd.Series:
         f, op, v = self.field, self.op, self.value
         if f.name not in frame.columns:
-            raise ConditionError(f.name, "the evaluation frame has no such column")
+            raise ConditionError(f.name, gettext("the evaluation frame has no such column"))
         col = frame[f.name]
         if f.type is FieldType.SET:
             text = col.fillna("").astype(str)
@@ -270,15 +273,20 @@ class _Budget:
         if self.nodes > MAX_NODES:
             raise ConditionError(
                 path,
-                f"the condition has more than {MAX_NODES} parts (groups and comparisons); "
-                "simplify it",
+                gettext(
+                    "the condition has more than %(limit)s parts (groups and comparisons); "
+                    "simplify it"
+                )
+                % {"limit": MAX_NODES},
             )
 
     def take(self, path: str, count: int) -> None:
         self.values += count
         if self.values > MAX_VALUES:
             raise ConditionError(
-                path, f"the condition compares more than {MAX_VALUES} values in all; simplify it"
+                path,
+                gettext("the condition compares more than %(limit)s values in all; simplify it")
+                % {"limit": MAX_VALUES},
             )
 
 
@@ -290,22 +298,32 @@ def parse(tree: Any, catalogue: Catalogue) -> Node:
 
 def _parse(tree: Any, catalogue: Catalogue, path: str, depth: int, budget: _Budget) -> Node:
     if depth > MAX_DEPTH:
-        raise ConditionError(path, f"nested deeper than {MAX_DEPTH} levels")
+        raise ConditionError(
+            path, gettext("nested deeper than %(limit)s levels") % {"limit": MAX_DEPTH}
+        )
     if not isinstance(tree, dict):
-        raise ConditionError(path, f"expected an object, got {type(tree).__name__}")
+        raise ConditionError(
+            path, gettext("expected an object, got %(name)s") % {"name": type(tree).__name__}
+        )
     budget.node(path)
     keys = set(tree)
     for group in ("all", "any"):
         if group in keys:
             if keys != {group}:
-                raise ConditionError(path, f"'{group}' must be the only key of its object")
+                raise ConditionError(
+                    path,
+                    gettext("'%(group)s' must be the only key of its object") % {"group": group},
+                )
             items = tree[group]
             if not isinstance(items, list) or not items:
-                raise ConditionError(f"{path}.{group}", "expected a non-empty list of conditions")
+                raise ConditionError(
+                    f"{path}.{group}", gettext("expected a non-empty list of conditions")
+                )
             if len(items) > MAX_NODES:
                 raise ConditionError(
                     f"{path}.{group}",
-                    f"a group holds at most {MAX_NODES} conditions; got {len(items)}",
+                    gettext("a group holds at most %(limit)s conditions; got %(items)s")
+                    % {"limit": MAX_NODES, "items": len(items)},
                 )
             children = tuple(
                 _parse(item, catalogue, f"{path}.{group}[{i}]", depth + 1, budget)
@@ -314,11 +332,13 @@ def _parse(tree: Any, catalogue: Catalogue, path: str, depth: int, budget: _Budg
             return Group(group, children)
     if "not" in keys:
         if keys != {"not"}:
-            raise ConditionError(path, "'not' must be the only key of its object")
+            raise ConditionError(path, gettext("'not' must be the only key of its object"))
         return Negation(_parse(tree["not"], catalogue, f"{path}.not", depth + 1, budget))
     if "field" in keys:
         return _parse_comparison(tree, catalogue, path, budget)
-    raise ConditionError(path, "expected one of 'all', 'any', 'not' or a comparison with 'field'")
+    raise ConditionError(
+        path, gettext("expected one of 'all', 'any', 'not' or a comparison with 'field'")
+    )
 
 
 def _parse_comparison(tree: dict, catalogue: Catalogue, path: str, budget: _Budget) -> Comparison:
@@ -326,25 +346,37 @@ def _parse_comparison(tree: dict, catalogue: Catalogue, path: str, budget: _Budg
     if extra:
         names = sorted(str(k)[:40] for k in extra)
         shown = ", ".join(names[:5]) + (f" (and {len(names) - 5} more)" if len(names) > 5 else "")
-        raise ConditionError(path, f"unknown key(s): {shown}")
+        raise ConditionError(path, gettext("unknown key(s): %(shown)s") % {"shown": shown})
     name = tree["field"]
     if not isinstance(name, str) or name not in catalogue:
         names = sorted(catalogue)
         known = ", ".join(names[:40]) + (
             f" (and {len(names) - 40} more)" if len(names) > 40 else ""
         )
-        raise ConditionError(f"{path}.field", f"unknown field {_show(name)}; known fields: {known}")
+        raise ConditionError(
+            f"{path}.field",
+            gettext("unknown field %(name)s; known fields: %(known)s")
+            % {"name": _show(name), "known": known},
+        )
     fld = catalogue[name]
     op = tree.get("op")
     allowed = OPERATORS[fld.type]
     if not isinstance(op, str) or op not in allowed:
         raise ConditionError(
             f"{path}.op",
-            f"operator {_show(op)} does not apply to {fld.type.value} field '{name}'; "
-            f"use one of: {', '.join(allowed)}",
+            gettext(
+                "operator %(op)s does not apply to %(type)s field '%(name)s'; "
+                "use one of: %(allowed)s"
+            )
+            % {
+                "op": _show(op),
+                "type": fld.type.value,
+                "name": name,
+                "allowed": ", ".join(allowed),
+            },
         )
     if "value" not in tree:
-        raise ConditionError(f"{path}.value", "missing value")
+        raise ConditionError(f"{path}.value", gettext("missing value"))
     value = _check_value(fld, op, tree["value"], f"{path}.value", budget)
     return Comparison(fld, op, value)
 
@@ -352,24 +384,30 @@ def _parse_comparison(tree: dict, catalogue: Catalogue, path: str, budget: _Budg
 def _check_value(fld: Field, op: str, value: Any, path: str, budget: _Budget) -> Any:
     if op == "is_empty":
         if not isinstance(value, bool):
-            raise ConditionError(path, "is_empty takes true or false")
+            raise ConditionError(path, gettext("is_empty takes true or false"))
         return value
     if op == "in":
         if not isinstance(value, list) or not value:
-            raise ConditionError(path, "'in' takes a non-empty list")
+            raise ConditionError(path, gettext("'in' takes a non-empty list"))
         if len(value) > MAX_IN_VALUES:
             raise ConditionError(
-                path, f"'in' takes at most {MAX_IN_VALUES} values; got {len(value)}"
+                path,
+                gettext("'in' takes at most %(limit)s values; got %(value)s")
+                % {"limit": MAX_IN_VALUES, "value": len(value)},
             )
         budget.take(path, len(value))
         return tuple(_scalar(fld, v, f"{path}[{i}]") for i, v in enumerate(value))
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
-            raise ConditionError(path, "'between' takes a list of two values [low, high]")
+            raise ConditionError(path, gettext("'between' takes a list of two values [low, high]"))
         budget.take(path, 2)
         low, high = (_scalar(fld, v, f"{path}[{i}]") for i, v in enumerate(value))
         if low > high:
-            raise ConditionError(path, f"'between' needs low <= high, got {low} > {high}")
+            raise ConditionError(
+                path,
+                gettext("'between' needs low <= high, got %(low)s > %(high)s")
+                % {"low": low, "high": high},
+            )
         return (low, high)
     budget.take(path, 1)
     return _scalar(fld, value, path)
@@ -379,47 +417,73 @@ def _scalar(fld: Field, value: Any, path: str) -> Any:
     t = fld.type
     if t is FieldType.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConditionError(path, f"field '{fld.name}' is a number; got {_show(value)}")
+            raise ConditionError(
+                path,
+                gettext("field '%(name)s' is a number; got %(value)s")
+                % {"name": fld.name, "value": _show(value)},
+            )
         if isinstance(value, float) and not math.isfinite(value):
-            raise ConditionError(path, "numbers must be finite")
+            raise ConditionError(path, gettext("numbers must be finite"))
         if abs(value) > MAX_NUMBER:
             raise ConditionError(
                 path,
-                f"numbers must be between -{MAX_NUMBER:,.0f} and {MAX_NUMBER:,.0f}; "
-                f"got {_show(value)}",
+                gettext("numbers must be between -%(limit)s and %(limit)s; got %(value)s")
+                % {"limit": f"{MAX_NUMBER:,.0f}", "value": _show(value)},
             )
         return value
     if t is FieldType.BOOL:
         if not isinstance(value, bool):
-            raise ConditionError(path, f"field '{fld.name}' is true/false; got {_show(value)}")
+            raise ConditionError(
+                path,
+                gettext("field '%(name)s' is true/false; got %(value)s")
+                % {"name": fld.name, "value": _show(value)},
+            )
         return value
     if t is FieldType.DATE:
         if not isinstance(value, str):
             raise ConditionError(
-                path, f"field '{fld.name}' is a date (YYYY-MM-DD); got {_show(value)}"
+                path,
+                gettext("field '%(name)s' is a date (YYYY-MM-DD); got %(value)s")
+                % {"name": fld.name, "value": _show(value)},
             )
         if not _ISO_DATE.fullmatch(value):
-            raise ConditionError(path, f"{_show(value)} is not a date (YYYY-MM-DD)")
+            raise ConditionError(
+                path, gettext("%(value)s is not a date (YYYY-MM-DD)") % {"value": _show(value)}
+            )
         try:
             day = dt.date.fromisoformat(value)
         except ValueError:
-            raise ConditionError(path, f"{value!r} is not a date (YYYY-MM-DD)") from None
+            raise ConditionError(
+                path, gettext("%(value)s is not a date (YYYY-MM-DD)") % {"value": f"{value!r}"}
+            ) from None
         if not MIN_DATE <= day <= MAX_DATE:
             raise ConditionError(
-                path, f"dates must be between {MIN_DATE} and {MAX_DATE}; got {value}"
+                path,
+                gettext("dates must be between %(first)s and %(last)s; got %(value)s")
+                % {"first": MIN_DATE, "last": MAX_DATE, "value": value},
             )
         return day
     if not isinstance(value, str):
-        raise ConditionError(path, f"field '{fld.name}' is text; got {_show(value)}")
+        raise ConditionError(
+            path,
+            gettext("field '%(name)s' is text; got %(value)s")
+            % {"name": fld.name, "value": _show(value)},
+        )
     if len(value) > MAX_TEXT:
         raise ConditionError(
-            path, f"a text value has at most {MAX_TEXT} characters; got {len(value)}"
+            path,
+            gettext("a text value has at most %(limit)s characters; got %(value)s")
+            % {"limit": MAX_TEXT, "value": len(value)},
         )
     if t is FieldType.SET and not _CODE.fullmatch(value):
-        raise ConditionError(path, f"{_show(value)} is not a code (letters, digits, - and _)")
+        raise ConditionError(
+            path,
+            gettext("%(value)s is not a code (letters, digits, - and _)") % {"value": _show(value)},
+        )
     if t is FieldType.CHOICE and fld.choices and value not in fld.choices:
         raise ConditionError(
             path,
-            f"{_show(value)} is not a value of '{fld.name}'; use one of: {', '.join(fld.choices)}",
+            gettext("%(value)s is not a value of '%(name)s'; use one of: %(choices)s")
+            % {"value": _show(value), "name": fld.name, "choices": ", ".join(fld.choices)},
         )
     return value

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path, reverse_lazy
+from django.views.i18n import JavaScriptCatalog
 
 from csplatform.login import LoginView
 from operations import views as operations_views
@@ -45,6 +46,9 @@ urlpatterns = [
     ),
     path("no-organization/", org_views.no_organization, name="no_organization"),
     path("org/switch/", org_views.switch_organization, name="switch_organization"),
+    path("me/language/", org_views.set_language, name="set_language"),
+    # The scripts' strings in the request's language (static/js reads window.gettext).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     path("accounts/", include("accounts.urls")),
     path("health/", include("health.urls")),
     path("playbooks/", include("playbooks.urls")),

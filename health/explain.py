@@ -97,7 +97,7 @@ def explain_move(before: Day, after: Day) -> dict:
             {
                 "key": key,
                 "measure": measure_key,
-                "label": measure.label if measure else measure_key,
+                "label": str(measure.label) if measure else measure_key,
                 "from_raw": raw0,
                 "to_raw": raw1,
                 "from_score": score0,

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from django.db.models import Avg, Count, F, Max, Q, Sum
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import (
     Account,
@@ -108,11 +110,12 @@ class Measure:
 
     def describe(self, value: float | None, window: int | None = None, metric: str = "") -> str:
         if value is None or (isinstance(value, float) and np.isnan(value)):
-            return f"{self.label}: no data"
+            return gettext("%(label)s: no data") % {"label": self.label}
         phrase = self.phrase
         if isinstance(phrase, tuple):
             phrase = phrase[0] if round(value) == 1 else phrase[1]
-        return phrase.format(
+        # the phrase is a lazy translation: in the reader's language, then filled in
+        return str(phrase).format(
             value=value,
             window=window or self.default_window,
             metric=(metric or self.default_metric or "").replace("_", " "),
@@ -142,9 +145,9 @@ def _covered_days(ctx: MeasureContext, first: dt.date, last: dt.date) -> pd.Seri
 
 @measure(
     "usage_frequency",
-    "Usage frequency",
+    _("Usage frequency"),
     "days",
-    "active {value:.0f} of the last {window} days ({metric})",
+    _("active {value:.0f} of the last {window} days ({metric})"),
     default_window=30,
     default_metric="logins",
 )
@@ -155,9 +158,10 @@ def usage_frequency(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
 
 @measure(
     "usage_trend",
-    "Usage trend",
+    _("Usage trend"),
     "%",
-    "{metric} {value:+.0f}% in the last {window} days vs the {baseline} days before",
+    # xgettext:no-python-format
+    _("{metric} {value:+.0f}% in the last {window} days vs the {baseline} days before"),
     default_window=30,
     default_metric="logins",
 )
@@ -179,9 +183,10 @@ def usage_trend(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
 
 @measure(
     "volume_trend",
-    "Transacted-volume trend",
+    _("Transacted-volume trend"),
     "%",
-    "{metric} {value:+.0f}% in the last {window} days vs the {window} days before",
+    # xgettext:no-python-format
+    _("{metric} {value:+.0f}% in the last {window} days vs the {window} days before"),
     default_window=90,
     default_metric="transacted_volume",
 )
@@ -200,9 +205,9 @@ def volume_trend(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
 
 @measure(
     "tenure",
-    "Tenure",
+    _("Tenure"),
     "months",
-    ("customer for {value:.0f} month", "customer for {value:.0f} months"),
+    (_("customer for {value:.0f} month"), _("customer for {value:.0f} months")),
 )
 def tenure(ctx: MeasureContext) -> pd.Series:
     since = pd.to_datetime(ctx.accounts["customer_since"])
@@ -210,7 +215,12 @@ def tenure(ctx: MeasureContext) -> pd.Series:
     return (days / 30.4375).clip(lower=0).astype("float64")
 
 
-@measure("renewals", "Renewals", "count", ("renewed {value:.0f} time", "renewed {value:.0f} times"))
+@measure(
+    "renewals",
+    _("Renewals"),
+    "count",
+    (_("renewed {value:.0f} time"), _("renewed {value:.0f} times")),
+)
 def renewals(ctx: MeasureContext) -> pd.Series:
     rows = (
         ctx.scoped(Subscription.objects.filter(start_date__lte=ctx.day))
@@ -223,9 +233,9 @@ def renewals(ctx: MeasureContext) -> pd.Series:
 
 @measure(
     "nps_latest",
-    "Latest NPS",
+    _("Latest NPS"),
     "0-10",
-    "latest NPS answer {value:.0f} (last {window} days)",
+    _("latest NPS answer {value:.0f} (last {window} days)"),
     default_window=365,
 )
 def nps_latest(ctx: MeasureContext, window: int) -> pd.Series:
@@ -244,9 +254,9 @@ def nps_latest(ctx: MeasureContext, window: int) -> pd.Series:
 
 @measure(
     "csat_avg",
-    "Average CSAT",
+    _("Average CSAT"),
     "1-5",
-    "average CSAT {value:.1f} over the last {window} days",
+    _("average CSAT {value:.1f} over the last {window} days"),
     default_window=90,
 )
 def csat_avg(ctx: MeasureContext, window: int) -> pd.Series:
@@ -266,9 +276,9 @@ def csat_avg(ctx: MeasureContext, window: int) -> pd.Series:
 
 @measure(
     "tickets_over_sla",
-    "Tickets over SLA",
+    _("Tickets over SLA"),
     "count",
-    "{value:.0f} tickets over SLA in the last {window} days",
+    _("{value:.0f} tickets over SLA in the last {window} days"),
     default_window=90,
 )
 def tickets_over_sla(ctx: MeasureContext, window: int) -> pd.Series:
@@ -299,13 +309,13 @@ def _overdue(ctx: MeasureContext):
     )
 
 
-@measure("overdue_invoices", "Overdue invoices", "count", "overdue invoices: {value:.0f}")
+@measure("overdue_invoices", _("Overdue invoices"), "count", _("overdue invoices: {value:.0f}"))
 def overdue_invoices(ctx: MeasureContext) -> pd.Series:
     rows = _overdue(ctx).values("account_id").annotate(n=Count("id")).values_list("account_id", "n")
     return ctx.series(rows, fill=0)
 
 
-@measure("overdue_amount", "Overdue amount", "money", "{value:,.2f} overdue")
+@measure("overdue_amount", _("Overdue amount"), "money", _("{value:,.2f} overdue"))
 def overdue_amount(ctx: MeasureContext) -> pd.Series:
     rows = (
         _overdue(ctx)
@@ -320,7 +330,7 @@ def _active_subscriptions(ctx: MeasureContext):
     return ctx.scoped(Subscription.objects.filter(subscription_held_on(ctx.day)))
 
 
-@measure("discount_level", "Discount level", "%", "average discount {value:.0f}%")
+@measure("discount_level", _("Discount level"), "%", _("average discount {value:.0f}%"))
 def discount_level(ctx: MeasureContext) -> pd.Series:
     """MRR-weighted average discount of the subscriptions active on the day."""
     rows = (
@@ -338,9 +348,9 @@ def discount_level(ctx: MeasureContext) -> pd.Series:
 
 @measure(
     "days_since_interaction",
-    "Days since last interaction",
+    _("Days since last interaction"),
     "days",
-    "last contact {value:.0f} days ago",
+    _("last contact {value:.0f} days ago"),
 )
 def days_since_interaction(ctx: MeasureContext) -> pd.Series:
     """Days since the last logged contact; an account never contacted counts from the day it
@@ -362,9 +372,9 @@ def days_since_interaction(ctx: MeasureContext) -> pd.Series:
 
 @measure(
     "product_adoption",
-    "Product adoption",
+    _("Product adoption"),
     "%",
-    "uses {value:.0f}% of the products held (last {window} days)",
+    _("uses {value:.0f}% of the products held (last {window} days)"),
     default_window=30,
 )
 def product_adoption(ctx: MeasureContext, window: int) -> pd.Series:
@@ -384,7 +394,7 @@ def product_adoption(ctx: MeasureContext, window: int) -> pd.Series:
     return share.reindex(ctx.ids).astype("float64")
 
 
-@measure("csm_sentiment", "CSM sentiment", "1-5", "CSM sentiment {value:.0f} of 5")
+@measure("csm_sentiment", _("CSM sentiment"), "1-5", _("CSM sentiment {value:.0f} of 5"))
 def csm_sentiment(ctx: MeasureContext) -> pd.Series:
     """The CSM's own judgement, while it has not expired."""
     value = pd.to_numeric(ctx.accounts["csm_sentiment"], errors="coerce").astype("float64")

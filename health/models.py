@@ -10,10 +10,10 @@ from orgs.tenancy import TenantModel
 
 
 class Colour(models.TextChoices):
-    RED = "red", "Red"
-    YELLOW = "yellow", "Yellow"
-    GREEN = "green", "Green"
-    NONE = "none", "No data"
+    RED = "red", _("Red")
+    YELLOW = "yellow", _("Yellow")
+    GREEN = "green", _("Green")
+    NONE = "none", _("No data")
 
 
 class HealthModel(TenantModel):
@@ -69,8 +69,8 @@ class HealthModel(TenantModel):
 
 
 class Direction(models.TextChoices):
-    HIGHER_IS_BETTER = "higher", "Higher is better"
-    LOWER_IS_BETTER = "lower", "Lower is better"
+    HIGHER_IS_BETTER = "higher", _("Higher is better")
+    LOWER_IS_BETTER = "lower", _("Lower is better")
 
 
 class Indicator(TenantModel):
@@ -80,10 +80,10 @@ class Indicator(TenantModel):
     model = models.ForeignKey(HealthModel, on_delete=models.CASCADE, related_name="indicators")
     measure = models.CharField(max_length=40)
     window_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Empty: the measure's default window."
+        null=True, blank=True, help_text=_("Empty: the measure's default window.")
     )
     metric = models.CharField(
-        max_length=40, blank=True, help_text="Usage metric for usage measures (empty: default)."
+        max_length=40, blank=True, help_text=_("Usage metric for usage measures (empty: default).")
     )
     direction = models.CharField(max_length=8, choices=Direction.choices)
     bad_value = models.FloatField()
@@ -166,9 +166,9 @@ class HealthScore(TenantModel):
 
 
 class RunState(models.TextChoices):
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class HealthRun(TenantModel):

@@ -78,7 +78,7 @@ def breakdown_lines(score: HealthScore) -> list[IndicatorLine]:
     for key, (raw, ind_score, share) in score.breakdown.items():
         measure_key, window, metric = parse_key(key)
         measure = MEASURES.get(measure_key)
-        label = measure.label if measure else measure_key
+        label = str(measure.label) if measure else measure_key
         lines.append(
             IndicatorLine(
                 key=key,

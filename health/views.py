@@ -219,7 +219,7 @@ def _indicator_labels(model) -> list[_IndicatorLabel]:
     for ind in model.indicators.all():
         key = services.indicator_key(ind.measure, ind.window_days, ind.metric)
         measure = MEASURES.get(ind.measure)
-        label = measure.label if measure else ind.measure
+        label = str(measure.label) if measure else ind.measure
         if ind.window_days:
             label = f"{label} ({ind.window_days} d)"
         out.append(_IndicatorLabel(key, label, ind.weight))

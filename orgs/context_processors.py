@@ -2,9 +2,12 @@
 
 from django.utils.functional import SimpleLazyObject
 
+from .languages import language_choices, supported_language
+
 
 def tenancy(request):
     membership = getattr(request, "membership", None)
+    org = getattr(request, "organization", None)
     user = getattr(request, "user", None)
 
     def memberships():
@@ -15,9 +18,13 @@ def tenancy(request):
         return list(memberships_of_user(user=user))
 
     return {
-        "organization": getattr(request, "organization", None),
+        "organization": org,
         "membership": membership,
         "role": membership.role if membership else None,
+        # The user menu's language switcher: the installation's languages, and what the
+        # organization's locale resolves to (the "follow the organization" choice).
+        "language_choices": language_choices(),
+        "organization_language": supported_language(org.locale) if org is not None else None,
         # Lazy: only pages that show the organization switcher run the query.
         "user_memberships": SimpleLazyObject(memberships),
     }

@@ -1,8 +1,11 @@
 """Sets the request's organization from the user's membership, for the whole request."""
 
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 
+from . import formatting
+from .languages import resolve_language
 from .selectors import membership_for_request
 from .tenancy import reset_current_org, set_current_org
 from .timezones import org_zone
@@ -16,6 +19,7 @@ _OPEN_PREFIXES = (
     "/admin/",
     "/healthz",
     "/no-organization",
+    "/jsi18n/",
 )
 
 
@@ -44,3 +48,35 @@ class TenantMiddleware:
         finally:
             reset_current_org(token)
             timezone.deactivate()
+
+
+class LanguageMiddleware:
+    """Serves the request in the user's language, else the organization's locale, else the
+    browser's (what LocaleMiddleware found), and formats numbers, money and dates in the
+    organization's locale and currency (the language is the reader's, the formats the
+    organization's: a report reads the same figures to everyone in it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        org = getattr(request, "organization", None)
+        language = resolve_language(
+            user_language=getattr(user, "language", "") if user is not None else "",
+            org_locale=org.locale if org is not None else None,
+            browser_language=translation.get_language_from_request(request),
+        )
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        token = formatting.activate(
+            locale=org.locale if org is not None else language,
+            currency=org.currency if org is not None else "",
+        )
+        try:
+            response = self.get_response(request)
+        finally:
+            formatting.deactivate(token)
+        response.headers.setdefault("Content-Language", language)
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        return response

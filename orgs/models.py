@@ -2,12 +2,16 @@
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .timezones import validate_timezone
 
 
 class User(AbstractUser):
     """A person who logs in. Their organizations and roles are Memberships."""
+
+    # A code of settings.LANGUAGES; empty: the organization's language (then the browser's).
+    language = models.CharField(max_length=10, blank=True, default="")
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
@@ -22,7 +26,7 @@ class Organization(models.Model):
         max_length=64,
         default="America/Sao_Paulo",
         validators=[validate_timezone],
-        help_text="An IANA time zone name, e.g. America/Sao_Paulo, Europe/Lisbon or UTC.",
+        help_text=_("An IANA time zone name, e.g. America/Sao_Paulo, Europe/Lisbon or UTC."),
     )
     currency = models.CharField(max_length=3, choices=CURRENCIES, default="BRL")
     locale = models.CharField(max_length=10, default="pt-br")
@@ -36,10 +40,10 @@ class Organization(models.Model):
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    MANAGER = "manager", "Manager"
-    ANALYST = "analyst", "Analyst"
-    CSM = "csm", "CSM"
+    ADMIN = "admin", _("Admin")
+    MANAGER = "manager", _("Manager")
+    ANALYST = "analyst", _("Analyst")
+    CSM = "csm", _("CSM")
 
 
 # Who owns and works accounts and playbooks; analysts read.

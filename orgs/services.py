@@ -262,3 +262,27 @@ def model_update(*, instance: M, data: Mapping[str, Any], fields: Collection[str
         touched = [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
         instance.save(update_fields=[*changed, *touched])
     return changed
+
+
+class LanguageError(ValueError):
+    """A language choice refused; `field` names what was wrong."""
+
+    def __init__(self, field: str, message: str):
+        self.field, self.message = field, message
+        super().__init__(f"{field}: {message}")
+
+
+def user_set_language(*, user: User, language: str) -> User:
+    """The user's language: a code of settings.LANGUAGES, or "" to follow the organization's."""
+    from django.conf import settings
+
+    codes = {code for code, _name in settings.LANGUAGES}
+    if language not in codes and language != "":
+        raise LanguageError(
+            "language",
+            _("“%(value)s” is not a language this installation speaks.") % {"value": language[:20]},
+        )
+    user.language = language
+    user.save(update_fields=["language"])
+    logger.info("user language set user=%s language=%r", user.pk, language)
+    return user

@@ -8,11 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .permissions import org_required
 from .selectors import SESSION_ORG_KEY, memberships_of_user
+from .services import LanguageError, user_set_language
 
 logger = logging.getLogger(__name__)
 
@@ -54,3 +56,20 @@ def switch_organization(request):
         return redirect("home")
     request.session[SESSION_ORG_KEY] = org_id
     return redirect("home")
+
+
+@login_required
+@require_POST
+def set_language(request):
+    """The user's language (the switcher in the user menu): one of the installation's, or ""
+    to follow the organization's. Back to the page it was chosen on."""
+    try:
+        user_set_language(user=request.user, language=request.POST.get("language", ""))
+    except LanguageError as error:
+        messages.error(request, error.message)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("home")
+    return HttpResponseRedirect(target)

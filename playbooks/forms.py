@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ChurnReason, Contact, InteractionKind, Product
 from accounts.selectors import account_contacts_qs
@@ -19,7 +20,7 @@ from .models import OUTCOMES_BY_KIND, Outcome, Playbook, PlaybookKind
 from .selectors import templates_startable
 
 # Where a step or contact form was posted from; it decides which fragment comes back.
-WHERE_CHOICES = [("mywork", "My work"), ("playbook", "Playbook page")]
+WHERE_CHOICES = [("mywork", _("My work")), ("playbook", _("Playbook page"))]
 
 # Which outcome fields each kind's close form shows (besides outcome and notes).
 OUTCOME_FIELDS_BY_KIND = {
@@ -68,7 +69,7 @@ class _VersionedForm(_Form):
 
 class StepCompleteForm(_VersionedForm):
     notes = forms.CharField(
-        label="Note (optional)",
+        label=_("Note (optional)"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -76,12 +77,16 @@ class StepCompleteForm(_VersionedForm):
 
 
 class StepNoteForm(_VersionedForm):
-    notes = forms.CharField(label="Note", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(
+        label=_("Note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class StepSnoozeForm(_VersionedForm):
-    due_on = forms.DateField(label="New due date", widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label="Why", max_length=240)
+    due_on = forms.DateField(
+        label=_("New due date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.CharField(label=_("Why"), max_length=240)
 
     def __init__(self, *args, today: dt.date, **kwargs):
         super().__init__(*args, **kwargs)
@@ -99,15 +104,15 @@ class ContactLogForm(_Form):
     """Who was contacted (a contact of the playbook's account), how, and what was said."""
 
     contact = forms.ModelChoiceField(
-        label="Who",
+        label=_("Who"),
         queryset=Contact.objects.none(),
         required=False,
-        empty_label="Nobody in particular",
+        empty_label=_("Nobody in particular"),
     )
-    kind = forms.ChoiceField(label="Channel", choices=InteractionKind.choices)
-    summary = forms.CharField(label="Summary", max_length=240)
+    kind = forms.ChoiceField(label=_("Channel"), choices=InteractionKind.choices)
+    summary = forms.CharField(label=_("Summary"), max_length=240)
     notes = forms.CharField(
-        label="Notes (optional)",
+        label=_("Notes (optional)"),
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -134,15 +139,15 @@ class PlaybookCloseForm(_Form):
     """The outcome a playbook of this kind asks for. The rules (a won expansion needs its
     product and MRR, a churn its reason) are the service's; its errors land on these fields."""
 
-    outcome = forms.ChoiceField(label="Outcome", widget=forms.RadioSelect)
+    outcome = forms.ChoiceField(label=_("Outcome"), widget=forms.RadioSelect)
     opportunity_product = forms.ModelChoiceField(
-        label="Product offered",
+        label=_("Product offered"),
         queryset=Product.objects.none(),
         required=False,
-        empty_label="Choose a product",
+        empty_label=_("Choose a product"),
     )
     expected_mrr = forms.DecimalField(
-        label="Expected MRR",
+        label=_("Expected MRR"),
         required=False,
         min_value=Decimal("0"),
         max_digits=12,
@@ -150,23 +155,23 @@ class PlaybookCloseForm(_Form):
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
     )
     mrr_won = forms.DecimalField(
-        label="MRR won",
+        label=_("MRR won"),
         required=False,
         min_value=Decimal("0"),
         max_digits=12,
         decimal_places=2,
-        help_text="Only when won: the subscription's monthly value.",
+        help_text=_("Only when won: the subscription's monthly value."),
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
     )
     churn_reason = forms.ModelChoiceField(
-        label="Churn reason",
+        label=_("Churn reason"),
         queryset=ChurnReason.objects.none(),
         required=False,
-        empty_label="Choose a reason",
-        help_text="Only when the customer churned.",
+        empty_label=_("Choose a reason"),
+        help_text=_("Only when the customer churned."),
     )
     notes = forms.CharField(
-        label="Notes (optional)",
+        label=_("Notes (optional)"),
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -204,7 +209,7 @@ class PlaybookCloseForm(_Form):
 
 class PlaybookReassignForm(_Form):
     owner = forms.ModelChoiceField(
-        label="New owner", queryset=User.objects.none(), empty_label="Choose a person"
+        label=_("New owner"), queryset=User.objects.none(), empty_label=_("Choose a person")
     )
 
     def __init__(self, *args, org: Organization, **kwargs):
@@ -217,7 +222,7 @@ class PlaybookReassignForm(_Form):
 
 class PlaybookStartForm(_Form):
     template = forms.ModelChoiceField(
-        label="Template", queryset=templates_startable(), empty_label="Choose a playbook"
+        label=_("Template"), queryset=templates_startable(), empty_label=_("Choose a playbook")
     )
 
     def __init__(self, *args, **kwargs):

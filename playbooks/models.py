@@ -13,16 +13,16 @@ from orgs.validators import validate_local_path
 
 
 class PlaybookKind(models.TextChoices):
-    EXPANSION = "expansion", "Expansion"
-    RETENTION = "retention", "Retention"
-    ONBOARDING = "onboarding", "Onboarding"
-    RENEWAL = "renewal", "Renewal"
-    CUSTOM = "custom", "Custom"
+    EXPANSION = "expansion", gettext_lazy("Expansion")
+    RETENTION = "retention", gettext_lazy("Retention")
+    ONBOARDING = "onboarding", gettext_lazy("Onboarding")
+    RENEWAL = "renewal", gettext_lazy("Renewal")
+    CUSTOM = "custom", gettext_lazy("Custom")
 
 
 class Assignee(models.TextChoices):
-    OWNER = "owner", "Account owner"
-    MANAGER = "manager", "Manager"
+    OWNER = "owner", gettext_lazy("Account owner")
+    MANAGER = "manager", gettext_lazy("Manager")
     # a member the template names (TemplateStep.assignee_user); the owner when they are gone
     MEMBER = "member", gettext_lazy("A named member")
 
@@ -59,7 +59,7 @@ class TemplateStep(TenantModel):
     due_offset_days = models.PositiveSmallIntegerField(
         default=0,
         validators=[MaxValueValidator(MAX_DUE_OFFSET_DAYS)],
-        help_text="Days after the playbook opens (at most two years).",
+        help_text=gettext_lazy("Days after the playbook opens (at most two years)."),
     )
     assignee = models.CharField(max_length=8, choices=Assignee.choices, default=Assignee.OWNER)
     assignee_user = models.ForeignKey(
@@ -86,25 +86,25 @@ class TemplateStep(TenantModel):
 
 
 class PlaybookStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
+    OPEN = "open", gettext_lazy("Open")
+    COMPLETED = "completed", gettext_lazy("Completed")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
 
 class Outcome(models.TextChoices):
     # expansion
-    NO_OPPORTUNITY = "no_opportunity", "No opportunity"
-    WON = "won", "Won"
-    LOST = "lost", "Lost"
+    NO_OPPORTUNITY = "no_opportunity", gettext_lazy("No opportunity")
+    WON = "won", gettext_lazy("Won")
+    LOST = "lost", gettext_lazy("Lost")
     # retention
-    RISK_NOT_CONFIRMED = "risk_not_confirmed", "Risk not confirmed"
-    RETAINED = "retained", "Retained (reverted)"
-    CHURNED = "churned", "Churned"
+    RISK_NOT_CONFIRMED = "risk_not_confirmed", gettext_lazy("Risk not confirmed")
+    RETAINED = "retained", gettext_lazy("Retained (reverted)")
+    CHURNED = "churned", gettext_lazy("Churned")
     # onboarding
-    ACTIVATED = "activated", "Activated"
-    NOT_ACTIVATED = "not_activated", "Not activated"
+    ACTIVATED = "activated", gettext_lazy("Activated")
+    NOT_ACTIVATED = "not_activated", gettext_lazy("Not activated")
     # renewal and custom
-    DONE = "done", "Done"
+    DONE = "done", gettext_lazy("Done")
 
 
 OUTCOMES_BY_KIND = {
@@ -158,7 +158,9 @@ class Playbook(TenantModel):
         "accounts.ChurnReason", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     outcome_notes = models.TextField(blank=True)
-    is_demo = models.BooleanField(default=False, help_text="Simulated by the demo seed.")
+    is_demo = models.BooleanField(
+        default=False, help_text=gettext_lazy("Simulated by the demo seed.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -188,9 +190,9 @@ class Playbook(TenantModel):
 
 
 class StepStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    DONE = "done", "Done"
-    SKIPPED = "skipped", "Skipped"
+    OPEN = "open", gettext_lazy("Open")
+    DONE = "done", gettext_lazy("Done")
+    SKIPPED = "skipped", gettext_lazy("Skipped")
 
 
 class PlaybookStep(TenantModel):
@@ -249,8 +251,8 @@ class PlaybookContact(TenantModel):
 
 
 class NotificationKind(models.TextChoices):
-    PLAYBOOK_ASSIGNED = "playbook_assigned", "Playbook assigned"
-    ALERT_RAISED = "alert_raised", "Alert raised"
+    PLAYBOOK_ASSIGNED = "playbook_assigned", gettext_lazy("Playbook assigned")
+    ALERT_RAISED = "alert_raised", gettext_lazy("Alert raised")
     # For an organization's admins: the night skipped one of its triggers or personas
     # (ref: the trigger's or persona's id; raised again each night it is still broken).
     TRIGGER_PROBLEM = "trigger_problem", gettext_lazy("Trigger skipped")

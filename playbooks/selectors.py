@@ -24,6 +24,7 @@ from django.db.models import (
     When,
 )
 
+from conditions.phrases import evidence_sentences
 from orgs.models import User
 
 from .models import (
@@ -79,6 +80,7 @@ _STEP_ROW_FIELDS = (
     "playbook__origin",
     "playbook__origin_label",
     "playbook__evidence_text",
+    "playbook__evidence",
     "playbook__account_id",
     "playbook__account__id",
     "playbook__account__name",
@@ -110,9 +112,11 @@ def _flag(q: Q) -> ExpressionWrapper:
     return ExpressionWrapper(q, output_field=BooleanField())
 
 
-def evidence_lines(text: str) -> list[str]:
-    """The firing's evidence ("a; b; c") as one plain sentence per comparison that held."""
-    return [part.strip() for part in (text or "").split(";") if part.strip()]
+def evidence_lines(text: str, evidence: dict | None = None) -> list[str]:
+    """The firing's evidence as one plain sentence per comparison that held, in the reader's
+    language when its sentences were stored as data (conditions.phrases), else its text
+    ("a; b; c") as it was written."""
+    return evidence_sentences(text=text, evidence=evidence)
 
 
 # -- A user's work ------------------------------------------------------------------------

@@ -313,7 +313,7 @@ def _playbook_context(request: HttpRequest, playbook: Playbook, **extra) -> dict
         "churned": churned_text(playbook.account.churned_at) if playbook.account.is_churned else "",
         "overdue_steps": sum(1 for s in steps if s.is_overdue),
         "contacts": contacts,
-        "evidence_lines": selectors.evidence_lines(playbook.evidence_text),
+        "evidence_lines": selectors.evidence_lines(playbook.evidence_text, playbook.evidence),
         "where": "playbook",
     }
     if context["can_work"]:

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+
+from orgs import formatting
 
 DASH = "—"
 
@@ -138,12 +139,13 @@ def display(value, kind: str, currency: str = "") -> str:
         return DASH
     if kind in (TEXT, DATE):
         return str(shown)
-    text = number_format(shown, decimal_pos=DECIMALS.get(kind, 0), force_grouping=True)
+    # in the organization's locale (orgs.formatting): "R$ 1.234", "12,5%" for pt-BR
+    places = DECIMALS.get(kind, 0)
     if kind == PCT:
-        return f"{text}%"
+        return formatting.format_percent(shown, places)
     if kind == MONEY:
-        symbol = {"BRL": "R$", "EUR": "€", "USD": "US$"}.get(currency, currency)
-        return f"{symbol} {text}".strip()
+        return formatting.format_money(shown, places, currency=currency)
+    text = formatting.format_number(shown, places)
     if kind == POINTS and shown > 0:
         return f"+{text}"
     return text
@@ -158,7 +160,7 @@ def grouped(n) -> dict:
     """{"n": the count with its digits grouped as the tables group them}, to fill
     `ngettext("%(n)s playbook", "%(n)s playbooks", whole(x)) % grouped(x)` ("1,637
     playbooks"); written in place, so makemessages finds the strings."""
-    return {"n": number_format(whole(n), force_grouping=True)}
+    return {"n": formatting.format_number(whole(n))}
 
 
 # -- CSV ------------------------------------------------------------------------------------
@@ -173,12 +175,12 @@ def neutralize(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_START) else text
 
 
-def csv_cell(value, kind: str):
+def csv_cell(value, kind: str, *, decimal_comma: bool = False):
     shown = rounded(value, kind)
     if shown is None:
         return DASH
     if isinstance(shown, int | float):
-        return shown
+        return formatting.csv_number(shown, decimal_comma=True) if decimal_comma else shown
     return neutralize(str(shown))
 
 
@@ -195,18 +197,36 @@ def csv_header(column: Column, currency: str) -> str:
     return neutralize(_("%(label)s (%(unit)s)") % {"label": column.label, "unit": unit})
 
 
-def csv_lines(table: Table, *, currency: str, preamble: list[str] = ()) -> Iterator[str]:
+def csv_lines(
+    table: Table, *, currency: str, preamble: list[str] = (), spreadsheet_locale: str = ""
+) -> Iterator[str]:
     """The table as CSV lines, a line at a time (for a streaming response): the filters as
     the first line(s), the header, the rows, the totals."""
-    return csv_stream(table.columns, table.all_rows(), currency=currency, preamble=preamble)
+    return csv_stream(
+        table.columns,
+        table.all_rows(),
+        currency=currency,
+        preamble=preamble,
+        spreadsheet_locale=spreadsheet_locale,
+    )
 
 
 def csv_stream(
-    columns: list[Column], rows, *, currency: str, preamble: list[str] = ()
+    columns: list[Column],
+    rows,
+    *,
+    currency: str,
+    preamble: list[str] = (),
+    spreadsheet_locale: str = "",
 ) -> Iterator[str]:
-    """Any rows (an iterator is read as it goes) as CSV lines under `preamble` and a header."""
+    """Any rows (an iterator is read as it goes) as CSV lines under `preamble` and a header.
+    With `spreadsheet_locale`, in that locale's spreadsheet conventions (pt-BR: ";" between
+    cells and a decimal comma), else the plain CSV every program reads (",", "1234.5")."""
+    conv = formatting.conventions(spreadsheet_locale) if spreadsheet_locale else None
+    delimiter = conv.list_separator if conv else ","
+    decimal_comma = bool(conv and conv.csv_decimal == ",")
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, delimiter=delimiter)
 
     def emit(values) -> str:
         buffer.seek(0)
@@ -218,4 +238,6 @@ def csv_stream(
         yield emit([neutralize(line)])
     yield emit([csv_header(c, currency) for c in columns])
     for row in rows:
-        yield emit([csv_cell(row.values.get(c.key), c.kind) for c in columns])
+        yield emit(
+            [csv_cell(row.values.get(c.key), c.kind, decimal_comma=decimal_comma) for c in columns]
+        )

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from orgs import formatting
 from orgs.models import Role
 from orgs.permissions import org_required
 from orgs.tenancy import org_context
@@ -34,6 +35,17 @@ from .tables import DASH, Column, Report, Row, Table, csv_lines, csv_stream, dis
 logger = logging.getLogger(__name__)
 
 REPORT_ROLES = (Role.ADMIN, Role.MANAGER, Role.ANALYST, Role.CSM)
+
+
+def _spreadsheet_locale(request: HttpRequest) -> str:
+    """`?csv=local`: the export in the organization's spreadsheet conventions (pt-BR: ";" and
+    a decimal comma), for a spreadsheet that opens it with a double click."""
+    return request.organization.locale if request.GET.get("csv") == "local" else ""
+
+
+def spreadsheet_csv_differs(request: HttpRequest) -> bool:
+    conv = formatting.conventions(request.organization.locale)
+    return conv.list_separator != "," or conv.csv_decimal != "."
 
 
 def _filters(request: HttpRequest) -> tuple[ReportFilterForm, ReportFilters]:
@@ -230,7 +242,10 @@ def report(request: HttpRequest, name: str) -> HttpResponse:
             raise Http404("That table is not shown for these filters.")
         return _csv_response(
             csv_lines(
-                table, currency=currency, preamble=_preamble(request, rep.title, table.title, f)
+                table,
+                currency=currency,
+                preamble=_preamble(request, rep.title, table.title, f),
+                spreadsheet_locale=_spreadsheet_locale(request),
             ),
             filename=f"{name}-{table.key}-{f.date_from}-{f.date_to}.csv",
         )
@@ -247,6 +262,7 @@ def report(request: HttpRequest, name: str) -> HttpResponse:
             present_table(t, name=name, f=f, params=params, currency=currency) for t in rep.tables
         ],
         "charts": rep.charts,
+        "spreadsheet_csv": spreadsheet_csv_differs(request),
         "action": reverse("reports:report", args=[name]),
         "report_tabs": [(s.name, s.title()) for s in REPORTS.values()],
     }
@@ -309,6 +325,7 @@ def drill(request: HttpRequest, name: str, table: str, column: str) -> HttpRespo
             drills.all_rows(result),
             currency=currency,
             preamble=_preamble(request, spec.title(), result.title, f),
+            spreadsheet_locale=_spreadsheet_locale(request),
         )
         return _csv_response(
             _in_organization(request, lines),
@@ -350,6 +367,7 @@ def drill(request: HttpRequest, name: str, table: str, column: str) -> HttpRespo
         "previous_url": "?" + urlencode({**query, "page": page - 1}) if page > 1 else None,
         "next_url": "?" + urlencode({**query, "page": page + 1}) if page < pages else None,
         "export_url": "?" + urlencode({**query, "export": "csv"}),
+        "spreadsheet_csv": spreadsheet_csv_differs(request),
         "back_url": back,
     }
     template = "reports/drill.html"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The system packages `make test` needs beyond Python: PostgreSQL 15 (the test run starts a
-# throwaway cluster), redis-server (a throwaway broker) and chromium (browser tests).
+# throwaway cluster), redis-server (a throwaway broker), chromium (browser tests) and gettext (msgfmt, the
+# translation catalogues).
 # As root on Debian/Ubuntu, installs what is missing with apt-get (running `apt-get update`
 # only then); otherwise prints exactly what to install and fails.
 set -euo pipefail
@@ -16,6 +17,8 @@ if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null; then
 	missing+=(redis-server)
 fi
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
+# msgfmt compiles the translation catalogues (make messages)
+command -v msgfmt >/dev/null || missing+=(gettext)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -29,6 +29,8 @@ class OrganizationFactory(DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Org {n}")
     slug = factory.Sequence(lambda n: f"org-{n}")
+    # The tests read the pages in English; tests/i18n reads them in Portuguese.
+    locale = "en"
 
 
 class UserFactory(DjangoModelFactory):

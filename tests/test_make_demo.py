@@ -35,6 +35,9 @@ def test_port_chooses_where_the_demo_serves_and_the_host_stays_loopback():
     assert "manage.py demo_backfill --url http://127.0.0.1:8123/" in plan
     assert "manage.py runserver 127.0.0.1:8123" in plan
     assert "seed_demo --if-missing --no-logins" in plan
+    # the small English-language organization beside the Brazilian one
+    assert "seed_demo --org demo-en --locale en --accounts 150" in plan
+    assert "demo_backfill --org demo-en --days 90 --url http://127.0.0.1:8123/" in plan
     default = _make("-n", "demo").stdout
     assert "manage.py runserver 127.0.0.1:8000" in default
 

@@ -7,6 +7,7 @@ import math
 import re
 
 import pandas as pd
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from conditions import (
@@ -20,6 +21,7 @@ from conditions import (
     fields_read,
     parse,
 )
+from conditions.phrases import phrase_key
 
 from .fields import TRIGGER_FIELDS
 
@@ -88,16 +90,17 @@ def evidence_texts(node: Node, frame: pd.DataFrame, mask: pd.Series) -> pd.Serie
     return table.apply(lambda row: "; ".join(t for t in row if t), axis=1)
 
 
-def _reasons(node: Node, fired: pd.DataFrame, positive: bool):
+def _reasons(node: Node, fired: pd.DataFrame, positive: bool, say=None):
+    say = say or phrase_texts
     if isinstance(node, Negation):
-        yield from _reasons(node.child, fired, not positive)
+        yield from _reasons(node.child, fired, not positive, say)
     elif isinstance(node, Group):
         for child in node.children:
-            yield from _reasons(child, fired, positive)
+            yield from _reasons(child, fired, positive, say)
     elif isinstance(node, Comparison):
         held = node.to_mask(fired)
         counts = held if positive else ~held
-        yield phrase_texts(node.field, fired).where(counts, "")
+        yield say(node.field, fired).where(counts, "")
 
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)")
@@ -110,6 +113,44 @@ def phrase_texts(fld: Field, frame: pd.DataFrame) -> pd.Series:
     """The field's value on each row of `frame`, read as its phrase says (conditions.phrases);
     other columns a phrase names come from the same row (a frame without them gets the plain
     "<label> is <value>")."""
+    out = [template % params for template, params in _phrase_items(fld, frame)]
+    return pd.Series(out, index=frame.index, dtype="object")
+
+
+def phrase_records(fld: Field, frame: pd.DataFrame) -> pd.Series:
+    """What phrase_texts says, as data: each row's phrase msgid(s) and values
+    (conditions.phrases.phrase_key), for the reader's language to render."""
+    out = []
+    for template, params in _phrase_items(fld, frame):
+        stored = {k: _stored(v) for k, v in params.items()}
+        if fld.type is FieldType.CHOICE and isinstance(stored.get("value"), str):
+            stored["value"] = {"s": stored["value"]}  # a code the catalogue may name ("green")
+        out.append({**phrase_key(template), "a": stored})
+    return pd.Series(out, index=frame.index, dtype="object")
+
+
+def _stored(value):
+    """A placeholder's value as JSON: a lazy label keeps its msgid ({"s": ...})."""
+    if isinstance(value, Promise):
+        return phrase_key(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def evidence_phrases(node: Node, frame: pd.DataFrame, mask: pd.Series) -> pd.Series:
+    """evidence_texts as data: per fired account, the list of its sentences' records."""
+    fired = frame.loc[mask]
+    if fired.empty:
+        return pd.Series([], index=fired.index, dtype="object")
+    parts = list(_reasons(node, fired, positive=True, say=phrase_records))
+    if not parts:
+        return pd.Series([[] for _ in range(len(fired))], index=fired.index, dtype="object")
+    table = pd.concat(parts, axis=1)
+    return table.apply(lambda row: [r for r in row if isinstance(r, dict)], axis=1)
+
+
+def _phrase_items(fld: Field, frame: pd.DataFrame) -> list[tuple[object, dict]]:
     phrase = fld.phrase or _GENERIC
     args = {"label": fld.label or fld.name, **dict(phrase.args)}
     others = {
@@ -127,8 +168,8 @@ def phrase_texts(fld: Field, frame: pd.DataFrame) -> pd.Series:
         params = dict(args)
         for name, column in columns.items():
             params[name] = _fmt(column[i])
-        out.append(_say(fld, phrase, value, params))
-    return pd.Series(out, index=frame.index, dtype="object")
+        out.append(_said(fld, phrase, value, params))
+    return out
 
 
 def _missing(fld: Field, value) -> bool:
@@ -140,9 +181,10 @@ def _missing(fld: Field, value) -> bool:
     return value == "" or (fld.type is FieldType.CHOICE and value == "none")
 
 
-def _say(fld: Field, phrase: Phrase, value, params: dict) -> str:
+def _said(fld: Field, phrase: Phrase, value, params: dict) -> tuple[object, dict]:
+    """The template and the values of the field's sentence for one value."""
     if _missing(fld, value):
-        return str(phrase.missing or _("%(label)s: no data")) % params
+        return phrase.missing or _("%(label)s: no data"), params
     template = phrase.text
     if fld.type is FieldType.NUMBER:
         number = float(value)
@@ -153,7 +195,7 @@ def _say(fld: Field, phrase: Phrase, value, params: dict) -> str:
     else:
         params["value"] = _fmt_value(value)
         params["count"] = 1
-    return template % params
+    return template, params
 
 
 def _fmt_value(value) -> str:

@@ -4,6 +4,7 @@ their firings with the evidence, the alerts CSMs decide on, and the monthly fore
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from health.models import RunState
 from orgs.tenancy import TenantModel
@@ -11,13 +12,13 @@ from playbooks.models import PlaybookKind
 
 
 class Schedule(models.TextChoices):
-    NIGHTLY = "nightly", "Nightly, after scoring"
-    MONTHLY = "monthly", "Monthly, on day 1"
+    NIGHTLY = "nightly", _("Nightly, after scoring")
+    MONTHLY = "monthly", _("Monthly, on day 1")
 
 
 class Action(models.TextChoices):
-    PLAYBOOK = "playbook", "Create the playbook at once"
-    ALERT = "alert", "Raise an alert the CSM confirms"
+    PLAYBOOK = "playbook", _("Create the playbook at once")
+    ALERT = "alert", _("Raise an alert the CSM confirms")
 
 
 class Trigger(TenantModel):
@@ -29,7 +30,7 @@ class Trigger(TenantModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="triggers",
-        help_text="Empty: accounts of every persona.",
+        help_text=_("Empty: accounts of every persona."),
     )
     product = models.ForeignKey(
         "accounts.Product",
@@ -37,12 +38,12 @@ class Trigger(TenantModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="triggers",
-        help_text="For expansion: the product to offer (accounts holding it never fire).",
+        help_text=_("For expansion: the product to offer (accounts holding it never fire)."),
     )
-    condition = models.JSONField(help_text="Condition tree (see the condition language).")
+    condition = models.JSONField(help_text=_("Condition tree (see the condition language)."))
     schedule = models.CharField(max_length=8, choices=Schedule.choices, default=Schedule.NIGHTLY)
     cooldown_days = models.PositiveIntegerField(
-        default=30, help_text="No refire for an account within this many days."
+        default=30, help_text=_("No refire for an account within this many days.")
     )
     action = models.CharField(max_length=8, choices=Action.choices, default=Action.PLAYBOOK)
     template = models.ForeignKey(
@@ -216,9 +217,9 @@ class WeeklyCap(TenantModel):
 
 
 class AlertStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for a decision"
-    CONFIRMED = "confirmed", "Confirmed"
-    DISMISSED = "dismissed", "Dismissed"
+    PENDING = "pending", _("Waiting for a decision")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DISMISSED = "dismissed", _("Dismissed")
 
 
 class Alert(TenantModel):
@@ -270,7 +271,7 @@ class Alert(TenantModel):
 class RetentionForecast(TenantModel):
     """The month's expected retention actions per persona and product (day-1 run)."""
 
-    month = models.DateField(help_text="The first day of the month.")
+    month = models.DateField(help_text=_("The first day of the month."))
     persona = models.ForeignKey(
         "accounts.Persona", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

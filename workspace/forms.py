@@ -17,10 +17,10 @@ class AccountContactForm(ContactLogForm):
     """A contact logged from the account page: against one of its open playbooks, or none."""
 
     playbook = forms.ModelChoiceField(
-        label="Playbook",
+        label=_("Playbook"),
         queryset=Playbook.objects.none(),
         required=False,
-        empty_label="No playbook",
+        empty_label=_("No playbook"),
     )
     field_order = ["contact", "kind", "summary", "notes", "playbook"]
 

@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import Lag
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import Account, Interaction, Invoice, SurveyResponse, Ticket
+from conditions.phrases import evidence_sentences
 from health.models import Colour, HealthScore
+from orgs.formatting import format_date
 from playbooks.models import Playbook
 from triggers.selectors import firings_of_account
 
@@ -202,7 +204,7 @@ class _TicketsOpened(_Source):
             row.pk,
             "ticket",
             "⚑",
-            f"Ticket opened: {row.subject}",
+            gettext("Ticket opened: %(subject)s") % {"subject": row.subject},
             detail=f"{row.get_priority_display()} priority",
             badge="SLA breached" if row.sla_breached else "",
             badge_kind="danger",
@@ -222,7 +224,7 @@ class _TicketsClosed(_Source):
             row.pk,
             "ticket",
             "✓",
-            f"Ticket closed: {row.subject}",
+            gettext("Ticket closed: %(subject)s") % {"subject": row.subject},
             badge="SLA breached" if row.sla_breached else "",
             badge_kind="danger",
         )
@@ -263,18 +265,22 @@ class _InvoicesOverdue(_Source):
 
     def event(self, row, ts):
         if row.paid_on:
-            detail = f"Paid {(row.paid_on - row.due_on).days} days late"
+            late = (row.paid_on - row.due_on).days
+            detail = ngettext("Paid %(days)s day late", "Paid %(days)s days late", late) % {
+                "days": late
+            }
         else:
-            detail = "Still unpaid"
+            detail = gettext("Still unpaid")
         return TimelineEvent(
             ts,
             self.rank,
             row.pk,
             "invoice",
             "⚠",
-            f"Invoice {row.number} overdue",
-            detail=f"Due {row.due_on:%d %b %Y} · {detail}",
-            badge="Overdue",
+            gettext("Invoice %(number)s overdue") % {"number": row.number},
+            detail=gettext("Due %(day)s · %(detail)s")
+            % {"day": format_date(row.due_on), "detail": detail},
+            badge=gettext("Overdue"),
             badge_kind="danger",
             date_only=True,
         )
@@ -293,8 +299,8 @@ class _Firings(_Source):
             row.pk,
             "firing",
             "⚡",
-            f"Trigger fired: {row.trigger.name}",
-            detail=row.evidence_text,
+            gettext("Trigger fired: %(name)s") % {"name": row.trigger.name},
+            detail="; ".join(evidence_sentences(text=row.evidence_text, evidence=row.evidence)),
             badge=row.trigger.get_kind_display(),
             badge_kind=f"kind-{row.trigger.kind}",
             date_only=True,
@@ -317,7 +323,7 @@ class _PlaybooksOpened(_Source):
             row.pk,
             "playbook",
             "▶",
-            f"Playbook opened: {row.title}",
+            gettext("Playbook opened: %(title)s") % {"title": row.title},
             detail=f"{origin}{owner}",
             url=reverse("playbooks:detail", args=[row.pk]),
             badge=row.get_kind_display(),
@@ -342,7 +348,7 @@ class _PlaybooksClosed(_Source):
             row.pk,
             "playbook",
             "■",
-            f"Playbook closed: {row.title}",
+            gettext("Playbook closed: %(title)s") % {"title": row.title},
             detail=f"{row.get_outcome_display() or row.get_status_display()}{by}",
             url=reverse("playbooks:detail", args=[row.pk]),
             badge=row.get_outcome_display(),
@@ -381,9 +387,13 @@ class _HealthColours(_Source):
             row.pk,
             "health",
             "↓" if worse else "↑",
-            f"Health moved from {before} to {after}",
-            detail=f"Score {row.score:.0f}" if row.score is not None else "",
-            badge=after.capitalize(),
+            gettext("Health moved from %(before)s to %(after)s")
+            % {"before": gettext(before), "after": gettext(after)},
+            detail=gettext("Score %(score)s") % {"score": f"{row.score:.0f}"}
+            if row.score is not None
+            else "",
+            # the colours' names are in the catalogue ("red", "Red")
+            badge=gettext(after.capitalize()),
             badge_kind=f"health-{after}",
             date_only=True,
         )

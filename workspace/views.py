@@ -133,7 +133,7 @@ def _kind_tabs(counts, kind: str, urls: _WorkUrls) -> list[dict]:
     """The kind filter: All, then each kind with open steps (retention first)."""
     tabs = [
         {
-            "label": "All",
+            "label": gettext("All"),
             "kind": "",
             "open": counts.open,
             "overdue": counts.overdue,

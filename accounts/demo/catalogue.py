@@ -348,6 +348,10 @@ NPS_COMMENTS = {
 }
 
 
+# The demo organization's locale -> its currency and time zone.
+DEMO_LOCALES = {"pt-br": ("BRL", "America/Sao_Paulo"), "en": ("USD", "America/New_York")}
+
+
 @dataclass(frozen=True)
 class DemoSpec:
     slug: str = DEFAULT_SLUG
@@ -355,6 +359,17 @@ class DemoSpec:
     months: int = 12
     seed: int = 42
     today: dt.date = dt.date(2026, 1, 1)
+    # The demo is Brazilian (its users' language, reais, São Paulo's days); `make demo` also
+    # seeds a small English-language one in dollars to show the language follow the organization.
+    locale: str = "pt-br"
+
+    @property
+    def currency(self) -> str:
+        return DEMO_LOCALES[self.locale][0]
+
+    @property
+    def timezone(self) -> str:
+        return DEMO_LOCALES[self.locale][1]
 
     @property
     def today_day(self) -> int:

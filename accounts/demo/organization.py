@@ -42,9 +42,9 @@ def _organization_create(spec: DemoSpec):
     org = Organization.objects.create(
         name=spec.org_name,
         slug=spec.slug,
-        currency="BRL",
-        timezone="America/Sao_Paulo",
-        locale="pt-br",
+        currency=spec.currency,
+        timezone=spec.timezone,
+        locale=spec.locale,
     )
     usernames = [demo_username(spec.slug, u.login) for u in DEMO_USERS]
     taken = list(User.objects.filter(username__in=usernames).values_list("username", flat=True))

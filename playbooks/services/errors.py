@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from accounts import services as account_services
+from orgs.formatting import format_date
 from orgs.models import User
 
 from ..models import (
@@ -55,4 +55,4 @@ def churned_text(churned_at: dt.date | None) -> str:
     """How a page says an account churned: "This account churned on <date>."."""
     if churned_at is None:
         return gettext("This account churned.")
-    return gettext("This account churned on %(date)s.") % {"date": date_format(churned_at, "j M Y")}
+    return gettext("This account churned on %(date)s.") % {"date": format_date(churned_at)}

@@ -3,6 +3,8 @@ offers only the actions the services would accept."""
 
 from django import template
 
+from conditions import phrases as conditions_phrases
+
 from ..permissions import may_work_playbook, may_work_step
 
 register = template.Library()
@@ -33,3 +35,12 @@ def local_path(value) -> str:
     from orgs.validators import is_local_path
 
     return value if is_local_path(value or "") else ""
+
+
+@register.filter
+def evidence_sentences(obj) -> list[str]:
+    """{% for line in firing|evidence_sentences %}: a firing's (or playbook's) evidence, one
+    sentence per comparison, in the reader's language when it was stored as data."""
+    return conditions_phrases.evidence_sentences(
+        text=getattr(obj, "evidence_text", "") or "", evidence=getattr(obj, "evidence", None)
+    )

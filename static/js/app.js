@@ -2,6 +2,11 @@
    strict Content-Security-Policy holds; page pieces opt in through data- attributes. */
 (function () {
   "use strict";
+  // The catalogue is Django's JavaScriptCatalog (/jsi18n/, loaded before this file).
+  var gettext = window.gettext || function (s) { return s; };
+  var interpolate = window.interpolate || function (s, args) {
+    return s.replace(/%s/g, function () { return String(args.shift()); });
+  };
 
   document.documentElement.classList.remove("no-js");
   document.documentElement.classList.add("js");
@@ -94,11 +99,11 @@
     var status = event.detail && event.detail.xhr ? event.detail.xhr.status : "";
     flash(
       status === 403
-        ? "Your role does not allow this."
-        : "Something went wrong (" + status + "). Reload the page and try again."
+        ? gettext("Your role does not allow this.")
+        : interpolate(gettext("Something went wrong (%s). Reload the page and try again."), [status])
     );
   });
   document.addEventListener("htmx:sendError", function () {
-    flash("The server could not be reached. Check your connection and try again.");
+    flash(gettext("The server could not be reached. Check your connection and try again."));
   });
 })();

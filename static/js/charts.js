@@ -3,6 +3,14 @@
    No inline JavaScript; Chart.js is vendored under static/vendor/chartjs. */
 (function () {
   "use strict";
+  // The catalogue is Django's JavaScriptCatalog (/jsi18n/); figures and days are written in
+  // the organization's locale and currency (<body data-locale data-currency>), as the tables.
+  var gettext = window.gettext || function (s) { return s; };
+  var interpolate = window.interpolate || function (s, args) {
+    return s.replace(/%s/g, function () { return String(args.shift()); });
+  };
+  function locale() { return (document.body && document.body.dataset.locale) || undefined; }
+  function currency() { return (document.body && document.body.dataset.currency) || ""; }
 
   var BAND = { red: "#b42318", yellow: "#b54708", green: "#067647", none: "#667085" };
 
@@ -26,7 +34,7 @@
     var d = new Date(n * DAY_MS);
     var opts = { day: "numeric", month: "short", timeZone: "UTC" };
     if (withYear) opts.year = "numeric";
-    return d.toLocaleDateString(undefined, opts);
+    return d.toLocaleDateString(locale(), opts);
   }
 
   var bandsPlugin = {
@@ -57,7 +65,7 @@
     var all = data.points || data;
     var bands = data.bands || { red_max: 50, yellow_max: 75 };
     var words = data.labels || {};
-    bands.labels = words.bands || { red: "red", yellow: "yellow", green: "green" };
+    bands.labels = words.bands || { red: gettext("red"), yellow: gettext("yellow"), green: gettext("green") };
     // the last N calendar days (a history may be sparser than daily further back)
     var days = parseInt(canvas.dataset.days || "90", 10);
     var lastDay = all.length ? dayNumber(all[all.length - 1].date) : Math.round(Date.now() / DAY_MS);
@@ -111,7 +119,7 @@
       type: "line",
       data: {
         datasets: [{
-          label: "Health score",
+          label: gettext("Health score"),
           data: points,
           parsing: false,
           spanGaps: false,
@@ -136,7 +144,7 @@
         maintainAspectRatio: false,
         interaction: { mode: "nearest", axis: "x", intersect: false },
         scales: {
-          y: { min: 0, max: 100, ticks: { stepSize: 25 } },
+          y: { min: 0, max: 100, ticks: { stepSize: 25, callback: function (v) { return formatNumber(v); } } },
           x: {
             type: "linear",
             min: firstDay,
@@ -167,15 +175,15 @@
               label: function (ctx) {
                 if (ctx.raw.event) return ctx.dataset.label + ": " + ctx.raw.event.text;
                 var p = ctx.raw.point;
-                return (words.score || "Score") + " " + p.score + " (" + (bands.labels[p.colour] || p.colour) + ")";
+                return (words.score || gettext("Score")) + " " + formatNumber(p.score) + " (" + (bands.labels[p.colour] || p.colour) + ")";
               },
               afterBody: function (items) {
                 var line = items.filter(function (i) { return i.raw.point; });
                 var p = line.length && line[0].raw.point;
                 if (!p || !p.movers || !p.movers.length) return [];
-                return [(words.since || "Since") + " " + dayLabel(dayNumber(p.since), true) + ":"].concat(
+                return [(words.since || gettext("Since")) + " " + dayLabel(dayNumber(p.since), true) + ":"].concat(
                   p.movers.map(function (m) {
-                    return "  " + m.label + " " + (m.contribution > 0 ? "+" : "") + m.contribution.toFixed(1);
+                    return "  " + m.label + " " + (m.contribution > 0 ? "+" : "") + formatNumber(m.contribution, 1, 1);
                   })
                 );
               }
@@ -189,18 +197,27 @@
   function fitnessBands(canvas, data) {
     var datasets = ["red", "yellow", "green"].map(function (band) {
       return {
-        label: band.charAt(0).toUpperCase() + band.slice(1) + " band",
+        label: { red: gettext("Red band"), yellow: gettext("Yellow band"), green: gettext("Green band") }[band],
         data: data.bands[band].map(function (v) { return v === null ? null : Math.round(v * 1000) / 10; }),
         backgroundColor: BAND[band]
       };
     });
     return new window.Chart(canvas, {
       type: "bar",
-      data: { labels: data.leads.map(function (l) { return l + " before churn"; }), datasets: datasets },
+      data: {
+        labels: data.leads.map(function (l) { return interpolate(gettext("%s before churn"), [l]); }),
+        datasets: datasets
+      },
       options: {
         animation: false,
         maintainAspectRatio: false,
-        scales: { y: { min: 0, max: 100, title: { display: true, text: "Churn rate %" } } },
+        scales: {
+          y: {
+            min: 0, max: 100,
+            title: { display: true, text: gettext("Churn rate %") },
+            ticks: { callback: function (v) { return formatPercent(v); } }
+          }
+        },
         plugins: { legend: { position: "bottom" } }
       }
     });
@@ -244,9 +261,25 @@
     return colour;
   }
 
-  function formatNumber(value) {
+  function formatNumber(value, min, max) {
     if (value === null || value === undefined) return "—";
-    return Number(value).toLocaleString(undefined, { maximumFractionDigits: 1 });
+    return new Intl.NumberFormat(locale(), {
+      minimumFractionDigits: min || 0, maximumFractionDigits: max === undefined ? 1 : max
+    }).format(Number(value));
+  }
+
+  function formatMoney(value) {
+    if (value === null || value === undefined) return "—";
+    if (!currency()) return formatNumber(value, 0, 0);
+    return new Intl.NumberFormat(locale(), {
+      style: "currency", currency: currency(), minimumFractionDigits: 0, maximumFractionDigits: 0
+    }).format(Number(value));
+  }
+
+  function formatPercent(value) {
+    if (value === null || value === undefined) return "—";
+    return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 })
+      .format(Number(value) / 100);
   }
 
   function bars(canvas, data) {
@@ -269,14 +302,18 @@
         maintainAspectRatio: false,
         scales: {
           x: { stacked: !!data.stacked, ticks: { maxTicksLimit: 12, autoSkip: true } },
-          y: { stacked: !!data.stacked, beginAtZero: true }
+          y: {
+            stacked: !!data.stacked,
+            beginAtZero: true,
+            ticks: { callback: function (v) { return data.money ? formatMoney(v) : formatNumber(v); } }
+          }
         },
         plugins: {
           legend: { position: "bottom" },
           tooltip: {
             callbacks: {
               label: function (ctx) {
-                return ctx.dataset.label + ": " + formatNumber(ctx.parsed.y);
+                return ctx.dataset.label + ": " + (data.money ? formatMoney(ctx.parsed.y) : formatNumber(ctx.parsed.y));
               }
             }
           }
@@ -303,14 +340,16 @@
         indexAxis: "y",
         animation: false,
         maintainAspectRatio: false,
-        scales: { x: { beginAtZero: true } },
+        scales: { x: { beginAtZero: true, ticks: { callback: function (v) { return formatNumber(v); } } } },
         plugins: {
           legend: { display: false },
           tooltip: {
             callbacks: {
               label: function (ctx) {
                 var first = data.values[0] || 0;
-                var share = first ? " (" + Math.round(100 * ctx.parsed.x / first) + "% of firings)" : "";
+                var share = first
+                  ? " (" + interpolate(gettext("%s of firings"), [formatPercent(100 * ctx.parsed.x / first)]) + ")"
+                  : "";
                 return ctx.label + ": " + formatNumber(ctx.parsed.x) + share;
               }
             }
@@ -341,13 +380,16 @@
         maintainAspectRatio: false,
         scales: {
           x: { stacked: true, ticks: { maxTicksLimit: 8, autoSkip: true } },
-          y: { stacked: true, min: 0, max: 100, title: { display: true, text: "%" } }
+          y: {
+            stacked: true, min: 0, max: 100, title: { display: true, text: "%" },
+            ticks: { callback: function (v) { return formatPercent(v); } }
+          }
         },
         plugins: {
           legend: { position: "bottom" },
           tooltip: {
             callbacks: {
-              label: function (ctx) { return ctx.dataset.label + ": " + formatNumber(ctx.parsed.y) + "%"; }
+              label: function (ctx) { return ctx.dataset.label + ": " + formatPercent(ctx.parsed.y); }
             }
           }
         }

@@ -72,7 +72,7 @@ def test_portfolio_full_page(client, manager, book):
     assert shown(response) == ["Alpha", "Bravo", "Charlie"]
     assert "Alpha Foreign" not in html
     assert reverse("accounts:detail", args=[book["mine"].pk]) in html
-    assert "R$ 1,235" in html  # MRR in the organization's currency, whole units
+    assert "R$1,235" in html  # MRR in the organization's currency, whole units
     assert "vendor/htmx/htmx.min.js" in html
     assert "X-CSRFToken" in html
 

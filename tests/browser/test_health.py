@@ -85,7 +85,7 @@ def test_the_chart_has_a_date_axis_a_tooltip_with_movers_and_clicks_to_a_day(
     # clicking the first day loads its breakdown
     x, y = chart_state(page, "const p = c.getDatasetMeta(0).data[0]; return [p.x, p.y];")
     page.mouse.click(box["x"] + x, box["y"] + y)
-    expect(page.locator("#health-breakdown")).to_contain_text("Breakdown on 31 May 2024")
+    expect(page.locator("#health-breakdown")).to_contain_text("Breakdown on 05/31/2024")
     assert page.js_errors == []
 
 

@@ -77,7 +77,7 @@ def test_a_day_of_the_chart_shows_its_breakdown(client, csm, org):
     html = client.get(f"/health/accounts/{account.pk}/day/", {"day": day}, HTTP_HX_REQUEST="true")
     html = html.content.decode()
     assert 'id="health-breakdown"' in html
-    assert "Breakdown on 31 May 2024" in html and ">74<" in html
+    assert "Breakdown on 05/31/2024" in html and ">74<" in html
 
 
 def test_health_explain_prints_the_split_as_json(org):

@@ -197,7 +197,7 @@ def test_an_expired_judgement_asks_to_be_renewed(client, org, csm, account):
         )
     client.force_login(csm)
     card = client.get(f"/health/accounts/{account.pk}/", HTTP_HX_REQUEST="true").content.decode()
-    assert "This judgement expired on 20 Jun 2024" in card and "Renew the judgement" in card
+    assert "This judgement expired on 06/20/2024" in card and "Renew the judgement" in card
 
 
 def test_the_disagreements_page_lists_and_resolves(client, org, csm, manager, account):

@@ -166,7 +166,7 @@ def test_starting_on_a_churned_account_needs_its_confirmation(org, world, csm):
     with pytest.raises(PlaybookError) as info:
         pb.playbook_start(account=charlie, template=save, acting_user=csm, today=DAY)
     assert info.value.field == "confirm_churned"
-    assert "This account churned on 1 Jul 2024." in info.value.message
+    assert "This account churned on 07/01/2024." in info.value.message
     assert not Playbook.objects.filter(account=charlie).exists()
 
     playbook = pb.playbook_start(

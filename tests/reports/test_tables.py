@@ -53,3 +53,21 @@ def test_counts_in_words_group_their_digits_and_agree_in_number():
         return ngettext("%(n)s playbook", "%(n)s playbooks", whole(n)) % grouped(n)
 
     assert (words(1637), words(1), words(None)) == ("1,637 playbooks", "1 playbook", "0 playbooks")
+
+
+def test_a_csv_for_brazilian_spreadsheets_uses_semicolons_and_decimal_commas():
+    """?csv=local in a pt-BR organization: a save rate of 62.5% is written 62,5 (one
+    decimal) and an MRR of 1234.4 is 1234 (no decimals, no grouping), cells split by ";";
+    the plain CSV keeps "," and 62.5."""
+    columns = [Column("name", "Name", TEXT), Column("pct", "Save rate", PCT)]
+    columns.append(Column("mrr", "MRR", MONEY))
+    table = Table("t", "T", columns, [Row({"name": "Alfa, Ltda", "pct": 62.5, "mrr": 1234.4})])
+    local = "".join(csv_lines(table, currency="BRL", spreadsheet_locale="pt-br"))
+    assert local.splitlines() == ["Name;Save rate (%);MRR (BRL)", "Alfa, Ltda;62,5;1234"]
+    assert list(csv.reader(io.StringIO(local), delimiter=";"))[1] == ["Alfa, Ltda", "62,5", "1234"]
+    plain = "".join(csv_lines(table, currency="BRL"))
+    assert plain.splitlines()[1] == '"Alfa, Ltda",62.5,1234'
+    # an English organization's spreadsheets read the plain CSV
+    assert "".join(csv_lines(table, currency="USD", spreadsheet_locale="en")).splitlines()[1] == (
+        '"Alfa, Ltda",62.5,1234'
+    )

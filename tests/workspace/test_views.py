@@ -491,7 +491,7 @@ def test_starting_a_playbook_on_a_churned_account_asks_for_confirmation(client, 
     client.force_login(csm)
     panel = client.get(reverse("workspace:account_panel", args=[echo.pk]), **HTMX).content.decode()
     assert 'name="confirm_churned"' in panel
-    assert "This account churned on 30 Jun 2024. Start a playbook anyway." in panel
+    assert "This account churned on 06/30/2024. Start a playbook anyway." in panel
     url = reverse("workspace:account_start", args=[echo.pk])
     save = world["templates"]["save"].pk
     refused = client.post(url, {"template": save}, **HTMX)

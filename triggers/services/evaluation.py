@@ -26,6 +26,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from conditions import ConditionError
+from conditions.phrases import PHRASES_KEY
 from csplatform.db.bulk import update_from_values, upsert
 from orgs.models import Organization
 from orgs.tenancy import org_context
@@ -36,6 +37,7 @@ from .. import selectors
 from ..conditions import (
     compile_condition,
     evaluate,
+    evidence_phrases,
     evidence_records,
     evidence_texts,
     frame_fields,
@@ -209,12 +211,16 @@ def triggers_evaluate(
                     evidence = evidence[~evidence.index.isin(waiting)]
                 if mask.any():
                     texts = evidence_texts(node, frame, mask)
-                    for account_id, record, text in zip(
+                    # the sentences as data too, so each reader gets them in their language
+                    phrases = evidence_phrases(node, frame, mask)
+                    for account_id, record, text, said in zip(
                         evidence.index.tolist(),
                         evidence_records(evidence),
                         texts.tolist(),
+                        phrases.tolist(),
                         strict=True,
                     ):
+                        record[PHRASES_KEY] = said
                         rows.append(
                             [org.pk, trigger.pk, account_id, period, day, trigger.version]
                             + [record, text, queue_state]

@@ -17,6 +17,7 @@ from accounts.demo import (
     demo_logins_lines,
     demo_seed,
 )
+from accounts.demo.catalogue import DEMO_LOCALES
 from accounts.signals import demo_org_seeded
 from orgs.cli import (
     EARLIEST_DAY,
@@ -48,6 +49,12 @@ class Command(ProjectCommand):
             "--today", default=None, help="the day the data ends, YYYY-MM-DD (today)"
         )
         parser.add_argument(
+            "--locale",
+            default="pt-br",
+            help="the organization's language and formats: pt-br (reais, São Paulo; the "
+            "default) or en (dollars, New York)",
+        )
+        parser.add_argument(
             "--replace", action="store_true", help="delete an existing organization first"
         )
         parser.add_argument(
@@ -75,6 +82,10 @@ class Command(ProjectCommand):
         months = whole_number("--months", options["months"], 1, MAX_MONTHS)
         seed = whole_number("--seed", options["seed"], 0)
         requested = parse_date(options["today"], "--today") if options["today"] else None
+        if options["locale"] not in DEMO_LOCALES:
+            raise CommandError(
+                f"--locale must be one of {', '.join(DEMO_LOCALES)} (got {options['locale']!r})"
+            )
         if options["replace"] and options["if_missing"]:
             raise CommandError("--replace and --if-missing contradict each other; pass one")
 
@@ -82,7 +93,14 @@ class Command(ProjectCommand):
         today, zone = today_for(existing)  # today in the demo's zone (where its days are)
         if requested is not None:
             today = check_day(requested, "--today", today=today, zone=zone)
-        spec = DemoSpec(slug=slug, accounts=accounts, months=months, seed=seed, today=today)
+        spec = DemoSpec(
+            slug=slug,
+            accounts=accounts,
+            months=months,
+            seed=seed,
+            today=today,
+            locale=options["locale"],
+        )
         first = today - dt.timedelta(days=spec.window_days)
         if first < EARLIEST_DAY:
             raise CommandError(

@@ -1,0 +1,156 @@
+"""The main pages read in Brazilian Portuguese for an organization whose locale is pt-BR: none
+of the English words every page is made of shows, the figures are in its formats, and the
+same pages read in English for a user who chose English."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Account
+from orgs.models import Organization
+from playbooks.models import Playbook
+from tests.builders import DAY, trigger_world
+from triggers import services as trigger_services
+
+pytestmark = pytest.mark.django_db
+
+# Words of the interface (navigation, headings, buttons, table headers) that must not appear
+# in a Portuguese page; the data (account, product and template names) is the organization's.
+ENGLISH = [
+    "My work",
+    "My accounts",
+    "Accounts",
+    "Portfolio",
+    "Health",
+    "Overdue",
+    "overdue",
+    "Save",
+    "Cancel",
+    "Reports",
+    "Log out",
+    "Notifications",
+    "Open steps",
+    "Previous",
+    "Next",
+    "Due today",
+    "due today",
+    "Owner",
+    "Search",
+    "Steps",
+    "Timeline",
+    "Subscriptions",
+    "Invoices",
+    "Contacts",
+    "Renewal date",
+    "Customer since",
+    "Mark done",
+    "Outcome",
+    "Language",
+    "Filter",
+    "No data",
+    "Skip to main content",
+    "Why this playbook",
+    "Export CSV",
+    "Forecast",
+    "Configuration",
+]
+
+
+class _Text(HTMLParser):
+    """The text a reader meets: text nodes, and the title, aria-label, placeholder and alt
+    attributes; not scripts, styles or JSON data."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "template"):
+            self._skip += 1
+        for name, value in attrs:
+            if name in ("title", "aria-label", "placeholder", "alt", "data-label") and value:
+                self.parts.append(value)
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "template"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip and data.strip():
+            self.parts.append(data.strip())
+
+
+def visible_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    return "\n".join(parser.parts)
+
+
+def english_words(text: str) -> list[str]:
+    return [w for w in ENGLISH if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
+
+
+@pytest.fixture
+def world(org, csm, manager, org_admin, in_org):
+    w = trigger_world(org, csm, manager)
+    trigger_services.triggers_evaluate(org=org, day=DAY)
+    Account.objects.filter(pk=w["accounts"]["a"].pk).update(health_score=82, health_colour="green")
+    Organization.objects.filter(pk=org.pk).update(locale="pt-br", currency="BRL")
+    w["playbook"] = Playbook.objects.get(account=w["accounts"]["a"])
+    return w
+
+
+def _pages(w):
+    a = w["accounts"]["a"]
+    return {
+        "csm": [
+            reverse("workspace:my_work"),
+            reverse("accounts:portfolio"),
+            reverse("accounts:detail", args=[a.pk]),
+            reverse("playbooks:detail", args=[w["playbook"].pk]),
+            reverse("workspace:notifications"),
+            reverse("reports:home"),
+        ],
+        "manager": [reverse("reports:home"), reverse("workspace:team")],
+        "org_admin": [reverse("health:models"), reverse("configuration:home")],
+    }
+
+
+@pytest.mark.parametrize("who", ["csm", "manager", "org_admin"])
+def test_the_main_pages_read_in_portuguese(request, client, world, who):
+    client.force_login(request.getfixturevalue(who))
+    found = {}
+    for url in _pages(world)[who]:
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert '<html lang="pt-br"' in html, url
+        text = visible_text(html)
+        found[url] = {
+            w: [line for line in text.splitlines() if w in line][:3] for w in english_words(text)
+        }
+    found = {url: words for url, words in found.items() if words}
+    assert not found, "\n".join(f"{u}: {w}" for u, w in found.items())
+
+
+def test_the_account_page_shows_money_and_dates_in_the_brazilian_way(client, csm, world):
+    """Alfa holds Core at R$ 1.000,00 a month; it became a customer on 1 January 2022."""
+    client.force_login(csm)
+    a = world["accounts"]["a"]
+    text = visible_text(client.get(reverse("accounts:detail", args=[a.pk])).content.decode())
+    assert "R$\u00a01.000,00" in text
+    assert "01/01/2022" in text
+    assert "Cliente desde" in text and "Assinaturas" in text
+
+
+def test_a_user_who_chose_english_reads_the_same_pages_in_english(client, csm, world):
+    csm.language = "en"
+    csm.save(update_fields=["language"])
+    client.force_login(csm)
+    html = client.get(reverse("workspace:my_work")).content.decode()
+    assert '<html lang="en"' in html
+    text = visible_text(html)
+    assert "My work" in text and "Open steps" in text and "Meu trabalho" not in text

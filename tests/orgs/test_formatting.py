@@ -1,0 +1,106 @@
+"""Money, numbers, percentages and dates in an organization's locale (orgs.formatting), on
+hand-written examples: what a Brazilian, an American and a German spreadsheet user expect."""
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+from django.template import Context, Template
+from django.utils import timezone
+
+from orgs import formatting as f
+
+NB = "\u00a0"  # the non-breaking space between symbol and number
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "locale", "expected"),
+    [
+        (1234.56, "BRL", "pt-br", f"R${NB}1.234,56"),
+        (Decimal("1234567.891"), "BRL", "pt-br", f"R${NB}1.234.567,89"),
+        (-10, "BRL", "pt-br", f"-R${NB}10,00"),
+        (0.005, "BRL", "pt-br", f"R${NB}0,01"),  # half up, not banker's rounding
+        (1234.56, "USD", "pt-br", f"US${NB}1.234,56"),
+        (1234.56, "USD", "en", "$1,234.56"),
+        (1234.56, "BRL", "en", "R$1,234.56"),
+        (1234.56, "EUR", "en-gb", "€1,234.56"),
+        (1234.56, "EUR", "de", f"1.234,56{NB}€"),
+        (999.5, "EUR", "pt-BR", f"€{NB}999,50"),  # the spelling of the locale does not matter
+        (None, "BRL", "pt-br", ""),
+        ("not a number", "BRL", "pt-br", ""),
+    ],
+)
+def test_money(value, currency, locale, expected):
+    assert f.format_money(value, currency=currency, locale=locale) == expected
+
+
+def test_money_in_whole_units_and_without_a_currency():
+    assert f.format_money(1234.5, 0, currency="BRL", locale="pt-br") == f"R${NB}1.235"
+    assert f.format_money(1234.5, 0, currency="", locale="pt-br") == "1.235"
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "locale", "expected"),
+    [
+        (1234567, 0, "pt-br", "1.234.567"),
+        (1234.5, 1, "pt-br", "1.234,5"),
+        (1234.5, 1, "en", "1,234.5"),
+        (999, 0, "pt-br", "999"),
+        (-1234.44, 1, "pt-br", "-1.234,4"),
+        (-0.04, 1, "pt-br", "0,0"),  # no "-0,0"
+        (1234.5, 2, "fr", "1\u202f234,50"),
+    ],
+)
+def test_numbers(value, decimals, locale, expected):
+    assert f.format_number(value, decimals, locale=locale) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "locale", "expected"),
+    [(12.5, 1, "pt-br", "12,5%"), (12.5, 1, "en", "12.5%"), (12.5, 1, "de", f"12,5{NB}%")],
+)
+def test_percentages(value, decimals, locale, expected):
+    assert f.format_percent(value, decimals, locale=locale) == expected
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("pt-br", "01/12/2026"), ("en", "12/01/2026"), ("en-gb", "01/12/2026"), ("de", "01.12.2026")],
+)
+def test_dates(locale, expected):
+    assert f.format_date(dt.date(2026, 12, 1), locale=locale) == expected
+
+
+def test_an_aware_datetime_reads_in_the_zone_in_force():
+    """02:30 UTC on 1 December is 23:30 on 30 November in São Paulo (UTC-3)."""
+    moment = dt.datetime(2026, 12, 1, 2, 30, tzinfo=dt.UTC)
+    with timezone.override(zoneinfo.ZoneInfo("America/Sao_Paulo")):
+        assert f.format_date(moment, locale="pt-br", with_time=True) == "30/11/2026 23:30"
+        assert f.format_date(moment, locale="pt-br") == "30/11/2026"
+
+
+def test_the_filters_read_the_locale_and_currency_in_force():
+    template = Template(
+        "{% load formats %}{{ m|money }} {{ m|money:0 }} {{ n|number:1 }} {{ p|percent:1 }} "
+        "{{ d|short_date }} {% format_locale %}"
+    )
+    context = Context({"m": 1234.56, "n": 1234.5, "p": 7.25, "d": dt.date(2026, 12, 1)})
+    token = f.activate(locale="pt-br", currency="BRL")
+    try:
+        assert template.render(context) == (
+            f"R${NB}1.234,56 R${NB}1.235 1.234,5 7,3% 01/12/2026 pt-BR"
+        )
+    finally:
+        f.deactivate(token)
+    token = f.activate(locale="en", currency="USD")
+    try:
+        assert template.render(context) == "$1,234.56 $1,235 1,234.5 7.3% 12/01/2026 en-US"
+    finally:
+        f.deactivate(token)
+
+
+def test_csv_numbers_for_spreadsheets():
+    assert f.csv_number(1234.5, decimal_comma=True) == "1234,5"
+    assert f.csv_number(1234.5, decimal_comma=False) == "1234.5"
+    assert f.csv_number(None, decimal_comma=True) == ""
