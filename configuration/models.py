@@ -17,7 +17,23 @@ from triggers.services import TRIGGER_EDITABLE_FIELDS
 DRAFT_FIELDS = tuple(f for f in TRIGGER_EDITABLE_FIELDS if f != "is_active")
 
 
-class TriggerDraft(TenantModel):
+class Draft(TenantModel):
+    """What every draft keeps beside its own fields: who started it, who saved it last, when."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class TriggerDraft(Draft):
     trigger = models.OneToOneField(
         "triggers.Trigger",
         null=True,
@@ -58,14 +74,6 @@ class TriggerDraft(TenantModel):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name", "pk"]
@@ -91,7 +99,7 @@ def persona_snapshot(*, persona) -> dict:
     return out
 
 
-class PersonaDraft(TenantModel):
+class PersonaDraft(Draft):
     """A persona still being edited (a new one, or a change to a published one): what an
     analyst or an admin saves; nobody's membership changes until an admin publishes it,
     which saves the persona, refreshes membership at once and records a PersonaVersion."""
@@ -112,14 +120,6 @@ class PersonaDraft(TenantModel):
     hand_picked = models.ManyToManyField(
         "accounts.Account", verbose_name=_("hand-picked accounts"), blank=True, related_name="+"
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name", "pk"]
@@ -164,7 +164,7 @@ class PersonaVersion(TenantModel):
         super().save(*args, **kwargs)
 
 
-class HealthModelDraft(TenantModel):
+class HealthModelDraft(Draft):
     """A draft of a health model: its colour bands, name and description, and its indicators
     as validated data (a list of {"id", "measure", "window_days", "metric", "direction",
     "bad_value", "good_value", "weight"}, health/versions.py; "id" is the published
@@ -183,14 +183,6 @@ class HealthModelDraft(TenantModel):
     # suggestion's weights, a restored version), said on its page.
     base_version = models.PositiveIntegerField(default=1)
     origin = models.CharField(max_length=160, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name", "pk"]
