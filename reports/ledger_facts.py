@@ -67,7 +67,10 @@ def mrr_months_refresh(*, org: Organization) -> dict:
     """Bring the organization's MrrMonth rows up to its ledger: rebuild the accounts with
     movements after the state's last id, or every account when there is no state yet or a
     movement has gone (the count no longer adds up). In the organization's context and the
-    caller's transaction. Returns what it did."""
+    caller's transaction. Returns what it did. On SQLite (the embedded demo) it keeps none:
+    its SQL is PostgreSQL's, and every reader falls back to the ledger itself without them."""
+    if connection.vendor != "postgresql":
+        return {"rebuilt": "none (not PostgreSQL)", "rows": 0}
     found = MrrMovement.objects.aggregate(n=Count("pk"), last=Max("pk"))
     count, last = found["n"] or 0, found["last"] or 0
     state = MrrMonthState.objects.first()
