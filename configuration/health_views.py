@@ -416,6 +416,13 @@ def health_version_restore(request: HttpRequest, pk: int, version: int) -> HttpR
     if row is None:
         raise Http404(_("Not found."))
     row.model = model
+    if HealthModelDraft.objects.filter(model=model).exists():
+        # restoring would overwrite someone's unpublished work: the trigger history refuses too
+        messages.error(
+            request,
+            _("Not restored: this model already has a draft. Publish or discard it first."),
+        )
+        return redirect("configuration:health_model_history", pk=pk)
     health_model_draft_restore(version=row, acting_user=request.user)
     messages.success(
         request,

@@ -189,6 +189,26 @@ def test_restoring_a_version_makes_a_draft(client, w, org_admin):
     assert client.post(missing).status_code == 404
 
 
+def test_restoring_a_version_never_overwrites_a_draft(client, w, org_admin):
+    """Someone's unsaved work is not replaced by a restore: refused with a message, the draft
+    as it was, and the history offers no restore while the draft exists."""
+    client.force_login(org_admin)
+    urls = _urls(w["model"].pk)
+    client.post(urls["health_model"], _form_data(w))
+    client.post(urls["health_model_publish"])  # version 2
+    data = _form_data(w)
+    data["description"] = "work in progress"
+    client.post(urls["health_model"], data)
+    before = HealthModelDraft.all_objects.get()
+    restore = reverse("configuration:health_version_restore", args=[w["model"].pk, 1])
+    response = client.post(restore, follow=True)
+    assert "already has a draft" in response.content.decode()
+    after = HealthModelDraft.all_objects.get()
+    assert after.description == "work in progress"
+    assert after.indicators == before.indicators and after.origin == before.origin
+    assert restore not in client.get(urls["health_model_history"]).content.decode()
+
+
 def _suggestion(org, model, **payload):
     return FitnessSnapshot.all_objects.create(
         organization=org,
