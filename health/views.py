@@ -201,10 +201,16 @@ def _fitness_context(request: HttpRequest, model) -> dict:
         "suggest_leads": SUGGEST_LEADS,
         # admins and analysts draft models (the configuration area's health model editor)
         "can_draft": request.membership.role in (Role.ADMIN, Role.ANALYST),
+        # who may queue a suggestion (model_suggest's roles): the button is not offered to others
+        "can_suggest": request.membership.role in SUGGEST_ROLES,
         "resolutions": [(label, resolved.get(value, 0)) for value, label in Decision.choices],
         "polling": snapshot.state == "running"
         or (suggestion is not None and suggestion.state == "running"),
     }
+
+
+# Who may ask for a weight suggestion (a CSM reads the model page, and its suggestion)
+SUGGEST_ROLES = (Role.ADMIN, Role.MANAGER, Role.ANALYST)
 
 
 @dataclass
@@ -242,7 +248,7 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "health/model_detail.html", context)
 
 
-@org_required(roles=(Role.ADMIN, Role.MANAGER, Role.ANALYST))
+@org_required(roles=SUGGEST_ROLES)
 @require_POST
 def model_suggest(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a weight suggestion at the chosen lead (a background job; the page shows its

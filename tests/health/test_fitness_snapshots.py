@@ -99,3 +99,18 @@ def test_bench_trust_prints_its_figures_as_json():
     assert data["accounts"] == 60 and data["score_rows"] > 60
     assert data["model_page"]["median_ms"] > 0 and data["explain_fragment"]["median_ms"] > 0
     assert "load average" in data["uptime_before"]
+
+
+@pytest.mark.django_db
+def test_the_suggest_button_is_offered_only_to_those_who_may_press_it(client, org, csm, manager):
+    """A CSM reads the model page but may not queue a suggestion (403): the page does not
+    offer the button to them; a manager gets it."""
+    model = churn_history(org, org_today(org), accounts=10)
+    url = f"/health/models/{model.pk}/"
+    suggest = f"/health/models/{model.pk}/suggest/"
+    client.force_login(csm)
+    page = client.get(url)
+    assert page.status_code == 200 and suggest not in page.content.decode()
+    assert client.post(suggest, {"lead": "30"}).status_code == 403
+    client.force_login(manager)
+    assert suggest in client.get(url).content.decode()
