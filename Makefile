@@ -83,6 +83,8 @@ PORT ?= 8000
 
 demo: export DJANGO_SETTINGS_MODULE := csplatform.settings.local
 demo: export DJANGO_DEBUG ?= false
+# links in emails (invitations, password resets, the digest) point at the port the demo serves
+demo: export CSPLATFORM_SITE_URL ?= http://$(HOST):$(PORT)
 demo: demo-port $(DEMO_STAMP) messages
 	@# staticfiles/ exists (empty: whitenoise serves from the apps) so whitenoise does not warn
 	@mkdir -p var staticfiles
