@@ -100,7 +100,11 @@ def trigger_dry_run(*, trigger: Trigger, day: dt.date, week_of: dt.date | None =
     (at most: the queue of other triggers competes for the same capacity, retention first).
     ConditionError for a condition that does not validate."""
     node = compile_condition(trigger.condition)
-    frame = load_frame(day=day, fields=frame_fields(trigger, node))
+    # the night's frame, with the columns shown here, read only for the trigger's persona
+    shown = {"name", "owner_id", "mrr"}
+    frame = load_frame(
+        day=day, fields=frame_fields(trigger, node) | shown, persona_id=trigger.persona_id
+    )
     if frame.empty:
         return DryRun(day, 0, 0, 0, frame, action=trigger.action)
     scope = trigger_scope(trigger, frame)
@@ -179,7 +183,7 @@ def trigger_backtest(
     replayed = backtest_days(today=today, days=days)
     hits, population = [], []
     for day in replayed:
-        frame = load_frame(day=day, fields=needed)
+        frame = load_frame(day=day, fields=needed, persona_id=trigger.persona_id)
         if frame.empty:
             continue
         scope = trigger_scope(trigger, frame)
