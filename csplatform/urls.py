@@ -10,6 +10,8 @@ from django.views.i18n import JavaScriptCatalog
 from csplatform.login import LoginView
 from operations import views as operations_views
 from orgs import views as org_views
+from reports import apis as report_apis
+from reports.definitions import REPORTS
 
 # Django calls it for any unhandled exception, including one raised by a middleware.
 handler500 = "csplatform.errors.server_error"
@@ -56,6 +58,17 @@ urlpatterns = [
     path("alerts/", include("triggers.urls")),
     path("reports/", include("reports.urls")),
     path("data/", include("api.urls")),
+    # The four reports' figures (reports/apis.py), before the api's mount: its catch-all answers
+    # any other /api/v1/ path with a JSON 404, and it serves reports/fitness/ and
+    # reports/retention-forecast/ itself (no report has those names).
+    *(
+        path(
+            f"api/v1/reports/{name}/",
+            report_apis.report_view(name).as_view(),
+            name=f"api-report-{name}",
+        )
+        for name in sorted(REPORTS)
+    ),
     path("api/v1/", include("api.api_urls")),
     path("configuration/", include("configuration.urls")),
     path("operations/", include("operations.urls")),

@@ -53,6 +53,7 @@ from .base import Param, as_date, month_key, month_label, parse_month, wanted
 NAME = "portfolio"
 TABLES = ("mrr", "health", "months", "cohorts", "coverage", "csms")
 COHORT_MONTHS = 12
+COHORT_CELLS = {f"m{k}": k for k in range(COHORT_MONTHS)}  # a triangle cell's drill-down
 GROUP_CHOICES = (
     ("", gettext_lazy("Whole portfolio")),
     ("persona", gettext_lazy("Persona")),
@@ -497,7 +498,7 @@ def _cohorts(f: ReportFilters) -> Table:
         Column("cohort", _("Start month"), TEXT),
         Column("accounts", _("Accounts"), INT, "cohort"),
         Column("start_mrr", _("MRR, month 0"), MONEY, "cohort"),
-        *[Column(f"m{k}", _("M%(k)d") % {"k": k}, PCT) for k in range(COHORT_MONTHS)],
+        *[Column(f"m{k}", _("M%(k)d") % {"k": k}, PCT, f"m{k}") for k in range(COHORT_MONTHS)],
     ]
     rows = []
     for entry in triangle:
@@ -776,6 +777,17 @@ def drill(
             accounts_q(f)
         )
         return d.accounts(qs, _("Customers since %(month)s") % {"month": month_label(first)})
+    if table == "cohorts" and column in COHORT_CELLS:
+        first = parse_month(keys.get("cohort") or "")
+        if first is None:
+            raise d.DrillError("cohort: not a month (YYYY-MM)")
+        k = COHORT_CELLS[column]
+        through = add_months(first, k + 1) - dt.timedelta(days=1)
+        return d.accounts(
+            sel.cohort_accounts_paying(f, cohort=first, through=through),
+            _("Customers since %(month)s still paying at the end of month %(k)d")
+            % {"month": month_label(first), "k": k},
+        )
     base = Account.objects.filter(accounts_q(f))
     if grouped:
         field = GROUP_FIELDS[group]

@@ -429,6 +429,26 @@ def cohort_movements(f: ReportFilters, *, first: dt.date, last: dt.date) -> list
     )
 
 
+def cohort_accounts_paying(f: ReportFilters, *, cohort: dt.date, through: dt.date):
+    """The accounts of one start month (customer since in `cohort`'s month) whose ledger, up
+    to `through`, leaves them MRR above zero: who is behind one cell of the cohort triangle
+    (the same movements as cohort_movements, so the product filter counts the same)."""
+    last = add_months(cohort, 1) - dt.timedelta(days=1)
+    paying = (
+        _movements(f)
+        .filter(
+            account__customer_since__gte=cohort,
+            account__customer_since__lte=last,
+            date__lte=min(through, f.date_to),
+        )
+        .values("account_id")
+        .annotate(mrr=Sum("delta_mrr"))
+        .filter(mrr__gt=0)
+        .values("account_id")
+    )
+    return Account.objects.filter(pk__in=paying)
+
+
 def cohort_sizes(f: ReportFilters, *, first: dt.date, last: dt.date) -> dict[dt.date, int]:
     qs = Account.objects.filter(customer_since__gte=first, customer_since__lte=last).filter(
         accounts_q(f)

@@ -5,22 +5,24 @@ table and figure) or as CSV (one table, --table, by default the report's first).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from accounts.models import Persona, Product
 from orgs.cli import ProjectCommand, check_day, check_range, org_by_slug, parse_date
-from orgs.models import Membership
 from orgs.tenancy import org_context
 from orgs.timezones import org_today, org_zone
-from reports.definitions import REPORTS, ParamError
+from reports.definitions import REPORTS
 from reports.filters import ReportFilters
-from reports.periods import CUSTOM, Period
-from reports.services import report_settings_get
-from reports.tables import Report, csv_lines, rounded
+from reports.runs import (
+    ReportArgError,
+    report_as_json,
+    report_filters_from_args,
+    report_params_from_args,
+    report_run,
+)
+from reports.tables import Report, csv_lines
 
 
 class Command(ProjectCommand):
@@ -50,64 +52,28 @@ class Command(ProjectCommand):
         check_range(first, last)
         spec = REPORTS[opts["name"]]
         with org_context(org), timezone.override(org_zone(org)):
-            f = self._filters(org, opts, Period(CUSTOM, first, last, last, ""), today)
-            params = {}
-            for param in spec.params:
-                try:
-                    params[param.name] = param.clean(opts.get(param.name))
-                except ParamError as exc:
-                    raise CommandError(f"--{param.name}: {exc.message}") from None
-            settings = report_settings_get(org=org)
+            try:
+                f = report_filters_from_args(
+                    org=org,
+                    first=first,
+                    last=last,
+                    today=today,
+                    persona=opts["persona"],
+                    product=opts["product"],
+                    csm=opts["csm"],
+                    kind=opts["kind"],
+                )
+                params = report_params_from_args(spec, opts)
+            except ReportArgError as exc:
+                raise CommandError(f"--{exc.name}: {exc.message}") from None
             table = opts["table"] if opts["format"] == "csv" else None
-            report = spec.build(
-                f,
-                currency=org.currency,
-                goal_pct=settings.reversal_goal_pct,
-                settings=settings,
-                only=table if table in spec.tables else None,  # a CSV reads its table only
-                **params,
-            )
+            # a CSV reads its table only
+            only = table if table in spec.tables else None
+            report = report_run(org=org, spec=spec, filters=f, params=params, only=only)
             if opts["format"] == "csv":
                 self._csv(org, report, f, opts["table"])
             else:
-                self.stdout.write(json.dumps(_as_json(org, report, f), indent=2, default=str))
-
-    def _filters(self, org, opts, period: Period, today: dt.date) -> ReportFilters:
-        labels, persona_id, product_id, owner_id = {}, None, None, None
-        if opts["persona"]:
-            persona = Persona.objects.filter(slug=opts["persona"]).first()
-            if persona is None:
-                raise CommandError(f"--persona: no persona with slug {opts['persona']!r}")
-            persona_id, labels["persona"] = persona.pk, f"Persona: {persona.name}"
-        if opts["product"]:
-            product = Product.objects.filter(code=opts["product"]).first()
-            if product is None:
-                raise CommandError(f"--product: no product with code {opts['product']!r}")
-            product_id, labels["product"] = product.pk, f"Product: {product.name}"
-        if opts["csm"]:
-            member = (
-                Membership.objects.filter(organization=org, user__username=opts["csm"])
-                .select_related("user")
-                .first()
-            )
-            if member is None:
-                raise CommandError(f"--csm: {opts['csm']!r} is not a member of {org.slug}")
-            owner_id, labels["csm"] = member.user_id, f"CSM: {member.user}"
-        kind = opts["kind"] or ""
-        kinds = ("expansion", "retention", "onboarding", "renewal", "custom")
-        if kind and kind not in kinds:
-            raise CommandError(f"--kind: choose one of {', '.join(kinds)}")
-        if kind:
-            labels["kind"] = f"Kind: {kind}"
-        return ReportFilters(
-            period=period,
-            today=today,
-            persona_id=persona_id,
-            product_id=product_id,
-            owner_id=owner_id,
-            kind=kind,
-            labels=labels,
-        )
+                self.stdout.write(json.dumps(report_as_json(org, report, f), indent=2, default=str))
 
     def _csv(self, org, report: Report, f: ReportFilters, name: str | None) -> None:
         table = report.table(name) if name else (report.tables[0] if report.tables else None)
@@ -117,27 +83,3 @@ class Command(ProjectCommand):
         preamble = [f"{org.name} · {report.title} · {table.title}", " · ".join(f.describe())]
         for line in csv_lines(table, currency=org.currency, preamble=preamble):
             self.stdout.write(line, ending="")
-
-
-def _as_json(org, report: Report, f: ReportFilters) -> dict:
-    return {
-        "organization": org.slug,
-        "report": report.name,
-        "title": report.title,
-        "filters": {"from": f.date_from, "to": f.date_to, "described": f.describe()},
-        "figures": {fig.key: rounded(fig.value, fig.kind) for fig in report.figures},
-        "tables": {
-            t.key: {
-                "title": t.title,
-                "columns": [c.key for c in t.columns],
-                "rows": [
-                    {c.key: rounded(r.values.get(c.key), c.kind) for c in t.columns} for r in t.rows
-                ],
-                "totals": [
-                    {c.key: rounded(r.values.get(c.key), c.kind) for c in t.columns}
-                    for r in t.totals
-                ],
-            }
-            for t in report.tables
-        },
-    }
