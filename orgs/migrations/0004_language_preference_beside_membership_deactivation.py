@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orgs', '0003_membership_deactivation'),
-        ('orgs', '0003_user_language_preference'),
+        ("orgs", "0003_membership_deactivation"),
+        ("orgs", "0003_user_language_preference"),
     ]
 
-    operations = [
-    ]
+    operations = []
