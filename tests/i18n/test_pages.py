@@ -218,3 +218,32 @@ def test_the_condition_builder_names_every_field_in_portuguese(client, org_admin
         assert pt in text, pt
     for en in ("Tenure: value", "score 0-100\n", "total over", "active days", "Size band"):
         assert en not in text, en
+
+
+def test_the_dry_run_and_backtest_read_in_portuguese(client, org_admin, world):
+    """Its firings and alerts gone, retention (health below 51, volume trend at most -30 or an
+    invoice over 30 days late) would fire again on Charlie (health 43), Delta (volume
+    -38% over 90 days) and Echo (an invoice 41 days late); its evidence reads in Portuguese,
+    and both pages write their days the Brazilian way (30/06/2024, the day the world is
+    scored on)."""
+    from triggers.models import Alert, Firing
+
+    retention = world["triggers"]["retention"]
+    Alert.all_objects.filter(firing__trigger=retention).delete()
+    Firing.all_objects.filter(trigger=retention).delete()
+    client.force_login(org_admin)
+    dry = visible_text(
+        client.get(reverse("configuration:dry_run", args=[retention.pk])).content.decode()
+    )
+    assert "30/06/2024" in dry and "2024-06-30" not in dry
+    for said in (
+        "A nota de saúde é 43",
+        "O volume transacionado caiu 38% em 90 dias",
+        "A fatura não paga mais antiga está 41 dias em atraso",
+    ):
+        assert said in dry, said
+    back = visible_text(
+        client.get(reverse("configuration:backtest", args=[retention.pk])).content.decode()
+    )
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", back), back
+    assert re.search(r"\b\d\d/\d\d/20\d\d\b", back), back
