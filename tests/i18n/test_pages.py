@@ -247,3 +247,15 @@ def test_the_dry_run_and_backtest_read_in_portuguese(client, org_admin, world):
     )
     assert not re.search(r"\b20\d\d-\d\d-\d\d\b", back), back
     assert re.search(r"\b\d\d/\d\d/20\d\d\b", back), back
+
+
+def test_the_timeline_details_read_in_portuguese(client, csm, world):
+    """Alfa's playbook, opened by the expansion trigger and owned by its CSM, reads
+    "<origin> · responsável: <CSM>" on the account's timeline, not "· owner"."""
+    client.force_login(csm)
+    a = world["accounts"]["a"]
+    text = visible_text(
+        client.get(reverse("workspace:account_timeline", args=[a.pk])).content.decode()
+    )
+    assert f"· responsável: {world['playbook'].owner}" in text
+    assert "· owner" not in text
