@@ -84,3 +84,34 @@ def test_the_main_pages_in_portuguese_fit_a_phone(new_page, org, csm, world, art
             assert overflow <= 0, f"{url} scrolls sideways by {overflow} px at {width} px"
             page.screenshot(path=str(artifacts / f"pt-br-{name}-{width}.png"), full_page=True)
         assert page.js_errors == []
+
+
+def test_the_configuration_pages_in_portuguese_fit_a_phone(
+    new_page, org, org_admin, world, artifacts
+):
+    """The configuration area in pt-BR (longer words, field labels such as "Dias de atraso da
+    fatura em aberto mais antiga") fits 390 px; screenshots at 1280 and 390 px."""
+    org.locale = "pt-br"
+    org.save(update_fields=["locale"])
+    retention = world["triggers"]["retention"]
+    pages = {
+        "config-home": "/configuration/",
+        "config-triggers": "/configuration/triggers/",
+        "config-trigger": f"/configuration/triggers/{retention.pk}/",
+        "config-trigger-edit": f"/configuration/triggers/{retention.pk}/edit/",
+        "config-members": "/configuration/members/",
+        "config-templates": "/configuration/templates/",
+    }
+    for width in (1280, 390):
+        page = new_page(width=width)
+        log_in(page, org_admin.username)
+        for name, url in pages.items():
+            page.goto(url)
+            page.wait_for_load_state("networkidle")
+            assert page.locator("html").get_attribute("lang") == "pt-br", url
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{url} scrolls sideways by {overflow} px at {width} px"
+            page.screenshot(path=str(artifacts / f"pt-br-{name}-{width}.png"), full_page=True)
+        assert page.js_errors == []
