@@ -3,7 +3,7 @@ by triggers and reports)."""
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from conditions import ConditionError, Field, FieldType, Phrase, parse
@@ -39,7 +39,7 @@ ACCOUNT_FIELDS: dict[str, Field] = {
         Field(
             "tier",
             FieldType.CHOICE,
-            "Tier",
+            gettext_noop("Tier"),
             _choices(Tier),
             q_path="tier",
             phrase=Phrase(_("The tier is %(value)s")),
@@ -47,7 +47,7 @@ ACCOUNT_FIELDS: dict[str, Field] = {
         Field(
             "touch_model",
             FieldType.CHOICE,
-            "Touch model",
+            gettext_noop("Touch model"),
             _choices(TouchModel),
             "touch_model",
             phrase=Phrase(_("The account is %(value)s touch")),
@@ -55,7 +55,7 @@ ACCOUNT_FIELDS: dict[str, Field] = {
         Field(
             "lifecycle_stage",
             FieldType.CHOICE,
-            "Lifecycle stage",
+            gettext_noop("Lifecycle stage"),
             _choices(LifecycleStage),
             "lifecycle_stage",
             phrase=Phrase(_("The lifecycle stage is %(value)s")),
@@ -63,7 +63,7 @@ ACCOUNT_FIELDS: dict[str, Field] = {
         Field(
             "size_band",
             FieldType.CHOICE,
-            "Size band",
+            gettext_noop("Size band"),
             _choices(SizeBand),
             "size_band",
             phrase=Phrase(_("The company has %(value)s employees")),
@@ -71,50 +71,56 @@ ACCOUNT_FIELDS: dict[str, Field] = {
         Field(
             "industry",
             FieldType.STRING,
-            "Industry",
+            gettext_noop("Industry"),
             q_path="industry",
             phrase=Phrase(_("The industry is %(value)s")),
         ),
         Field(
             "region",
             FieldType.STRING,
-            "Region",
+            gettext_noop("Region"),
             q_path="region",
             phrase=Phrase(_("The region is %(value)s")),
         ),
         Field(
             "acquisition_channel",
             FieldType.STRING,
-            "Acquisition channel",
+            gettext_noop("Acquisition channel"),
             q_path="acquisition_channel",
             phrase=Phrase(_("Acquired through %(value)s")),
         ),
         Field(
             "relationship_channel",
             FieldType.STRING,
-            "Relationship channel",
+            gettext_noop("Relationship channel"),
             q_path="relationship_channel",
             phrase=Phrase(_("The relationship channel is %(value)s")),
         ),
-        Field("mrr", FieldType.NUMBER, "MRR", q_path="mrr", phrase=Phrase(_("MRR is %(value)s"))),
+        Field(
+            "mrr",
+            FieldType.NUMBER,
+            gettext_noop("MRR"),
+            q_path="mrr",
+            phrase=Phrase(_("MRR is %(value)s")),
+        ),
         Field(
             "customer_since",
             FieldType.DATE,
-            "Customer since",
+            gettext_noop("Customer since"),
             q_path="customer_since",
             phrase=Phrase(_("A customer since %(value)s")),
         ),
         Field(
             "renewal_date",
             FieldType.DATE,
-            "Renewal date",
+            gettext_noop("Renewal date"),
             q_path="renewal_date",
             phrase=Phrase(_("Renews on %(value)s")),
         ),
         Field(
             "products",
             FieldType.SET,
-            "Products held",
+            gettext_noop("Products held"),
             q_builder=_products_q,
             phrase=Phrase(_("Products held: %(value)s")),
         ),

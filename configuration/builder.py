@@ -142,7 +142,12 @@ def field_groups(catalogue) -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def field_label(fld) -> str:
-    return gettext(fld.label) if fld.label else fld.name
+    """The field's label in the active language: a plain label is a msgid, a composed one
+    (triggers.fields.ComposedLabel: "Tenure: value (months)") translates its parts."""
+    if not fld.label:
+        return fld.name
+    translated = getattr(fld.label, "translated", None)
+    return translated() if translated else gettext(fld.label)
 
 
 def operator_label(name: str | None, ftype: FieldType | None, op: str) -> str:

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from health.measures import MEASURES
+from health.measures import MEASURES, unit_label
 from health.models import Direction, HealthModel, Indicator
 from orgs.relations import TenantModelForm
 
@@ -27,7 +27,7 @@ DIRECTIONS = [
 
 def measure_choices() -> list[tuple[str, str]]:
     return [
-        (key, f"{gettext(m.label)} ({m.unit})")
+        (key, f"{gettext(m.label)} ({unit_label(m.unit)})")
         for key, m in sorted(MEASURES.items(), key=lambda kv: kv[1].label)
     ]
 

@@ -125,6 +125,19 @@ class Measure:
 
 MEASURES: dict[str, Measure] = {}
 
+# A measure's unit as a reader sees it (the unit itself is a key: "days", "%", "money"...).
+UNIT_LABELS = {
+    "days": _("days"),
+    "months": _("months"),
+    "count": _("count"),
+    "money": _("money"),
+}
+
+
+def unit_label(unit: str) -> str:
+    """The unit in the active language ("%", "0-10" and "1-5" read the same in every one)."""
+    return str(UNIT_LABELS.get(unit, unit))
+
 
 def measure(key, label, unit, phrase, default_window=None, default_metric=None):
     def register(fn):

@@ -14,19 +14,25 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, FloatField, Min, Q, Sum, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, NullIf
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
 
 from accounts.models import Account, Invoice, Subscription, UsageMetric
 from accounts.personas import ACCOUNT_FIELDS
 from accounts.selectors import customer_on
 from conditions import Comparison, ConditionError, Field, FieldType, Phrase, parse
-from health.measures import MEASURES
+from health.measures import MEASURES, unit_label
 from health.models import HealthScore
 
 USAGE_METRICS = ("logins", "active_users", "transactions", "transacted_volume")
 USAGE_WINDOWS = (30, 90)
+USAGE_METRIC_LABELS = {
+    "logins": _("Logins"),
+    "active_users": _("Active users"),
+    "transactions": _("Transactions"),
+    "transacted_volume": _("Transacted volume"),
+}
 
 
 def _days_from_today(column: str, sign: int):
@@ -144,6 +150,32 @@ def _score_change(days: int) -> Phrase:
     )
 
 
+class ComposedLabel(str):
+    """A field label made of translatable parts ("Tenure: value (months)"): the text is the
+    English one (what a label is everywhere it is stored or compared), `translated()` is the
+    same label in the active language."""
+
+    def __new__(cls, template: str, **parts):
+        with translation.override("en"):
+            english = template % {k: str(v) for k, v in parts.items()}
+        label = super().__new__(cls, english)
+        label.template, label.parts = template, parts
+        return label
+
+    def translated(self) -> str:
+        return gettext(self.template) % {k: str(v) for k, v in self.parts.items()}
+
+
+class _UnitLabel:
+    """A unit read in the active language when the label is (str() at that moment)."""
+
+    def __init__(self, unit: str):
+        self.unit = unit
+
+    def __str__(self) -> str:
+        return unit_label(self.unit)
+
+
 def _build_catalogue() -> dict[str, Field]:
     fields = dict(ACCOUNT_FIELDS)
 
@@ -155,14 +187,14 @@ def _build_catalogue() -> dict[str, Field]:
     add(
         "health_score",
         FieldType.NUMBER,
-        "Health score",
+        gettext_noop("Health score"),
         "health_score",
         phrase=Phrase(_("The health score is %(value)s"), missing=_NO_SCORE),
     )
     add(
         "health_colour",
         FieldType.CHOICE,
-        "Health colour",
+        gettext_noop("Health colour"),
         "health_colour",
         ("red", "yellow", "green", "none"),
         phrase=Phrase(_("Health is %(value)s (%(health_score)s)"), missing=_NO_SCORE),
@@ -170,36 +202,41 @@ def _build_catalogue() -> dict[str, Field]:
     add(
         "score_change_7d",
         FieldType.NUMBER,
-        "Score change over 7 days",
+        gettext_noop("Score change over 7 days"),
         "health_change_7d",
         phrase=_score_change(7),
     )
     add(
         "score_change_30d",
         FieldType.NUMBER,
-        "Score change over 30 days",
+        gettext_noop("Score change over 30 days"),
         "health_change_30d",
         phrase=_score_change(30),
     )
-    add("score_change_90d", FieldType.NUMBER, "Score change over 90 days", phrase=_score_change(90))
+    add(
+        "score_change_90d",
+        FieldType.NUMBER,
+        gettext_noop("Score change over 90 days"),
+        phrase=_score_change(90),
+    )
     add(
         "csm_sentiment",
         FieldType.NUMBER,
-        "CSM sentiment (1-5)",
+        gettext_noop("CSM sentiment (1-5)"),
         q_builder=_sentiment_q,
         phrase=Phrase(INDICATOR_PHRASES["csm_sentiment"].text, missing=_("No CSM sentiment")),
     )
     add(
         "persona",
         FieldType.STRING,
-        "Persona (slug)",
+        gettext_noop("Persona (slug)"),
         "persona__slug",
         phrase=Phrase(_("The persona is %(value)s"), missing=_("No persona")),
     )
     add(
         "days_to_renewal",
         FieldType.NUMBER,
-        "Days to renewal",
+        gettext_noop("Days to renewal"),
         q_builder=_days_from_today("renewal_date", +1),
         phrase=Phrase(
             ngettext_lazy("Renews in %(value)s day", "Renews in %(value)s days", "count"),
@@ -214,7 +251,7 @@ def _build_catalogue() -> dict[str, Field]:
     add(
         "tenure_days",
         FieldType.NUMBER,
-        "Tenure in days",
+        gettext_noop("Tenure in days"),
         q_builder=_days_from_today("customer_since", -1),
         phrase=Phrase(
             ngettext_lazy("A customer for %(value)s day", "A customer for %(value)s days", "count"),
@@ -224,7 +261,7 @@ def _build_catalogue() -> dict[str, Field]:
     add(
         "overdue_invoice_max_days",
         FieldType.NUMBER,
-        "Days the oldest unpaid invoice is overdue",
+        gettext_noop("Days the oldest unpaid invoice is overdue"),
         phrase=Phrase(
             ngettext_lazy(
                 "The oldest unpaid invoice is %(value)s day overdue",
@@ -237,7 +274,7 @@ def _build_catalogue() -> dict[str, Field]:
     add(
         "overdue_invoice_count",
         FieldType.NUMBER,
-        "Overdue invoices",
+        gettext_noop("Overdue invoices"),
         phrase=INDICATOR_PHRASES["overdue_invoices"],
     )
     for key, measure in MEASURES.items():
@@ -247,7 +284,11 @@ def _build_catalogue() -> dict[str, Field]:
         add(
             f"indicator.{key}.raw",
             FieldType.NUMBER,
-            f"{measure.label}: value ({measure.unit})",
+            ComposedLabel(
+                gettext_noop("%(measure)s: value (%(unit)s)"),
+                measure=measure.label,
+                unit=_UnitLabel(measure.unit),
+            ),
             phrase=raw
             and Phrase(
                 raw.text,
@@ -259,7 +300,7 @@ def _build_catalogue() -> dict[str, Field]:
         add(
             f"indicator.{key}.score",
             FieldType.NUMBER,
-            f"{measure.label}: score 0-100",
+            ComposedLabel(gettext_noop("%(measure)s: score 0-100"), measure=measure.label),
             phrase=Phrase(
                 _("%(measure)s scores %(value)s of 100"),
                 args=(("measure", measure.label),),
@@ -273,7 +314,11 @@ def _build_catalogue() -> dict[str, Field]:
             add(
                 f"usage.{metric}.sum_{window}d",
                 FieldType.NUMBER,
-                f"{name}: total over {window} days",
+                ComposedLabel(
+                    gettext_noop("%(metric)s: total over %(window)s days"),
+                    metric=USAGE_METRIC_LABELS[metric],
+                    window=window,
+                ),
                 phrase=Phrase(
                     _("%(metric)s added up to %(value)s over the last %(window)s days"),
                     args=args,
@@ -283,7 +328,11 @@ def _build_catalogue() -> dict[str, Field]:
             add(
                 f"usage.{metric}.active_days_{window}d",
                 FieldType.NUMBER,
-                f"{name}: active days over {window} days",
+                ComposedLabel(
+                    gettext_noop("%(metric)s: active days over %(window)s days"),
+                    metric=USAGE_METRIC_LABELS[metric],
+                    window=window,
+                ),
                 phrase=Phrase(
                     _("%(metric)s recorded on %(value)s of the last %(window)s days"),
                     args=args,

@@ -176,15 +176,26 @@ class _Interactions(_Source):
         return Interaction.objects.filter(account=account).select_related("contact", "author")
 
     def event(self, row, ts):
-        who = f" with {row.contact.name}" if row.contact else ""
-        parts = [(row.notes or "")[:280], f"by {row.author}" if row.author else ""]
+        parts = [
+            (row.notes or "")[:280],
+            gettext("by %(author)s") % {"author": row.author} if row.author else "",
+        ]
+        kind = row.get_kind_display()
+        if row.contact:
+            title = gettext("%(kind)s with %(contact)s: %(summary)s") % {
+                "kind": kind,
+                "contact": row.contact.name,
+                "summary": row.summary,
+            }
+        else:
+            title = gettext("%(kind)s: %(summary)s") % {"kind": kind, "summary": row.summary}
         return TimelineEvent(
             ts,
             self.rank,
             row.pk,
             "interaction",
             "☎" if row.kind == "call" else "✉",
-            f"{row.get_kind_display()}{who}: {row.summary}",
+            title,
             detail=" · ".join(p for p in parts if p),
             badge=row.get_kind_display(),
             badge_kind=f"kind-{row.kind}",
@@ -315,8 +326,14 @@ class _PlaybooksOpened(_Source):
         return Playbook.objects.filter(account=account).select_related("owner")
 
     def event(self, row, ts):
-        origin = row.origin_label if row.origin == "trigger" else "started by hand"
-        owner = f" · owner {row.owner}" if row.owner else ""
+        origin = row.origin_label if row.origin == "trigger" else gettext("started by hand")
+        if row.owner:
+            detail = gettext("%(origin)s · owner %(owner)s") % {
+                "origin": origin,
+                "owner": row.owner,
+            }
+        else:
+            detail = origin
         return TimelineEvent(
             ts,
             self.rank,
@@ -324,7 +341,7 @@ class _PlaybooksOpened(_Source):
             "playbook",
             "▶",
             gettext("Playbook opened: %(title)s") % {"title": row.title},
-            detail=f"{origin}{owner}",
+            detail=detail,
             url=reverse("playbooks:detail", args=[row.pk]),
             badge=row.get_kind_display(),
             badge_kind=f"kind-{row.kind}",

@@ -64,18 +64,12 @@ def test_a_csm_switches_to_portuguese_and_back(new_page, org, csm, world):
     expect(page.get_by_role("heading", name="My work")).to_be_visible()
 
 
-def test_the_main_pages_in_portuguese_fit_a_phone(new_page, org, csm, world, artifacts):
-    org.locale = "pt-br"
-    org.save(update_fields=["locale"])
-    pages = {
-        "my-work": "/work/",
-        "portfolio": "/accounts/",
-        "account": f"/accounts/{world['accounts']['a'].pk}/",
-        "playbook": f"/playbooks/{world['expansion'].pk}/",
-    }
+def _walk_in_portuguese(new_page, user, pages: dict[str, str], artifacts) -> None:
+    """Each page at 1280 and 390 px as `user`: Portuguese, the organization's formats, no
+    sideways scroll, no script error; a screenshot of each in test-artifacts/."""
     for width in (1280, 390):
         page = new_page(width=width)
-        log_in(page, csm.username)
+        log_in(page, user.username)
         for name, url in pages.items():
             page.goto(url)
             page.wait_for_load_state("networkidle")
@@ -87,3 +81,34 @@ def test_the_main_pages_in_portuguese_fit_a_phone(new_page, org, csm, world, art
             assert overflow <= 0, f"{url} scrolls sideways by {overflow} px at {width} px"
             page.screenshot(path=str(artifacts / f"pt-br-{name}-{width}.png"), full_page=True)
         assert page.js_errors == []
+
+
+def test_the_main_pages_in_portuguese_fit_a_phone(new_page, org, csm, world, artifacts):
+    org.locale = "pt-br"
+    org.save(update_fields=["locale"])
+    pages = {
+        "my-work": "/work/",
+        "portfolio": "/accounts/",
+        "account": f"/accounts/{world['accounts']['a'].pk}/",
+        "playbook": f"/playbooks/{world['expansion'].pk}/",
+    }
+    _walk_in_portuguese(new_page, csm, pages, artifacts)
+
+
+def test_the_configuration_pages_in_portuguese_fit_a_phone(
+    new_page, org, org_admin, world, artifacts
+):
+    """The configuration area in pt-BR (longer words, field labels such as "Dias de atraso da
+    fatura em aberto mais antiga") fits 390 px; screenshots at 1280 and 390 px."""
+    org.locale = "pt-br"
+    org.save(update_fields=["locale"])
+    retention = world["triggers"]["retention"]
+    pages = {
+        "config-home": "/configuration/",
+        "config-triggers": "/configuration/triggers/",
+        "config-trigger": f"/configuration/triggers/{retention.pk}/",
+        "config-trigger-edit": f"/configuration/triggers/{retention.pk}/edit/",
+        "config-members": "/configuration/members/",
+        "config-templates": "/configuration/templates/",
+    }
+    _walk_in_portuguese(new_page, org_admin, pages, artifacts)

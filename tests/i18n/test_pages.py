@@ -8,8 +8,10 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from accounts.models import Account
-from orgs.models import Organization
+from accounts.models import Account, Persona
+from configuration.services import trigger_draft_from_trigger
+from health.models import HealthModel, Indicator
+from orgs.models import Membership, Organization
 from playbooks.models import Playbook
 from tests.builders import DAY, trigger_world
 from triggers import services as trigger_services
@@ -100,11 +102,27 @@ def world(org, csm, manager, org_admin, in_org):
     Account.objects.filter(pk=w["accounts"]["a"].pk).update(health_score=82, health_colour="green")
     Organization.objects.filter(pk=org.pk).update(locale="pt-br", currency="BRL")
     w["playbook"] = Playbook.objects.get(account=w["accounts"]["a"])
+    w["model"] = HealthModel.all_objects.create(organization=org, name="Default health")
+    Indicator.all_objects.create(
+        organization=org,
+        model=w["model"],
+        measure="tenure",
+        direction="higher",
+        bad_value=0,
+        good_value=24,
+        weight=1,
+    )
+    w["draft"] = trigger_draft_from_trigger(trigger=w["triggers"]["retention"])
+    w["draft"].created_by = w["draft"].updated_by = org_admin
+    w["draft"].save()
+    w["membership"] = Membership.objects.get(organization=org, user=csm)
     return w
 
 
 def _pages(w):
     a = w["accounts"]["a"]
+    retention = w["triggers"]["retention"]
+    persona = retention.persona or Persona.all_objects.filter(organization=a.organization).first()
     return {
         "csm": [
             reverse("workspace:my_work"),
@@ -115,7 +133,32 @@ def _pages(w):
             reverse("reports:home"),
         ],
         "manager": [reverse("reports:home"), reverse("workspace:team")],
-        "org_admin": [reverse("health:models"), reverse("configuration:home")],
+        "org_admin": [
+            reverse("health:models"),
+            reverse("configuration:home"),
+            reverse("configuration:triggers"),
+            reverse("configuration:trigger", args=[retention.pk]),
+            reverse("configuration:trigger_history", args=[retention.pk]),
+            reverse("configuration:draft", args=[w["draft"].pk]),
+            reverse("configuration:personas"),
+            reverse("configuration:persona", args=[persona.pk]),
+            reverse("configuration:persona_history", args=[persona.pk]),
+            reverse("configuration:caps"),
+            reverse("configuration:health_models"),
+            reverse("configuration:health_model", args=[w["model"].pk]),
+            reverse("configuration:health_model_history", args=[w["model"].pk]),
+            reverse("configuration:templates"),
+            reverse("configuration:template", args=[w["templates"]["save"].pk]),
+            reverse("configuration:members"),
+            reverse("configuration:member", args=[w["membership"].pk]),
+            reverse("operations:nightly"),
+            reverse("data:home"),
+            reverse("data:tokens"),
+            reverse("data:exports"),
+            reverse("data:imports"),
+            reverse("data:audit"),
+            reverse("data:webhooks"),
+        ],
     }
 
 
@@ -154,3 +197,65 @@ def test_a_user_who_chose_english_reads_the_same_pages_in_english(client, csm, w
     assert '<html lang="en"' in html
     text = visible_text(html)
     assert "My work" in text and "Open steps" in text and "Meu trabalho" not in text
+
+
+def test_the_condition_builder_names_every_field_in_portuguese(client, org_admin, world):
+    """The field picker's labels are composed of a measure, a part and a unit ("Tenure:
+    value (months)"), of a usage metric and a window ("Logins: total over 30 days") or are
+    plain ("Size band"): each reads whole in Portuguese, the unit included."""
+    client.force_login(org_admin)
+    html = client.get(reverse("configuration:draft", args=[world["draft"].pk])).content.decode()
+    text = visible_text(html)
+    for pt in (
+        "Tempo de casa: valor (meses)",
+        "Tempo de casa: nota 0-100",
+        "Faturas em atraso: valor (quantidade)",
+        "Logins: total em 30 dias",
+        "Volume transacionado: dias com atividade em 90 dias",
+        "Porte",
+        "Nota de saúde",
+    ):
+        assert pt in text, pt
+    for en in ("Tenure: value", "score 0-100\n", "total over", "active days", "Size band"):
+        assert en not in text, en
+
+
+def test_the_dry_run_and_backtest_read_in_portuguese(client, org_admin, world):
+    """Its firings and alerts gone, retention (health below 51, volume trend at most -30 or an
+    invoice over 30 days late) would fire again on Charlie (health 43), Delta (volume
+    -38% over 90 days) and Echo (an invoice 41 days late); its evidence reads in Portuguese,
+    and both pages write their days the Brazilian way (30/06/2024, the day the world is
+    scored on)."""
+    from triggers.models import Alert, Firing
+
+    retention = world["triggers"]["retention"]
+    Alert.all_objects.filter(firing__trigger=retention).delete()
+    Firing.all_objects.filter(trigger=retention).delete()
+    client.force_login(org_admin)
+    dry = visible_text(
+        client.get(reverse("configuration:dry_run", args=[retention.pk])).content.decode()
+    )
+    assert "30/06/2024" in dry and "2024-06-30" not in dry
+    for said in (
+        "A nota de saúde é 43",
+        "O volume transacionado caiu 38% em 90 dias",
+        "A fatura não paga mais antiga está 41 dias em atraso",
+    ):
+        assert said in dry, said
+    back = visible_text(
+        client.get(reverse("configuration:backtest", args=[retention.pk])).content.decode()
+    )
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", back), back
+    assert re.search(r"\b\d\d/\d\d/20\d\d\b", back), back
+
+
+def test_the_timeline_details_read_in_portuguese(client, csm, world):
+    """Alfa's playbook, opened by the expansion trigger and owned by its CSM, reads
+    "<origin> · responsável: <CSM>" on the account's timeline, not "· owner"."""
+    client.force_login(csm)
+    a = world["accounts"]["a"]
+    text = visible_text(
+        client.get(reverse("workspace:account_timeline", args=[a.pk])).content.decode()
+    )
+    assert f"· responsável: {world['playbook'].owner}" in text
+    assert "· owner" not in text
