@@ -196,14 +196,3 @@ def health_model_draft_publish(*, draft: HealthModelDraft, acting_user: User | N
         getattr(acting_user, "pk", None),
     )
     return model
-
-
-def health_model_draft_discard(*, draft: HealthModelDraft, acting_user: User | None) -> None:
-    with org_context(draft.organization_id), transaction.atomic():
-        HealthModelDraft.objects.filter(pk=draft.pk).delete()
-    logger.info(
-        "health model draft discarded id=%s org=%s by=%s",
-        draft.pk,
-        draft.organization_id,
-        getattr(acting_user, "pk", None),
-    )

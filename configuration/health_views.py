@@ -22,7 +22,6 @@ from health.models import FitnessKind, FitnessSnapshot, HealthModel, HealthModel
 from orgs.web import is_fragment_request, request_today
 
 from .health_drafts import (
-    health_model_draft_discard,
     health_model_draft_from_model,
     health_model_draft_publish,
     health_model_draft_restore,
@@ -33,6 +32,7 @@ from .health_forms import HealthModelDraftForm, IndicatorFormSet
 from .health_preview import COLOURS
 from .health_preview import health_model_preview as preview_compute
 from .models import HealthModelDraft
+from .services import draft_discard
 from .views import _is_admin, admins_only, configure
 
 PREVIEW_ACCOUNTS = 200
@@ -330,7 +330,7 @@ def health_model_discard(request: HttpRequest, pk: int) -> HttpResponse:
     model = _model(pk)
     draft = HealthModelDraft.objects.filter(model=model).first()
     if draft is not None:
-        health_model_draft_discard(draft=draft, acting_user=request.user)
+        draft_discard(draft=draft, acting_user=request.user)
         messages.success(request, _("Draft discarded."))
     return redirect("configuration:health_model", pk=pk)
 

@@ -27,6 +27,7 @@ from triggers.services import TRIGGER_VERSIONED_FIELDS, trigger_create, trigger_
 from .models import (
     DRAFT_FIELDS,
     PERSONA_SNAPSHOT_FIELDS,
+    Draft,
     PersonaDraft,
     PersonaVersion,
     TriggerDraft,
@@ -112,11 +113,13 @@ def trigger_draft_publish(*, draft: TriggerDraft, acting_user: User | None) -> T
     return trigger
 
 
-def trigger_draft_discard(*, draft: TriggerDraft, acting_user: User | None) -> None:
+def draft_discard(*, draft: Draft, acting_user: User | None) -> None:
+    """Delete a draft (of a trigger, a persona or a health model): nothing published moves."""
     with org_context(draft.organization_id), transaction.atomic():
-        TriggerDraft.objects.filter(pk=draft.pk).delete()
+        type(draft).objects.filter(pk=draft.pk).delete()
     logger.info(
-        "trigger draft discarded id=%s org=%s by=%s",
+        "%s discarded id=%s org=%s by=%s",
+        type(draft).__name__,
         draft.pk,
         draft.organization_id,
         getattr(acting_user, "pk", None),
@@ -291,17 +294,6 @@ def persona_draft_publish(
         getattr(acting_user, "pk", None),
     )
     return persona, version, assigned
-
-
-def persona_draft_discard(*, draft: PersonaDraft, acting_user: User | None) -> None:
-    with org_context(draft.organization_id), transaction.atomic():
-        PersonaDraft.objects.filter(pk=draft.pk).delete()
-    logger.info(
-        "persona draft discarded id=%s org=%s by=%s",
-        draft.pk,
-        draft.organization_id,
-        getattr(acting_user, "pk", None),
-    )
 
 
 def persona_draft_from_version(

@@ -26,7 +26,7 @@ from . import selectors
 from .builder import ConditionBuilder
 from .models import PERSONA_SNAPSHOT_FIELDS, PersonaDraft, PersonaVersion
 from .services import (
-    persona_draft_discard,
+    draft_discard,
     persona_draft_from_version,
     persona_draft_publish,
     trigger_draft_from_version,
@@ -243,7 +243,7 @@ def persona_draft_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
 def persona_draft_discard_view(request: HttpRequest, pk: int) -> HttpResponse:
     draft = _persona_draft(pk)
     persona_id = draft.persona_id
-    persona_draft_discard(draft=draft, acting_user=request.user)
+    draft_discard(draft=draft, acting_user=request.user)
     messages.success(request, _("Draft discarded."))
     if persona_id:
         return redirect("configuration:persona", pk=persona_id)

@@ -54,9 +54,11 @@ from .forms import (
 )
 from .models import PersonaDraft, TriggerDraft
 from .services import (
+    draft_discard as trigger_draft_delete,
+)
+from .services import (
     persona_draft_from_persona,
     persona_draft_save,
-    trigger_draft_discard,
     trigger_draft_from_trigger,
     trigger_draft_publish,
     trigger_draft_save,
@@ -271,7 +273,7 @@ def draft_publish(request: HttpRequest, pk: int) -> HttpResponse:
 def draft_discard(request: HttpRequest, pk: int) -> HttpResponse:
     draft = _get(selectors.draft_get, pk=pk)
     trigger_id = draft.trigger_id
-    trigger_draft_discard(draft=draft, acting_user=request.user)
+    trigger_draft_delete(draft=draft, acting_user=request.user)
     messages.success(request, _("Draft discarded."))
     if trigger_id:
         return redirect("configuration:trigger", pk=trigger_id)

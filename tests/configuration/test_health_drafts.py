@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from configuration.health_drafts import (
-    health_model_draft_discard,
     health_model_draft_from_model,
     health_model_draft_publish,
     health_model_draft_restore,
@@ -20,6 +19,7 @@ from configuration.health_drafts import (
 )
 from configuration.health_preview import health_model_preview, preview_figures
 from configuration.models import HealthModelDraft
+from configuration.services import draft_discard
 from health.models import HealthModel, HealthModelVersion, HealthScore, Indicator
 from health.services import health_score_day
 from tests.configuration.health_world import DAY, rows_with, world
@@ -200,7 +200,7 @@ def test_a_repeated_indicator_and_no_indicator_are_refused(w):
 
 def test_discard_leaves_the_model(w, analyst):
     draft = _draft(w, csm_sentiment=3)
-    health_model_draft_discard(draft=draft, acting_user=analyst)
+    draft_discard(draft=draft, acting_user=analyst)
     assert not HealthModelDraft.objects.exists()
     assert HealthModel.objects.get(pk=w["model"].pk).version == 1
 
