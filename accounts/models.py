@@ -137,6 +137,8 @@ class Account(TenantModel):
         max_length=16, choices=LifecycleStage.choices, default=LifecycleStage.ONBOARDING
     )
     customer_since = models.DateField(null=True, blank=True)
+    # When the account first met its organization's activation condition (lifecycle/).
+    activated_on = models.DateField(null=True, blank=True)
     churned_at = models.DateField(null=True, blank=True)
     churn_reason = models.ForeignKey(
         ChurnReason, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
@@ -196,6 +198,37 @@ class Account(TenantModel):
     def is_churned(self) -> bool:
         """A churn date, or the churned stage without one (as accounts.selectors.churned_q)."""
         return self.churned_at is not None or self.lifecycle_stage == LifecycleStage.CHURNED
+
+
+class LifecycleChange(TenantModel):
+    """One move of an account from one lifecycle stage to another: a timeline event, what
+    stage-entry triggers read, and what surveys "after onboarding" count from. At most one per
+    account, day and destination, so a re-run night writes nothing twice."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="lifecycle_changes")
+    from_stage = models.CharField(max_length=16, choices=LifecycleStage.choices, blank=True)
+    to_stage = models.CharField(max_length=16, choices=LifecycleStage.choices)
+    changed_on = models.DateField()
+    # "rule" (the nightly stage rules), "manual" (a person), "import" (the API or a CSV).
+    source = models.CharField(max_length=8, default="rule")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "account", "changed_on", "to_stage"],
+                name="lifecyclechange_unique_day",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "to_stage", "changed_on"], name="lifecycle_org_stage_on"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.from_stage} -> {self.to_stage} on {self.changed_on}"
 
 
 class ContactRole(models.TextChoices):

@@ -146,6 +146,13 @@ def build(org, prefix: str) -> dict:
         am.Invoice: f.InvoiceFactory(account=account),
         am.SurveyResponse: f.SurveyResponseFactory(account=account, contact=contact),
         am.Interaction: interaction,
+        am.LifecycleChange: am.LifecycleChange.all_objects.create(
+            organization=org,
+            account=account,
+            from_stage="onboarding",
+            to_stage="adoption",
+            changed_on=dt.date(2026, 1, 31),
+        ),
         HealthModel: model,
         Indicator: Indicator.all_objects.create(
             organization=org,
