@@ -85,7 +85,29 @@ def filter_in(qs, field_name: str, values, *, lower: bool = False):
     expression = f'"{qs.model._meta.db_table}"."{f.column}"'
     if lower:
         expression = f"LOWER({expression})"
+    if cast == "::text[]":  # one literal: psycopg2 would send ARRAY['a', 'b', ...], 10,000
+        values = text_array(values)  # constants PostgreSQL plans one by one (a third slower)
     return qs.extra(where=[f"{expression} = ANY(%s{cast})"], params=[values])
+
+
+def text_array(values) -> str:
+    """PostgreSQL's literal of a text[] holding `values`: one parameter, parsed at once,
+    where a Python list goes as an ARRAY[...] of one constant each. Every element is
+    double-quoted with its backslashes and double quotes escaped; None is NULL."""
+    values = list(values)
+    if None not in values:
+        texts = list(map(str, values))
+        joined = '","'.join(texts)
+        if '"' not in "".join(texts) and "\\" not in joined:  # the usual keys: as they are
+            return '{"' + joined + '"}' if texts else "{}"
+    return (
+        "{"
+        + ",".join(
+            "NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for v in values
+        )
+        + "}"
+    )
 
 
 def _org_id(org) -> int:
