@@ -63,6 +63,13 @@ class Resolver:
     def get(self, col: Column, key_value):
         return self._cache(col).get(key_value)
 
+    def found(self, col: Column, keys: list) -> list | None:
+        """The id of each of `keys` (looked up first), or None when one is not found or names
+        more than one row (then `resolve` says which and why)."""
+        self.lookup(col, keys)
+        ids = list(map(self._cache(col).get, keys))
+        return ids if set(map(type, ids)) == {int} else None
+
 
 _AMBIGUOUS = object()
 

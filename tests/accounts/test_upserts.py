@@ -114,3 +114,54 @@ def test_text_array_writes_postgresql_array_literals():
     assert upserts.text_array(['x"y', "p\\q"]) == '{"x\\"y","p\\\\q"}'
     assert upserts.text_array(["a", None]) == '{"a",NULL}'
     assert upserts.text_array([]) == "{}"
+
+
+def test_usage_given_as_columns_counts_and_writes_as_usage_upsert_does(org):
+    """Days 1-3 as columns 10, 20, 30: created 3. Again with day 2 at 25 and a day 4 at 40:
+    created 1, updated 1, unchanged 2, the values stored those of the columns."""
+    account = AccountFactory(organization=org)
+    days = [DAY + dt.timedelta(days=d) for d in range(4)]
+
+    def write(values):
+        n = len(values)
+        return upserts.usage_columns_upsert(
+            org=org,
+            account_ids=[account.pk] * n,
+            metrics=["logins"] * n,
+            dates=days[:n],
+            values=values,
+            accounts_resolved=True,
+        )
+
+    first = write([10.0, 20.0, 30.0])
+    assert (first.created, first.updated, first.unchanged) == (3, 0, 0)
+    again = write([10.0, 25.0, 30.0, 40.0])
+    assert (again.created, again.updated, again.unchanged) == (1, 1, 2)
+    assert _stored(org) == [10.0, 25.0, 30.0, 40.0]
+
+
+def test_usage_columns_refuse_what_usage_upsert_refuses_with_the_same_index(org, other_org):
+    """Record 1 repeats record 0's key: refused at index 1. Not resolved by the caller, an
+    account of another organization at index 1 is refused there. Nothing written."""
+    mine = AccountFactory(organization=org)
+    theirs = AccountFactory(organization=other_org)
+    with pytest.raises(upserts.RecordsRefused) as repeated:
+        upserts.usage_columns_upsert(
+            org=org,
+            account_ids=[mine.pk, mine.pk],
+            metrics=["logins", "logins"],
+            dates=[DAY, DAY],
+            values=[1.0, 2.0],
+            accounts_resolved=True,
+        )
+    assert [(i, f) for i, f, _m in repeated.value.errors] == [(1, "account_id")]
+    with pytest.raises(upserts.RecordsRefused) as foreign:
+        upserts.usage_columns_upsert(
+            org=org,
+            account_ids=[mine.pk, theirs.pk],
+            metrics=["logins", "logins"],
+            dates=[DAY, DAY],
+            values=[1.0, 2.0],
+        )
+    assert [(i, f) for i, f, _m in foreign.value.errors] == [(1, "account")]
+    assert UsageMetric.all_objects.count() == 0
