@@ -5,6 +5,7 @@ idempotent retries and per-token throttling."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -342,6 +343,21 @@ def test_an_unknown_account_in_the_middle_of_a_plain_batch_is_its_indexs_error(
     assert [(e["index"], e["field"]) for e in errors] == [(2, "account"), (3, "account")]
     assert "NOPE" in errors[0]["message"] and "B1" in errors[1]["message"]
     assert full_reads == [5]
+    assert not UsageMetric.all_objects.exists()
+
+
+def test_a_value_beyond_any_float_is_its_records_400(api, org):
+    """Record 1's value is an integer of 400 digits (valid JSON): a 400 naming record 1 and
+    its value, not a 500, and nothing written."""
+    f.AccountFactory(organization=org, external_id="A1")
+    first = {"account": "A1", "metric": "logins", "date": "2024-06-01", "value": 1}
+    second = json.dumps({**first, "date": "2024-06-02", "value": 0}).replace(
+        '"value": 0', '"value": 1' + "0" * 400
+    )
+    body = '{"records": [' + json.dumps(first) + ", " + second + "]}"
+    response = api.post("/api/v1/usage/bulk/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(1, "value")]
     assert not UsageMetric.all_objects.exists()
 
 

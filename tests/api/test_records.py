@@ -69,6 +69,14 @@ def test_negative_mrr_is_refused_with_the_bound():
         rec.read_decimal("-R$ 10,00", MRR, rec.BRAZIL)
 
 
+def test_an_integer_beyond_any_float_is_refused_not_a_crash():
+    """JSON may carry an integer of 400 digits; float() of it overflows (it raised, a 500):
+    now refused as not finite, as 1e400 (infinity once parsed) is."""
+    with pytest.raises(rec.Invalid, match="finite"):
+        rec.read_float(10**400, VALUE, rec.JSON)
+    assert rec.read_columns(rec.USAGE, [{**PLAIN, "value": 10**400}], rec.JSON) is None
+
+
 def test_json_numbers_are_typed_and_strings_read_the_iso_way():
     assert rec.read_float(42, VALUE, rec.JSON) == 42.0
     assert rec.read_decimal("1234.56", MRR, rec.JSON) == Decimal("1234.56")
