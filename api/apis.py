@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 import re
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -167,6 +167,7 @@ class Resource:
         key_field=None,
         example=None,
         extra_write_kwargs=None,
+        plain_bulk=None,
     ):
         self.kind = kind
         self.path = path
@@ -181,6 +182,9 @@ class Resource:
         self.key_field = key_field
         self.example = example or {}
         self.extra_write_kwargs = extra_write_kwargs or (lambda request: {})
+        # (request, data) -> the result of a plain batch written the quick way, or None, and
+        # then the batch is read, resolved and written the full way, which names each error
+        self.plain_bulk = plain_bulk
 
     def write(self, request, records_):
         return _write(
@@ -351,9 +355,11 @@ def _bulk_view(res: Resource):
 
         def handle_post(self, request):
             with records.collector_paused():
-                serializer = res.bulk_input(data=request.data)
-                serializer.is_valid(raise_exception=True)
-                result = res.write(request, serializer.validated_data["records"])
+                result = res.plain_bulk(request, request.data) if res.plain_bulk else None
+                if result is None:
+                    serializer = res.bulk_input(data=request.data)
+                    serializer.is_valid(raise_exception=True)
+                    result = res.write(request, serializer.validated_data["records"])
             return Response(
                 {
                     "created": result.created,
@@ -365,6 +371,30 @@ def _bulk_view(res: Resource):
 
     BulkView.__name__ = BulkView.__qualname__ = f"{res.output.__name__[:-6]}BulkApi"
     return BulkView
+
+
+def _usage_bulk_plain(request, data):
+    """A bulk usage request whose records are plain (serializers.read_plain_columns: the
+    same values, every account found in the organization, no key repeated), written as
+    columns (upserts.usage_columns_upsert); None for anything else, which the full way reads
+    and, when something is wrong, reports by record and field with nothing written."""
+    raw = data.get("records") if isinstance(data, dict) else None
+    if connection.vendor != "postgresql" or not isinstance(raw, list):
+        return None
+    if not 0 < len(raw) <= s.MAX_BULK:
+        return None
+    columns = s.read_plain_columns(records.USAGE, raw)
+    if columns is None:
+        return None
+    return _write(
+        upserts.usage_columns_upsert,
+        org=_org(request),
+        account_ids=columns["account_id"],
+        metrics=columns["metric"],
+        dates=columns["date"],
+        values=columns["value"],
+        accounts_resolved=True,  # found by their external ids in the organization
+    )
 
 
 def _today(request):
@@ -456,6 +486,7 @@ RESOURCES = [
         service=upserts.usage_upsert,
         # the input serializer found each account by its external id in the organization
         extra_write_kwargs=lambda request: {"accounts_resolved": True},
+        plain_bulk=_usage_bulk_plain,
         cursor_field=("id", "int"),
         example={"account": "ACC-1001", "metric": "logins", "date": "2024-06-30", "value": 42},
     ),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
@@ -51,9 +52,13 @@ class Resolver:
             if by in ("email", "name"):
                 rows = filter_in(scope.annotate(_k=Lower(by)), by, part, lower=True)
                 rows = rows.values_list("_k", "pk")
-            else:
-                rows = filter_in(scope, by, part).values_list(by, "pk")
-            found: dict = {}
+            else:  # (key, pk) pairs as the driver gives them: no model iterator per row
+                rows = _fetch(filter_in(scope, by, part).values_list(by, "pk"))
+                found = dict(rows)
+                if len(found) == len(rows):  # no key named two rows
+                    cache.update(zip(part, map(found.get, part), strict=True))
+                    continue
+            found = {}
             for key_value, pk, *extra in rows:
                 value = (pk, *extra) if extra else pk
                 found[key_value] = _AMBIGUOUS if key_value in found else value
@@ -63,8 +68,24 @@ class Resolver:
     def get(self, col: Column, key_value):
         return self._cache(col).get(key_value)
 
+    def found(self, col: Column, keys: list) -> list | None:
+        """The id of each of `keys` (looked up first), or None when one is not found or names
+        more than one row (then `resolve` says which and why)."""
+        self.lookup(col, keys)
+        ids = list(map(self._cache(col).get, keys))
+        return ids if set(map(type, ids)) == {int} else None
+
 
 _AMBIGUOUS = object()
+
+
+def _fetch(qs) -> list[tuple]:
+    """The rows of a values_list queryset straight from the cursor (its SQL, which names the
+    organization as relation_scope wrote it)."""
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def resolve(kind: Kind, records: list[dict], resolver: Resolver) -> list[list[tuple[str, str]]]:

@@ -123,6 +123,32 @@ def read_records(kind: rec.Kind, raw_records: list, *, partial: bool = False) ->
     return values
 
 
+def read_plain_columns(kind: rec.Kind, raw_records: list) -> dict[str, list] | None:
+    """A plain batch (api.records.read_columns) read and resolved for the current
+    organization as columns under the model's column names ({"account_id": [...], "metric":
+    [...], ...}), the values `read_records` gives, or None: not plain, a key repeated, a
+    relation not found (or by a contact's email, which depends on the record's account).
+    None means "read it the full way": `read_records` then names each problem by record and
+    field, so the errors a client sees come from one place whichever way is tried first."""
+    columns = rec.read_columns(kind, raw_records, rec.JSON)
+    if columns is None:
+        return None
+    keys = [columns[name] for name in kind.key]
+    if len(set(zip(*keys, strict=True))) != len(raw_records):
+        return None
+    resolver = Resolver(current_org_id())
+    for col in kind.columns:
+        if col.ref is None:
+            continue
+        if col.ref.model is am.Contact:
+            return None
+        ids = resolver.found(col, columns.pop(col.name))
+        if ids is None:
+            return None
+        columns[col.column] = ids
+    return columns
+
+
 class RecordInputSerializer(serializers.Serializer):
     """One record of `kind`; its validated data is the record under the model's columns."""
 

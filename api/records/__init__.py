@@ -51,6 +51,7 @@ from .parsing import (  # noqa: F401
     natural_key,
     parse_record,
     parse_records,
+    read_columns,
 )
 from .values import (  # noqa: F401
     BRAZIL,

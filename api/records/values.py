@@ -164,7 +164,10 @@ def read_decimal(raw, col: Column, dialect: Dialect):
 
 def read_float(raw, col: Column, dialect: Dialect):
     if raw.__class__ is int or raw.__class__ is float:  # JSON's numbers: no text to read
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # an integer of hundreds of digits: beyond any float
+            raise Invalid(_("Expected a finite number.")) from None
         if not math.isfinite(value):
             raise Invalid(_("Expected a finite number."))
         _check_bounds(value, col)

@@ -88,3 +88,80 @@ def test_filter_in_finds_ids_and_keys_through_a_typed_array(org):
     assert "::bigint[]" in str(by_id.query)
     by_key = upserts.filter_in(qs, "external_id", [a.external_id for a in wanted])
     assert sorted(by_key.values_list("pk", flat=True)) == sorted(a.pk for a in wanted)
+
+
+def test_filter_in_sends_texts_as_one_literal_that_keeps_quotes_and_backslashes(org):
+    """120 external ids (over filter_in's 100) of which five are awkward for an array literal:
+    a double quote, a backslash, a comma with braces, a space at both ends, and NULL-looking
+    text. All 120 are found, and nothing else: 130 accounts exist, the last 10 not asked."""
+    awkward = ['say "hi"', "back\\slash", "{a,b}", " spaced ", "NULL"]
+    keys = awkward + [f"K{i}" for i in range(115)]
+    accounts = [AccountFactory(organization=org, external_id=k) for k in keys]
+    for i in range(10):
+        AccountFactory(organization=org, external_id=f"other{i}")
+    qs = Account.all_objects.filter(organization=org).order_by()
+    found = upserts.filter_in(qs, "external_id", keys).values_list("external_id", flat=True)
+    assert sorted(found) == sorted(keys)
+    assert sorted(a.pk for a in accounts) == sorted(
+        upserts.filter_in(qs, "external_id", keys).values_list("pk", flat=True)
+    )
+
+
+def test_text_array_writes_postgresql_array_literals():
+    """By hand: plain texts are quoted as they are; a double quote and a backslash are
+    escaped with a backslash; None is NULL; no texts is {}."""
+    assert upserts.text_array(["a", "b c"]) == '{"a","b c"}'
+    assert upserts.text_array(['x"y', "p\\q"]) == '{"x\\"y","p\\\\q"}'
+    assert upserts.text_array(["a", None]) == '{"a",NULL}'
+    assert upserts.text_array([]) == "{}"
+
+
+def test_usage_given_as_columns_counts_and_writes_as_usage_upsert_does(org):
+    """Days 1-3 as columns 10, 20, 30: created 3. Again with day 2 at 25 and a day 4 at 40:
+    created 1, updated 1, unchanged 2, the values stored those of the columns."""
+    account = AccountFactory(organization=org)
+    days = [DAY + dt.timedelta(days=d) for d in range(4)]
+
+    def write(values):
+        n = len(values)
+        return upserts.usage_columns_upsert(
+            org=org,
+            account_ids=[account.pk] * n,
+            metrics=["logins"] * n,
+            dates=days[:n],
+            values=values,
+            accounts_resolved=True,
+        )
+
+    first = write([10.0, 20.0, 30.0])
+    assert (first.created, first.updated, first.unchanged) == (3, 0, 0)
+    again = write([10.0, 25.0, 30.0, 40.0])
+    assert (again.created, again.updated, again.unchanged) == (1, 1, 2)
+    assert _stored(org) == [10.0, 25.0, 30.0, 40.0]
+
+
+def test_usage_columns_refuse_what_usage_upsert_refuses_with_the_same_index(org, other_org):
+    """Record 1 repeats record 0's key: refused at index 1. Not resolved by the caller, an
+    account of another organization at index 1 is refused there. Nothing written."""
+    mine = AccountFactory(organization=org)
+    theirs = AccountFactory(organization=other_org)
+    with pytest.raises(upserts.RecordsRefused) as repeated:
+        upserts.usage_columns_upsert(
+            org=org,
+            account_ids=[mine.pk, mine.pk],
+            metrics=["logins", "logins"],
+            dates=[DAY, DAY],
+            values=[1.0, 2.0],
+            accounts_resolved=True,
+        )
+    assert [(i, f) for i, f, _m in repeated.value.errors] == [(1, "account_id")]
+    with pytest.raises(upserts.RecordsRefused) as foreign:
+        upserts.usage_columns_upsert(
+            org=org,
+            account_ids=[mine.pk, theirs.pk],
+            metrics=["logins", "logins"],
+            dates=[DAY, DAY],
+            values=[1.0, 2.0],
+        )
+    assert [(i, f) for i, f, _m in foreign.value.errors] == [(1, "account")]
+    assert UsageMetric.all_objects.count() == 0

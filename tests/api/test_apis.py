@@ -5,6 +5,7 @@ idempotent retries and per-token throttling."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -272,6 +273,92 @@ def test_a_batch_repeating_a_key_is_refused(api, org):
     assert response.status_code == 400
     assert response.json()["errors"][0]["index"] == 1
     assert "Repeats record 0" in response.json()["errors"][0]["message"]
+
+
+@pytest.fixture
+def full_reads(monkeypatch):
+    """How many bulk requests were read the full way (serializers.read_records, which still
+    runs): a plain batch is read as columns and written without it."""
+    from api import serializers
+
+    calls = []
+    read = serializers.read_records
+
+    def counted(*args, **kwargs):
+        calls.append(len(args[1]))
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(serializers, "read_records", counted)
+    return calls
+
+
+def test_a_plain_batch_of_new_and_stored_days_is_written_as_columns(api, org, full_reads):
+    """A1 and A2 each get days 1-2 (4 rows, created). Then a batch of A1 day 2 (same value,
+    unchanged), A2 day 2 at 9 instead of 4 (updated), A1 day 3 and A2 day 3 (created): the
+    counts 2, 1, 1 by hand, and the stored values. Neither batch was read the full way."""
+    f.AccountFactory(organization=org, external_id="A1")
+    f.AccountFactory(organization=org, external_id="A2")
+    first = [
+        usage("A1", "2024-06-01", 1),
+        usage("A1", "2024-06-02", 2),
+        usage("A2", "2024-06-01", 3),
+        usage("A2", "2024-06-02", 4),
+    ]
+    body = api.post("/api/v1/usage/bulk/", {"records": first}, format="json").json()
+    assert body == {"created": 4, "updated": 0, "unchanged": 0, "ids": []}
+    second = [
+        usage("A1", "2024-06-02", 2),
+        usage("A2", "2024-06-02", 9.0),
+        usage("A1", "2024-06-03", 5),
+        usage("A2", "2024-06-03", 6),
+    ]
+    body = api.post("/api/v1/usage/bulk/", {"records": second}, format="json").json()
+    assert body == {"created": 2, "updated": 1, "unchanged": 1, "ids": []}
+    stored = UsageMetric.all_objects.order_by("account__external_id", "date")
+    assert [(u.account.external_id, u.date.day, u.value) for u in stored] == [
+        ("A1", 1, 1.0),
+        ("A1", 2, 2.0),
+        ("A1", 3, 5.0),
+        ("A2", 1, 3.0),
+        ("A2", 2, 9.0),
+        ("A2", 3, 6.0),
+    ]
+    assert full_reads == []
+
+
+def test_an_unknown_account_in_the_middle_of_a_plain_batch_is_its_indexs_error(
+    api, org, other_org, full_reads
+):
+    """Records 0-4 are plain; record 2 names NOPE and record 3 another organization's B1:
+    the batch is then read the full way, which answers 400 naming records 2 and 3 by their
+    field, and nothing is written."""
+    f.AccountFactory(organization=org, external_id="A1")
+    f.AccountFactory(organization=other_org, external_id="B1")
+    batch = [usage(day=f"2024-06-0{d}") for d in range(1, 6)]
+    batch[2]["account"] = "NOPE"
+    batch[3]["account"] = "B1"
+    response = api.post("/api/v1/usage/bulk/", {"records": batch}, format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert [(e["index"], e["field"]) for e in errors] == [(2, "account"), (3, "account")]
+    assert "NOPE" in errors[0]["message"] and "B1" in errors[1]["message"]
+    assert full_reads == [5]
+    assert not UsageMetric.all_objects.exists()
+
+
+def test_a_value_beyond_any_float_is_its_records_400(api, org):
+    """Record 1's value is an integer of 400 digits (valid JSON): a 400 naming record 1 and
+    its value, not a 500, and nothing written."""
+    f.AccountFactory(organization=org, external_id="A1")
+    first = {"account": "A1", "metric": "logins", "date": "2024-06-01", "value": 1}
+    second = json.dumps({**first, "date": "2024-06-02", "value": 0}).replace(
+        '"value": 0', '"value": 1' + "0" * 400
+    )
+    body = '{"records": [' + json.dumps(first) + ", " + second + "]}"
+    response = api.post("/api/v1/usage/bulk/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(1, "value")]
+    assert not UsageMetric.all_objects.exists()
 
 
 def test_bulk_accepts_10000_records_and_not_one_more(api, org, settings):

@@ -69,6 +69,14 @@ def test_negative_mrr_is_refused_with_the_bound():
         rec.read_decimal("-R$ 10,00", MRR, rec.BRAZIL)
 
 
+def test_an_integer_beyond_any_float_is_refused_not_a_crash():
+    """JSON may carry an integer of 400 digits; float() of it overflows (it raised, a 500):
+    now refused as not finite, as 1e400 (infinity once parsed) is."""
+    with pytest.raises(rec.Invalid, match="finite"):
+        rec.read_float(10**400, VALUE, rec.JSON)
+    assert rec.read_columns(rec.USAGE, [{**PLAIN, "value": 10**400}], rec.JSON) is None
+
+
 def test_json_numbers_are_typed_and_strings_read_the_iso_way():
     assert rec.read_float(42, VALUE, rec.JSON) == 42.0
     assert rec.read_decimal("1234.56", MRR, rec.JSON) == Decimal("1234.56")
@@ -300,3 +308,108 @@ def test_a_repeated_text_is_read_once_and_each_record_keeps_its_own_result():
         [("value", "x is not a number.")],
         [("value", "x is not a number.")],
     ]
+
+
+# -- a plain batch a column at a time (read_columns) ---------------------------------------
+
+
+def test_a_plain_usage_batch_reads_as_columns_with_parse_records_values():
+    """Three records by hand: the account and metric texts come back as they are, the ISO
+    days as dates, the JSON numbers 3, 4.5 and 0 as the floats 3.0, 4.5 and 0.0; and a
+    padded " A2 " is read by the column's reader, stripped, as parse_records strips it."""
+    raws = [
+        {"account": "A1", "metric": "logins", "date": "2024-06-01", "value": 3},
+        {"value": 4.5, "date": "2024-06-02", "metric": "logins", "account": "A1"},
+        {"account": " A2 ", "metric": "logins", "date": "2024-06-01", "value": 0},
+    ]
+    columns = rec.read_columns(rec.USAGE, raws, rec.JSON)
+    assert columns == {
+        "account": ["A1", "A1", "A2"],
+        "metric": ["logins"] * 3,
+        "date": [dt.date(2024, 6, 1), dt.date(2024, 6, 2), dt.date(2024, 6, 1)],
+        "value": [3.0, 4.5, 0.0],
+    }
+    assert all(type(v) is float for v in columns["value"])
+    parsed = rec.parse_records(rec.USAGE, raws, rec.JSON)
+    assert [p.values for p in parsed] == [
+        {name: columns[name][i] for name in columns} for i in range(3)
+    ]
+
+
+PLAIN = {"account": "A1", "metric": "logins", "date": "2024-06-01", "value": 1}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"account": ""},  # required
+        {"account": "   "},
+        {"account": None},
+        {"account": "=SUM(A1)"},  # a formula
+        {"account": "x" * 255},  # over 254
+        {"account": "A\x00"},  # a NUL: PostgreSQL has no text with it
+        {"metric": ["logins"]},
+        {"date": "2024-13-01"},
+        {"date": "01/06/2024"},  # JSON dates are ISO
+        {"value": True},
+        {"value": float("nan")},
+        {"value": float("inf")},
+        {"value": 10**16},  # over the bound 10**15
+        {"value": "many"},
+        {"extra": 1},
+    ],
+)
+def test_a_batch_with_one_record_not_plain_is_not_read_as_columns(change):
+    """One odd record among plain ones: None, and the caller reads the batch the full way
+    (parse_records), which names the record and field."""
+    odd = {**PLAIN, **change}
+    assert rec.read_columns(rec.USAGE, [PLAIN, odd, PLAIN], rec.JSON) is None
+
+
+def test_a_record_missing_a_field_or_not_an_object_is_not_plain():
+    short = {k: v for k, v in PLAIN.items() if k != "value"}
+    assert rec.read_columns(rec.USAGE, [PLAIN, short], rec.JSON) is None
+    assert rec.read_columns(rec.USAGE, [PLAIN, ["A1"]], rec.JSON) is None
+    assert rec.read_columns(rec.USAGE, [], rec.JSON) is None
+    assert rec.read_columns(rec.TICKETS, [{}], rec.JSON) is None  # datetimes: the full way
+
+
+_ODD_TEXTS = ["A1", "A2", " A1", "A1 ", "", " ", "=SUM(A1)", "-x", "+1", "@x", "ação", "x" * 41]
+_VALUES = st.one_of(
+    st.sampled_from(_ODD_TEXTS + [None, 7, True]),
+    st.text(max_size=4),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "account": _VALUES,
+                "metric": _VALUES,
+                "date": st.sampled_from(["2024-06-01", "2024-6-1", "2024-02-30", "x", None]),
+                "value": st.one_of(
+                    st.integers(-(10**16), 10**16),
+                    st.floats(allow_nan=True, allow_infinity=True),
+                    st.sampled_from([True, "42", "1,5", None]),
+                ),
+            }
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_read_columns_gives_parse_records_values_or_none(raws):
+    """Whatever the batch: read as columns, each record's values are parse_records' and it
+    found no error; None only when parse_records finds an error or a text holds a NUL."""
+    columns = rec.read_columns(rec.USAGE, raws, rec.JSON)
+    parsed = rec.parse_records(rec.USAGE, raws, rec.JSON)
+    if columns is not None:
+        assert not any(p.errors for p in parsed)
+        assert [p.values for p in parsed] == [
+            {name: columns[name][i] for name in columns} for i in range(len(raws))
+        ]
+    else:
+        nul = any("\x00" in v for r in raws for v in r.values() if isinstance(v, str))
+        assert nul or any(p.errors for p in parsed)

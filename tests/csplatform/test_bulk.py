@@ -10,7 +10,14 @@ import pytest
 from django.db import transaction
 
 from accounts.models import Account, Invoice, UsageMetric
-from csplatform.db.bulk import insert_columns, update_from_values, upsert, upsert_counted
+from csplatform.db.bulk import (
+    _csv_rows,
+    copy_text,
+    insert_columns,
+    update_from_values,
+    upsert,
+    upsert_counted,
+)
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -99,19 +106,25 @@ def _usage_rows(org, account, values):
     ]
 
 
+@pytest.mark.parametrize("as_text", [False, True])
 @pytest.mark.parametrize("copy_first", [True, False])
-def test_upsert_counted_says_what_it_created_and_updated(org, copy_first):
+def test_upsert_counted_says_what_it_created_and_updated(org, copy_first, as_text):
     """Days 1-2 written as 1.0 and 2.0; then days 1-4 sent as 1.0 (same), 5.0 (changed), 3.0
     and 4.0 (new): created 2, updated 1, and day 1 unchanged: 4 - 2 - 1. The same with or
-    without the straight COPY tried first (it fails on day 1, which exists)."""
+    without the straight COPY tried first (it fails on day 1, which exists), and with the
+    rows given as tuples or as their text (copy_text of the columns)."""
     account = AccountFactory(organization=org)
+
+    def rows(values):
+        tuples = _usage_rows(org, account, values)
+        return copy_text([list(c) for c in zip(*tuples, strict=True)]) if as_text else tuples
 
     def write(values):
         with transaction.atomic():
             return upsert_counted(
                 table=UsageMetric._meta.db_table,
                 columns=["organization_id", "account_id", "metric", "date", "value"],
-                rows=_usage_rows(org, account, values),
+                rows=rows(values),
                 conflict=["organization_id", "metric", "account_id", "date"],
                 update=["value"],
                 changed="t.value IS DISTINCT FROM EXCLUDED.value",
@@ -123,3 +136,29 @@ def test_upsert_counted_says_what_it_created_and_updated(org, copy_first):
     stored = UsageMetric.all_objects.order_by("date").values_list("value", flat=True)
     assert list(stored) == [1.0, 5.0, 3.0, 4.0]
     assert write([1.0, 5.0, 3.0, 4.0]) == (0, 0)  # a re-send changes nothing
+
+
+def test_copy_text_is_the_csv_writers_text_of_the_same_rows():
+    """Three rows whose text needs care: a metric with a double quote, a comma and a newline
+    (quoted, the quote doubled), an id over 2**32, floats that print long (0.1 + 0.2), in
+    exponent form (1e300) and whole (42.0). The text column by column is the csv writer's
+    text row by row, character for character, and its length is the number of rows."""
+    rows = [
+        (1, 12345678901, 'lo"g,ins\n', dt.date(2025, 1, 2), 0.1 + 0.2),
+        (1, 2, "x", dt.date(2025, 1, 3), 1e300),
+        (1, 3, "x", dt.date(2025, 1, 3), 42.0),
+    ]
+    text = copy_text([list(c) for c in zip(*rows, strict=True)])
+    assert str(text) == _csv_rows(rows).getvalue()
+    assert str(text).splitlines()[2] == '1,2,"x","2025-01-03",1e+300'
+    assert len(text) == 3
+
+
+@pytest.mark.parametrize(
+    "column", [["a", None], [True, False], ["a", dt.date(2025, 1, 1)], [dt.datetime(2025, 1, 1)]]
+)
+def test_copy_text_refuses_a_column_it_would_not_write_as_the_csv_writer(column):
+    """None (csv writes an empty text), booleans (True, not 1), a column of two types, a
+    datetime (a date's subclass, written with its time): refused, not written otherwise."""
+    with pytest.raises(TypeError):
+        copy_text([[1] * len(column), column])

@@ -5,7 +5,10 @@
 2. CSV import of --usage-rows usage rows (those accounts × days, `1.234,5` values), the same.
    The children's peak memory (ru_maxrss) is reported: the import streams the file.
 3. Bulk usage through the REST API: gunicorn on loopback (--workers), one client sending
-   --requests requests of --batch rows (JSON), then the same requests again (all unchanged).
+   --requests requests of --batch rows (JSON), then the same requests again (all unchanged),
+   with the CPU time a request costs gunicorn's workers and PostgreSQL's backends (read from
+   /proc where they run on this machine): on a loaded machine the wall clock mostly measures
+   the wait for a core, these do not.
 
 Targets (issue 13): API ≥ 50,000 rows/s; 100,000 accounts ≤ 30 s; 1,000,000 usage rows
 ≤ 60 s; import peak memory < 1 GiB. The organization `--org` (default bench-ingest) is
@@ -76,6 +79,7 @@ class Command(ProjectCommand):
             for i in range(n_accounts):
                 out.write(f"B{i:07d};Empresa {i} Ltda;Ouro;{1 + i % 28:02d}/03/2021;São Paulo\r\n")
         result["accounts_import"] = self._import(accounts_csv, org, "accounts", n_accounts)
+        accounts_csv.unlink()  # each run's files went on filling /tmp (40 MB a default run)
 
         days = max(1, -(-n_usage // n_accounts))
         usage_csv = workdir / "uso.csv"
@@ -91,6 +95,8 @@ class Command(ProjectCommand):
                     out.write(f"B{i:07d};logins;{day};{i % 1000},{d % 10}\r\n")
                     written += 1
         result["usage_import"] = self._import(usage_csv, org, "usage", written)
+        usage_csv.unlink()
+        workdir.rmdir()
         result["import_peak_memory_mb"] = round(
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
         )
@@ -191,12 +197,20 @@ class Command(ProjectCommand):
                         }
                     )
                 bodies.append(json.dumps({"records": records}).encode())
-            timings = {}
+            timings, cpu = {}, {}
             for label in ("new", "resent"):
+                web, db = _children(server.pid), _backends()
+                web_cpu, db_cpu = _cpu_seconds(web), _cpu_seconds(db)
                 started = time.monotonic()
                 for body in bodies:
                     _post(f"{base}/api/v1/usage/bulk/", body, secret)
                 timings[label] = time.monotonic() - started
+                # backends that connected during the run started at no CPU time
+                db_after = _cpu_seconds(db | _backends())
+                cpu[label] = {
+                    "gunicorn": _per_request_ms(web_cpu, _cpu_seconds(web), n_requests),
+                    "postgres": _per_request_ms(db_cpu, db_after, n_requests),
+                }
             rows = n_requests * batch
             return {
                 "requests": n_requests,
@@ -207,6 +221,9 @@ class Command(ProjectCommand):
                 "resent_seconds": round(timings["resent"], 2),
                 "resent_rows_per_s": round(rows / timings["resent"]),
                 "request_kb": round(len(bodies[0]) / 1024),
+                # CPU time a request costs the server, which the machine's load does not
+                # stretch as it does the wall clock (null where /proc cannot tell)
+                "cpu_ms_per_request": cpu,
             }
         finally:
             server.terminate()
@@ -247,6 +264,52 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (gunicorn's workers), from /proc; none elsewhere."""
+    found = set()
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(entry.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _backends() -> set[int]:
+    """This database's other PostgreSQL backends (the workers' connections) when PostgreSQL
+    runs on this machine; none when it does not (their /proc entries are not here)."""
+    if connection.settings_dict.get("HOST") not in ("", "127.0.0.1", "localhost", "::1"):
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def _cpu_seconds(pids: set[int]) -> float | None:
+    """User and system CPU time of `pids` (from /proc; a process gone counts nothing)."""
+    if not pids:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def _per_request_ms(before: float | None, after: float | None, n: int) -> float | None:
+    if after is None:
+        return None
+    return round(((after - (before or 0)) / n) * 1000, 1)
 
 
 def _load() -> list[float]:
