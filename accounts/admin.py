@@ -12,6 +12,7 @@ from .models import (
     Contact,
     Interaction,
     Invoice,
+    LifecycleChange,
     MrrMovement,
     Persona,
     Product,
@@ -76,6 +77,14 @@ class MrrMovementAdmin(RecordAdmin):
     list_display = ["account", "date", "kind", "delta_mrr"]
     list_filter = ["kind"]
     raw_id_fields = ["account", "subscription"]
+    list_select_related = ["account"]
+
+
+@admin.register(LifecycleChange)
+class LifecycleChangeAdmin(RecordAdmin):
+    list_display = ["account", "changed_on", "from_stage", "to_stage", "source"]
+    list_filter = ["to_stage", "source"]
+    raw_id_fields = ["account"]
     list_select_related = ["account"]
 
 
