@@ -364,3 +364,24 @@ def account_rescore(*, org_id: int, account_id: int) -> int:
         scores = compute_scores(day=today, first_id=account_id, last_id=account_id, tz=zone.key)
         health_scores_write(org_id=org.pk, day=today, scores=scores)
     return len(scores)
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+def survey_campaign_save(
+    *, campaign: SurveyCampaign, messages: dict, acting_user=None
+) -> SurveyCampaign:
+    """Save a campaign an admin defined (new or changed) with its words per language. The
+    next morning's sending reads it; invitations already sent keep their links."""
+    campaign.messages = messages
+    campaign.full_clean()
+    with transaction.atomic():
+        campaign.save()
+    logger.info(
+        "survey campaign saved org=%s campaign=%s by=%s",
+        campaign.organization_id,
+        campaign.pk,
+        getattr(acting_user, "pk", None),
+    )
+    return campaign
