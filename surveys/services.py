@@ -105,10 +105,9 @@ def _email(*, invitation: SurveyInvitation, org_id: int, name: str, account: str
     answer = links.answer_url(org_id=org_id, invitation_id=invitation.pk)
     unsubscribe = links.unsubscribe_url(org_id=org_id, contact_id=invitation.contact_id)
     with translation.override(invitation.language):
-        body = (
-            f"{words['body']}\n\n{gettext('Answer here')}: {answer}\n\n"
-            f"{gettext('To receive no more surveys from us')}: {unsubscribe}\n"
-        )
+        answer_label = gettext("Answer here")
+        unsubscribe_label = gettext("To receive no more surveys from us")
+    body = f"{words['body']}\n\n{answer_label}: {answer}\n\n{unsubscribe_label}: {unsubscribe}\n"
     message = EmailMessage(subject=words["subject"], body=body, to=[to])
     # Mail clients offer their own unsubscribe button from this header (RFC 2369).
     message.extra_headers["List-Unsubscribe"] = f"<{unsubscribe}>"
