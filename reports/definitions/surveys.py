@@ -168,6 +168,7 @@ def build(
         "loop",
         _("Closing the loop with detractors"),
         [
+            Column("what", _("Answers"), TEXT),
             Column("detractors", _("Detractor answers"), INT, "detractors"),
             Column("followed_up", _("Follow-up opened"), INT, "followed_up"),
             Column("contacted", _("Called back (follow-up completed)"), INT, "contacted"),
@@ -175,7 +176,7 @@ def build(
             Column("turned", _("Turned passive or promoter"), INT, "turned"),
             Column("turned_pct", _("Of those who answered again"), PCT, "turned"),
         ],
-        [Row(loop, {})],
+        [Row({"what": _("Detractors of the period"), **loop}, {})],
         note=_("Detractor answers that came through a survey invitation in the period."),
     )
     tables.append(loop_table)

@@ -44,3 +44,35 @@ def test_a_contact_answers_on_a_phone(new_page, org, artifacts):
     desk = new_page()
     desk.goto(f"/survey/answer/{token}/")
     desk.screenshot(path=str(artifacts / "survey-used-1280.png"))
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_an_admin_defines_a_campaign_and_reads_the_report(
+    new_page, org, org_admin, artifacts, width
+):
+    from tests.builders import log_in
+
+    page = watch_csp(new_page(width=width, height=900))
+    log_in(page, org_admin.username)
+    page.goto("/configuration/surveys/new/")
+    page.get_by_label("Name").fill("Quarterly NPS")
+    page.get_by_label("Champion").check()
+    page.get_by_label("Subject (English)").fill("A question, {name}")
+    page.get_by_label("Message (English)").fill("Hello {name}, how are we doing?")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{overflow}px of horizontal scroll at {width} px"
+    page.screenshot(path=str(artifacts / f"survey-form-{width}.png"), full_page=True)
+    page.get_by_role("button", name="Save survey").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Quarterly NPS")
+    page.goto("/configuration/surveys/")
+    expect(page.get_by_role("link", name="Quarterly NPS")).to_be_visible()
+    page.goto("/reports/surveys/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Surveys")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{overflow}px of horizontal scroll at {width} px on the report"
+    page.screenshot(path=str(artifacts / f"survey-report-{width}.png"), full_page=True)
+    assert_nothing_refused(page, "survey configuration and report")
