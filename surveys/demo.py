@@ -74,6 +74,8 @@ def survey_demo_create(*, org: Organization) -> dict:
             sent = (answered_at - dt.timedelta(hours=2 + pk % 70)).replace(
                 hour=8, minute=0, second=0, microsecond=0
             )
+            if sent > answered_at:  # answered before eight: sent the morning before
+                sent -= dt.timedelta(days=1)
             key = (contact_id, sent.date())
             if key in seen:
                 continue
