@@ -92,6 +92,8 @@ demo: demo-port $(DEMO_STAMP) messages
 	$(MANAGE) seed_demo --if-missing --no-logins
 	@# a second, small organization in English and dollars: the language follows the organization
 	$(MANAGE) seed_demo --org demo-en --locale en --accounts 150 --months 3 --if-missing --no-logins
+	$(MANAGE) survey_demo --org demo-en
+	$(MANAGE) survey_demo
 	$(MANAGE) demo_backfill --org demo-en --days 90 --url http://$(HOST):$(PORT)/
 	$(MANAGE) demo_backfill --url http://$(HOST):$(PORT)/
 	$(MANAGE) runserver $(HOST):$(PORT)

@@ -116,6 +116,7 @@ _GROUP_OF = {
     "health_score": "health",
     "health_colour": "health",
     "csm_sentiment": "health",
+    "days_since_promoter_answer": "health",
 }
 
 

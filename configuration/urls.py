@@ -6,6 +6,7 @@ from django.urls import path
 from . import health_views, version_views, views
 from .members import views as members
 from .playbook_templates import views as templates
+from .surveys import views as surveys
 
 app_name = "configuration"
 
@@ -100,4 +101,7 @@ urlpatterns = [
     path("templates/", templates.template_list, name="templates"),
     path("templates/new/", templates.template_new, name="template_new"),
     path("templates/<int:pk>/", templates.template_edit, name="template"),
+    path("surveys/", surveys.survey_list, name="surveys"),
+    path("surveys/new/", surveys.survey_new, name="survey_new"),
+    path("surveys/<int:pk>/", surveys.survey_edit, name="survey"),
 ]

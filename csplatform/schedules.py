@@ -16,6 +16,12 @@ def beat_schedule() -> dict:
             "task": "health.nightly",
             "schedule": crontab(hour=hour, minute=minute),
         },
+        # The survey campaigns' invitations, once a day in the morning (not at night: a survey
+        # email is read when it arrives).
+        "surveys-send-daily": {
+            "task": "surveys.send_all",
+            "schedule": crontab(hour=(hour + 8) % 24, minute=minute),
+        },
         # Idempotency keys, old webhook deliveries and imports, at a quiet hour before the night.
         "data-purge-daily": {
             "task": "api.purge",

@@ -72,6 +72,8 @@ urlpatterns = [
     path("api/v1/", include("api.api_urls")),
     path("configuration/", include("configuration.urls")),
     path("operations/", include("operations.urls")),
+    # The survey links of the emails surveys sends: public, the signed token is the key.
+    path("survey/", include("surveys.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     # Readiness: the database and the broker answer (a load balancer's or deploy's check).

@@ -20,6 +20,7 @@ _OPEN_PREFIXES = (
     "/healthz",
     "/no-organization",
     "/jsi18n/",
+    "/survey/",
 )
 
 

@@ -508,3 +508,22 @@ def effect_updates(
     ).all(axis=1)
     out = rows.loc[changed, columns].reset_index(drop=True)
     return out.astype(object).where(out.notna(), None)
+
+
+def survey_loop(rows: list[dict], *, completed: str = "completed") -> dict:
+    """Closing the loop, from one row per detractor answer (its follow-up playbook's status,
+    or None; the contact's next NPS score, or None): how many had a follow-up, how many were
+    contacted back (the follow-up completed), how many of those answered again, and how many
+    of them turned passive or promoter (7 or more) at that next answer."""
+    followed = [r for r in rows if r["followup_status"] is not None]
+    contacted = [r for r in followed if r["followup_status"] == completed]
+    again = [r for r in contacted if r["next_score"] is not None]
+    turned = [r for r in again if r["next_score"] >= 7]
+    return {
+        "detractors": len(rows),
+        "followed_up": len(followed),
+        "contacted": len(contacted),
+        "answered_again": len(again),
+        "turned": len(turned),
+        "turned_pct": pct(len(turned), len(again)),
+    }

@@ -9,6 +9,7 @@ from factory.django import DjangoModelFactory
 
 from accounts import models as am
 from orgs import models as om
+from surveys import models as sm
 
 
 class TenantFactory(DjangoModelFactory):
@@ -196,3 +197,35 @@ class InteractionFactory(TenantFactory):
     kind = am.InteractionKind.CALL
     occurred_at = factory.LazyFunction(timezone.now)
     summary = "Quarterly check-in"
+
+
+class SurveyCampaignFactory(TenantFactory):
+    class Meta:
+        model = sm.SurveyCampaign
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    kind = am.SurveyKind.NPS
+    cadence = sm.Cadence.EVERY
+    days = 30
+    messages = factory.LazyFunction(
+        lambda: {"en": {"subject": "Quick question, {name}", "body": "Hi {name} of {account}."}}
+    )
+
+
+class SurveyInvitationFactory(TenantFactory):
+    class Meta:
+        model = sm.SurveyInvitation
+
+    campaign = factory.SubFactory(SurveyCampaignFactory)
+    organization = factory.SelfAttribute("campaign.organization")
+    contact = factory.SubFactory(
+        ContactFactory,
+        organization=factory.SelfAttribute("..organization"),
+        account__organization=factory.SelfAttribute("...organization"),
+    )
+    account = factory.SelfAttribute("contact.account")
+    period = factory.Sequence(lambda n: f"test:{n}")
+    language = "en"
+    sent_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=30))

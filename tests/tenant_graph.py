@@ -47,6 +47,7 @@ from reports.models import (
     TriggerOutcomeDay,
     TriggerSpan,
 )
+from surveys.models import SurveyCampaign, SurveyInvitation
 from tests import factories as f
 from triggers.models import (
     Alert,
@@ -60,7 +61,7 @@ from triggers.models import (
     WeeklyCap,
 )
 
-APPS = ("accounts", "health", "playbooks", "triggers", "reports")
+APPS = ("accounts", "health", "playbooks", "triggers", "reports", "surveys")
 
 
 def tenant_models() -> list[type[TenantModel]]:
@@ -290,6 +291,23 @@ def build(org, prefix: str) -> dict:
                 organization=org, refreshed_at=timezone.now()
             ),
         }
+    )
+    campaign = SurveyCampaign.all_objects.create(
+        organization=org,
+        name=f"{prefix} survey",
+        persona=persona,
+        followup_template=template,
+    )
+    rows[SurveyCampaign] = campaign
+    rows[SurveyInvitation] = SurveyInvitation.all_objects.create(
+        organization=org,
+        campaign=campaign,
+        contact=contact,
+        account=account,
+        period="2024-06-01",
+        sent_at=timezone.now(),
+        expires_at=timezone.now() + dt.timedelta(days=30),
+        response=rows[am.SurveyResponse],
     )
     missing = [m.__name__ for m in tenant_models() if m not in rows]
     assert not missing, f"tenant_graph.build lacks a row of {missing}"

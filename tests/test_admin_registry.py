@@ -6,7 +6,7 @@ from django.contrib import admin
 
 pytestmark = pytest.mark.django_db
 
-APPS = ("orgs", "accounts", "health", "playbooks", "triggers", "reports")
+APPS = ("orgs", "accounts", "health", "playbooks", "triggers", "reports", "surveys")
 
 
 def test_every_model_is_registered():

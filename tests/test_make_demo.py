@@ -38,6 +38,8 @@ def test_port_chooses_where_the_demo_serves_and_the_host_stays_loopback():
     # the small English-language organization beside the Brazilian one
     assert "seed_demo --org demo-en --locale en --accounts 150" in plan
     assert "demo_backfill --org demo-en --days 90 --url http://127.0.0.1:8123/" in plan
+    # both organizations' NPS campaign, before the backfill prints the logins
+    assert "manage.py survey_demo --org demo-en" in plan and "manage.py survey_demo\n" in plan
     default = _make("-n", "demo").stdout
     assert "manage.py runserver 127.0.0.1:8000" in default
 

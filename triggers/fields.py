@@ -11,14 +11,14 @@ import math
 import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
-from django.db.models import Count, FloatField, Min, Q, Sum, Value
+from django.db.models import Count, FloatField, Max, Min, Q, Sum, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Account, Invoice, Subscription, UsageMetric
+from accounts.models import Account, Invoice, Subscription, SurveyResponse, UsageMetric
 from accounts.personas import ACCOUNT_FIELDS
 from accounts.selectors import customer_on
 from conditions import Comparison, ConditionError, Field, FieldType, Phrase, parse
@@ -277,6 +277,21 @@ def _build_catalogue() -> dict[str, Field]:
         gettext_noop("Overdue invoices"),
         phrase=INDICATOR_PHRASES["overdue_invoices"],
     )
+    # What an expansion or referral trigger asks of surveys: "a promoter in the last N days"
+    # is days_since_promoter_answer <= N.
+    add(
+        "days_since_promoter_answer",
+        FieldType.NUMBER,
+        gettext_noop("Days since the latest promoter answer (NPS 9-10)"),
+        phrase=Phrase(
+            ngettext_lazy(
+                "A contact answered NPS 9 or 10 %(value)s day ago",
+                "A contact answered NPS 9 or 10 %(value)s days ago",
+                "count",
+            ),
+            missing=_("No promoter answer"),
+        ),
+    )
     for key, measure in MEASURES.items():
         window = (("window", measure.default_window),) if measure.default_window else ()
         no_data = _("No data for %(measure)s")
@@ -472,10 +487,32 @@ def load_frame(
             (ts_day - _date_col(inv["first_due"])).dt.days.astype("float64").fillna(0.0)
         )
         frame["overdue_invoice_count"] = inv["n"].astype("float64").fillna(0.0)
+    if "days_since_promoter_answer" in fields:
+        rows = (
+            scoped(
+                SurveyResponse.objects.filter(
+                    kind="nps", score__gte=9, answered_at__lt=_day_after_start(day)
+                )
+            )
+            .values("account_id")
+            .annotate(last=Max("answered_at"))
+            .values_list("account_id", "last")
+        )
+        last = pd.DataFrame(list(rows), columns=["account_id", "last"]).set_index("account_id")
+        local = pd.to_datetime(last["last"], utc=True).dt.tz_convert(
+            timezone.get_current_timezone()
+        )
+        days = (ts_day - local.dt.tz_localize(None).dt.normalize()).dt.days.astype("float64")
+        frame["days_since_promoter_answer"] = days.reindex(frame.index)
     usage_fields = sorted(f for f in fields if f.startswith("usage."))
     if usage_fields:
         _add_usage(frame, day, usage_fields, scoped)
     return frame
+
+
+def _day_after_start(day: dt.date) -> dt.datetime:
+    """The first instant after `day` in the current (the organization's) time zone."""
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
 
 
 def _indicator_keys(measure: str) -> list[str]:

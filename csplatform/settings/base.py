@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "health",
     "playbooks",
     "triggers",
+    "surveys",
     "workspace",
     "reports",
     "api",

@@ -4,7 +4,7 @@ registry the pages, the CSV export and `manage.py report` share."""
 
 from __future__ import annotations
 
-from . import effectiveness, portfolio, retention, trigger_performance
+from . import effectiveness, portfolio, retention, surveys, trigger_performance
 from .base import Param, ParamError, ReportSpec
 
 REPORTS: dict[str, ReportSpec] = {
@@ -17,7 +17,7 @@ REPORTS: dict[str, ReportSpec] = {
         params=getattr(module, "PARAMS", ()),
         tables=module.TABLES,
     )
-    for module in (trigger_performance, retention, portfolio, effectiveness)
+    for module in (trigger_performance, retention, portfolio, effectiveness, surveys)
 }
 
 __all__ = ["REPORTS", "Param", "ParamError", "ReportSpec"]

@@ -366,6 +366,7 @@ APP_MODULES = (
     "api",
     "configuration",
     "operations",
+    "surveys",
 )
 
 
@@ -401,6 +402,7 @@ def _form_cases(own, org, csm):
     )
     from configuration.members.forms import MemberDeactivateForm
     from configuration.playbook_templates.forms import PlaybookTemplateForm, TemplateStepForm
+    from configuration.surveys.forms import SurveyCampaignForm
     from playbooks.forms import (
         ContactLogForm,
         PlaybookCloseForm,
@@ -458,6 +460,14 @@ def _form_cases(own, org, csm):
         PlaybookTemplateForm: [({}, {"name": "T", "kind": "custom"}, "persona")],
         TemplateStepForm: [
             ({}, {"title": "Meet", "due_offset_days": "1", "assignee": "member"}, "assignee_user")
+        ],
+        SurveyCampaignForm: [
+            (
+                {},
+                {"name": "S", "kind": "nps", "cadence": "every", "days": "30", "link_days": "30"},
+                n,
+            )
+            for n in ("persona", "followup_template")
         ],
     }
 

@@ -208,6 +208,7 @@ class Command(ProjectCommand):
             "retention": "predictability/churners/",
             "portfolio": "mrr/end/",
             "effectiveness": "effect/closed/",
+            "surveys": "nps/answers/",
         }
         for name, path in drills.items():
             urls[f"{name}.drill"] = f"{reverse('reports:report', args=[name])}{path}?{year}"
