@@ -69,7 +69,8 @@ def health_model_list(request: HttpRequest) -> HttpResponse:
 
 def _row_hints(rows: list[dict], red_max: int, yellow_max: int) -> list[dict]:
     """Per row: its share of the weights (%) and the raw values where its score leaves red
-    and yellow (bad + (good - bad) * band / 100)."""
+    and yellow (bad + (good - bad) * band / 100). The score is 0 at `bad` and 100 at `good`
+    (health.scoring), so for a lower-is-better indicator those values bound red from below."""
     total = sum(r["weight"] for r in rows if r.get("weight") and r["weight"] > 0)
     hints = []
     for r in rows:
@@ -78,6 +79,9 @@ def _row_hints(rows: list[dict], red_max: int, yellow_max: int) -> list[dict]:
         if bad is not None and good is not None and bad != good:
             hint["red_to"] = round(bad + (good - bad) * red_max / 100, 2)
             hint["yellow_to"] = round(bad + (good - bad) * yellow_max / 100, 2)
+            # lower is better (bad above good): the score falls as the value rises, so red
+            # is the top of the range, not the bottom
+            hint["lower_is_better"] = bad > good
         hints.append(hint)
     return hints
 

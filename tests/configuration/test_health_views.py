@@ -288,3 +288,26 @@ def test_a_draft_says_when_the_live_model_moved_on_since_it_started(client, w, a
         health_model_update(model=w["model"], data={"red_max": 40})
     page = client.get(url).content.decode()
     assert "This draft started from version 1; the model is now at version 2." in page
+
+
+def test_the_band_hint_of_a_lower_is_better_indicator_puts_red_at_the_top(client, w, analyst):
+    """The score is 0 at the bad value and 100 at the good one (health.scoring), red up to
+    50 and yellow up to 75. Tenure, higher is better, 0 to 24: red up to 0 + 24 × 0.50 =
+    12, yellow up to 24 × 0.75 = 18, green beyond. Sentiment made lower is better, bad 5,
+    good 1: 5 − 4 × 0.50 = 3 scores 50 (red) and 5 − 4 × 0.75 = 2 scores 75 (yellow), so
+    red at 3 and above, yellow from 2 to 3, green below 2 (1.9 scores 77.5)."""
+    client.force_login(analyst)
+    data = _form_data(
+        w,
+        sentiment_weight="1",
+        **{"ind-1-direction": "lower", "ind-1-bad_value": "5", "ind-1-good_value": "1"},
+    )
+    response = client.post(_urls(w["model"].pk)["health_model"], data, follow=True)
+    assert response.status_code == 200
+    html = " ".join(response.content.decode().split())
+    assert "On its own: red up to 12.0, yellow up to 18.0, green beyond." in html
+    assert (
+        "On its own (lower is better): red at 3.0 and above, yellow from 2.0 to 3.0, "
+        "green below 2.0." in html
+    )
+    assert "red up to 3.0" not in html
