@@ -261,6 +261,20 @@ def firings_queued_by_owner() -> list[dict]:
     return [{"owner_id": r["account__owner_id"], "n": r["n"]} for r in rows]
 
 
+def firings_queued_by_owner_and_bucket(*, caps: Caps) -> list[dict]:
+    """Per owner of the account now (None: unowned) and budget (caps.Caps.bucket of the
+    firing's trigger), how many firings wait in the queue: {"owner_id", "bucket", "n"}, most
+    first. One grouped query."""
+    rows = (
+        Firing.objects.filter(queue_state=FiringQueue.QUEUED)
+        .annotate(bucket=_bucket_of_trigger(caps))
+        .values("account__owner_id", "bucket")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "account__owner_id", "bucket")
+    )
+    return [{"owner_id": r["account__owner_id"], "bucket": r["bucket"], "n": r["n"]} for r in rows]
+
+
 def weekly_caps() -> tuple[WeeklyCap | None, list[WeeklyCap]]:
     """The organization's cap row (None: the default applies) and the personas' own rows."""
     rows = list(WeeklyCap.objects.select_related("persona", "updated_by"))
