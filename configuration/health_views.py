@@ -483,7 +483,8 @@ def health_model_history(request: HttpRequest, pk: int) -> HttpResponse:
     right = _version_pick(request, versions, "right", versions[0] if versions else None)
     left = _version_pick(request, versions, "left", versions[1] if len(versions) > 1 else None)
     personas = dict(Persona.objects.values_list("pk", "name"))
-    for v, older in zip(versions, [*versions[1:], None], strict=True):  # newest first
+    olders = [*versions[1:], None] if versions else []  # newest first: the next is older
+    for v, older in zip(versions, olders, strict=True):
         v.readable_changes = readable_changes(
             older.snapshot if older else None, v.snapshot, personas=personas
         )
