@@ -11,8 +11,10 @@ saves nothing, so the page works without JavaScript by posting the whole form.""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -579,7 +581,11 @@ def caps(request: HttpRequest) -> HttpResponse:
     caps_now = trigger_selectors.caps_in_force()
     if request.method == "GET":
         org_form = WeeklyCapForm(prefix="org", initial={"per_csm": caps_now.organization})
-    waiting = _queue_rows(caps_now, today=request_today(request))
+    today = request_today(request)
+    waiting = _queue_rows(caps_now, today=today)
+    expired = trigger_selectors.firings_expired_count(
+        since=today - dt.timedelta(days=EXPIRED_SHOWN_DAYS)
+    )
     return render(
         request,
         "configuration/caps.html",
@@ -594,10 +600,17 @@ def caps(request: HttpRequest) -> HttpResponse:
             "waiting": waiting,
             "waiting_total": sum(r["n"] for r in waiting),
             "waiting_uncapped": sum(r["n"] for r in waiting if r["cap"] is None),
+            "expiry_days": settings.TRIGGER_QUEUE_EXPIRY_DAYS,
+            "expired": expired,
+            "expired_shown_days": EXPIRED_SHOWN_DAYS,
             "can_edit": _is_admin(request),
         },
         status=422 if request.method == "POST" else 200,
     )
+
+
+# The alert-volume page counts the firings that expired in the queue among this many days'.
+EXPIRED_SHOWN_DAYS = 90
 
 
 def _queue_rows(caps, *, today) -> list[dict]:

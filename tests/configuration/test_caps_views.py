@@ -124,3 +124,31 @@ def test_the_page_tells_the_cap_in_force_and_the_queue_per_csm(client, org, csm,
     assert "5 firings queued under an earlier cap still wait" in now
     lines = _queue_lines(page)
     assert lines[carla] == ["The organization&#x27;s cap", "4", "No cap now", "2", "all"]
+
+
+def test_the_page_says_how_long_the_queue_keeps_a_firing_and_how_many_expired(
+    client, org, csm, org_admin
+):
+    """Night 1 queues 5 firings (A2, A8, A5, A4, U2); moved to 30 days ago and released
+    today, they have waited more than 14 days: all 5 expire, and the page says the rule
+    and that 5 of the last 90 days' firings expired; none waits."""
+    import datetime as dt
+
+    from orgs.timezones import org_today
+    from triggers.models import Firing
+    from triggers.services.caps import firings_release
+
+    bruno = _member(org, "csm", "bruno.csm")
+    _world(org, csm, bruno)
+    services.triggers_evaluate(org=org, day=NIGHT1)
+    today = org_today(org)
+    Firing.all_objects.filter(organization=org, queue_state="queued").update(
+        fired_on=today - dt.timedelta(days=30)
+    )
+    assert firings_release(org=org, day=today).expired == 5
+    client.force_login(org_admin)
+    page = client.get(URL).content.decode()
+    expiry = " ".join(page.split('id="queue-expiry"')[1].split("</p>")[0].split())
+    assert "more than 14 days since it fired expires in the night" in expiry
+    assert "Of the firings of the last 90 days, 5 expired." in expiry
+    assert "0 firings wait in the queue" in page
