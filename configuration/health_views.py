@@ -14,11 +14,18 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Account
-from health.measures import MEASURES
-from health.models import FitnessKind, FitnessSnapshot, HealthModel, HealthModelVersion
+from accounts.models import Account, Persona
+from health.measures import MEASURES, measure_label, metric_label
+from health.models import (
+    Direction,
+    FitnessKind,
+    FitnessSnapshot,
+    HealthModel,
+    HealthModelVersion,
+)
 from orgs.web import is_fragment_request, request_today
 
 from .health_drafts import (
@@ -69,7 +76,8 @@ def health_model_list(request: HttpRequest) -> HttpResponse:
 
 def _row_hints(rows: list[dict], red_max: int, yellow_max: int) -> list[dict]:
     """Per row: its share of the weights (%) and the raw values where its score leaves red
-    and yellow (bad + (good - bad) * band / 100)."""
+    and yellow (bad + (good - bad) * band / 100). The score is 0 at `bad` and 100 at `good`
+    (health.scoring), so for a lower-is-better indicator those values bound red from below."""
     total = sum(r["weight"] for r in rows if r.get("weight") and r["weight"] > 0)
     hints = []
     for r in rows:
@@ -78,6 +86,9 @@ def _row_hints(rows: list[dict], red_max: int, yellow_max: int) -> list[dict]:
         if bad is not None and good is not None and bad != good:
             hint["red_to"] = round(bad + (good - bad) * red_max / 100, 2)
             hint["yellow_to"] = round(bad + (good - bad) * yellow_max / 100, 2)
+            # lower is better (bad above good): the score falls as the value rises, so red
+            # is the top of the range, not the bottom
+            hint["lower_is_better"] = bad > good
         hints.append(hint)
     return hints
 
@@ -343,6 +354,83 @@ def _version_pick(request, versions, name, default):
     return next((v for v in versions if v.version == wanted), default)
 
 
+def indicator_label(key: str) -> str:
+    """An indicator's key (measure[:window[:metric]], health.versions.indicator_key) as a
+    reader names it: "Usage frequency (30 days, active days)"."""
+    measure, _sep, rest = key.partition(":")
+    window, _sep, metric = rest.partition(":")
+    extras = []
+    if window:
+        days = int(window) if window.isdigit() else 0
+        extras.append(ngettext("%(n)s day", "%(n)s days", days) % {"n": window})
+    if metric:
+        extras.append(metric_label(metric))
+    label = measure_label(measure)
+    return f"{label} ({', '.join(extras)})" if extras else label
+
+
+# What a version's change names, as the history shows it (health.versions.snapshot_changes).
+def _field_labels() -> dict:
+    return {
+        "name": _("Name"),
+        "persona_id": _("Persona"),
+        "red_max": _("Red up to"),
+        "yellow_max": _("Yellow up to"),
+        "description": _("Description"),
+        "direction": _("Direction"),
+        "bad_value": _("Scores 0 at"),
+        "good_value": _("Scores 100 at"),
+        "weight": _("Weight"),
+    }
+
+
+def _indicator_text(row) -> str | None:
+    if row is None:
+        return None
+    return _("%(direction)s, %(bad)s → %(good)s, weight %(w)s") % {
+        "direction": Direction(row["direction"]).label
+        if row.get("direction") in Direction.values
+        else row.get("direction"),
+        "bad": f"{row['bad_value']:g}",
+        "good": f"{row['good_value']:g}",
+        "w": f"{row['weight']:g}",
+    }
+
+
+def readable_changes(
+    before: dict | None, after: dict, *, personas: dict | None = None
+) -> list[dict]:
+    """A version's changes (health.versions.snapshot_changes) in the reader's words: field
+    labels for field names, indicator labels for indicator keys, directions and personas
+    (`personas`: id to name) by name."""
+    from health.versions import snapshot_changes
+
+    from .health_drafts import row_key
+
+    fields = _field_labels()
+    rows_before = {row_key(r): r for r in (before or {}).get("indicators", [])}
+    rows_after = {row_key(r): r for r in after.get("indicators", [])}
+    out = []
+    for change in snapshot_changes(before, after):
+        what, old, new = change["what"], change["before"], change["after"]
+        if what.startswith("indicator "):
+            key = what.removeprefix("indicator ")
+            what = _("Indicator %(name)s") % {"name": indicator_label(key)}
+            old, new = _indicator_text(rows_before.get(key)), _indicator_text(rows_after.get(key))
+        elif what == "persona_id":
+            names = personas or {}
+            what, old, new = fields[what], names.get(old, old), names.get(new, new)
+        elif what in fields:
+            what = fields[what]
+        else:
+            key, _sep, name = what.rpartition(" ")
+            what = f"{indicator_label(key)}: {fields.get(name, name)}"
+            if name == "direction":
+                old, new = (Direction(v).label if v in Direction.values else v for v in (old, new))
+        out.append({"what": what, "before": old, "after": new})
+    return out
+
+
 def _side_by_side(left: HealthModelVersion | None, right: HealthModelVersion) -> list[dict]:
     """Rows of the comparison: the model's fields, then each indicator (by key) on both."""
     from .health_drafts import row_key
@@ -377,9 +465,9 @@ def _side_by_side(left: HealthModelVersion | None, right: HealthModelVersion) ->
         }
 
     for key in sorted(a.keys() | b.keys()):
-        measure = key.split(":")[0]
-        label = MEASURES[measure].label if measure in MEASURES else measure
-        lines.append({"what": label, "left": text(a.get(key)), "right": text(b.get(key))})
+        lines.append(
+            {"what": indicator_label(key), "left": text(a.get(key)), "right": text(b.get(key))}
+        )
     for line in lines:
         line["differs"] = line["left"] != line["right"]
     return lines
@@ -394,6 +482,12 @@ def health_model_history(request: HttpRequest, pk: int) -> HttpResponse:
     versions = list(HealthModelVersion.objects.filter(model=model).select_related("created_by"))
     right = _version_pick(request, versions, "right", versions[0] if versions else None)
     left = _version_pick(request, versions, "left", versions[1] if len(versions) > 1 else None)
+    personas = dict(Persona.objects.values_list("pk", "name"))
+    olders = [*versions[1:], None] if versions else []  # newest first: the next is older
+    for v, older in zip(versions, olders, strict=True):
+        v.readable_changes = readable_changes(
+            older.snapshot if older else None, v.snapshot, personas=personas
+        )
     return render(
         request,
         "configuration/health_model_history.html",

@@ -11,8 +11,10 @@ saves nothing, so the page works without JavaScript by posting the whole form.""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -29,7 +31,7 @@ from orgs.models import Role, User
 from orgs.permissions import org_required
 from orgs.web import is_fragment_request, request_today
 from triggers import selectors as trigger_selectors
-from triggers.caps import DEFAULT_WEEKLY_CAP
+from triggers.caps import DEFAULT_WEEKLY_CAP, ORG_BUCKET
 from triggers.fields import TRIGGER_FIELDS
 from triggers.models import Trigger
 from triggers.services import weekly_cap_clear, weekly_cap_set
@@ -579,8 +581,11 @@ def caps(request: HttpRequest) -> HttpResponse:
     caps_now = trigger_selectors.caps_in_force()
     if request.method == "GET":
         org_form = WeeklyCapForm(prefix="org", initial={"per_csm": caps_now.organization})
-    waiting = trigger_selectors.firings_queued_by_owner()
-    names = _member_names([r["owner_id"] for r in waiting])
+    today = request_today(request)
+    waiting = _queue_rows(caps_now, today=today)
+    expired = trigger_selectors.firings_expired_count(
+        since=today - dt.timedelta(days=EXPIRED_SHOWN_DAYS)
+    )
     return render(
         request,
         "configuration/caps.html",
@@ -592,12 +597,55 @@ def caps(request: HttpRequest) -> HttpResponse:
             "persona_caps": personas,
             "org_form": org_form,
             "persona_form": persona_form,
-            "waiting": [{**r, "owner": names.get(r["owner_id"], "")} for r in waiting],
+            "waiting": waiting,
             "waiting_total": sum(r["n"] for r in waiting),
+            "waiting_uncapped": sum(r["n"] for r in waiting if r["cap"] is None),
+            "expiry_days": settings.TRIGGER_QUEUE_EXPIRY_DAYS,
+            "expired": expired,
+            "expired_shown_days": EXPIRED_SHOWN_DAYS,
             "can_edit": _is_admin(request),
         },
         status=422 if request.method == "POST" else 200,
     )
+
+
+# The alert-volume page counts the firings that expired in the queue among this many days'.
+EXPIRED_SHOWN_DAYS = 90
+
+
+def _queue_rows(caps, *, today) -> list[dict]:
+    """The queue per CSM and budget, with the cap that holds it now: how many wait, what the
+    week (Monday to `today`'s Sunday) has delivered to that CSM from that budget, and what
+    the cap leaves (None: no cap now, the next release lets them all through)."""
+    waiting = trigger_selectors.firings_queued_by_owner_and_bucket(caps=caps)
+    if not waiting:
+        return []
+    names = _member_names([r["owner_id"] for r in waiting])
+    delivered = trigger_selectors.firings_delivered_in_week(day=today, caps=caps)
+    used = {
+        (None if owner != owner else owner, int(bucket)): int(n)  # NaN: no owner
+        for owner, bucket, n in delivered.itertuples(index=False)
+    }
+    personas = dict(
+        Persona.objects.filter(pk__in=[r["bucket"] for r in waiting]).values_list("pk", "name")
+    )
+    rows = []
+    for r in waiting:
+        cap = caps.cap(r["bucket"])
+        n_used = used.get((r["owner_id"], r["bucket"]), 0)
+        rows.append(
+            {
+                **r,
+                "owner": names.get(r["owner_id"], ""),
+                "budget": personas.get(r["bucket"], "")
+                if r["bucket"] != ORG_BUCKET
+                else _("The organization's cap"),
+                "cap": cap,
+                "delivered": n_used,
+                "left": None if cap is None else max(0, cap - n_used),
+            }
+        )
+    return rows
 
 
 def _member_names(ids) -> dict[int, str]:

@@ -139,6 +139,17 @@ def unit_label(unit: str) -> str:
     return str(UNIT_LABELS.get(unit, unit))
 
 
+def measure_label(key: str) -> str:
+    """A measure as a reader names it ("Usage frequency"), not its key; an unknown key as is."""
+    found = MEASURES.get(key)
+    return str(found.label) if found is not None else key
+
+
+def metric_label(metric: str) -> str:
+    """A usage metric as a reader names it ("active days" for active_days)."""
+    return (metric or "").replace("_", " ")
+
+
 def measure(key, label, unit, phrase, default_window=None, default_metric=None):
     def register(fn):
         MEASURES[key] = Measure(key, label, unit, fn, phrase, default_window, default_metric)

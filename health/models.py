@@ -104,6 +104,19 @@ class Indicator(TenantModel):
     def __str__(self) -> str:
         return f"{self.model}: {self.measure}"
 
+    @property
+    def label(self) -> str:
+        """The measure as a reader names it (health.measures), not its key."""
+        from .measures import measure_label
+
+        return measure_label(self.measure)
+
+    @property
+    def metric_label(self) -> str:
+        from .measures import metric_label
+
+        return metric_label(self.metric)
+
     def clean(self):
         from .measures import MEASURES
 

@@ -247,6 +247,36 @@ def format_date(value, *, locale: str | None = None, with_time: bool = False) ->
     return str(value)
 
 
+def zone_name(zone=None) -> str:
+    """The time zone as a reader names it: "America/Sao Paulo", "UTC" (the one in force, the
+    organization's, when none is given)."""
+    from django.utils import timezone
+
+    key = str(zone if zone is not None else timezone.get_current_timezone())
+    return key.replace("_", " ")
+
+
+def format_datetime_zoned(value, *, locale: str | None = None) -> str:
+    """An instant in the time zone in force (the organization's), with the zone named:
+    "01/12/2026 14:05 America/Sao Paulo" (pt-BR). Takes an aware datetime or its ISO text (as
+    the nights' records keep it); a naive one is taken as already in that zone."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, dt.datetime):
+        return format_date(value, locale=locale)
+    from django.utils import timezone
+
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    conv = conventions(locale if locale is not None else current()[0])
+    return f"{value.strftime(conv.datetime)} {zone_name()}"
+
+
 def format_month(value, *, locale: str | None = None) -> str:
     if value is None or value == "":
         return ""

@@ -358,6 +358,7 @@ def drill(request: HttpRequest, name: str, table: str, column: str) -> HttpRespo
         "spec": spec,
         "filters": f,
         "title": result.title,
+        "note": result.note,
         "kind": result.kind,
         "columns": listing.columns,
         "rows": rows,

@@ -146,3 +146,35 @@ def test_a_missing_page_is_a_404_page_without_the_exception(client, csm, other_o
     assert "matches the given query" not in html and "Account" not in html.split("<main")[1]
     anonymous = Client().get("/no/such/page/")
     assert anonymous.status_code == 404 and "Page not found" in anonymous.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_refused_page_is_a_403_page_in_the_products_layout(client, csm):
+    """A CSM opening the configuration (admins and analysts only) is refused: a 403 in the
+    product's layout (its navigation), that says why in words and nothing of the exception;
+    in Portuguese for a person who reads it."""
+    client.force_login(csm)
+    response = client.get(reverse("configuration:home"))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Not allowed" in html and 'class="mainnav"' in html
+    assert "Your role does not allow this." not in html
+    assert_tells_nothing(html)
+    csm.language = "pt-br"
+    csm.save(update_fields=["language"])
+    pt = client.get(reverse("configuration:home"))
+    assert pt.status_code == 403 and "Não permitido" in pt.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_form_without_its_token_is_a_403_page_without_the_reason(csm):
+    """A form posted without its CSRF token: a 403 page that says what to do, not Django's
+    page with its reason and its debugging help."""
+    strict = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    strict.force_login(csm)
+    response = strict.post(reverse("logout"))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "The form has expired" in html
+    assert "CSRF" not in html and "Referer" not in html
+    assert_tells_nothing(html)

@@ -90,6 +90,7 @@ class FiringQueue(models.TextChoices):
     QUEUED = "queued", "Waiting for the CSM's capacity"
     RELEASED = "released", "Released from the queue"
     DROPPED = "dropped", "Dropped from the queue (no longer matched)"
+    EXPIRED = "expired", "Expired: waited in the queue longer than TRIGGER_QUEUE_EXPIRY_DAYS"
 
 
 class TriggerVersion(TenantModel):

@@ -69,8 +69,9 @@ def accounts_cooling_down(*, triggers: list[Trigger], day: dt.date) -> dict[int,
     )
     # A cool-down reaching before year 1 (any positive number is valid) means since ever.
     longest = min(max((t.cooldown_days for t in triggers), default=0), (day - dt.date.min).days)
-    # a firing that waits in the cap's queue (or was dropped from it) reached nobody: it does
-    # not cool the trigger down; the night checks whether it still matches instead
+    # a firing that waits in the cap's queue (or was dropped from it, or expired in it)
+    # reached nobody: it does not cool the trigger down; the night checks whether it still
+    # matches instead
     recent = pd.DataFrame(
         list(
             Firing.objects.filter(
@@ -78,7 +79,7 @@ def accounts_cooling_down(*, triggers: list[Trigger], day: dt.date) -> dict[int,
                 fired_on__gte=day - dt.timedelta(days=longest),
                 fired_on__lt=day,
             )
-            .exclude(queue_state__in=[FiringQueue.QUEUED, FiringQueue.DROPPED])
+            .exclude(queue_state__in=[FiringQueue.QUEUED, FiringQueue.DROPPED, FiringQueue.EXPIRED])
             .values_list("trigger_id", "account_id", "fired_on")
         )
         if longest
@@ -259,6 +260,25 @@ def firings_queued_by_owner() -> list[dict]:
         .order_by("-n", "account__owner_id")
     )
     return [{"owner_id": r["account__owner_id"], "n": r["n"]} for r in rows]
+
+
+def firings_queued_by_owner_and_bucket(*, caps: Caps) -> list[dict]:
+    """Per owner of the account now (None: unowned) and budget (caps.Caps.bucket of the
+    firing's trigger), how many firings wait in the queue: {"owner_id", "bucket", "n"}, most
+    first. One grouped query."""
+    rows = (
+        Firing.objects.filter(queue_state=FiringQueue.QUEUED)
+        .annotate(bucket=_bucket_of_trigger(caps))
+        .values("account__owner_id", "bucket")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "account__owner_id", "bucket")
+    )
+    return [{"owner_id": r["account__owner_id"], "bucket": r["bucket"], "n": r["n"]} for r in rows]
+
+
+def firings_expired_count(*, since: dt.date) -> int:
+    """How many firings fired since `since` expired in the queue (waited too long)."""
+    return Firing.objects.filter(queue_state=FiringQueue.EXPIRED, fired_on__gte=since).count()
 
 
 def weekly_caps() -> tuple[WeeklyCap | None, list[WeeklyCap]]:

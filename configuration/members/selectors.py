@@ -10,6 +10,7 @@ from accounts.models import Account
 from orgs.models import WORKER_ROLES, Membership, Organization, User
 from orgs.selectors import org_members, org_memberships
 from playbooks.models import Playbook, PlaybookStatus, PlaybookStep, StepStatus
+from triggers.models import Alert, AlertStatus
 
 
 class MemberNotFound(LookupError):
@@ -23,14 +24,15 @@ class Held:
     accounts: int = 0
     playbooks: int = 0  # open playbooks they own
     steps: int = 0  # open steps of open playbooks assigned to them
+    alerts: int = 0  # pending alerts they are to decide
 
     @property
     def anything(self) -> bool:
-        return bool(self.accounts or self.playbooks or self.steps)
+        return bool(self.accounts or self.playbooks or self.steps or self.alerts)
 
 
 def _held_by(user_ids: list[int]) -> dict[int, Held]:
-    """Three grouped counts for all of `user_ids` at once (the organization in context)."""
+    """Four grouped counts for all of `user_ids` at once (the organization in context)."""
     accounts = dict(
         Account.objects.filter(owner_id__in=user_ids)
         .values_list("owner_id")
@@ -53,14 +55,22 @@ def _held_by(user_ids: list[int]) -> dict[int, Held]:
         .annotate(n=Count("pk"))
         .values_list("assignee_id", "n")
     )
+    alerts = dict(
+        Alert.objects.filter(owner_id__in=user_ids, status=AlertStatus.PENDING)
+        .values_list("owner_id")
+        .annotate(n=Count("pk"))
+        .values_list("owner_id", "n")
+    )
     return {
-        uid: Held(accounts.get(uid, 0), playbooks.get(uid, 0), steps.get(uid, 0))
+        uid: Held(
+            accounts.get(uid, 0), playbooks.get(uid, 0), steps.get(uid, 0), alerts.get(uid, 0)
+        )
         for uid in user_ids
     }
 
 
 def member_rows(*, org: Organization) -> list[tuple[Membership, Held]]:
-    """Every membership of the organization (active first) with what it holds: four queries
+    """Every membership of the organization (active first) with what it holds: five queries
     whatever the number of members."""
     memberships = list(org_memberships(org=org))
     held = _held_by([m.user_id for m in memberships])

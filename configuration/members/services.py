@@ -28,6 +28,7 @@ from orgs.services import (
 )
 from orgs.tenancy import org_context
 from playbooks.services import playbooks_handover_member
+from triggers.services import alerts_handover_member
 
 from .selectors import member_held
 
@@ -131,6 +132,7 @@ class Deactivated:
     accounts: int
     playbooks: int
     steps: int
+    alerts: int = 0  # pending alerts, now the new owner's to decide
 
 
 def member_deactivate(
@@ -144,7 +146,7 @@ def member_deactivate(
     with org_context(org), transaction.atomic():
         locked = membership_deactivate(membership=membership, acting_user=acting_user)
         held = member_held(membership=locked)
-        accounts, playbooks, steps = 0, 0, 0
+        accounts, playbooks, steps, alerts = 0, 0, 0, 0
         if held.anything:
             if handover_to is None:
                 raise MembershipError(
@@ -163,18 +165,26 @@ def member_deactivate(
                 account_ids=moved,
                 acting_user_id=acting_user.pk,
             )
+            alerts = alerts_handover_member(
+                organization_id=org.pk,
+                previous_owner_id=locked.user_id,
+                owner_id=handover_to.pk,
+                account_ids=moved,
+            )
             accounts, playbooks, steps = len(moved), done.playbooks, done.steps
     audit.info(
-        "member deactivated org=%s user=%s handover_to=%s accounts=%s playbooks=%s steps=%s by=%s",
+        "member deactivated org=%s user=%s handover_to=%s accounts=%s playbooks=%s steps=%s "
+        "alerts=%s by=%s",
         org.slug,
         locked.user_id,
         getattr(handover_to, "pk", None),
         accounts,
         playbooks,
         steps,
+        alerts,
         acting_user.pk,
     )
-    return Deactivated(locked, accounts, playbooks, steps)
+    return Deactivated(locked, accounts, playbooks, steps, alerts)
 
 
 def member_reactivate(*, membership: Membership, acting_user: User) -> Membership:

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orgs.models import Role
@@ -136,6 +137,16 @@ def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
                     "steps": done.steps,
                 },
             )
+            if done.alerts:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(n)s pending alert went with them.",
+                        "%(n)s pending alerts went with them.",
+                        done.alerts,
+                    )
+                    % {"n": done.alerts},
+                )
             return redirect("configuration:member", pk=pk)
     return _detail(request, _member(request, pk), deactivate_form=form, status=422)
 

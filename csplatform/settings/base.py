@@ -259,6 +259,9 @@ HEALTH_CHUNK_SIZE = env.int("CSPLATFORM_HEALTH_CHUNK_SIZE", default=10000)
 # queued again. A hand-off (a queued chunk, a finished stage's next one) not picked up within
 # NIGHTLY_SWEEP_OLDER_THAN seconds is sent again. A night unfinished NIGHTLY_LATE_SECONDS after
 # it started is late: a banner on the admins' home and a notification.
+# A firing queued by the weekly cap that has waited longer than this many days (since it
+# fired) expires in the night's release instead of reaching a CSM weeks late.
+TRIGGER_QUEUE_EXPIRY_DAYS = 14
 NIGHTLY_CHUNK_LEASE_SECONDS = 720
 NIGHTLY_SWEEP_SECONDS = 180
 NIGHTLY_SWEEP_OLDER_THAN = 600

@@ -36,6 +36,12 @@ def short_datetime(value):
 
 
 @register.filter
+def zoned_datetime(value):
+    """An instant in the organization's time zone, the zone named (orgs.formatting)."""
+    return formatting.format_datetime_zoned(value)
+
+
+@register.filter
 def month_year(value):
     return formatting.format_month(value)
 

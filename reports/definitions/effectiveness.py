@@ -133,10 +133,10 @@ def build(
             Column("median_days", _("Median days to close"), DAYS, "closed"),
             Column("n_30", _("With health data"), INT, "n_30"),
             Column("change_30", _("Health change, 30 days"), POINTS, "n_30"),
-            Column("baseline_30", _("Without a playbook, 30 days"), POINTS),
+            Column("baseline_30", _("Without a playbook, 30 days"), POINTS, "baseline_30"),
             Column("lift_30", _("Difference, 30 days"), POINTS, "n_30"),
             Column("change_90", _("Health change, 90 days"), POINTS, "n_90"),
-            Column("baseline_90", _("Without a playbook, 90 days"), POINTS),
+            Column("baseline_90", _("Without a playbook, 90 days"), POINTS, "baseline_90"),
             Column("lift_90", _("Difference, 90 days"), POINTS, "n_90"),
         ],
         rows,
@@ -378,4 +378,36 @@ def drill(
             qs.filter(known),
             _("Playbooks with health data %(h)s days on — %(where)s") % {"h": h, "where": label},
         )
+    if column in ("baseline_30", "baseline_90"):
+        return _comparison_drill(qs, horizon=int(column.split("_")[1]), where=label)
     raise d.DrillError(f"{column}: no such number in this report")
+
+
+def _comparison_drill(playbooks, *, horizon: int, where: str) -> d.Drill:
+    """The accounts behind a "without a playbook" baseline: the comparison groups (same
+    persona, same colour at the week's end, scored then and `horizon` days later, no
+    playbook open that week) of the playbooks whose health change is counted."""
+    from django.db.models.expressions import RawSQL
+
+    from accounts.models import Account
+
+    cells = sel.comparison_cells(playbooks, horizon=horizon)
+    if cells:
+        qs = Account.objects.filter(
+            pk__in=RawSQL(*sel.comparison_accounts_sql(cells, horizon=horizon))
+        )
+    else:
+        qs = Account.objects.none()
+    return d.accounts(
+        qs,
+        _("Comparison accounts without a playbook, %(h)s days — %(where)s")
+        % {"h": horizon, "where": where},
+        ngettext(
+            "The accounts of the same persona and colour, in the week one of these playbooks "
+            "closed, that had no playbook open that week: %(n)s comparison group.",
+            "The accounts of the same persona and colour, in the week one of these playbooks "
+            "closed, that had no playbook open that week: %(n)s comparison groups.",
+            len(cells),
+        )
+        % grouped(len(cells)),
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -156,7 +156,7 @@ def build(
                 Column("retained", _("Reverted"), INT, "retained"),
                 Column("churned", _("Churned after the net"), INT, "churned"),
                 Column("save_rate", _("Save rate"), PCT, "retained"),
-                Column("goal_share", _("% of reversal goal"), PCT, "retained"),
+                Column("goal_share", _("% of reversal goal"), PCT, "goal_share"),
                 Column("churned_all", _("All accounts churned"), INT, "churned_all"),
             ],
             month_rows,
@@ -559,7 +559,7 @@ def _id_or_none(keys, name: str):
     return int(value)
 
 
-def drill(f: ReportFilters, *, table: str, column: str, keys, **_params) -> d.Drill:
+def drill(f: ReportFilters, *, table: str, column: str, keys, settings=None, **_params) -> d.Drill:
     where = f.period.label()
     span = _month(keys)
     if span is not None:
@@ -581,6 +581,12 @@ def drill(f: ReportFilters, *, table: str, column: str, keys, **_params) -> d.Dr
         if outcome:
             qs = qs.filter(outcome=outcome)
         return d.playbooks(qs, _("Retention playbooks closed — %(where)s") % {"where": where})
+    if column == "goal_share":
+        if settings is None:
+            from ..models import ReportSettings
+
+            settings = ReportSettings()  # the default goal
+        return _goal_drill(f, where=where, goal_pct=settings.reversal_goal_pct)
     accounts = Account.objects.filter(sel.churned_q(f))
     if column == "churned_all":
         return d.accounts(accounts, _("Accounts churned — %(where)s") % {"where": where})
@@ -638,6 +644,37 @@ def drill(f: ReportFilters, *, table: str, column: str, keys, **_params) -> d.Dr
             _("Accounts at risk at the start of %(q)s") % {"q": _quarter_label(first)},
         )
     raise d.DrillError(f"{column}: no such number in this report")
+
+
+def _goal_drill(f: ReportFilters, *, where: str, goal_pct: int) -> d.Drill:
+    """Behind the % of the reversal goal: the retention playbooks the save rate counts
+    (closed reverted or churned), with the sum that makes the percentage."""
+    qs = Playbook.objects.filter(sel.net_playbooks(f)).filter(outcome__in=("retained", "churned"))
+    counts = qs.aggregate(decided=Count("pk"), retained=Count("pk", filter=Q(outcome="retained")))
+    values = _monthly_rates(
+        {
+            "raised": 0,
+            "completed": 0,
+            "retained": counts["retained"],
+            "churned": counts["decided"] - counts["retained"],
+        },
+        goal_pct,
+    )
+    note = _(
+        "%(retained)s reverted of %(decided)s decided: a save rate of %(save)s, "
+        "%(share)s of the %(goal)d%% goal."
+    ) % {
+        "retained": grouped(counts["retained"])["n"],
+        "decided": grouped(counts["decided"])["n"],
+        "save": _pct_text(values["save_rate"]),
+        "share": _pct_text(values["goal_share"]),
+        "goal": goal_pct,
+    }
+    return d.playbooks(
+        qs,
+        _("Retention playbooks reverted or churned — %(where)s") % {"where": where},
+        note,
+    )
 
 
 def _quarter(key: str) -> dt.date:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
+from orgs.tenancy import current_org_id
 from playbooks.models import Playbook
 from triggers.models import Firing
 
@@ -131,3 +132,73 @@ def totals_days(f: ReportFilters) -> list[dict]:
         .annotate(n=Count("pk"))
         .order_by()
     )
+
+
+# The accounts of the comparison groups (HealthBaseline cells) given as three arrays (week,
+# persona key, colour), as the nightly job counted them (reports.services._baseline_week):
+# scored in the week (the latest score within 6 days before its end, of the cell's colour),
+# scored again within 6 days before the week's end + the horizon, of the cell's persona, with
+# no playbook open that week. Every table named with the organization.
+_COMPARISON_SQL = """
+SELECT DISTINCT ref.account_id FROM (
+    SELECT DISTINCT ON (w.week, s.account_id) w.week, s.account_id, s.colour
+    FROM (SELECT DISTINCT cw AS week FROM unnest(%s::date[]) cw) w
+    JOIN health_healthscore s ON s.organization_id = %s
+        AND s.date >= w.week AND s.date <= w.week + 6 AND s.score IS NOT NULL
+    ORDER BY w.week, s.account_id, s.date DESC
+) ref
+JOIN unnest(%s::date[], %s::bigint[], %s::text[]) AS c(week, persona_key, colour)
+    ON c.week = ref.week AND c.colour = ref.colour
+JOIN accounts_account a ON a.id = ref.account_id AND a.organization_id = %s
+    AND COALESCE(a.persona_id, 0) = c.persona_key
+WHERE EXISTS (
+    SELECT 1 FROM health_healthscore l
+    WHERE l.organization_id = %s AND l.account_id = ref.account_id AND l.score IS NOT NULL
+        AND l.date >= ref.week + %s AND l.date <= ref.week + %s
+) AND NOT EXISTS (
+    SELECT 1 FROM playbooks_playbook p
+    WHERE p.organization_id = %s AND p.account_id = ref.account_id
+        AND p.opened_on <= ref.week + 6
+        AND (p.closed_at IS NULL OR p.closed_at >= (ref.week::timestamp AT TIME ZONE %s))
+)
+"""
+
+
+def comparison_cells(playbooks: QuerySet[Playbook], *, horizon: int) -> list[tuple]:
+    """The comparison-group cells (week, persona key, colour) behind the playbooks'
+    baselines at `horizon` days: those of the effects whose change and baseline are known."""
+    from ..models import PlaybookEffect
+
+    known = {
+        "score_at_close__isnull": False,
+        f"score_{horizon}__isnull": False,
+        f"baseline_{horizon}__isnull": False,
+    }
+    return list(
+        PlaybookEffect.objects.filter(playbook__in=playbooks.values("pk"), **known)
+        .values_list("week", "persona_key", "colour")
+        .distinct()
+        .order_by()
+    )
+
+
+def comparison_accounts_sql(cells: list[tuple], *, horizon: int) -> tuple[str, list]:
+    """The ids of the comparison groups' accounts, as SQL for `pk__in=RawSQL(...)`."""
+    from django.utils import timezone
+
+    org_id = current_org_id()
+    weeks = [c[0] for c in cells]
+    end = 6 + horizon  # the week's end + the horizon, and the tolerance before it
+    return _COMPARISON_SQL, [
+        weeks,
+        org_id,
+        weeks,
+        [c[1] for c in cells],
+        [c[2] for c in cells],
+        org_id,
+        org_id,
+        end - 6,
+        end,
+        org_id,
+        timezone.get_current_timezone_name(),
+    ]

@@ -52,6 +52,23 @@
     if (autosubmits(event.target)) keyed = null;
   });
 
+  // A menu (<details data-menu>, the navigation's "More"): Escape closes it and gives the
+  // focus back to its toggle; a click or focus outside it closes it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var menu = event.target.closest && event.target.closest("details[data-menu][open]");
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+  function closeMenusOutside(target) {
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (!menu.contains(target)) menu.open = false;
+    });
+  }
+  document.addEventListener("click", function (event) { closeMenusOutside(event.target); });
+  document.addEventListener("focusin", function (event) { closeMenusOutside(event.target); });
+
   // GET requests leave out empty parameters, so pushed URLs stay short and shareable.
   document.addEventListener("htmx:configRequest", function (event) {
     var detail = event.detail;

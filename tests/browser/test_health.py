@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from health.models import HealthScore
-from tests.builders import DAY, log_in, two_scored_days
+from tests.builders import DAY, assert_nothing_refused, log_in, two_scored_days, watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -176,7 +176,7 @@ def test_the_model_page_shows_fitness_per_indicator_and_suggests_weights(
 
     model = churn_history(org, org_today(org))
     for width in (1280, 390):
-        page = new_page(width=width)
+        page = watch_csp(new_page(width=width))
         log_in(page, analyst.username)
         page.goto(f"/health/models/{model.pk}/")
         work_off_the_queue()
@@ -191,6 +191,10 @@ def test_the_model_page_shows_fitness_per_indicator_and_suggests_weights(
             )
             work_off_the_queue()
             expect(page.get_by_text("Held-out AUC")).to_be_visible(timeout=10_000)
+            # htmx settles the swapped fragment: copying the drawn chart's inline canvas
+            # style onto the new canvas would be a refused style attribute
+            page.wait_for_timeout(500)
+            assert_nothing_refused(page, "after Suggest weights")
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )

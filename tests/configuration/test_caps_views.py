@@ -32,7 +32,7 @@ def test_an_admin_sees_the_default_and_sets_the_caps(client, org, org_admin):
     # empty: no cap
     client.post(URL, {"form": "org", "org-per_csm": ""})
     assert WeeklyCap.all_objects.get(persona=None).per_csm is None
-    assert "No cap: every firing" in client.get(URL).content.decode()
+    assert "No cap: every new firing" in client.get(URL).content.decode()
     # a persona's own, then back to sharing the organization's
     growth = f.PersonaFactory(organization=org, name="Growth", slug="growth")
     client.post(URL, {"form": "persona", "persona-persona": str(growth.pk), "persona-per_csm": "2"})
@@ -75,9 +75,80 @@ def test_the_queue_is_counted_per_csm_and_on_the_trigger(client, org, csm, org_a
     page = client.get(URL).content.decode()
     assert "5 firings wait in the queue" in page
     rows = page.split('id="queue-table"')[1]
-    assert '<td class="num">4</td>' in rows and '<td class="num">1</td>' in rows
+    assert 'data-label="Waiting">4</td>' in rows and 'data-label="Waiting">1</td>' in rows
     detail = client.get(reverse("configuration:trigger", args=[retention.pk])).content.decode()
     assert "3 firings" in detail.split('id="trigger-waiting"')[1][:200]
     assert (
         "5 firings wait in the queue" in client.get(reverse("configuration:home")).content.decode()
     )
+
+
+def _queue_lines(page: str) -> dict[str, list[str]]:
+    """The queue table's rows: the CSM's cell -> the other cells' text."""
+    import re
+
+    table = page.split('id="queue-table"')[1].split("<tbody>")[1].split("</tbody>")[0]
+    out = {}
+    for row in re.findall(r"<tr><th[^>]*>(.*?)</th>(.*?)</tr>", table):
+        out[row[0]] = re.findall(r"<td[^>]*>(.*?)</td>", row[1])
+    return out
+
+
+def test_the_page_tells_the_cap_in_force_and_the_queue_per_csm(client, org, csm, org_admin):
+    """Night 1 of tests/triggers/test_caps.py (cap 2): Carla received A1 and A3 and waits
+    for A2, A8, A5, A4 (4); the unowned pile received U3 and U1 and waits for U2 (1); the
+    night is taken as this week's. Per row: the organization's cap 2, received 2, left
+    2 − 2 = 0. The admin then empties the cap: the page no longer says only "No cap", but
+    that the 5 firings queued under the earlier cap still wait and the next night lets them
+    through; each row says no cap now, all left."""
+    from orgs.timezones import org_today
+    from triggers.models import Firing
+
+    bruno = _member(org, "csm", "bruno.csm")
+    _world(org, csm, bruno)
+    services.triggers_evaluate(org=org, day=NIGHT1)
+    Firing.all_objects.filter(organization=org, delivered_on=NIGHT1).update(
+        delivered_on=org_today(org)
+    )
+    client.force_login(org_admin)
+    page = client.get(URL).content.decode()
+    lines = _queue_lines(page)
+    carla = csm.get_full_name() or csm.username
+    assert lines[carla] == ["The organization&#x27;s cap", "4", "2", "2", "0"]
+    assert lines["No owner"] == ["The organization&#x27;s cap", "1", "2", "2", "0"]
+    assert set(lines) == {carla, "No owner"}  # Bruno received B1 and B2 and waits for none
+    client.post(URL, {"form": "org", "org-per_csm": ""})
+    page = client.get(URL).content.decode()
+    now = page.split('id="org-cap-now"')[1].split("</p>")[0]
+    assert "No cap: every new firing becomes its playbook or alert at once." in now
+    assert "5 firings queued under an earlier cap still wait" in now
+    lines = _queue_lines(page)
+    assert lines[carla] == ["The organization&#x27;s cap", "4", "No cap now", "2", "all"]
+
+
+def test_the_page_says_how_long_the_queue_keeps_a_firing_and_how_many_expired(
+    client, org, csm, org_admin
+):
+    """Night 1 queues 5 firings (A2, A8, A5, A4, U2); moved to 30 days ago and released
+    today, they have waited more than 14 days: all 5 expire, and the page says the rule
+    and that 5 of the last 90 days' firings expired; none waits."""
+    import datetime as dt
+
+    from orgs.timezones import org_today
+    from triggers.models import Firing
+    from triggers.services.caps import firings_release
+
+    bruno = _member(org, "csm", "bruno.csm")
+    _world(org, csm, bruno)
+    services.triggers_evaluate(org=org, day=NIGHT1)
+    today = org_today(org)
+    Firing.all_objects.filter(organization=org, queue_state="queued").update(
+        fired_on=today - dt.timedelta(days=30)
+    )
+    assert firings_release(org=org, day=today).expired == 5
+    client.force_login(org_admin)
+    page = client.get(URL).content.decode()
+    expiry = " ".join(page.split('id="queue-expiry"')[1].split("</p>")[0].split())
+    assert "more than 14 days since it fired expires in the night" in expiry
+    assert "Of the firings of the last 90 days, 5 expired." in expiry
+    assert "0 firings wait in the queue" in page

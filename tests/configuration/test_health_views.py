@@ -169,7 +169,7 @@ def test_an_admin_publishes_version_2_and_sees_it_in_the_history(client, w, org_
     compare = html.split('id="version-compare"')[1].split("</table>")[0]
     assert "Version 1" in compare and "Version 2" in compare
     assert "weight 1" in compare and "weight 3" in compare
-    assert "csm_sentiment weight: 1.0 → 3.0" in html
+    assert "CSM sentiment: Weight: 1.0 → 3.0" in html
 
 
 def test_restoring_a_version_makes_a_draft(client, w, org_admin):
@@ -288,3 +288,64 @@ def test_a_draft_says_when_the_live_model_moved_on_since_it_started(client, w, a
         health_model_update(model=w["model"], data={"red_max": 40})
     page = client.get(url).content.decode()
     assert "This draft started from version 1; the model is now at version 2." in page
+
+
+def test_the_band_hint_of_a_lower_is_better_indicator_puts_red_at_the_top(client, w, analyst):
+    """The score is 0 at the bad value and 100 at the good one (health.scoring), red up to
+    50 and yellow up to 75. Tenure, higher is better, 0 to 24: red up to 0 + 24 × 0.50 =
+    12, yellow up to 24 × 0.75 = 18, green beyond. Sentiment made lower is better, bad 5,
+    good 1: 5 − 4 × 0.50 = 3 scores 50 (red) and 5 − 4 × 0.75 = 2 scores 75 (yellow), so
+    red at 3 and above, yellow from 2 to 3, green below 2 (1.9 scores 77.5)."""
+    client.force_login(analyst)
+    data = _form_data(
+        w,
+        sentiment_weight="1",
+        **{"ind-1-direction": "lower", "ind-1-bad_value": "5", "ind-1-good_value": "1"},
+    )
+    response = client.post(_urls(w["model"].pk)["health_model"], data, follow=True)
+    assert response.status_code == 200
+    html = " ".join(response.content.decode().split())
+    assert "On its own: red up to 12.0, yellow up to 18.0, green beyond." in html
+    assert (
+        "On its own (lower is better): red at 3.0 and above, yellow from 2.0 to 3.0, "
+        "green below 2.0." in html
+    )
+    assert "red up to 3.0" not in html
+
+
+def test_the_history_and_the_model_page_name_indicators_not_their_keys(client, w, org_admin):
+    """Version 2 triples the sentiment weight and adds usage frequency over 30 days of the
+    active_days metric (higher is better, 0 to 20 days). The history, its side by side and
+    the model's page say "CSM sentiment" and "Usage frequency (30 days, active days)", and
+    no internal key (csm_sentiment, usage_frequency, active_days) is on any of them."""
+    client.force_login(org_admin)
+    urls = _urls(w["model"].pk)
+    data = _form_data(w)
+    data.update(
+        {
+            "ind-TOTAL_FORMS": "3",
+            "ind-2-id": "",
+            "ind-2-measure": "usage_frequency",
+            "ind-2-window_days": "30",
+            "ind-2-metric": "active_days",
+            "ind-2-direction": "higher",
+            "ind-2-bad_value": "0",
+            "ind-2-good_value": "20",
+            "ind-2-weight": "1",
+        }
+    )
+    assert client.post(urls["health_model"], data).status_code == 302
+    assert client.post(urls["health_model_publish"]).status_code == 302
+    history = client.get(urls["health_model_history"]).content.decode()
+    model_page = client.get(reverse("health:model", args=[w["model"].pk])).content.decode()
+    assert "CSM sentiment: Weight: 1.0 → 3.0" in history
+    assert (
+        "Indicator Usage frequency (30 days, active days): — → Higher is better, 0 → 20, weight 1"
+        in history
+    )
+    compare = history.split('id="version-compare"')[1].split("</table>")[0]
+    assert "Usage frequency (30 days, active days)" in compare
+    assert "Usage frequency" in model_page and "(active days)" in model_page
+    for html in (history, model_page):
+        main = html.split('id="main"')[1]
+        assert all(key not in main for key in ("csm_sentiment", "usage_frequency", "active_days"))

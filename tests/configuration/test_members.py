@@ -505,3 +505,47 @@ def test_bench_members_reports_the_handover_and_rolls_it_back(org, org_admin, cs
         assert Account.objects.filter(owner=csm).count() == 2
     with pytest.raises(CommandError, match="--requests must be at least 5"):
         call_command("bench_members", org="acme", requests=1)
+
+
+def test_a_departing_csms_pending_alerts_go_with_the_handover(
+    client, org, org_admin, manager, csm, book
+):
+    """Beside the book: Carla is to decide a pending alert on a1 (her account) and one on a4
+    (Marcos's account, raised to her before it changed hands); a confirmed alert of hers on
+    a2 is decided. By hand: the 2 pending alerts become Nina's, the decided one stays
+    Carla's; the page says they hold 2 pending alerts, the result that 2 went with them."""
+    from triggers.models import Alert, Firing, Trigger
+
+    nina, acc = book["nina"], book["acc"]
+    with org_context(org):
+        risk = Trigger.all_objects.create(
+            organization=org,
+            name="Risk",
+            kind="retention",
+            condition={"field": "health_colour", "op": "=", "value": "red"},
+            action="alert",
+            template=template(org, "Risk call", "retention"),
+        )
+
+        def alert(account, status):
+            firing = Firing.all_objects.create(
+                organization=org, trigger=risk, account=account, period=DAY, fired_on=DAY
+            )
+            return Alert.all_objects.create(
+                organization=org, firing=firing, account=account, owner=csm, status=status
+            )
+
+        pending_a1 = alert(acc["a1"], "pending")
+        pending_a4 = alert(acc["a4"], "pending")
+        decided_a2 = alert(acc["a2"], "confirmed")
+    m = _membership(csm, org)
+    client.force_login(org_admin)
+    page = client.get(reverse("configuration:member", args=[m.pk])).content.decode()
+    assert "2 pending alerts go with them." in page
+    response = client.post(
+        reverse("configuration:member_deactivate", args=[m.pk]), {"handover_to": nina.pk}
+    )
+    assert response.status_code == 302
+    assert "2 pending alerts went with them." in client.get(response.url).content.decode()
+    owners = dict(Alert.all_objects.values_list("pk", "owner_id"))
+    assert owners == {pending_a1.pk: nina.pk, pending_a4.pk: nina.pk, decided_a2.pk: csm.pk}

@@ -204,3 +204,21 @@ def test_a_version_naming_a_deleted_template_is_refused_on_restore(client, org, 
     )
     assert "names a template that no longer exists" in response.content.decode()
     assert not TriggerDraft.all_objects.exists()
+
+
+def test_a_versions_publishing_time_is_in_the_organizations_zone(client, org, world, org_admin):
+    """Version 2 stamped 2026-06-01 18:30 UTC reads 15:30 in São Paulo (UTC−3), the zone
+    named, on the history and nowhere as the bare UTC time."""
+    import datetime as dt
+
+    org.timezone = "America/Sao_Paulo"
+    org.save(update_fields=["timezone"])
+    retention = _publish_v2(world["triggers"]["retention"], org_admin)
+    TriggerVersion.all_objects.filter(trigger=retention, version=2).update(
+        created_at=dt.datetime(2026, 6, 1, 18, 30, tzinfo=dt.UTC)
+    )
+    client.force_login(org_admin)
+    url = reverse("configuration:trigger_history", args=[retention.pk])
+    html = client.get(url, {"left": "2", "right": "3"}).content.decode()
+    assert "06/01/2026 15:30 America/Sao Paulo" in html
+    assert "2026-06-01 18:30" not in html and "2026-06-01 15:30" not in html

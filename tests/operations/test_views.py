@@ -115,3 +115,23 @@ def test_readiness_reports_the_database_and_the_broker(client, settings):
     down = client.get("/healthz/ready")
     assert down.status_code == 503
     assert down.json() == {"ready": False, "database": "ok", "broker": "unavailable"}
+
+
+@pytest.mark.django_db
+def test_what_the_sweeper_did_is_timed_in_the_organizations_zone(client, org, org_admin):
+    """A repair recorded at 05:14:00 UTC (ISO text, as the sweeper writes it) reads 02:14 in
+    São Paulo (UTC−3), the zone named; the bare UTC clock (05:14:00) is gone."""
+    org.timezone = "America/Sao_Paulo"
+    org.save(update_fields=["timezone"])
+    with timezone.override(org.timezone):
+        today = timezone.localdate()
+    run = night(org, today, state="done")
+    at = dt.datetime.combine(today, dt.time(5, 14), tzinfo=dt.UTC)
+    HealthRun.all_objects.filter(pk=run.pk).update(
+        repairs=[{"at": at.isoformat(), "action": "chunk_requeued", "detail": "queued again"}]
+    )
+    client.force_login(org_admin)
+    html = client.get("/operations/nightly/", {"date": today.isoformat()}).content.decode()
+    repairs = html.split('class="night__repairs"')[1].split("</ul>")[0]
+    shown = repairs.split('">', 1)[1]  # past the machine-readable datetime attribute
+    assert "02:14 America/Sao Paulo" in shown and "05:14" not in shown

@@ -104,3 +104,24 @@ def test_csv_numbers_for_spreadsheets():
     assert f.csv_number(1234.5, decimal_comma=True) == "1234,5"
     assert f.csv_number(1234.5, decimal_comma=False) == "1234.5"
     assert f.csv_number(None, decimal_comma=True) == ""
+
+
+def test_an_instant_is_shown_in_the_zone_in_force_with_the_zone_named():
+    """15:05 UTC on 2026-12-01 is 12:05 in São Paulo (UTC−3, no summer time since 2019) and
+    16:05 in Berlin (CET, UTC+1); the ISO text the nights' records keep reads the same."""
+    instant = dt.datetime(2026, 12, 1, 15, 5, tzinfo=dt.UTC)
+    with timezone.override(zoneinfo.ZoneInfo("America/Sao_Paulo")):
+        assert (
+            f.format_datetime_zoned(instant, locale="pt-br") == "01/12/2026 12:05 America/Sao Paulo"
+        )
+        assert (
+            f.format_datetime_zoned(instant.isoformat(), locale="en")
+            == "12/01/2026 12:05 America/Sao Paulo"
+        )
+        html = Template("{% load formats %}{{ t|zoned_datetime }}").render(Context({"t": instant}))
+    with timezone.override(zoneinfo.ZoneInfo("Europe/Berlin")):
+        assert f.format_datetime_zoned(instant, locale="de") == "01.12.2026 16:05 Europe/Berlin"
+    assert f.format_datetime_zoned(None) == "" and f.format_datetime_zoned("not a time") == (
+        "not a time"
+    )
+    assert html.endswith("12:05 America/Sao Paulo")

@@ -357,3 +357,24 @@ def test_what_the_night_could_not_check_stays_queued(org, csm, bruno):
         ("U3", "alert", None),
         ("U1", "alert", None),
     }
+
+
+def test_a_firing_waiting_longer_than_the_expiry_leaves_the_queue_as_expired(org, csm, settings):
+    """Night 1 leaves A2, A8, A5, A4 and U2 queued, all fired on 06-30; the queue keeps a
+    firing 14 days (the setting's default). With the cap at 0 (nothing can be released), the
+    release of 07-14 expires none (06-30 is not before 07-14 − 14 = 06-30): 5 still wait;
+    that of 07-15 expires all 5 (06-30 < 07-01), in one statement, and 0 wait. Expired is
+    a state of its own (not released, not dropped), and a re-run expires nothing more."""
+    assert settings.TRIGGER_QUEUE_EXPIRY_DAYS == 14
+    bruno = _member(org, "csm", "bruno.csm")
+    _world(org, csm, bruno)
+    services.triggers_evaluate(org=org, day=NIGHT1)
+    WeeklyCap.all_objects.filter(organization=org).update(per_csm=0)
+    on_14 = firings_release(org=org, day=dt.date(2024, 7, 14))
+    assert (on_14.expired, on_14.released, on_14.waiting) == (0, 0, 5)
+    on_15 = firings_release(org=org, day=dt.date(2024, 7, 15))
+    assert (on_15.expired, on_15.released, on_15.waiting) == (5, 0, 0)
+    states = _by_state(org)
+    assert states[FiringQueue.EXPIRED] == {"A2", "A8", "A5", "A4", "U2"}
+    assert FiringQueue.QUEUED not in states
+    assert firings_release(org=org, day=dt.date(2024, 7, 16)).expired == 0

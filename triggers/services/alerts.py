@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -93,6 +94,29 @@ def alert_dismiss(*, alert_id: int, user: User, reason: str) -> Alert:
         )
     logger.info("alert dismissed id=%s by=%s", alert.pk, user.pk)
     return alert
+
+
+def alerts_handover_member(
+    *, organization_id: int, previous_owner_id: int, owner_id: int, account_ids: list[int]
+) -> int:
+    """A member leaves: the pending alerts of `account_ids` (the accounts just handed from
+    `previous_owner_id` to `owner_id`) and every other pending alert the previous owner was
+    to decide go to the new owner, in one UPDATE; decided alerts keep who decided them. Call
+    it in the transaction that moved the accounts. Returns the alerts moved."""
+    moved = (
+        Alert.objects.filter(organization_id=organization_id, status=AlertStatus.PENDING)
+        .filter(Q(account_id__in=account_ids) | Q(owner_id=previous_owner_id))
+        .exclude(owner_id=owner_id)
+        .update(owner_id=owner_id)
+    )
+    logger.info(
+        "alerts handed over org=%s from=%s to=%s alerts=%s",
+        organization_id,
+        previous_owner_id,
+        owner_id,
+        moved,
+    )
+    return moved
 
 
 def alerts_close_for_churn(

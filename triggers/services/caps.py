@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -41,9 +42,11 @@ class Release:
     playbooks: int = 0
     alerts: int = 0
     waiting: int = 0  # still queued after the release
+    expired: int = 0  # queued longer than TRIGGER_QUEUE_EXPIRY_DAYS: out of the queue
 
     def as_dict(self) -> dict:
         return {
+            "expired": self.expired,
             "released": self.released,
             "playbooks": self.playbooks,
             "alerts": self.alerts,
@@ -93,6 +96,12 @@ def firings_release(
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RELEASE_LOCK, org.pk])
+        # what waited too long expires first (one UPDATE), so the rest of the queue is ranked
+        # without it; the state says why it left the queue
+        too_old = day - dt.timedelta(days=settings.TRIGGER_QUEUE_EXPIRY_DAYS)
+        out.expired = Firing.objects.filter(
+            queue_state=FiringQueue.QUEUED, fired_on__lt=too_old
+        ).update(queue_state=FiringQueue.EXPIRED)
         caps = selectors.caps_in_force()
         finite = [c for c in [caps.organization, *caps.personas.values()] if c is not None]
         unlimited = caps.organization is None or None in caps.personas.values()
@@ -147,9 +156,10 @@ def firings_release(
             out.alerts = len(to_alert)
         out.waiting = selectors.firings_queued_count()
     logger.info(
-        "queue released org=%s day=%s released=%s playbooks=%s alerts=%s waiting=%s",
+        "queue released org=%s day=%s expired=%s released=%s playbooks=%s alerts=%s waiting=%s",
         org.slug,
         day,
+        out.expired,
         out.released,
         out.playbooks,
         out.alerts,
