@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from django.db.models import Avg, Count, F, Max, Q, Sum
+from django.db.models import Avg, Count, F, Max, Q, QuerySet, Sum
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +29,7 @@ from accounts.models import (
     subscription_held_on,
 )
 from accounts.selectors import customer_on
+from csplatform.db.frames import values_frame
 
 from .usage import DenseUsage, SqlUsage
 
@@ -72,9 +73,18 @@ class MeasureContext:
         return qs.filter(account_id__gte=lo, account_id__lte=hi)
 
     def series(self, rows, fill: float | None = None) -> pd.Series:
-        """(account_id, value) rows -> float Series over the chunk's accounts."""
-        data = dict(rows)
-        out = pd.Series(data, dtype="float64").reindex(self.ids)
+        """(account_id, value) rows (a values_list queryset, read by values_frame, or a list)
+        -> float Series over the chunk's accounts; an account with several rows keeps its last
+        (nps_latest orders them by time)."""
+        columns = ["account_id", "value"]
+        if isinstance(rows, QuerySet):
+            frame = values_frame(rows, columns)
+        else:
+            frame = pd.DataFrame(list(rows), columns=columns)
+        frame = frame.drop_duplicates("account_id", keep="last")
+        values = frame["value"].to_numpy(dtype="float64")
+        out = pd.Series(values, index=pd.Index(frame["account_id"]), dtype="float64")
+        out = out.reindex(self.ids)
         if fill is not None:
             out = out.fillna(fill)
         return out.astype("float64")
@@ -352,9 +362,7 @@ def discount_level(ctx: MeasureContext) -> pd.Series:
         .annotate(weighted=Sum(F("discount_pct") * F("mrr")), mrr=Sum("mrr"))
         .values_list("account_id", "weighted", "mrr")
     )
-    frame = pd.DataFrame(list(rows), columns=["account_id", "weighted", "mrr"]).set_index(
-        "account_id"
-    )
+    frame = values_frame(rows, ["account_id", "weighted", "mrr"]).set_index("account_id")
     frame = frame.astype("float64").reindex(ctx.ids)
     return (frame["weighted"] / frame["mrr"].where(frame["mrr"] > 0)).astype("float64")
 
@@ -392,10 +400,10 @@ def days_since_interaction(ctx: MeasureContext) -> pd.Series:
 )
 def product_adoption(ctx: MeasureContext, window: int) -> pd.Series:
     """Products used in the window (usage metric "product:<code>" > 0) / products held."""
-    held = list(_active_subscriptions(ctx).values_list("account_id", "product__code").distinct())
-    if not held:
+    held = _active_subscriptions(ctx).order_by().values_list("account_id", "product__code")
+    held_df = values_frame(held.distinct(), ["account_id", "code"]).drop_duplicates()
+    if held_df.empty:
         return ctx.series([])
-    held_df = pd.DataFrame(held, columns=["account_id", "code"]).drop_duplicates()
     first = ctx.day - dt.timedelta(days=window - 1)
     used_df = ctx.usage.products_used(first, ctx.day).copy()
     used_df["used"] = 1.0
@@ -419,27 +427,19 @@ def csm_sentiment(ctx: MeasureContext) -> pd.Series:
 def load_accounts(*, first_id: int, last_id: int, day: dt.date) -> pd.DataFrame:
     """The chunk's accounts that were customers on `day` (signed by then, not churned on or
     before it: accounts.selectors.customer_on)."""
+    columns = [
+        "persona_id",
+        "customer_since",
+        "csm_sentiment",
+        "csm_sentiment_expires_on",
+        "health_scored_on",
+    ]
+    # No ORDER BY (the frame is sorted by id here; the accounts' default order is by name).
     rows = (
         Account.objects.filter(pk__gte=first_id, pk__lte=last_id)
         .filter(customer_on(day))
-        .values_list(
-            "pk",
-            "persona_id",
-            "customer_since",
-            "csm_sentiment",
-            "csm_sentiment_expires_on",
-            "health_scored_on",
-        )
+        .order_by()
+        .values_list("pk", *columns)
     )
-    frame = pd.DataFrame(
-        list(rows),
-        columns=[
-            "account_id",
-            "persona_id",
-            "customer_since",
-            "csm_sentiment",
-            "csm_sentiment_expires_on",
-            "health_scored_on",
-        ],
-    )
+    frame = values_frame(rows, ["account_id", *columns])
     return frame.set_index("account_id").sort_index()

@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import Count, Q, Sum
 
 from accounts.models import UsageMetric
+from csplatform.db.frames import values_frame
 
 Span = tuple[dt.date, dt.date]  # inclusive
 
@@ -56,7 +57,7 @@ class SqlUsage:
             .annotate(**annotations)
             .values_list("account_id", *annotations)
         )
-        frame = pd.DataFrame(list(rows), columns=["account_id", *annotations])
+        frame = values_frame(rows, ["account_id", *annotations])
         return frame.set_index("account_id").reindex(self.ids).astype("float64").fillna(0.0)
 
     def products_used(self, first: dt.date, last: dt.date) -> pd.DataFrame:
@@ -68,7 +69,7 @@ class SqlUsage:
             .values_list("account_id", "metric")
             .distinct()
         )
-        frame = pd.DataFrame(list(rows), columns=["account_id", "metric"])
+        frame = values_frame(rows, ["account_id", "metric"])
         frame["code"] = frame["metric"].str.slice(len(PRODUCT_PREFIX))
         return frame[["account_id", "code"]]
 
