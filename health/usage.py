@@ -43,9 +43,12 @@ class SqlUsage:
         days with a value above 0)."""
         first = min(s[0] for s in spans.values())
         last = max(s[1] for s in spans.values())
+        # Days are counted on `date`, a column of the usage index (as `value` is, in its
+        # INCLUDE): PostgreSQL answers from the index alone, where counting `id` made it
+        # visit the table's row behind every entry (8 s of a 100,000-account preview).
         annotations = {
             name: (
-                Count("id", filter=Q(date__gte=a, date__lte=b, value__gt=0))
+                Count("date", filter=Q(date__gte=a, date__lte=b, value__gt=0))
                 if active
                 else Sum("value", filter=Q(date__gte=a, date__lte=b))
             )

@@ -596,7 +596,8 @@ def _add_usage(frame: pd.DataFrame, day: dt.date, fields: list[str], scoped) -> 
         for w in windows:
             first = day - dt.timedelta(days=w - 1)
             annotations[f"sum_{w}d"] = Sum("value", filter=Q(date__gte=first))
-            annotations[f"active_days_{w}d"] = Count("id", filter=Q(date__gte=first, value__gt=0))
+            # counted on `date`, in the usage index: read from the index alone (health.usage)
+            annotations[f"active_days_{w}d"] = Count("date", filter=Q(date__gte=first, value__gt=0))
         rows = (
             scoped(
                 UsageMetric.objects.filter(
