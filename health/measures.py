@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -49,8 +50,9 @@ class MeasureContext:
     tz: str = "UTC"
     dense: DenseUsage | None = None  # a backfill's preloaded usage; None: SQL per window
 
-    @property
+    @cached_property
     def usage(self):
+        """The chunk's usage reader, one per context: what prefetch read ahead is kept there."""
         if self.dense is not None:
             return self.dense.view(self.ids)
         return SqlUsage(self.ids, self.id_range)
@@ -101,6 +103,8 @@ class Measure:
     phrase: str | tuple[str, str]
     default_window: int | None = None
     default_metric: str | None = None
+    # (day, window) -> (spans, active): the usage windows the measure reads, for prefetch
+    usage: Callable[[dt.date, int], tuple[dict, bool]] | None = None
 
     @property
     def windowed(self) -> bool:
@@ -117,6 +121,13 @@ class Measure:
         if self.takes_metric:
             kwargs["metric"] = metric or self.default_metric
         return self.fn(ctx, **kwargs)
+
+    def usage_read(self, day: dt.date, window: int | None, metric: str):
+        """(metric, spans, active): the usage read compute() will ask for, or None."""
+        if self.usage is None:
+            return None
+        spans, active = self.usage(day, window or self.default_window)
+        return metric or self.default_metric, spans, active
 
     def describe(self, value: float | None, window: int | None = None, metric: str = "") -> str:
         if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -149,9 +160,9 @@ def unit_label(unit: str) -> str:
     return str(UNIT_LABELS.get(unit, unit))
 
 
-def measure(key, label, unit, phrase, default_window=None, default_metric=None):
+def measure(key, label, unit, phrase, default_window=None, default_metric=None, usage=None):
     def register(fn):
-        MEASURES[key] = Measure(key, label, unit, fn, phrase, default_window, default_metric)
+        MEASURES[key] = Measure(key, label, unit, fn, phrase, default_window, default_metric, usage)
         return fn
 
     return register
@@ -166,6 +177,10 @@ def _covered_days(ctx: MeasureContext, first: dt.date, last: dt.date) -> pd.Seri
     return days.clip(lower=0).astype("float64")
 
 
+def _frequency_spans(day: dt.date, window: int) -> tuple[dict, bool]:
+    return {"days": (day - dt.timedelta(days=window - 1), day)}, True
+
+
 @measure(
     "usage_frequency",
     _("Usage frequency"),
@@ -173,10 +188,18 @@ def _covered_days(ctx: MeasureContext, first: dt.date, last: dt.date) -> pd.Seri
     _("active {value:.0f} of the last {window} days ({metric})"),
     default_window=30,
     default_metric="logins",
+    usage=_frequency_spans,
 )
 def usage_frequency(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
-    first = ctx.day - dt.timedelta(days=window - 1)
-    return ctx.usage.windows(metric, {"days": (first, ctx.day)}, active=True)["days"]
+    spans, active = _frequency_spans(ctx.day, window)
+    return ctx.usage.windows(metric, spans, active=active)["days"]
+
+
+def _trend_spans(day: dt.date, window: int) -> tuple[dict, bool]:
+    recent_first = day - dt.timedelta(days=window - 1)
+    base_last = recent_first - dt.timedelta(days=1)
+    base_first = base_last - dt.timedelta(days=USAGE_TREND_BASELINE_DAYS - 1)
+    return {"recent": (recent_first, day), "base": (base_first, base_last)}, False
 
 
 @measure(
@@ -187,21 +210,26 @@ def usage_frequency(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
     _("{metric} {value:+.0f}% in the last {window} days vs the {baseline} days before"),
     default_window=30,
     default_metric="logins",
+    usage=_trend_spans,
 )
 def usage_trend(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
     """Average daily usage of the last `window` days vs the 6 months before, in percent."""
-    recent_first = ctx.day - dt.timedelta(days=window - 1)
-    base_last = recent_first - dt.timedelta(days=1)
-    base_first = base_last - dt.timedelta(days=USAGE_TREND_BASELINE_DAYS - 1)
-    frame = ctx.usage.windows(
-        metric, {"recent": (recent_first, ctx.day), "base": (base_first, base_last)}
-    )
+    spans, _active = _trend_spans(ctx.day, window)
+    (recent_first, _), (base_first, base_last) = spans["recent"], spans["base"]
+    frame = ctx.usage.windows(metric, spans)
     base_days = _covered_days(ctx, base_first, base_last)
     recent_days = _covered_days(ctx, recent_first, ctx.day)
     base_rate = frame["base"] / base_days.where(base_days >= MIN_BASELINE_DAYS)
     recent_rate = frame["recent"] / recent_days.where(recent_days > 0)
     trend = (recent_rate / base_rate.where(base_rate > 0) - 1.0) * 100.0
     return trend.astype("float64")
+
+
+def _volume_spans(day: dt.date, window: int) -> tuple[dict, bool]:
+    recent_first = day - dt.timedelta(days=window - 1)
+    prev_last = recent_first - dt.timedelta(days=1)
+    prev_first = prev_last - dt.timedelta(days=window - 1)
+    return {"recent": (recent_first, day), "prev": (prev_first, prev_last)}, False
 
 
 @measure(
@@ -212,15 +240,13 @@ def usage_trend(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
     _("{metric} {value:+.0f}% in the last {window} days vs the {window} days before"),
     default_window=90,
     default_metric="transacted_volume",
+    usage=_volume_spans,
 )
 def volume_trend(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
     """Volume of the last `window` days vs the `window` days before (90+90 = 6 months)."""
-    recent_first = ctx.day - dt.timedelta(days=window - 1)
-    prev_last = recent_first - dt.timedelta(days=1)
-    prev_first = prev_last - dt.timedelta(days=window - 1)
-    frame = ctx.usage.windows(
-        metric, {"recent": (recent_first, ctx.day), "prev": (prev_first, prev_last)}
-    )
+    spans, _active = _volume_spans(ctx.day, window)
+    prev_first, prev_last = spans["prev"]
+    frame = ctx.usage.windows(metric, spans)
     covered = _covered_days(ctx, prev_first, prev_last)
     prev = frame["prev"].where((covered >= window) & (frame["prev"] > 0))
     return ((frame["recent"] / prev - 1.0) * 100.0).astype("float64")
