@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from django.db.models import Avg, Count, F, Max, Q, Sum
+from django.db.models import Avg, Count, F, Max, Q, QuerySet, Sum
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +30,7 @@ from accounts.models import (
     subscription_held_on,
 )
 from accounts.selectors import customer_on
+from csplatform.db.frames import values_frame
 
 from .usage import DenseUsage, SqlUsage
 
@@ -48,8 +50,9 @@ class MeasureContext:
     tz: str = "UTC"
     dense: DenseUsage | None = None  # a backfill's preloaded usage; None: SQL per window
 
-    @property
+    @cached_property
     def usage(self):
+        """The chunk's usage reader, one per context: what prefetch read ahead is kept there."""
         if self.dense is not None:
             return self.dense.view(self.ids)
         return SqlUsage(self.ids, self.id_range)
@@ -72,9 +75,18 @@ class MeasureContext:
         return qs.filter(account_id__gte=lo, account_id__lte=hi)
 
     def series(self, rows, fill: float | None = None) -> pd.Series:
-        """(account_id, value) rows -> float Series over the chunk's accounts."""
-        data = dict(rows)
-        out = pd.Series(data, dtype="float64").reindex(self.ids)
+        """(account_id, value) rows (a values_list queryset, read by values_frame, or a list)
+        -> float Series over the chunk's accounts; an account with several rows keeps its last
+        (nps_latest orders them by time)."""
+        columns = ["account_id", "value"]
+        if isinstance(rows, QuerySet):
+            frame = values_frame(rows, columns)
+        else:
+            frame = pd.DataFrame(list(rows), columns=columns)
+        frame = frame.drop_duplicates("account_id", keep="last")
+        values = frame["value"].to_numpy(dtype="float64")
+        out = pd.Series(values, index=pd.Index(frame["account_id"]), dtype="float64")
+        out = out.reindex(self.ids)
         if fill is not None:
             out = out.fillna(fill)
         return out.astype("float64")
@@ -91,6 +103,8 @@ class Measure:
     phrase: str | tuple[str, str]
     default_window: int | None = None
     default_metric: str | None = None
+    # (day, window) -> (spans, active): the usage windows the measure reads, for prefetch
+    usage: Callable[[dt.date, int], tuple[dict, bool]] | None = None
 
     @property
     def windowed(self) -> bool:
@@ -107,6 +121,13 @@ class Measure:
         if self.takes_metric:
             kwargs["metric"] = metric or self.default_metric
         return self.fn(ctx, **kwargs)
+
+    def usage_read(self, day: dt.date, window: int | None, metric: str):
+        """(metric, spans, active): the usage read compute() will ask for, or None."""
+        if self.usage is None:
+            return None
+        spans, active = self.usage(day, window or self.default_window)
+        return metric or self.default_metric, spans, active
 
     def describe(self, value: float | None, window: int | None = None, metric: str = "") -> str:
         if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -150,9 +171,9 @@ def metric_label(metric: str) -> str:
     return (metric or "").replace("_", " ")
 
 
-def measure(key, label, unit, phrase, default_window=None, default_metric=None):
+def measure(key, label, unit, phrase, default_window=None, default_metric=None, usage=None):
     def register(fn):
-        MEASURES[key] = Measure(key, label, unit, fn, phrase, default_window, default_metric)
+        MEASURES[key] = Measure(key, label, unit, fn, phrase, default_window, default_metric, usage)
         return fn
 
     return register
@@ -167,6 +188,10 @@ def _covered_days(ctx: MeasureContext, first: dt.date, last: dt.date) -> pd.Seri
     return days.clip(lower=0).astype("float64")
 
 
+def _frequency_spans(day: dt.date, window: int) -> tuple[dict, bool]:
+    return {"days": (day - dt.timedelta(days=window - 1), day)}, True
+
+
 @measure(
     "usage_frequency",
     _("Usage frequency"),
@@ -174,10 +199,18 @@ def _covered_days(ctx: MeasureContext, first: dt.date, last: dt.date) -> pd.Seri
     _("active {value:.0f} of the last {window} days ({metric})"),
     default_window=30,
     default_metric="logins",
+    usage=_frequency_spans,
 )
 def usage_frequency(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
-    first = ctx.day - dt.timedelta(days=window - 1)
-    return ctx.usage.windows(metric, {"days": (first, ctx.day)}, active=True)["days"]
+    spans, active = _frequency_spans(ctx.day, window)
+    return ctx.usage.windows(metric, spans, active=active)["days"]
+
+
+def _trend_spans(day: dt.date, window: int) -> tuple[dict, bool]:
+    recent_first = day - dt.timedelta(days=window - 1)
+    base_last = recent_first - dt.timedelta(days=1)
+    base_first = base_last - dt.timedelta(days=USAGE_TREND_BASELINE_DAYS - 1)
+    return {"recent": (recent_first, day), "base": (base_first, base_last)}, False
 
 
 @measure(
@@ -188,21 +221,26 @@ def usage_frequency(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
     _("{metric} {value:+.0f}% in the last {window} days vs the {baseline} days before"),
     default_window=30,
     default_metric="logins",
+    usage=_trend_spans,
 )
 def usage_trend(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
     """Average daily usage of the last `window` days vs the 6 months before, in percent."""
-    recent_first = ctx.day - dt.timedelta(days=window - 1)
-    base_last = recent_first - dt.timedelta(days=1)
-    base_first = base_last - dt.timedelta(days=USAGE_TREND_BASELINE_DAYS - 1)
-    frame = ctx.usage.windows(
-        metric, {"recent": (recent_first, ctx.day), "base": (base_first, base_last)}
-    )
+    spans, _active = _trend_spans(ctx.day, window)
+    (recent_first, _), (base_first, base_last) = spans["recent"], spans["base"]
+    frame = ctx.usage.windows(metric, spans)
     base_days = _covered_days(ctx, base_first, base_last)
     recent_days = _covered_days(ctx, recent_first, ctx.day)
     base_rate = frame["base"] / base_days.where(base_days >= MIN_BASELINE_DAYS)
     recent_rate = frame["recent"] / recent_days.where(recent_days > 0)
     trend = (recent_rate / base_rate.where(base_rate > 0) - 1.0) * 100.0
     return trend.astype("float64")
+
+
+def _volume_spans(day: dt.date, window: int) -> tuple[dict, bool]:
+    recent_first = day - dt.timedelta(days=window - 1)
+    prev_last = recent_first - dt.timedelta(days=1)
+    prev_first = prev_last - dt.timedelta(days=window - 1)
+    return {"recent": (recent_first, day), "prev": (prev_first, prev_last)}, False
 
 
 @measure(
@@ -213,15 +251,13 @@ def usage_trend(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
     _("{metric} {value:+.0f}% in the last {window} days vs the {window} days before"),
     default_window=90,
     default_metric="transacted_volume",
+    usage=_volume_spans,
 )
 def volume_trend(ctx: MeasureContext, window: int, metric: str) -> pd.Series:
     """Volume of the last `window` days vs the `window` days before (90+90 = 6 months)."""
-    recent_first = ctx.day - dt.timedelta(days=window - 1)
-    prev_last = recent_first - dt.timedelta(days=1)
-    prev_first = prev_last - dt.timedelta(days=window - 1)
-    frame = ctx.usage.windows(
-        metric, {"recent": (recent_first, ctx.day), "prev": (prev_first, prev_last)}
-    )
+    spans, _active = _volume_spans(ctx.day, window)
+    prev_first, prev_last = spans["prev"]
+    frame = ctx.usage.windows(metric, spans)
     covered = _covered_days(ctx, prev_first, prev_last)
     prev = frame["prev"].where((covered >= window) & (frame["prev"] > 0))
     return ((frame["recent"] / prev - 1.0) * 100.0).astype("float64")
@@ -363,9 +399,7 @@ def discount_level(ctx: MeasureContext) -> pd.Series:
         .annotate(weighted=Sum(F("discount_pct") * F("mrr")), mrr=Sum("mrr"))
         .values_list("account_id", "weighted", "mrr")
     )
-    frame = pd.DataFrame(list(rows), columns=["account_id", "weighted", "mrr"]).set_index(
-        "account_id"
-    )
+    frame = values_frame(rows, ["account_id", "weighted", "mrr"]).set_index("account_id")
     frame = frame.astype("float64").reindex(ctx.ids)
     return (frame["weighted"] / frame["mrr"].where(frame["mrr"] > 0)).astype("float64")
 
@@ -403,10 +437,10 @@ def days_since_interaction(ctx: MeasureContext) -> pd.Series:
 )
 def product_adoption(ctx: MeasureContext, window: int) -> pd.Series:
     """Products used in the window (usage metric "product:<code>" > 0) / products held."""
-    held = list(_active_subscriptions(ctx).values_list("account_id", "product__code").distinct())
-    if not held:
+    held = _active_subscriptions(ctx).order_by().values_list("account_id", "product__code")
+    held_df = values_frame(held.distinct(), ["account_id", "code"]).drop_duplicates()
+    if held_df.empty:
         return ctx.series([])
-    held_df = pd.DataFrame(held, columns=["account_id", "code"]).drop_duplicates()
     first = ctx.day - dt.timedelta(days=window - 1)
     used_df = ctx.usage.products_used(first, ctx.day).copy()
     used_df["used"] = 1.0
@@ -430,27 +464,19 @@ def csm_sentiment(ctx: MeasureContext) -> pd.Series:
 def load_accounts(*, first_id: int, last_id: int, day: dt.date) -> pd.DataFrame:
     """The chunk's accounts that were customers on `day` (signed by then, not churned on or
     before it: accounts.selectors.customer_on)."""
+    columns = [
+        "persona_id",
+        "customer_since",
+        "csm_sentiment",
+        "csm_sentiment_expires_on",
+        "health_scored_on",
+    ]
+    # No ORDER BY (the frame is sorted by id here; the accounts' default order is by name).
     rows = (
         Account.objects.filter(pk__gte=first_id, pk__lte=last_id)
         .filter(customer_on(day))
-        .values_list(
-            "pk",
-            "persona_id",
-            "customer_since",
-            "csm_sentiment",
-            "csm_sentiment_expires_on",
-            "health_scored_on",
-        )
+        .order_by()
+        .values_list("pk", *columns)
     )
-    frame = pd.DataFrame(
-        list(rows),
-        columns=[
-            "account_id",
-            "persona_id",
-            "customer_since",
-            "csm_sentiment",
-            "csm_sentiment_expires_on",
-            "health_scored_on",
-        ],
-    )
+    frame = values_frame(rows, ["account_id", *columns])
     return frame.set_index("account_id").sort_index()

@@ -22,6 +22,7 @@ from accounts.models import Account, Invoice, Subscription, SurveyResponse, Usag
 from accounts.personas import ACCOUNT_FIELDS
 from accounts.selectors import customer_on
 from conditions import Comparison, ConditionError, Field, FieldType, Phrase, parse
+from csplatform.db.frames import values_frame
 from health.measures import MEASURES, unit_label
 from health.models import HealthScore
 
@@ -429,8 +430,10 @@ def load_frame(
         "persona_id",
         *(col for col, readers in FRAME_ACCOUNT_COLUMNS.items() if fields.intersection(readers)),
     ]
-    accounts = scoped(Account.objects.filter(customer_on(day)), key="pk")
-    frame = pd.DataFrame(list(accounts.values_list(*base_cols)), columns=base_cols)
+    # No ORDER BY in the frame's queries (the frame is sorted by account id here; the model's
+    # default order by name made PostgreSQL walk the name index), rows read by values_frame.
+    accounts = scoped(Account.objects.filter(customer_on(day)), key="pk").order_by()
+    frame = values_frame(accounts.values_list(*base_cols), base_cols)
     frame = frame.rename(columns={"pk": "account_id"}).set_index("account_id").sort_index()
     if frame.empty:
         return frame
@@ -447,9 +450,10 @@ def load_frame(
         held = (
             scoped(Subscription.objects.filter(start_date__lte=day))
             .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+            .order_by()
             .values_list("account_id", "product__code")
         )
-        held_df = pd.DataFrame(list(held), columns=["account_id", "code"])
+        held_df = values_frame(held, ["account_id", "code"])
         held_df = held_df.drop_duplicates().sort_values(["account_id", "code"])
         # "|a|b|" per account: a grouped sum concatenates the strings without a Python
         # function per account.
@@ -479,9 +483,7 @@ def load_frame(
             .annotate(first_due=Min("due_on"), n=Count("id"))
             .values_list("account_id", "first_due", "n")
         )
-        inv = pd.DataFrame(list(rows), columns=["account_id", "first_due", "n"]).set_index(
-            "account_id"
-        )
+        inv = values_frame(rows, ["account_id", "first_due", "n"]).set_index("account_id")
         inv = inv.reindex(frame.index)
         frame["overdue_invoice_max_days"] = (
             (ts_day - _date_col(inv["first_due"])).dt.days.astype("float64").fillna(0.0)
@@ -554,20 +556,26 @@ def _add_health(frame: pd.DataFrame, day: dt.date, fields: set[str], scoped) -> 
     columns = ["account_id", "score", "colour", *extracted]
     rows = (
         scoped(HealthScore.objects.filter(date=day))
+        .order_by()
         .annotate(**{f"x{i}": expr for i, expr in enumerate(extracted.values())})
         .values_list("account_id", "score", "colour", *[f"x{i}" for i in range(len(extracted))])
     )
-    scores = pd.DataFrame(list(rows), columns=columns).set_index("account_id").reindex(frame.index)
+    scores = values_frame(rows, columns).set_index("account_id").reindex(frame.index)
     frame["health_score"] = scores["score"].astype("float64")
     frame["health_colour"] = scores["colour"].fillna("none")
     for lag in (7, 30, 90):
         name = f"score_change_{lag}d"
         if name not in fields:
             continue
-        past = scoped(HealthScore.objects.filter(date=day - dt.timedelta(days=lag))).values_list(
-            "account_id", "score"
+        past = (
+            scoped(HealthScore.objects.filter(date=day - dt.timedelta(days=lag)))
+            .order_by()
+            .values_list("account_id", "score")
         )
-        prev = pd.Series(dict(past), dtype="float64").reindex(frame.index)
+        past_df = values_frame(past, ["account_id", "score"])
+        prev = pd.Series(
+            past_df["score"].to_numpy(dtype="float64"), index=past_df["account_id"]
+        ).reindex(frame.index)
         frame[name] = frame["health_score"] - prev
     for name in wanted:
         frame[name] = (
@@ -588,7 +596,8 @@ def _add_usage(frame: pd.DataFrame, day: dt.date, fields: list[str], scoped) -> 
         for w in windows:
             first = day - dt.timedelta(days=w - 1)
             annotations[f"sum_{w}d"] = Sum("value", filter=Q(date__gte=first))
-            annotations[f"active_days_{w}d"] = Count("id", filter=Q(date__gte=first, value__gt=0))
+            # counted on `date`, in the usage index: read from the index alone (health.usage)
+            annotations[f"active_days_{w}d"] = Count("date", filter=Q(date__gte=first, value__gt=0))
         rows = (
             scoped(
                 UsageMetric.objects.filter(

@@ -24,6 +24,7 @@ from django.db.models.expressions import Window
 from django.db.models.functions import Coalesce, RowNumber
 
 from accounts.models import Account, Subscription
+from csplatform.db.frames import values_frame
 from health.models import HealthScore
 from orgs.models import User
 from playbooks.models import Playbook, PlaybookKind, PlaybookStatus
@@ -59,32 +60,34 @@ def accounts_cooling_down(*, triggers: list[Trigger], day: dt.date) -> dict[int,
     """Per trigger, the accounts in cool-down: a playbook or alert the trigger created is
     still open, or it fired within its cool-down days (before `day`)."""
     ids = [t.pk for t in triggers]
-    open_pairs = pd.DataFrame(
-        list(
-            Firing.objects.filter(trigger_id__in=ids)
-            .filter(Q(playbook__status=PlaybookStatus.OPEN) | Q(alert__status=AlertStatus.PENDING))
-            .values_list("trigger_id", "account_id")
-        ),
-        columns=["trigger_id", "account_id"],
+    # The open playbooks and pending alerts as sets the firings are looked up in (semi-joins),
+    # not outer joins of every firing of the trigger to every playbook: at 100,000 accounts
+    # the joins hashed the whole playbook table (0.46 s); these read the open ones by index.
+    open_pairs = values_frame(
+        Firing.objects.filter(trigger_id__in=ids)
+        .filter(
+            Q(playbook_id__in=Playbook.objects.filter(status=PlaybookStatus.OPEN).values("pk"))
+            | Q(pk__in=Alert.objects.filter(status=AlertStatus.PENDING).values("firing_id"))
+        )
+        .order_by()
+        .values_list("trigger_id", "account_id"),
+        ["trigger_id", "account_id"],
     )
     # A cool-down reaching before year 1 (any positive number is valid) means since ever.
     longest = min(max((t.cooldown_days for t in triggers), default=0), (day - dt.date.min).days)
     # a firing that waits in the cap's queue (or was dropped from it, or expired in it)
     # reached nobody: it does not cool the trigger down; the night checks whether it still
     # matches instead
-    recent = pd.DataFrame(
-        list(
-            Firing.objects.filter(
-                trigger_id__in=ids,
-                fired_on__gte=day - dt.timedelta(days=longest),
-                fired_on__lt=day,
-            )
-            .exclude(queue_state__in=[FiringQueue.QUEUED, FiringQueue.DROPPED, FiringQueue.EXPIRED])
-            .values_list("trigger_id", "account_id", "fired_on")
+    recent = values_frame(
+        Firing.objects.filter(
+            trigger_id__in=ids if longest else [],
+            fired_on__gte=day - dt.timedelta(days=longest),
+            fired_on__lt=day,
         )
-        if longest
-        else [],
-        columns=["trigger_id", "account_id", "fired_on"],
+        .exclude(queue_state__in=[FiringQueue.QUEUED, FiringQueue.DROPPED, FiringQueue.EXPIRED])
+        .order_by()
+        .values_list("trigger_id", "account_id", "fired_on"),
+        ["trigger_id", "account_id", "fired_on"],
     )
     if not recent.empty:
         cooldown = recent["trigger_id"].map({t.pk: t.cooldown_days for t in triggers})

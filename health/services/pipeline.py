@@ -148,6 +148,8 @@ def score_inputs(
     ctx = MeasureContext(day=day, accounts=accounts, tz=tz, dense=dense)
     used = [specs[m] for m in model_of.unique()]
     needed = {ind.key: ind for spec in [*used, *extra] for ind in spec.indicators}
+    reads = [MEASURES[i.measure].usage_read(day, i.window, i.metric) for i in needed.values()]
+    ctx.usage.prefetch([read for read in reads if read is not None])
     raw = pd.DataFrame(
         {
             key: MEASURES[ind.measure].compute(ctx, ind.window, ind.metric)

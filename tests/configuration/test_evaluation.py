@@ -75,6 +75,43 @@ def test_the_dry_run_writes_nothing_and_holds_back_what_is_cooling_down(world, o
     assert sorted(run.accounts["name"]) == ["Delta", "Echo"]
 
 
+def test_the_dry_run_shows_each_firing_accounts_name_owner_and_mrr(world, org, csm, monkeypatch):
+    """The retention trigger fires on Charlie, Delta and Echo (3 of the 5 accounts): owned by
+    the CSM, MRR 1,000 each (one Core subscription of 1,000). The condition's frame does not
+    carry these columns: they are read for the firing accounts by id, or for the whole frame
+    when the firing accounts are many (3 in 5 is more than one in MANY_FIRE_SHARE = 4; with a
+    share of 1 they are read by id): both read the same."""
+    from configuration import evaluation
+
+    expected = {n: (csm.pk, 1000.0) for n in ("Charlie", "Delta", "Echo")}
+    with org_context(org):
+        trigger = Trigger.objects.get(pk=world["triggers"]["retention"].pk)
+        whole = trigger_dry_run(trigger=trigger, day=DAY)
+        monkeypatch.setattr(evaluation, "MANY_FIRE_SHARE", 1)
+        by_id = trigger_dry_run(trigger=trigger, day=DAY)
+    for run in (whole, by_id):
+        shown = {r["name"]: (int(r["owner_id"]), r["mrr"]) for r in run.accounts.to_dict("records")}
+        assert shown == expected
+        assert run.accounts["health_score"].to_dict() == {
+            world["accounts"][k].pk: v for k, v in (("c", 43.0), ("d", 60.0), ("e", 80.0))
+        }
+    assert list(whole.accounts.index) == list(by_id.accounts.index)
+
+
+def test_accounts_shown_reads_only_the_organizations_accounts(world, org, other_org):
+    """Asked for Alfa, an account of another organization and Bravo, in that order: Alfa and
+    Bravo are read; the other organization's row stays empty."""
+    from configuration.selectors import accounts_shown
+
+    theirs = f.AccountFactory(organization=other_org, name="Theirs")
+    a, b = world["accounts"]["a"], world["accounts"]["b"]
+    with org_context(org):
+        shown = accounts_shown(ids=[a.pk, theirs.pk, b.pk])
+    assert list(shown.index) == [a.pk, theirs.pk, b.pk]
+    assert shown.loc[a.pk, "name"] == "Alfa" and shown.loc[b.pk, "name"] == "Bravo"
+    assert shown.loc[theirs.pk].isna().all()
+
+
 def test_apply_cooldown_by_hand():
     """Weekly days 1, 8, 15, 22 (as Jan 2024). Account 1 holds every week, account 2 on
     weeks 1 and 22. Cool-down 14 days: account 1 fires on the 1st, is held on the 8th (7

@@ -110,3 +110,29 @@ def test_counts_read_as_words(key, value, text):
     from health.measures import MEASURES
 
     assert MEASURES[key].describe(value) == text
+
+
+def test_prefetched_usage_reads_each_metric_once_with_the_same_values(
+    org, in_org, django_assert_num_queries
+):
+    """Usage frequency (active days of logins over 30 days) and usage trend (logins over the
+    30 days and the 180 before) read ahead together: one query on the logins, and the
+    measures then give their hand-computed values for X (10 active days; +66.7%, as in
+    EXPECTED_X) without another query. A window nobody read ahead (5 days) is still read
+    (one query): 0 active days."""
+    org.timezone = "UTC"
+    org.save(update_fields=["timezone"])
+    x, y, _ = measures_world(org)
+    accounts = load_accounts(first_id=min(x.pk, y.pk), last_id=max(x.pk, y.pk), day=DAY)
+    context = MeasureContext(day=DAY, accounts=accounts, tz="UTC")
+    keys = ("usage_frequency", "usage_trend")
+    reads = [MEASURES[k].usage_read(DAY, None, "") for k in keys]
+    assert [r[0] for r in reads] == ["logins", "logins"]
+    with django_assert_num_queries(1):
+        context.usage.prefetch(reads)
+    with django_assert_num_queries(0):
+        got = {k: MEASURES[k].compute(context, None, "")[x.pk] for k in keys}
+    assert got["usage_frequency"] == EXPECTED_X["usage_frequency"]
+    assert got["usage_trend"] == pytest.approx(EXPECTED_X["usage_trend"], rel=1e-9)
+    with django_assert_num_queries(1):
+        assert MEASURES["usage_frequency"].compute(context, 5, "")[x.pk] == 0

@@ -116,6 +116,31 @@ def test_cooldown_while_open_and_within_days(org, world, csm):
     }
 
 
+def test_open_playbooks_and_pending_alerts_hold_back_past_the_cooldown_days(org, world, csm):
+    """The night of DAY fires the expansion trigger on Alfa (a playbook) and the retention
+    trigger on Charlie, Delta and Echo (alerts). Moved 100 days back, past both 30-day
+    cool-downs, the firings still hold their accounts back while the playbook is open and the
+    alerts pending, each for its own trigger only. Alfa's playbook closed and Charlie's alert
+    dismissed: only Delta and Echo are held (retention); expansion holds nobody back."""
+    from triggers import selectors
+
+    services.triggers_evaluate(org=org, day=DAY)
+    Firing.objects.update(fired_on=DAY - dt.timedelta(days=100))
+    acc, t = world["accounts"], world["triggers"]
+    name = {a.pk: a.name for a in acc.values()}
+
+    def held():
+        blocked = selectors.accounts_cooling_down(triggers=list(t.values()), day=DAY)
+        return {k: {name[i] for i in blocked.get(t[k].pk, [])} for k in t}
+
+    assert held() == {"expansion": {"Alfa"}, "retention": {"Charlie", "Delta", "Echo"}}
+    playbook = Playbook.objects.get(account=acc["a"])
+    pb.playbook_close(playbook_id=playbook.pk, user=csm, outcome="no_opportunity", today=DAY)
+    alert = Alert.objects.get(account=acc["c"])
+    services.alert_dismiss(alert_id=alert.pk, user=csm, reason="Talked to them, fine")
+    assert held() == {"expansion": set(), "retention": {"Delta", "Echo"}}
+
+
 def test_alert_confirm_creates_the_playbook_and_dismiss_needs_a_reason(org, world, csm):
     services.triggers_evaluate(org=org, day=DAY)
     acc = world["accounts"]
