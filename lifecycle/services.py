@@ -350,7 +350,7 @@ def purchase_goal_record(*, account: Account, text: str, acting_user: User) -> P
 def journey_triggers_create(*, org: Organization, acting_user: User | None = None) -> int:
     """The two journey triggers, where missing: "Entered renewal" (a renewal playbook the day
     an account enters the stage) and "Not activated in time" (a retention alert for an account
-    still not activated N days after its first subscription, N from the settings). Returns
+    still not activated N to N + 30 days after its first subscription, N from the settings). Returns
     how many were created."""
     settings = lifecycle_settings_of(org)
     n = settings.activation_due_days
@@ -405,7 +405,13 @@ def journey_triggers_create(*, org: Organization, acting_user: User | None = Non
                     condition={
                         "all": [
                             {"field": "activated", "op": "=", "value": False},
-                            {"field": "days_since_first_subscription", "op": ">=", "value": n},
+                            # in the month after the day it was due: an account that
+                            # signed years ago is not a new customer failing to start
+                            {
+                                "field": "days_since_first_subscription",
+                                "op": "between",
+                                "value": [n, n + 30],
+                            },
                         ]
                     },
                     schedule=Schedule.NIGHTLY,

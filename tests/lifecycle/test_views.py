@@ -177,7 +177,11 @@ def test_an_admin_creates_the_journey_triggers_once(client, org, org_admin):
             {
                 "all": [
                     {"field": "activated", "op": "=", "value": False},
-                    {"field": "days_since_first_subscription", "op": ">=", "value": 45},
+                    {
+                        "field": "days_since_first_subscription",
+                        "op": "between",
+                        "value": [45, 75],
+                    },
                 ]
             },
         ),
