@@ -26,13 +26,13 @@ def world(org, csm, in_org):
     within 90 days, activation = logins on 10 of 30 days and a product used, due by day 45:
     the alert is for accounts not activated 45 to 75 days after their first subscription):
 
-    | account  | first subscription | renewal     | usage               | expected            |
-    | Renews   | 2022-01-01         | 2024-08-01  | none                | enters renewal (47 days): renewal playbook; never activated, but 896 days > 75: no alert |
-    | Far      | 2022-01-01         | 2025-01-01  | none                | ongoing (activated long ago): nothing |
-    | Late     | 2024-04-20 (56 d)  | 2025-04-20  | none                | not activated at day 56 >= 45: alert |
-    | Early    | 2024-05-16 (30 d)  | 2025-05-16  | none                | day 30 < 45: nothing  (and onboarding: 30 is not < 30, so adoption) |
-    | Active   | 2024-04-20 (56 d)  | 2025-04-20  | 12 login days + product | activated tonight: no alert |
-
+    - Renews (first subscription 2022-01-01, renewal 2024-08-01, 47 days away): enters
+      renewal -> "Entered renewal" opens its playbook; never activated, but 896 days > 75:
+      no alert
+    - Far (2022-01-01, renewal 2025-01-01, activated 2022-03-01): ongoing, nothing
+    - Late (2024-04-20, 56 days, no usage): not activated at day 56, within 45-75: alert
+    - Early (2024-05-16, 30 days): day 30 < 45, nothing (30 is not < 30: adoption)
+    - Active (2024-04-20, 12 login days and a product): activated tonight, no alert
     Far has activated_on 2022-03-01. So: 1 renewal playbook (Renews), 1 alert (Late)."""
     simple_model(org)
     rows = {
