@@ -317,7 +317,7 @@ def _build_catalogue() -> dict[str, Field]:
         "activated",
         FieldType.BOOL,
         gettext_noop("Activated"),
-        phrase=Phrase(_("Activated: %(value)s")),
+        phrase=Phrase(_("Activated"), down=_("Not activated yet")),
     )
     add(
         "stage_entered_today",
