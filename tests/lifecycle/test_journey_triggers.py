@@ -108,3 +108,22 @@ def test_a_rerun_night_fires_nothing_twice(org, world):
     nightly_run_inline(org=org, day=NIGHT)
     assert (Firing.objects.count(), Alert.objects.count(), Playbook.objects.count()) == counts
     assert counts == (2, 1, 1)
+
+
+def test_the_queued_chain_moves_the_stages_when_it_plans_the_trigger_run(org, world):
+    """The Celery path: trigger_run_start (what triggers.run_nightly runs once the day's
+    scoring is DONE) brings the stages up to date in the transaction that plans the run,
+    before any chunk evaluates a trigger; a second start of the same night does nothing."""
+    from accounts.models import LifecycleChange
+    from health.services import health_score_day
+    from triggers.services import trigger_run_start
+
+    assert health_score_day(org=org, day=NIGHT).state == "done"
+    assert trigger_run_start(org_id=org.pk, day=NIGHT) == 1
+    assert Account.objects.get(name="Renews").lifecycle_stage == "renewal"
+    moved = LifecycleChange.objects.count()
+    # Renews to renewal, Late and Early to adoption; Far and Active (activated tonight) were
+    # ongoing, as the factory makes them, and stay
+    assert moved == 3
+    assert trigger_run_start(org_id=org.pk, day=NIGHT) == 0
+    assert LifecycleChange.objects.count() == moved
