@@ -227,25 +227,13 @@ def onboarding_templates_ensure(*, org: Organization) -> dict[int | None, Playbo
             template = existing.get((persona_id, name))
             if template is None:
                 steps = steps or _step_specs(settings)
-                template = PlaybookTemplate.objects.create(
-                    organization=org,
-                    name=name,
-                    kind=PlaybookKind.ONBOARDING,
+                template = _template(
+                    org,
+                    name,
+                    PlaybookKind.ONBOARDING,
+                    steps,
                     persona_id=persona_id,
                     description=gettext("Opened when an account enters onboarding."),
-                )
-                TemplateStep.objects.bulk_create(
-                    [
-                        TemplateStep(
-                            organization=org,
-                            template=template,
-                            order=i,
-                            title=title,
-                            instructions=text,
-                            due_offset_days=days,
-                        )
-                        for i, (title, text, days) in enumerate(steps, 1)
-                    ]
                 )
                 template = PlaybookTemplate.objects.prefetch_related("steps").get(pk=template.pk)
             out[persona_id] = template
@@ -425,8 +413,13 @@ def journey_triggers_create(*, org: Organization, acting_user: User | None = Non
     return made
 
 
-def _template(org, name: str, kind: str, steps) -> PlaybookTemplate:
-    template = PlaybookTemplate.objects.create(organization=org, name=name, kind=kind)
+def _template(
+    org, name: str, kind: str, steps, *, persona_id: int | None = None, description: str = ""
+) -> PlaybookTemplate:
+    """A template and its steps ((title, instructions, due offset days), done by the owner)."""
+    template = PlaybookTemplate.objects.create(
+        organization=org, name=name, kind=kind, persona_id=persona_id, description=description
+    )
     TemplateStep.objects.bulk_create(
         [
             TemplateStep(
