@@ -28,9 +28,7 @@ from orgs.web import is_fragment_request
 from triggers.fields import TRIGGER_FIELDS
 from triggers.models import Trigger
 
-from . import selectors
-from .builder import ConditionBuilder
-from .views import _builder_post, _is_admin, admins_only, configure
+from .views import _builder, _builder_post, _is_admin, admins_only, configure
 
 RULE_TITLES = {
     "onboarding": gettext_lazy("Onboarding"),
@@ -40,14 +38,8 @@ RULE_TITLES = {
 }
 
 
-def _builder(request, *, tree=None, bound=False):
-    return ConditionBuilder(
-        catalogue=TRIGGER_FIELDS,
-        data=request.POST if bound else None,
-        tree=tree,
-        choices=selectors.builder_choices(),
-        currency=request.organization.currency,
-    )
+def _rule_builder(request, *, tree=None, bound=False):
+    return _builder(request, catalogue=TRIGGER_FIELDS, tree=tree, bound=bound)
 
 
 @configure
@@ -75,7 +67,7 @@ def lifecycle(request: HttpRequest) -> HttpResponse:
         {
             "key": key,
             "title": RULE_TITLES[key],
-            "sentence": _builder(request, tree=trees[key]).sentence,
+            "sentence": _rule_builder(request, tree=trees[key]).sentence,
             "custom": bool(stored.get(key)),
         }
         for key in lc_rules.RULE_KEYS
@@ -118,7 +110,7 @@ def lifecycle_rule(request: HttpRequest, rule: str) -> HttpResponse:
             )
             messages.success(request, _("The rule is the default again."))
             return redirect("configuration:lifecycle")
-        builder = _builder(request, bound=True)
+        builder = _rule_builder(request, bound=True)
         context["builder"] = builder
         if _builder_post(request):
             if not builder.structural:
@@ -140,7 +132,7 @@ def lifecycle_rule(request: HttpRequest, rule: str) -> HttpResponse:
                 messages.success(request, _("Saved: the next night moves the stages by it."))
                 return redirect("configuration:lifecycle")
         return render(request, "configuration/lifecycle_rule.html", context, status=422)
-    context["builder"] = _builder(request, tree=lc_rules.effective_trees(settings)[rule])
+    context["builder"] = _rule_builder(request, tree=lc_rules.effective_trees(settings)[rule])
     return render(request, "configuration/lifecycle_rule.html", context)
 
 
