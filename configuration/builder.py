@@ -104,6 +104,7 @@ GROUPS: tuple[tuple[str, Promise], ...] = (
     ("usage", _("Usage")),
     ("billing", _("Billing")),
     ("renewal", _("Renewal and tenure")),
+    ("journey", _("Lifecycle and activation")),
 )
 _GROUP_OF = {
     "mrr": "billing",
@@ -117,6 +118,11 @@ _GROUP_OF = {
     "health_colour": "health",
     "csm_sentiment": "health",
     "days_since_promoter_answer": "health",
+    "days_since_first_subscription": "journey",
+    "activated": "journey",
+    "stage_entered_today": "journey",
+    "days_in_stage": "journey",
+    "products_used_30d": "journey",
 }
 
 

@@ -3,7 +3,7 @@ and playbook templates."""
 
 from django.urls import path
 
-from . import health_views, version_views, views
+from . import health_views, lifecycle_views, version_views, views
 from .members import views as members
 from .playbook_templates import views as templates
 from .surveys import views as surveys
@@ -34,6 +34,9 @@ urlpatterns = [
     path("personas/new/", views.persona_new, name="persona_new"),
     path("personas/<int:pk>/", views.persona_edit, name="persona"),
     path("alert-volume/", views.caps, name="caps"),
+    path("lifecycle/", lifecycle_views.lifecycle, name="lifecycle"),
+    path("lifecycle/triggers/", lifecycle_views.lifecycle_triggers, name="lifecycle_triggers"),
+    path("lifecycle/<slug:rule>/", lifecycle_views.lifecycle_rule, name="lifecycle_rule"),
     path("personas/<int:pk>/history/", version_views.persona_history, name="persona_history"),
     path(
         "personas/<int:pk>/versions/<int:version>/restore/",

@@ -53,6 +53,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     path("accounts/", include("accounts.urls")),
     path("health/", include("health.urls")),
+    path("journey/", include("lifecycle.urls")),
     path("playbooks/", include("playbooks.urls")),
     path("work/", include("workspace.urls")),
     path("alerts/", include("triggers.urls")),

@@ -108,6 +108,20 @@ def median_from_counts(counts: Iterable[tuple[float, int]]) -> float | None:
     return sum(found) / len(found)
 
 
+def activation_summary(rows: Iterable[tuple[dt.date, dt.date | None]]) -> dict:
+    """Of accounts given as (first subscription start, activation date or None): how many
+    started, how many are activated, that share in %, and the median days from the start to
+    the activation among the activated."""
+    rows = list(rows)
+    days = [(activated - start).days for start, activated in rows if activated is not None]
+    return {
+        "started": len(rows),
+        "activated": len(days),
+        "activated_pct": pct(len(days), len(rows)),
+        "median_days": median_from_counts((d, 1) for d in days),
+    }
+
+
 # -- triggers -----------------------------------------------------------------------------
 
 # What "converted" means for each kind of playbook: the outcome a trigger of that kind is for.

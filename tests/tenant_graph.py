@@ -21,6 +21,7 @@ from health.models import (
     HealthScore,
     Indicator,
 )
+from lifecycle.models import LifecycleSettings, PurchaseGoal
 from orgs.models import Membership, Role
 from orgs.tenancy import TenantModel
 from playbooks.models import (
@@ -255,6 +256,14 @@ def build(org, prefix: str) -> dict:
             organization=org, trigger=trigger, is_active=False, created_by=admin
         ),
     }
+    rows[LifecycleSettings] = LifecycleSettings.all_objects.create(organization=org)
+    rows[PurchaseGoal] = PurchaseGoal.all_objects.create(
+        organization=org,
+        account=account,
+        text=f"{prefix} goal",
+        recorded_by=csm,
+        recorded_on=dt.date(2024, 6, 1),
+    )
     settings = ReportSettings.all_objects.create(organization=org)
     day = dt.date(2024, 6, 1)
     rows.update(

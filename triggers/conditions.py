@@ -193,6 +193,9 @@ def _said(fld: Field, phrase: Phrase, value, params: dict) -> tuple[object, dict
         params["value"] = _fmt(number)
         params["count"] = round(abs(number)) if math.isfinite(number) else 0
     else:
+        # a yes/no field's phrase may say the "no" in words of its own (`down`)
+        if fld.type is FieldType.BOOL and not value and phrase.down is not None:
+            template = phrase.down
         params["value"] = _fmt_value(value)
         params["count"] = 1
     return template, params

@@ -18,7 +18,15 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Account, Invoice, Subscription, SurveyResponse, UsageMetric
+from accounts.models import (
+    Account,
+    Invoice,
+    LifecycleChange,
+    LifecycleStage,
+    Subscription,
+    SurveyResponse,
+    UsageMetric,
+)
 from accounts.personas import ACCOUNT_FIELDS
 from accounts.selectors import customer_on
 from conditions import Comparison, ConditionError, Field, FieldType, Phrase, parse
@@ -293,6 +301,49 @@ def _build_catalogue() -> dict[str, Field]:
             missing=_("No promoter answer"),
         ),
     )
+    # The journey (lifecycle/ moves the stages and sets activated_on before the triggers
+    # run): "entered renewal" and "not activated at day 45" are ordinary conditions.
+    add(
+        "days_since_first_subscription",
+        FieldType.NUMBER,
+        gettext_noop("Days since the first subscription"),
+        phrase=Phrase(
+            ngettext_lazy(
+                "First subscribed %(value)s day ago", "First subscribed %(value)s days ago", "count"
+            ),
+            missing=_("No subscription yet"),
+        ),
+    )
+    add(
+        "activated",
+        FieldType.BOOL,
+        gettext_noop("Activated"),
+        phrase=Phrase(_("Activated"), down=_("Not activated yet")),
+    )
+    add(
+        "stage_entered_today",
+        FieldType.CHOICE,
+        gettext_noop("Lifecycle stage entered today"),
+        choices=(*LifecycleStage.values, "none"),
+        phrase=Phrase(_("Entered the %(value)s stage today"), missing=_("No stage change today")),
+    )
+    add(
+        "days_in_stage",
+        FieldType.NUMBER,
+        gettext_noop("Days in the lifecycle stage"),
+        phrase=Phrase(
+            ngettext_lazy(
+                "In this stage for %(value)s day", "In this stage for %(value)s days", "count"
+            ),
+            missing=_("No stage change recorded"),
+        ),
+    )
+    add(
+        "products_used_30d",
+        FieldType.NUMBER,
+        gettext_noop("Products used over 30 days"),
+        phrase=Phrase(_("Used %(value)s products over the last 30 days")),
+    )
     for key, measure in MEASURES.items():
         window = (("window", measure.default_window),) if measure.default_window else ()
         no_data = _("No data for %(measure)s")
@@ -398,7 +449,13 @@ FRAME_ACCOUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "renewal_date": ("renewal_date", "days_to_renewal"),
     "csm_sentiment": ("csm_sentiment",),
     "csm_sentiment_expires_on": ("csm_sentiment",),
+    "activated_on": ("activated",),
 }
+
+# The journey's fields (lifecycle/), read from subscriptions and the stage changes.
+LIFECYCLE_FIELDS = frozenset(
+    {"days_since_first_subscription", "stage_entered_today", "days_in_stage", "products_used_30d"}
+)
 
 
 def load_frame(
@@ -509,12 +566,70 @@ def load_frame(
     usage_fields = sorted(f for f in fields if f.startswith("usage."))
     if usage_fields:
         _add_usage(frame, day, usage_fields, scoped)
+    if "activated" in fields:
+        activated_on = _date_col(frame["activated_on"])
+        frame["activated"] = activated_on.notna() & (activated_on <= ts_day)
+    if fields & LIFECYCLE_FIELDS:
+        _add_lifecycle(frame, day, fields, scoped)
     return frame
 
 
 def _day_after_start(day: dt.date) -> dt.datetime:
     """The first instant after `day` in the current (the organization's) time zone."""
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+
+
+def _add_lifecycle(frame: pd.DataFrame, day: dt.date, fields: set[str], scoped) -> None:
+    """Days since the first subscription started, the stage entered on `day` ("none"), days
+    since the last stage change (missing before the first), products used over 30 days
+    (distinct "product:<code>" usage metrics above 0): one aggregate query each."""
+    ts_day = pd.Timestamp(day)
+    if "days_since_first_subscription" in fields:
+        rows = (
+            scoped(Subscription.objects.filter(start_date__lte=day))
+            .values("account_id")
+            .annotate(first=Min("start_date"))
+            .values_list("account_id", "first")
+        )
+        first = pd.Series(dict(rows), dtype="object").reindex(frame.index)
+        frame["days_since_first_subscription"] = (ts_day - _date_col(first)).dt.days.astype(
+            "float64"
+        )
+    if fields & {"stage_entered_today", "days_in_stage"}:
+        changes = scoped(LifecycleChange.objects.filter(changed_on__lte=day))
+        if "stage_entered_today" in fields:
+            today_rows = changes.filter(changed_on=day).order_by("account_id", "id")
+            entered = pd.DataFrame(
+                list(today_rows.values_list("account_id", "to_stage")),
+                columns=["account_id", "to_stage"],
+            ).drop_duplicates("account_id", keep="last")
+            frame["stage_entered_today"] = (
+                entered.set_index("account_id")["to_stage"].reindex(frame.index).fillna("none")
+            )
+        if "days_in_stage" in fields:
+            last = dict(
+                changes.values("account_id")
+                .annotate(last=Max("changed_on"))
+                .values_list("account_id", "last")
+            )
+            since = pd.Series(last, dtype="object").reindex(frame.index)
+            frame["days_in_stage"] = (ts_day - _date_col(since)).dt.days.astype("float64")
+    if "products_used_30d" in fields:
+        rows = (
+            scoped(
+                UsageMetric.objects.filter(
+                    metric__startswith="product:",
+                    value__gt=0,
+                    date__gte=day - dt.timedelta(days=29),
+                    date__lte=day,
+                )
+            )
+            .values("account_id")
+            .annotate(n=Count("metric", distinct=True))
+            .values_list("account_id", "n")
+        )
+        used = pd.Series(dict(rows), dtype="float64").reindex(frame.index)
+        frame["products_used_30d"] = used.fillna(0.0)
 
 
 def _indicator_keys(measure: str) -> list[str]:

@@ -14,7 +14,15 @@ from django.db.models.functions import Lag
 from django.urls import reverse
 from django.utils.translation import gettext, ngettext
 
-from accounts.models import Account, Interaction, Invoice, SurveyResponse, Ticket
+from accounts.models import (
+    Account,
+    Interaction,
+    Invoice,
+    LifecycleChange,
+    LifecycleStage,
+    SurveyResponse,
+    Ticket,
+)
 from conditions.phrases import evidence_sentences
 from health.models import Colour, HealthScore
 from orgs.formatting import format_date
@@ -416,6 +424,38 @@ class _HealthColours(_Source):
         )
 
 
+class _StageChanges(_Source):
+    """The account's moves between lifecycle stages (accounts.LifecycleChange: the nightly
+    stage rules of lifecycle/, a person, an import)."""
+
+    rank, field, is_date = 9, "changed_on", True
+
+    def queryset(self, account, today):
+        return LifecycleChange.objects.filter(account=account)
+
+    def event(self, row, ts):
+        labels = dict(LifecycleStage.choices)
+        to = labels.get(row.to_stage, row.to_stage)
+        if row.from_stage:
+            detail = gettext("From %(before)s") % {
+                "before": labels.get(row.from_stage, row.from_stage)
+            }
+        else:
+            detail = ""
+        return TimelineEvent(
+            ts,
+            self.rank,
+            row.pk,
+            "stage",
+            "➜",
+            gettext("Entered the %(stage)s stage") % {"stage": to},
+            detail=detail,
+            badge=to,
+            badge_kind=f"stage-{row.to_stage}",
+            date_only=True,
+        )
+
+
 TIMELINE_SOURCES: tuple[_Source, ...] = (
     _Interactions(),
     _TicketsOpened(),
@@ -426,6 +466,7 @@ TIMELINE_SOURCES: tuple[_Source, ...] = (
     _PlaybooksOpened(),
     _PlaybooksClosed(),
     _HealthColours(),
+    _StageChanges(),
 )
 
 

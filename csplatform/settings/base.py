@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "playbooks",
     "triggers",
     "surveys",
+    "lifecycle",
     "workspace",
     "reports",
     "api",

@@ -34,6 +34,7 @@ from ..periods import add_months, month_start, week_start
 from ..selectors import portfolio as sel
 from ..selectors.scope import account_owners, accounts_q, day_start, instant_range
 from ..tables import (
+    DAYS,
     INT,
     MONEY,
     PCT,
@@ -51,7 +52,7 @@ from ..tables import (
 from .base import Param, as_date, month_key, month_label, parse_month, wanted
 
 NAME = "portfolio"
-TABLES = ("mrr", "health", "months", "cohorts", "coverage", "csms")
+TABLES = ("mrr", "health", "activation", "months", "cohorts", "coverage", "csms")
 COHORT_MONTHS = 12
 COHORT_CELLS = {f"m{k}": k for k in range(COHORT_MONTHS)}  # a triangle cell's drill-down
 GROUP_CHOICES = (
@@ -155,6 +156,22 @@ def build(
         health_rows.append(Row(_health_values(g, a, labels.get(grp, grp)), {"grp": _key(grp)}))
     health_total = _health_values(all_g, all_a, _("All accounts"))
 
+    # activation of the accounts that started in the period (lifecycle/ sets the dates)
+    started = defaultdict(list)
+    for r in sel.activation(f, group=by) if want("activation") else []:
+        started[r["grp"]].append((r["first_start"], r["activated_on"]))
+    activation_rows = [
+        Row(
+            {"group": str(labels.get(grp, grp)), **metrics.activation_summary(rows)},
+            {"grp": _key(grp)},
+        )
+        for grp, rows in sorted(started.items(), key=lambda i: str(labels.get(i[0], i[0])))
+    ]
+    activation_total = {
+        "group": _("All accounts"),
+        **metrics.activation_summary(r for rows in started.values() for r in rows),
+    }
+
     # MRR month by month
     monthly = defaultdict(lambda: defaultdict(float))
     for r in sel.ledger_monthly(f) if want("months") else []:
@@ -240,6 +257,23 @@ def build(
                     "No nightly snapshot yet for this period: health and activation appear "
                     "after the first nightly run."
                 )
+            ),
+        ),
+        Table(
+            "activation",
+            _("Activation of the accounts that started"),
+            [
+                Column("group", _("Group"), TEXT),
+                Column("started", _("Started in the period"), INT),
+                Column("activated", _("Activated"), INT),
+                Column("activated_pct", _("Activated (%)"), PCT),
+                Column("median_days", _("Median time to activation"), DAYS),
+            ],
+            activation_rows if by else [],
+            [Row(activation_total, {}, total=True)],
+            note=_(
+                "Accounts whose first subscription started in the period; time to activation "
+                "counts from that start to the first night the activation condition held."
             ),
         ),
         Table(

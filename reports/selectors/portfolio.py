@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncMonth
 
-from accounts.models import Account, MrrMovement, SurveyResponse
+from accounts.models import Account, MrrMovement, Subscription, SurveyResponse
 from orgs.tenancy import current_org_id
 
 from ..filters import ReportFilters
@@ -494,6 +494,28 @@ def surveys(f: ReportFilters, *, group: str = "") -> list[dict]:
     if key:
         return [{**r, "grp": r[key]} for r in values.annotate(**aggregates).order_by()]
     return [{**qs.aggregate(**aggregates), "grp": None}]
+
+
+def activation(f: ReportFilters, *, group: str = "") -> list[dict]:
+    """The accounts whose first subscription started in the period, per group: their start
+    and activation date (accounts.Account.activated_on, set by the nightly stage rules)."""
+    first = (
+        Subscription.objects.filter(account=OuterRef("pk"))
+        .order_by("start_date")
+        .values("start_date")[:1]
+    )
+    key = {"persona": "persona_id", "tier": "tier", "touch_model": "touch_model", "csm": "owner_id"}
+    qs = (
+        Account.objects.filter(accounts_q(f))
+        .annotate(first_start=Subquery(first))
+        .filter(first_start__gte=f.date_from, first_start__lte=f.date_to)
+    )
+    column = key.get(group)
+    rows = qs.values_list(column or "pk", "first_start", "activated_on")
+    return [
+        {"grp": grp if column else None, "first_start": start, "activated_on": on}
+        for grp, start, on in rows
+    ]
 
 
 # -- the nightly snapshot -----------------------------------------------------------------

@@ -110,6 +110,7 @@ def test_every_field_kind_and_operator_round_trips():
         FieldType.STRING: ("Retail & <Co>", ["Retail", "Health care"], None),
         FieldType.CHOICE: (None, None, None),
         FieldType.SET: ("analytics", None, None),
+        FieldType.BOOL: (False, None, None),
     }
     seen = set()
     for fld in TRIGGER_FIELDS.values():
@@ -153,6 +154,7 @@ def test_a_choice_field_offers_its_values_and_a_number_its_unit():
         "Usage",
         "Billing",
         "Renewal and tenure",
+        "Lifecycle and activation",
     ]
 
 

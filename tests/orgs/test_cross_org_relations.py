@@ -361,6 +361,7 @@ APP_MODULES = (
     "health",
     "playbooks",
     "triggers",
+    "lifecycle",
     "workspace",
     "reports",
     "api",

@@ -248,6 +248,8 @@ def _sample(fld):
         test = {"op": ">=", "value": "2000-01-01"}
     elif fld.type.value == "set":
         values, test = ["|core|analytics|", "|core|", ""], {"op": "contains", "value": "core"}
+    elif fld.type.value == "bool":
+        values, test = [True, True, None], {"op": "=", "value": True}
     else:
         values, test = ["Retail", "Retail", ""], {"op": "=", "value": "Retail"}
     condition = {

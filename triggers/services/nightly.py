@@ -37,7 +37,7 @@ from playbooks.models import NotificationKind
 from playbooks.services import notifications_notify_admins
 
 from ..models import TriggerRun, TriggerRunChunk
-from ..signals import trigger_run_completed
+from ..signals import trigger_run_completed, trigger_run_starting
 from .caps import firings_release
 from .evaluation import TriggerStats, triggers_evaluate
 from .monthly import triggers_run_monthly
@@ -73,6 +73,9 @@ def trigger_run_start(*, org_id: int, day: dt.date) -> int:
         )
         if not created:
             return 0
+        trigger_run_starting.send(
+            sender=TriggerRun, organization_id=org.pk, date=day, is_demo=False
+        )
         now = timezone.now()
         chunks = TriggerRunChunk.objects.bulk_create(
             [
@@ -374,6 +377,10 @@ def nightly_run_inline(
             "problems": [],
             "seconds": {},
         }
+    with org_context(org), transaction.atomic():
+        trigger_run_starting.send(
+            sender=TriggerRun, organization_id=org.pk, date=day, is_demo=is_demo
+        )
     stats = triggers_evaluate(org=org, day=day, is_demo=is_demo)
     monthly = triggers_run_monthly(org=org, day=day, is_demo=is_demo) if day.day == 1 else None
     with org_context(org):
