@@ -205,6 +205,7 @@ class Command(ProjectCommand):
             else None,
             "run_state": run.state,
             **({"floor": floor} if floor else {}),
+            "score_history": _score_history_size(),
             **(triggers or {"trigger_stage": None}),
         }
         if seeded:
@@ -446,6 +447,27 @@ def _variant(trigger, n: int):
         action=trigger.action,
         template_id=trigger.template_id,
     )
+
+
+def _score_history_size() -> dict | None:
+    """What the score history costs on disk: the whole table (every organization's rows, heap,
+    TOAST and indexes) over its rows, so bytes per account and day. PostgreSQL only."""
+    if connection.vendor != "postgresql":
+        return None
+    table = HealthScore._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), pg_total_relation_size(%s), pg_indexes_size(%s) FROM {table}",
+            [table, table],
+        )
+        rows, total, indexes = cursor.fetchone()
+    return {
+        "rows": rows,
+        "bytes_total": total,
+        "bytes_per_account_day": round(total / rows) if rows else None,
+        "of_which_indexes": round(indexes / rows) if rows else None,
+        "target_bytes_per_account_day": 350,
+    }
 
 
 def _ratio(a: float, b: float) -> float | None:
