@@ -451,7 +451,11 @@ def _variant(trigger, n: int):
 
 def _score_history_size() -> dict | None:
     """What the score history costs on disk: the whole table (every organization's rows, heap,
-    TOAST and indexes) over its rows, so bytes per account and day. PostgreSQL only."""
+    TOAST and indexes) over its rows, so bytes per account and day. PostgreSQL only.
+
+    A re-scored day leaves the replaced rows' dead versions in the table until vacuum reuses
+    their space, so right after a re-run the figure counts them too (`dead_rows_estimate`,
+    PostgreSQL's statistics); scripts/score_history_size.sql measures a clean copy."""
     if connection.vendor != "postgresql":
         return None
     table = HealthScore._meta.db_table
@@ -461,11 +465,14 @@ def _score_history_size() -> dict | None:
             [table, table],
         )
         rows, total, indexes = cursor.fetchone()
+        cursor.execute("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = %s", [table])
+        dead = cursor.fetchone()
     return {
         "rows": rows,
         "bytes_total": total,
         "bytes_per_account_day": round(total / rows) if rows else None,
         "of_which_indexes": round(indexes / rows) if rows else None,
+        "dead_rows_estimate": dead[0] if dead else None,
         "target_bytes_per_account_day": 350,
     }
 
