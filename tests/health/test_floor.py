@@ -8,7 +8,7 @@ from django.db import connection
 
 from health import services
 from health.floor import FLOOR_TABLE, floor_score_day
-from health.models import HealthModel, HealthScore, Indicator
+from health.models import HealthScore
 from orgs.tenancy import org_context
 from tests import factories as f
 from tests.builders import DAY, active_days, simple_model
@@ -19,7 +19,7 @@ def test_the_floor_scores_every_account_as_the_nightly_run_does(org):
     """Two models. The default (simple_model: usage frequency over 10 days, 0 -> 0, 10 ->
     100) scores accounts with 0, 3 and 8 active days: 0, 30, 80. The persona's model (0 -> 0,
     5 -> 100) scores its account with 4 active days 80, and one with 7 days 100 (clamped).
-    A churned-out account (customer only from after the day) is not scored by either."""
+    An account that becomes a customer only after the day is scored by neither."""
     persona = f.PersonaFactory(organization=org, slug="ent", name="Enterprise")
     plain = [
         f.AccountFactory(organization=org, customer_since=dt.date(2020, 1, 1)) for _ in range(3)
@@ -32,18 +32,7 @@ def test_the_floor_scores_every_account_as_the_nightly_run_does(org):
     for account, days in zip([*plain, *ent, later], [0, 3, 8, 4, 7, 9], strict=True):
         active_days(org, account, days)
     simple_model(org)
-    special = HealthModel.all_objects.create(organization=org, name="Ent", persona=persona)
-    Indicator.all_objects.create(
-        organization=org,
-        model=special,
-        measure="usage_frequency",
-        window_days=10,
-        metric="logins",
-        direction="higher",
-        bad_value=0,
-        good_value=5,
-        weight=1,
-    )
+    simple_model(org, persona=persona, good=5)
     expected = dict(zip([a.pk for a in [*plain, *ent]], [0, 30, 80, 80, 100], strict=True))
 
     with org_context(org):
