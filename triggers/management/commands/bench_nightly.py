@@ -453,9 +453,11 @@ def _score_history_size() -> dict | None:
     """What the score history costs on disk: the whole table (every organization's rows, heap,
     TOAST and indexes) over its rows, so bytes per account and day. PostgreSQL only.
 
-    A re-scored day leaves the replaced rows' dead versions in the table until vacuum reuses
-    their space, so right after a re-run the figure counts them too (`dead_rows_estimate`,
-    PostgreSQL's statistics); scripts/score_history_size.sql measures a clean copy."""
+    A re-scored day leaves the replaced rows' dead versions in the table, and once vacuum has
+    cleared them, the free space they held (reused by later writes, not given back to the
+    disk), so after a re-run the figure counts them too (`dead_rows_estimate`, from
+    PostgreSQL's statistics, is 0 again once autovacuum has run);
+    scripts/score_history_size.sql measures a clean copy."""
     if connection.vendor != "postgresql":
         return None
     table = HealthScore._meta.db_table
