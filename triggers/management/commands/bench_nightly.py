@@ -97,6 +97,8 @@ class Command(ProjectCommand):
     def handle(self, *args, **opts):
         if opts["accounts"] < 1 or opts["workers"] < 1 or opts["naive_sample"] < 1:
             raise CommandError("--accounts, --workers and --naive-sample must be positive")
+        if opts["floor"] and connection.vendor != "postgresql":  # refused before any work
+            raise CommandError("--floor needs PostgreSQL (COPY)")
         org = Organization.objects.filter(slug=opts["org"]).first()
         today, zone = today_for(org)
         if opts["date"]:  # checked before minutes of seeding, and again with the org's today
@@ -310,8 +312,6 @@ class Command(ProjectCommand):
         """The floor of the scoring just run, on the same data and day, and the project's
         figures over it. The project's stage seconds are summed over its worker processes;
         the floor runs in one process, so its stage seconds are wall and CPU-side alike."""
-        if connection.vendor != "postgresql":
-            raise CommandError("--floor needs PostgreSQL (COPY)")
         with org_context(org):
             result = floor_score_day(day=day, tz=org_zone(org).key)
             stored = pd.Series(
