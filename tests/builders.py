@@ -271,8 +271,8 @@ def measures_world(org):
 # -- health models and usage --------------------------------------------------------------
 
 
-def simple_model(org, persona=None, weight=1.0):
-    """Score = usage frequency over 10 days, 0 days -> 0, 10 days -> 100."""
+def simple_model(org, persona=None, weight=1.0, good=10):
+    """Score = usage frequency over 10 days, 0 days -> 0, `good` (10) days -> 100."""
     model = HealthModel.all_objects.create(organization=org, name="Simple", persona=persona)
     Indicator.all_objects.create(
         organization=org,
@@ -282,7 +282,7 @@ def simple_model(org, persona=None, weight=1.0):
         metric="logins",
         direction="higher",
         bad_value=0,
-        good_value=10,
+        good_value=good,
         weight=weight,
     )
     return model

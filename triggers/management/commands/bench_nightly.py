@@ -26,6 +26,7 @@ from accounts.models import (
 )
 from health import services
 from health.demo import health_models_create_defaults
+from health.floor import floor_score_day
 from health.measures import MEASURES, USAGE_TREND_BASELINE_DAYS, MeasureContext, load_accounts
 from health.models import HealthRun, HealthScore
 from health.scoring import score_frame
@@ -81,6 +82,13 @@ class Command(ProjectCommand):
             help="time the trigger stage twice, without a weekly cap and with N per CSM",
         )
         parser.add_argument(
+            "--floor",
+            action="store_true",
+            help="after the scoring, time its floor in the same run (health/floor.py: one SQL"
+            " aggregate per measure over all accounts, vectorized scoring, one COPY) and print"
+            " the project's stages over the floor's",
+        )
+        parser.add_argument(
             "--skip-scoring",
             action="store_true",
             help="reuse the day's scores (already scored): time only the trigger stage",
@@ -89,6 +97,8 @@ class Command(ProjectCommand):
     def handle(self, *args, **opts):
         if opts["accounts"] < 1 or opts["workers"] < 1 or opts["naive_sample"] < 1:
             raise CommandError("--accounts, --workers and --naive-sample must be positive")
+        if opts["floor"] and connection.vendor != "postgresql":  # refused before any work
+            raise CommandError("--floor needs PostgreSQL (COPY)")
         org = Organization.objects.filter(slug=opts["org"]).first()
         today, zone = today_for(org)
         if opts["date"]:  # checked before minutes of seeding, and again with the org's today
@@ -161,6 +171,7 @@ class Command(ProjectCommand):
         wall = time.perf_counter() - t_start
         stage = {k: round(sum(r[k] for r in results), 2) for k in ("read", "compute", "write")}
         scored = sum(r["accounts"] for r in results)
+        floor = self._floor(org, day, wall, stage) if opts["floor"] else None
 
         # -- the trigger stage: 50 triggers over every account, firings and playbooks ------
         triggers = self._trigger_stages(org, day, opts) if opts["triggers"] else None
@@ -195,6 +206,8 @@ class Command(ProjectCommand):
             if naive["accounts_per_second"]
             else None,
             "run_state": run.state,
+            **({"floor": floor} if floor else {}),
+            "score_history": _score_history_size(),
             **(triggers or {"trigger_stage": None}),
         }
         if seeded:
@@ -293,6 +306,32 @@ class Command(ProjectCommand):
                 "waiting": first.waiting,
                 "seconds": round(first_seconds, 2),
             },
+        }
+
+    def _floor(self, org, day: dt.date, wall: float, stage: dict) -> dict:
+        """The floor of the scoring just run, on the same data and day, and the project's
+        figures over it. The project's stage seconds are summed over its worker processes;
+        the floor runs in one process, so its stage seconds are wall and CPU-side alike."""
+        with org_context(org):
+            result = floor_score_day(day=day, tz=org_zone(org).key)
+            stored = pd.Series(
+                dict(HealthScore.objects.filter(date=day).values_list("account_id", "score")),
+                dtype="float64",
+            )
+        scores = result.scores.reindex(stored.index)
+        differing = int(((scores != stored) & ~(scores.isna() & stored.isna())).sum())
+        seconds = result.seconds
+        return {
+            "accounts": result.accounts,
+            "rows_copied": result.rows_copied,
+            "scores_differing_from_project": differing,
+            "seconds": seconds,
+            "project_over_floor": {
+                "total_wall": _ratio(wall, seconds.get("total", 0)),
+                **{k: _ratio(stage[k], seconds.get(k, 0)) for k in ("read", "compute", "write")},
+            },
+            # this process's own peak (the floor runs here; the workers were children)
+            "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
         }
 
     def _signal_rows(self, day: dt.date) -> dict:
@@ -408,6 +447,36 @@ def _variant(trigger, n: int):
         action=trigger.action,
         template_id=trigger.template_id,
     )
+
+
+def _score_history_size() -> dict | None:
+    """What the score history costs on disk: the whole table (every organization's rows, heap,
+    TOAST and indexes) over its rows, so bytes per account and day. PostgreSQL only.
+
+    A re-scored day leaves the replaced rows' dead versions in the table, and once vacuum has
+    cleared them, the free space they held (reused by later writes, not given back to the
+    disk), so after a re-run the figure counts them too (`dead_rows_estimate`, from
+    PostgreSQL's statistics, is 0 again once autovacuum has run);
+    scripts/score_history_size.sql measures a clean copy."""
+    if connection.vendor != "postgresql":
+        return None
+    table = HealthScore._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), pg_total_relation_size(%s), pg_indexes_size(%s) FROM {table}",
+            [table, table],
+        )
+        rows, total, indexes = cursor.fetchone()
+        cursor.execute("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = %s", [table])
+        dead = cursor.fetchone()
+    return {
+        "rows": rows,
+        "bytes_total": total,
+        "bytes_per_account_day": round(total / rows) if rows else None,
+        "of_which_indexes": round(indexes / rows) if rows else None,
+        "dead_rows_estimate": dead[0] if dead else None,
+        "target_bytes_per_account_day": 350,
+    }
 
 
 def _ratio(a: float, b: float) -> float | None:
