@@ -406,3 +406,56 @@ class MrrMonthState(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["organization"], name="mrrmonthstate_one_per_org")
         ]
+
+
+class EffectMonth(TenantModel):
+    """The playbook effectiveness report's aggregate (reports.selectors.effectiveness) of
+    the playbooks closed in one month, per template, kind, opportunity product and days from
+    opening to closing: how many closed, their outcomes, and the sums behind the health
+    changes (PlaybookEffect). Only playbooks closed before the state's `cut` (EffectMonthState)
+    are in it: a page adds those closed since, read raw. Rebuilt by the nightly refresh for the
+    months whose playbooks closed or whose effects were filled since (a re-run replaces a
+    month's rows)."""
+
+    month = models.DateField()  # the first day of the month the playbooks closed in
+    template_key = models.BigIntegerField(default=0)  # PlaybookTemplate id, 0: none
+    kind = models.CharField(max_length=12)
+    product_key = models.BigIntegerField(default=0)  # opportunity product id, 0: none
+    days = models.IntegerField()  # from opening to closing
+    closed = models.PositiveIntegerField(default=0)
+    won = models.PositiveIntegerField(default=0)
+    lost = models.PositiveIntegerField(default=0)
+    no_opportunity = models.PositiveIntegerField(default=0)
+    retained = models.PositiveIntegerField(default=0)
+    churned = models.PositiveIntegerField(default=0)
+    risk_not_confirmed = models.PositiveIntegerField(default=0)
+    activated = models.PositiveIntegerField(default=0)
+    not_activated = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    n_30 = models.PositiveIntegerField(default=0)
+    change_30 = models.FloatField(null=True)  # None: no playbook with health data
+    baseline_30 = models.FloatField(null=True)
+    n_90 = models.PositiveIntegerField(default=0)
+    change_90 = models.FloatField(null=True)
+    baseline_90 = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "template_key", "kind", "product_key", "days"],
+                name="effectmonth_one_row_per_cell",
+            )
+        ]
+
+
+class EffectMonthState(TenantModel):
+    """Up to when the organization's EffectMonth rows count closed playbooks: those closed
+    before `cut` (set by the refresh that wrote them, a little before it began)."""
+
+    cut = models.DateTimeField()
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="effectmonthstate_one_per_org")
+        ]
