@@ -21,6 +21,7 @@ from orgs.timezones import org_zone
 from playbooks.models import Playbook
 
 from .models import EffectMonth, EffectMonthState
+from .retention_facts import retention_net_months_write
 from .trigger_facts import SINCE_MARGIN
 
 COUNTED = (
@@ -109,6 +110,9 @@ def effect_months_refresh(
                 )
             )
         EffectMonth.objects.bulk_create(rows, batch_size=5000)
+        retention_net_months_write(
+            org=org, closed=closed, months=None if wanted is None else sorted(wanted)
+        )
         _state_write(org=org, cut=cut, state=state)
     return {
         "months": len({r.month for r in rows}) if wanted is None else len(wanted),
@@ -122,8 +126,24 @@ def _state_write(*, org: Organization, cut: dt.datetime, state) -> None:
     )
 
 
-def _next_month(m: dt.date) -> dt.date:
+def month_after(m: dt.date) -> dt.date:
+    """The first day of the month after the month starting on `m`."""
     return dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+
+
+_next_month = month_after
+
+
+def raw_ranges(first: dt.date, last: dt.date, months: list[dt.date]) -> list[tuple]:
+    """[first, last] less the whole `months` taken from facts, as [from, to] day ranges."""
+    out, start = [], first
+    for m in sorted(months):
+        if m > start:
+            out.append((start, m - dt.timedelta(days=1)))
+        start = max(start, month_after(m))
+    if start <= last:
+        out.append((start, last))
+    return out
 
 
 def _as_date(value) -> dt.date:

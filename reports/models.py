@@ -459,3 +459,44 @@ class EffectMonthState(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["organization"], name="effectmonthstate_one_per_org")
         ]
+
+
+class RetentionAlarmMonth(TenantModel):
+    """The retention safety net's alarms of one month over all accounts
+    (reports.selectors.retention.alarms_monthly): retention triggers' firings, those
+    completed (alert dismissed or playbook closed) and the accounts they were on. Written by
+    the nightly refresh, before the trigger facts, for the months whose firings, alerts or
+    playbooks changed since the last one (as TriggerDay); a page takes a month from here while
+    the trigger facts say none of its days changed since."""
+
+    month = models.DateField()
+    raised = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    accounts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month"], name="retentionalarmmonth_one_per_month"
+            )
+        ]
+
+
+class RetentionNetMonth(TenantModel):
+    """The accounts through the retention net in one month over all accounts
+    (reports.selectors.retention.net_monthly): with a retention playbook closed in it, and
+    by outcome. Counts the playbooks closed before EffectMonthState's cut, rebuilt with
+    EffectMonth; a page takes a month from here when it ended before the cut."""
+
+    month = models.DateField()
+    through = models.PositiveIntegerField(default=0)
+    retained = models.PositiveIntegerField(default=0)
+    churned = models.PositiveIntegerField(default=0)
+    not_confirmed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month"], name="retentionnetmonth_one_per_month"
+            )
+        ]

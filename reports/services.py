@@ -44,6 +44,7 @@ from .models import (
     RiskDay,
 )
 from .periods import week_start
+from .retention_facts import retention_alarm_months_refresh
 from .trigger_facts import trigger_facts_refresh
 
 logger = logging.getLogger(__name__)
@@ -133,6 +134,9 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
             org=org, day=day, began=started, months=closed_days
         )["rows"]
         stats.steps["effect_months"] = time.perf_counter() - t
+        t = time.perf_counter()
+        retention_alarm_months_refresh(org=org, day=day)  # before the trigger facts move on
+        stats.steps["retention_months"] = time.perf_counter() - t
         t = time.perf_counter()
         stats.trigger_days = trigger_facts_refresh(org=org, day=day)["rows"]
         stats.steps["triggers"] = time.perf_counter() - t
