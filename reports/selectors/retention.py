@@ -161,17 +161,6 @@ def churned_q(f: ReportFilters) -> Q:
     return q
 
 
-def churn_monthly(f: ReportFilters) -> list[dict]:
-    """Per month: the accounts that churned (whatever the net did)."""
-    return list(
-        Account.objects.filter(churned_q(f))
-        .annotate(month=TruncMonth("churned_at"))
-        .values("month")
-        .annotate(churned=Count("pk"))
-        .order_by("month")
-    )
-
-
 def churn_by_product(f: ReportFilters) -> list[dict]:
     """The period's churn entries in the MRR ledger per product: accounts and MRR lost."""
     qs = MrrMovement.objects.filter(
@@ -183,15 +172,6 @@ def churn_by_product(f: ReportFilters) -> list[dict]:
         qs.values("subscription__product_id", "subscription__product__name")
         .annotate(accounts=Count("account_id", distinct=True), mrr=Sum("delta_mrr"))
         .order_by("mrr")
-    )
-
-
-def churn_by_reason(f: ReportFilters) -> list[dict]:
-    return list(
-        Account.objects.filter(churned_q(f))
-        .values("churn_reason_id", "churn_reason__name")
-        .annotate(accounts=Count("pk"))
-        .order_by("-accounts", "churn_reason__name")
     )
 
 
