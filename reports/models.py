@@ -401,6 +401,9 @@ class MrrMonthState(TenantModel):
     movements = models.PositiveIntegerField(default=0)
     last_movement = models.BigIntegerField(default=0)
     refreshed_at = models.DateTimeField()
+    # the ChurnProductMonth rows are built from the same movements (False: rows written
+    # before those facts existed; the next refresh rebuilds every account)
+    with_churn_products = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -499,4 +502,28 @@ class RetentionNetMonth(TenantModel):
             models.UniqueConstraint(
                 fields=["organization", "month"], name="retentionnetmonth_one_per_month"
             )
+        ]
+
+
+class ChurnProductMonth(TenantModel):
+    """One account's churn entries in the MRR ledger in one month for one product (the
+    subscription's; 0 for a churn entry with no subscription), in whole cents as MrrMonth
+    keeps them: the retention report's churn by product. Rebuilt with MrrMonth, for the same
+    accounts and from the same movements (MrrMonthState says which), so a page adds the
+    churn entries written since."""
+
+    account_id = models.BigIntegerField()
+    month = models.DateField()
+    product_key = models.BigIntegerField(default=0)
+    lost = models.FloatField(default=0)  # the entries' delta, negative, in cents
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "account_id", "month", "product_key"],
+                name="churnproductmonth_one_per_cell",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "month"], name="churnproductmonth_org_month")
         ]

@@ -9,16 +9,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth, TruncQuarter
 
-from accounts.models import Account, MrrMovement
+from accounts.models import Account, MrrMovement, Product
+from orgs.tenancy import current_org_id
 from playbooks.models import Playbook
 from triggers.models import Firing, Trigger
 
 from .. import trigger_facts
 from ..effect_facts import full_months, month_after, raw_ranges
 from ..filters import ReportFilters
+from ..ledger_facts import months_usable
 from ..metrics import PREDICTABILITY_LOOKBACK_DAYS
 from ..models import (
     EffectMonthState,
@@ -148,6 +151,60 @@ def net_monthly(f: ReportFilters) -> list[dict]:
     return sorted([*facts, *rows.order_by()], key=lambda r: _as_date(r["month"]))
 
 
+_CHURN_BY_PRODUCT_SQL = """
+SELECT x.product_key, COUNT(DISTINCT x.account_id), SUM(x.lost)
+FROM (
+    SELECT account_id, product_key, lost FROM reports_churnproductmonth
+    WHERE organization_id = %(org)s AND month = ANY(%(months)s) {product}
+    UNION ALL
+    SELECT m.account_id, COALESCE(s.product_id, 0), round(m.delta_mrr * 100)
+    FROM accounts_mrrmovement m
+    LEFT JOIN accounts_subscription s ON s.id = m.subscription_id
+    WHERE m.organization_id = %(org)s AND m.kind = 'churn'
+      AND m.date >= %(first)s AND m.date <= %(last)s
+      AND ((m.id > %(last_id)s AND date_trunc('month', m.date)::date = ANY(%(months)s))
+           {raw_days})
+      {raw_product}
+) x
+GROUP BY x.product_key
+"""
+
+
+def _churn_by_product_facts(f: ReportFilters, *, months: list[dt.date], last: int) -> list[dict]:
+    product, raw_product = "", ""
+    params = {
+        "org": current_org_id(),
+        "months": months,
+        "first": f.date_from,
+        "last": f.date_to,
+        "last_id": last,
+    }
+    if f.product_id is not None:
+        product, raw_product = "AND product_key = %(product)s", "AND s.product_id = %(product)s"
+        params["product"] = f.product_id
+    # the entries in the facts' months written since, and every entry of the other days
+    # (each range an index read, not the period's whole ledger)
+    raw_days = ""
+    for i, (first, last_day) in enumerate(raw_ranges(f.date_from, f.date_to, months)):
+        raw_days += f" OR (m.date >= %(from{i})s AND m.date <= %(to{i})s)"
+        params[f"from{i}"], params[f"to{i}"] = first, last_day
+    sql = _CHURN_BY_PRODUCT_SQL.format(product=product, raw_product=raw_product, raw_days=raw_days)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    names = dict(Product.objects.values_list("pk", "name"))
+    rows = [
+        {
+            "subscription__product_id": key or None,
+            "subscription__product__name": names.get(key) if key else None,
+            "accounts": accounts,
+            "mrr": lost / 100.0,
+        }
+        for key, accounts, lost in found
+    ]
+    return sorted(rows, key=lambda r: r["mrr"])
+
+
 def churned_q(f: ReportFilters) -> Q:
     """Accounts that churned in the period (their churn date), among the filtered ones; with
     a product filter, those that held it when they churned."""
@@ -162,7 +219,15 @@ def churned_q(f: ReportFilters) -> Q:
 
 
 def churn_by_product(f: ReportFilters) -> list[dict]:
-    """The period's churn entries in the MRR ledger per product: accounts and MRR lost."""
+    """The period's churn entries in the MRR ledger per product: accounts and MRR lost.
+    Unless the filters name a persona or a CSM, the months the period wholly covers come
+    from the nightly ChurnProductMonth rows and the rest (the other days, the entries
+    written since) from the ledger, in one statement."""
+    if f.persona_id is None and f.owner_id is None and connection.vendor == "postgresql":
+        months = full_months(f.date_from, f.date_to)
+        last = months_usable(churn_products=True) if months else None
+        if last is not None:
+            return _churn_by_product_facts(f, months=months, last=last)
     qs = MrrMovement.objects.filter(
         kind="churn", date__gte=f.date_from, date__lte=f.date_to
     ).filter(accounts_q(f, "account__"))
