@@ -24,25 +24,6 @@ from .models import EffectMonth, EffectMonthState
 from .retention_facts import retention_net_months_write
 from .trigger_facts import SINCE_MARGIN
 
-COUNTED = (
-    "closed",
-    "won",
-    "lost",
-    "no_opportunity",
-    "retained",
-    "churned",
-    "risk_not_confirmed",
-    "activated",
-    "not_activated",
-    "done",
-    "n_30",
-    "change_30",
-    "baseline_30",
-    "n_90",
-    "change_90",
-    "baseline_90",
-)
-
 
 def month_of(day: dt.date) -> dt.date:
     return day.replace(day=1)
@@ -63,7 +44,7 @@ def effect_months_refresh(
     filled or added) and of the months with playbooks closed since the last cut (every month
     with a closed playbook the first time), counting the playbooks closed before the new cut.
     In the organization's context, inside the caller's transaction."""
-    from .selectors.effectiveness import _aggregates, _days
+    from .selectors.effectiveness import SUMMED, _aggregates, _days
 
     with timezone.override(org_zone(org)):
         cut = effect_cut(org=org, day=day, began=began)
@@ -105,7 +86,7 @@ def effect_months_refresh(
                     days=r["days"].days,
                     **{
                         k: r[k] if k.startswith(("change", "baseline")) else r[k] or 0
-                        for k in COUNTED
+                        for k in SUMMED
                     },
                 )
             )

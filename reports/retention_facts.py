@@ -17,8 +17,8 @@ from orgs.timezones import org_zone
 from playbooks.models import Playbook
 from triggers.models import Firing
 
-from .models import FactRefresh, RetentionAlarmMonth, RetentionNetMonth
-from .trigger_facts import touched_days
+from .models import RetentionAlarmMonth, RetentionNetMonth
+from .trigger_facts import last_refresh, touched_days
 
 
 def _as_date(value) -> dt.date:
@@ -34,12 +34,7 @@ def retention_alarm_months_refresh(*, org: Organization, day: dt.date) -> dict:
     from .selectors.retention import ALARMS, retention_trigger_ids
 
     with timezone.override(org_zone(org)):
-        previous = (
-            FactRefresh.objects.filter(triggers_since__isnull=False)
-            .order_by("-finished_at", "-pk")
-            .values("triggers_through", "triggers_since")
-            .first()
-        )
+        previous = last_refresh()
         firings = Firing.objects.filter(trigger_id__in=retention_trigger_ids(), fired_on__lte=day)
         old = RetentionAlarmMonth.objects.all()
         # the first time (no rows yet: a new organization, or facts older than these) every
