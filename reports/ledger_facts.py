@@ -63,10 +63,25 @@ ON CONFLICT (organization_id, account_id, month) DO UPDATE SET
 """
 
 
+_CHURN_DELETE_SQL = "DELETE FROM reports_churnproductmonth WHERE organization_id = %s {where}"
+
+# The churn entries per account, month and product, from the same movements as MONTHS_SELECT
+_CHURN_INSERT_SQL = """
+INSERT INTO reports_churnproductmonth (organization_id, account_id, month, product_key, lost)
+SELECT %s, m.account_id, date_trunc('month', m.date)::date, COALESCE(s.product_id, 0),
+    SUM(round(m.delta_mrr * 100))
+FROM accounts_mrrmovement m
+LEFT JOIN accounts_subscription s ON s.id = m.subscription_id
+WHERE m.organization_id = %s AND m.kind = 'churn' {where}
+GROUP BY m.account_id, date_trunc('month', m.date), COALESCE(s.product_id, 0)
+"""
+
+
 def mrr_months_refresh(*, org: Organization) -> dict:
-    """Bring the organization's MrrMonth rows up to its ledger: rebuild the accounts with
-    movements after the state's last id, or every account when there is no state yet or a
-    movement has gone (the count no longer adds up). In the organization's context and the
+    """Bring the organization's MrrMonth and ChurnProductMonth rows up to its ledger:
+    rebuild the accounts with movements after the state's last id, or every account when
+    there is no state yet (or one from before the churn by product rows) or a movement has
+    gone (the count no longer adds up). In the organization's context and the
     caller's transaction. Returns what it did. On SQLite (the embedded demo) it keeps none:
     its SQL is PostgreSQL's, and every reader falls back to the ledger itself without them."""
     if connection.vendor != "postgresql":
@@ -74,8 +89,8 @@ def mrr_months_refresh(*, org: Organization) -> dict:
     found = MrrMovement.objects.aggregate(n=Count("pk"), last=Max("pk"))
     count, last = found["n"] or 0, found["last"] or 0
     state = MrrMonthState.objects.first()
-    full = state is None
-    if state is not None:
+    full = state is None or not state.with_churn_products
+    if not full:
         newer = MrrMovement.objects.filter(pk__gt=state.last_movement).count()
         full = count != state.movements + newer
         if not full and not newer:
@@ -91,9 +106,20 @@ def mrr_months_refresh(*, org: Organization) -> dict:
         cursor.execute(_DELETE_SQL.format(where=scope), [org.pk, *scope_params])
         cursor.execute(_INSERT_SQL.format(months=months), [org.pk, org.pk, *params, *scope_params])
         rows = cursor.rowcount
+        # the churn by product of the same accounts, from the same movements
+        cursor.execute(_CHURN_DELETE_SQL.format(where=scope), [org.pk, *scope_params])
+        churn_scope = f"AND m.id <= %s {scope.replace('account_id IN', 'm.account_id IN')}"
+        cursor.execute(
+            _CHURN_INSERT_SQL.format(where=churn_scope), [org.pk, org.pk, last, *scope_params]
+        )
     MrrMonthState.all_objects.update_or_create(
         organization=org,
-        defaults={"movements": count, "last_movement": last, "refreshed_at": timezone.now()},
+        defaults={
+            "movements": count,
+            "last_movement": last,
+            "refreshed_at": timezone.now(),
+            "with_churn_products": True,
+        },
     )
     if full:
         with connection.cursor() as cursor:
@@ -101,13 +127,16 @@ def mrr_months_refresh(*, org: Organization) -> dict:
     return {"rebuilt": "all" if full else "moved", "rows": rows}
 
 
-def months_usable() -> int | None:
-    """The last movement id the current organization's MrrMonth rows include, when the rows
-    plus the movements after it are the whole ledger (None: read the ledger itself)."""
-    state = MrrMonthState.objects.values_list("movements", "last_movement").first()
-    if state is None:
+def months_usable(*, churn_products: bool = False) -> int | None:
+    """The last movement id the current organization's MrrMonth rows (or, asked for,
+    ChurnProductMonth rows) include, when the rows plus the movements after it are the whole
+    ledger (None: read the ledger itself)."""
+    state = MrrMonthState.objects.values_list(
+        "movements", "last_movement", "with_churn_products"
+    ).first()
+    if state is None or (churn_products and not state[2]):
         return None
-    movements, last = state
+    movements, last, _with_churn = state
     found = MrrMovement.objects.aggregate(n=Count("pk"), newer=Count("pk", filter=Q(pk__gt=last)))
     if (found["n"] or 0) != movements + (found["newer"] or 0):
         return None

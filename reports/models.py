@@ -401,8 +401,129 @@ class MrrMonthState(TenantModel):
     movements = models.PositiveIntegerField(default=0)
     last_movement = models.BigIntegerField(default=0)
     refreshed_at = models.DateTimeField()
+    # the ChurnProductMonth rows are built from the same movements (False: rows written
+    # before those facts existed; the next refresh rebuilds every account)
+    with_churn_products = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization"], name="mrrmonthstate_one_per_org")
+        ]
+
+
+class EffectMonth(TenantModel):
+    """The playbook effectiveness report's aggregate (reports.selectors.effectiveness) of
+    the playbooks closed in one month, per template, kind, opportunity product and days from
+    opening to closing: how many closed, their outcomes, and the sums behind the health
+    changes (PlaybookEffect). Only playbooks closed before the state's `cut` (EffectMonthState)
+    are in it: a page adds those closed since, read raw. Rebuilt by the nightly refresh for the
+    months whose playbooks closed or whose effects were filled since (a re-run replaces a
+    month's rows)."""
+
+    month = models.DateField()  # the first day of the month the playbooks closed in
+    template_key = models.BigIntegerField(default=0)  # PlaybookTemplate id, 0: none
+    kind = models.CharField(max_length=12)
+    product_key = models.BigIntegerField(default=0)  # opportunity product id, 0: none
+    days = models.IntegerField()  # from opening to closing
+    closed = models.PositiveIntegerField(default=0)
+    won = models.PositiveIntegerField(default=0)
+    lost = models.PositiveIntegerField(default=0)
+    no_opportunity = models.PositiveIntegerField(default=0)
+    retained = models.PositiveIntegerField(default=0)
+    churned = models.PositiveIntegerField(default=0)
+    risk_not_confirmed = models.PositiveIntegerField(default=0)
+    activated = models.PositiveIntegerField(default=0)
+    not_activated = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    n_30 = models.PositiveIntegerField(default=0)
+    change_30 = models.FloatField(null=True)  # None: no playbook with health data
+    baseline_30 = models.FloatField(null=True)
+    n_90 = models.PositiveIntegerField(default=0)
+    change_90 = models.FloatField(null=True)
+    baseline_90 = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "template_key", "kind", "product_key", "days"],
+                name="effectmonth_one_row_per_cell",
+            )
+        ]
+
+
+class EffectMonthState(TenantModel):
+    """Up to when the organization's EffectMonth rows count closed playbooks: those closed
+    before `cut` (set by the refresh that wrote them, a little before it began)."""
+
+    cut = models.DateTimeField()
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="effectmonthstate_one_per_org")
+        ]
+
+
+class RetentionAlarmMonth(TenantModel):
+    """The retention safety net's alarms of one month over all accounts
+    (reports.selectors.retention.alarms_monthly): retention triggers' firings, those
+    completed (alert dismissed or playbook closed) and the accounts they were on. Written by
+    the nightly refresh, before the trigger facts, for the months whose firings, alerts or
+    playbooks changed since the last one (as TriggerDay); a page takes a month from here while
+    the trigger facts say none of its days changed since."""
+
+    month = models.DateField()
+    raised = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    accounts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month"], name="retentionalarmmonth_one_per_month"
+            )
+        ]
+
+
+class RetentionNetMonth(TenantModel):
+    """The accounts through the retention net in one month over all accounts
+    (reports.selectors.retention.net_monthly): with a retention playbook closed in it, and
+    by outcome. Counts the playbooks closed before EffectMonthState's cut, rebuilt with
+    EffectMonth; a page takes a month from here when it ended before the cut."""
+
+    month = models.DateField()
+    through = models.PositiveIntegerField(default=0)
+    retained = models.PositiveIntegerField(default=0)
+    churned = models.PositiveIntegerField(default=0)
+    not_confirmed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month"], name="retentionnetmonth_one_per_month"
+            )
+        ]
+
+
+class ChurnProductMonth(TenantModel):
+    """One account's churn entries in the MRR ledger in one month for one product (the
+    subscription's; 0 for a churn entry with no subscription), in whole cents as MrrMonth
+    keeps them: the retention report's churn by product. Rebuilt with MrrMonth, for the same
+    accounts and from the same movements (MrrMonthState says which), so a page adds the
+    churn entries written since."""
+
+    account_id = models.BigIntegerField()
+    month = models.DateField()
+    product_key = models.BigIntegerField(default=0)
+    lost = models.FloatField(default=0)  # the entries' delta, negative, in cents
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "account_id", "month", "product_key"],
+                name="churnproductmonth_one_per_cell",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "month"], name="churnproductmonth_org_month")
         ]

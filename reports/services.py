@@ -31,6 +31,7 @@ from orgs.timezones import org_zone
 from playbooks.models import Playbook
 from triggers.models import Firing
 
+from .effect_facts import effect_months_refresh
 from .ledger_facts import mrr_months_refresh
 from .metrics import ACTIVE_DAYS, EFFECT_VALUES, effect_updates, portfolio_cells, risk_cells
 from .models import (
@@ -43,6 +44,7 @@ from .models import (
     RiskDay,
 )
 from .periods import week_start
+from .retention_facts import retention_alarm_months_refresh
 from .trigger_facts import trigger_facts_refresh
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ class FactStats:
     baselines: int = 0
     trigger_days: int = 0  # TriggerDay rows written
     mrr_months: int = 0  # MrrMonth rows rebuilt
+    effect_months: int = 0  # EffectMonth rows rebuilt
     seconds: float = 0.0
     steps: dict | None = None
 
@@ -92,6 +95,7 @@ class FactStats:
             "baseline_cells": self.baselines,
             "trigger_day_rows": self.trigger_days,
             "mrr_month_rows": self.mrr_months,
+            "effect_month_rows": self.effect_months,
             "seconds": round(self.seconds, 3),
             "steps": {k: round(v, 3) for k, v in (self.steps or {}).items()},
         }
@@ -105,6 +109,7 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
     if isinstance(org, int):
         org = Organization.objects.get(pk=org)
     began = time.perf_counter()
+    started = timezone.now()
     stats = FactStats(day=day, steps={})
     with org_context(org), transaction.atomic():
         t = time.perf_counter()
@@ -120,10 +125,18 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
         stats.baselines = _baselines_write(org=org, day=day, rebuild=rebuild)
         stats.steps["baselines"] = time.perf_counter() - t
         t = time.perf_counter()
-        stats.effects_added, stats.effects_filled = _effects_write(
+        stats.effects_added, stats.effects_filled, closed_days = _effects_write(
             org=org, day=day, rebuild=rebuild
         )
         stats.steps["effects"] = time.perf_counter() - t
+        t = time.perf_counter()
+        stats.effect_months = effect_months_refresh(
+            org=org, day=day, began=started, months=closed_days
+        )["rows"]
+        stats.steps["effect_months"] = time.perf_counter() - t
+        t = time.perf_counter()
+        retention_alarm_months_refresh(org=org, day=day)  # before the trigger facts move on
+        stats.steps["retention_months"] = time.perf_counter() - t
         t = time.perf_counter()
         stats.trigger_days = trigger_facts_refresh(org=org, day=day)["rows"]
         stats.steps["triggers"] = time.perf_counter() - t
@@ -531,11 +544,14 @@ def _baseline_week(
 # -- playbook effects ---------------------------------------------------------------------------
 
 
-def _effects_write(*, org: Organization, day: dt.date, rebuild: bool) -> tuple[int, int]:
+def _effects_write(
+    *, org: Organization, day: dt.date, rebuild: bool
+) -> tuple[int, int, set[dt.date]]:
     """Add an effect row for every playbook closed by the end of `day` that has none, then
     fill what each row can know by now (reports.metrics.effect_updates): its score and colour
     at closing, its scores 30 and 90 days later, the comparison group's changes. Set-based:
-    one INSERT (COPY), one read of the scores and baselines the rows need, one UPDATE."""
+    one INSERT (COPY), one read of the scores and baselines the rows need, one UPDATE. Also
+    gives the days of closing of the rows added or filled (their EffectMonth to rebuild)."""
     zone = org_zone(org)
     _start, end = _day_bounds(org, day)
     new = Playbook.objects.filter(status="completed", closed_at__lt=end, effect__isnull=True)
@@ -570,9 +586,10 @@ def _effects_write(*, org: Organization, day: dt.date, rebuild: bool) -> tuple[i
         conflict=["playbook_id"],
         update=[],
     )
+    touched = {dt.date.fromisoformat(r[3]) for r in rows}
     pending = _effects_pending(day=day, rebuild=rebuild)
     if pending.empty:
-        return added, 0
+        return added, 0, touched
     # only the days the rows need: around their closing, and 30 and 90 days on
     windows = Q()
     for offset, column in ((0, "score_at_close"), *((h, f"score_{h}") for h in HORIZONS)):
@@ -611,7 +628,10 @@ def _effects_write(*, org: Organization, day: dt.date, rebuild: bool) -> tuple[i
         ],
         org_id=int(org.pk),
     )
-    return added, len(updates)
+    if not updates.empty:
+        filled = pending[pending["id"].isin(updates["id"])]["closed_on"]
+        touched |= {pd.Timestamp(d).date() for d in filled.unique()}
+    return added, len(updates), touched
 
 
 def _nullable(value):

@@ -77,14 +77,20 @@ def touched_days(*, since: dt.datetime, first: dt.date, last: dt.date) -> set[dt
     return {d for d in days if first <= d <= last}
 
 
-def coverage(*, first: dt.date, last: dt.date) -> Coverage | None:
-    """What the last refresh left for [first, last] (None: no trigger facts yet)."""
-    state = (
+def last_refresh() -> dict | None:
+    """What the last refresh of the trigger facts covered: triggers_through (the days up to
+    it) and triggers_since (changes from then on are not in them); None before the first."""
+    return (
         FactRefresh.objects.filter(triggers_since__isnull=False)
         .order_by("-finished_at", "-pk")
         .values("triggers_through", "triggers_since")
         .first()
     )
+
+
+def coverage(*, first: dt.date, last: dt.date) -> Coverage | None:
+    """What the last refresh left for [first, last] (None: no trigger facts yet)."""
+    state = last_refresh()
     if state is None:
         return None
     through, since = state["triggers_through"], state["triggers_since"]
@@ -145,12 +151,7 @@ def _refresh(*, org: Organization, day: dt.date) -> dict:
 
     COUNTS = counts()  # noqa: N806
     began = timezone.now()
-    previous = (
-        FactRefresh.objects.filter(triggers_since__isnull=False)
-        .order_by("-finished_at", "-pk")
-        .values("triggers_through", "triggers_since")
-        .first()
-    )
+    previous = last_refresh()
     firings = Firing.objects.filter(fired_on__lte=day)
     # the playbooks more than one firing made or joined: read raw by the pages
     spans = set(

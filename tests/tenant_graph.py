@@ -34,7 +34,10 @@ from playbooks.models import (
     TemplateStep,
 )
 from reports.models import (
+    ChurnProductMonth,
     CoverageGoal,
+    EffectMonth,
+    EffectMonthState,
     FactRefresh,
     HealthBaseline,
     LedgerTotal,
@@ -43,6 +46,8 @@ from reports.models import (
     PlaybookEffect,
     PortfolioDay,
     ReportSettings,
+    RetentionAlarmMonth,
+    RetentionNetMonth,
     RiskDay,
     TriggerDay,
     TriggerOutcomeDay,
@@ -298,6 +303,19 @@ def build(org, prefix: str) -> dict:
             ),
             MrrMonthState: MrrMonthState.all_objects.create(
                 organization=org, refreshed_at=timezone.now()
+            ),
+            EffectMonth: EffectMonth.all_objects.create(
+                organization=org, month=day, kind="retention", days=3
+            ),
+            EffectMonthState: EffectMonthState.all_objects.create(
+                organization=org, cut=timezone.now(), refreshed_at=timezone.now()
+            ),
+            RetentionAlarmMonth: RetentionAlarmMonth.all_objects.create(
+                organization=org, month=day
+            ),
+            RetentionNetMonth: RetentionNetMonth.all_objects.create(organization=org, month=day),
+            ChurnProductMonth: ChurnProductMonth.all_objects.create(
+                organization=org, account_id=account.pk, month=day
             ),
         }
     )

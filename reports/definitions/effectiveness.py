@@ -95,12 +95,26 @@ def build(
     want = wanted(only)
     labels = _labels(by)
     rows_raw = []
-    if want("effect", "outcomes"):
-        rows_raw = sel.by_trigger(f) if by == "trigger" else sel.by_group(f, group=by)
     histogram = defaultdict(list)
-    for h in sel.days_to_close(f, group=by) if want("effect") else []:
-        if h["days"] is not None:
-            histogram[h["grp"]].append((h["days"].days, h["n"]))
+    if by == "trigger":
+        # a playbook several triggers' firings made counts once per trigger: no folding
+        if want("effect", "outcomes"):
+            rows_raw = sel.by_trigger(f)
+        for h in sel.days_to_close(f, group=by) if want("effect") else []:
+            if h["days"] is not None:
+                histogram[h["grp"]].append((h["days"].days, h["n"]))
+        totals = sel.totals(f)
+        totals_days = [
+            (h["days"].days, h["n"])
+            for h in (sel.totals_days(f) if want("effect") else [])
+            if h["days"] is not None
+        ]
+    else:
+        # one read of the closed playbooks per group and days to close, folded
+        rows_raw, per_group, totals, totals_days = sel.fold_group_days(
+            sel.by_group_days(f, group=by)
+        )
+        histogram.update(per_group)
     rows = [
         Row(
             _values(
@@ -111,15 +125,7 @@ def build(
         for r in rows_raw
     ]
     rows.sort(key=lambda row: (-row.values["closed"], row.values["group"]))
-    total = _values(
-        sel.totals(f),
-        _("All playbooks"),
-        metrics.median_from_counts(
-            (h["days"].days, h["n"])
-            for h in (sel.totals_days(f) if want("effect") else [])
-            if h["days"] is not None
-        ),
-    )
+    total = _values(totals, _("All playbooks"), metrics.median_from_counts(totals_days))
     group_label = dict(GROUP_CHOICES)[by]
     effect = Table(
         "effect",

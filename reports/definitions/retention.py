@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+import pandas as pd
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.models import Account, MrrMovement, Persona
+from accounts.models import Account, ChurnReason, MrrMovement, Persona
 from playbooks.models import Playbook
 from triggers.models import Firing
 
@@ -68,7 +69,12 @@ def build(
     monthly = want("monthly")
     alarms = {as_date(r["month"]): r for r in sel.alarms_monthly(f)} if monthly else {}
     net = {as_date(r["month"]): r for r in sel.net_monthly(f)} if monthly else {}
-    churned = {as_date(r["month"]): r for r in sel.churn_monthly(f)} if monthly else {}
+    # the period's churners, read once: the month by month churn, predictability, the
+    # reasons and the lifetimes all count them
+    churners = (
+        sel.churners(f) if want("monthly", "predictability", "by_reason") else sel.no_churners()
+    )
+    churned = _churn_monthly(churners) if monthly else {}
     months = sorted({*alarms, *net, *churned} | _months(f))
     month_rows, tot = [], defaultdict(int)
     for month in months:
@@ -97,7 +103,6 @@ def build(
     totals = _monthly_rates({**tot, "month": _("Whole period")}, goal_pct)
 
     # predictability, per persona
-    churners = sel.churners(f) if want("predictability", "by_reason") else sel.no_churners()
     firings = sel.churner_firings(f) if want("predictability") else sel.no_churner_firings()
     pred = metrics.predictability(churners, firings)
     names = dict(Persona.objects.values_list("pk", "name"))
@@ -126,7 +131,7 @@ def build(
         )
         for r in (sel.churn_by_product(f) if want("by_product") else [])
     ]
-    reasons = sel.churn_by_reason(f) if want("by_reason") else []
+    reasons = _churn_by_reason(churners) if want("by_reason") else []
     lifetimes = _lifetime_by_reason(churners)
     all_churned = sum(r["accounts"] for r in reasons)
     reason_rows = [
@@ -401,15 +406,38 @@ def _monthly_rates(values: dict, goal_pct: int) -> dict:
     return values
 
 
+def _churn_monthly(churners) -> dict:
+    """{month: {"churned": accounts}}: the churners per month of their churn date."""
+    if churners.empty:
+        return {}
+    months = pd.to_datetime(churners["churned_at"]).dt.to_period("M").dt.start_time.dt.date
+    return {m: {"churned": int(n)} for m, n in months.value_counts().items()}
+
+
+def _churn_by_reason(churners) -> list[dict]:
+    """The churners per reason (churn_reason_id, churn_reason__name, accounts): most
+    accounts first, then by name in the database's order, no reason last."""
+    if churners.empty:
+        return []
+    names = list(ChurnReason.objects.order_by("name").values_list("pk", "name"))
+    rank = {pk: i for i, (pk, _name) in enumerate(names)}
+    label = dict(names)
+    counts = churners["churn_reason_id"].value_counts(dropna=False)
+    rows = []
+    for reason, n in counts.items():
+        reason = None if reason != reason or reason is None else int(reason)
+        rows.append(
+            {"churn_reason_id": reason, "churn_reason__name": label.get(reason), "accounts": int(n)}
+        )
+    rows.sort(key=lambda r: (-r["accounts"], rank.get(r["churn_reason_id"], len(rank))))
+    return rows
+
+
 def _lifetime_by_reason(churners) -> dict:
     if churners.empty:
         return {}
-    reasons = dict(
-        Account.objects.filter(pk__in=list(churners["account_id"])).values_list(
-            "pk", "churn_reason_id"
-        )
-    )
-    frame = churners.assign(reason=churners["account_id"].map(reasons))
+    # the reason read with the churners (a second read by id listed every churner)
+    frame = churners.assign(reason=churners["churn_reason_id"])
     return {
         (None if k != k else k): metrics.average_lifetime_months(g)
         for k, g in frame.groupby("reason", dropna=False)

@@ -60,5 +60,10 @@ def test_each_export_is_its_table_of_the_whole_report(org, world, name):
         assert _values(alone.table(table)) == _values(expected), table
         assert queries <= whole_queries, (table, queries, whole_queries)
         fewest = min(fewest, queries)
-    # the tables that need everything (effectiveness's own) read as much, the others less
-    assert fewest < whole_queries
+    if name == "effectiveness":
+        # its two tables (per template: outcomes, days to close and health) come from one
+        # read of the closed playbooks, the page's: an export reads the same, no more
+        assert fewest == whole_queries
+    else:
+        # the tables that need less read less
+        assert fewest < whole_queries
