@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from orgs import formatting
+from orgs import formatting, spreadsheets
 
 DASH = "—"
 
@@ -165,14 +165,9 @@ def grouped(n) -> dict:
 
 # -- CSV ------------------------------------------------------------------------------------
 
-# A cell a spreadsheet would read as a formula starts with one of these.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralize(text: str) -> str:
-    """Text a spreadsheet must show as text, not run: a leading apostrophe before a formula
-    character. Numbers are written as numbers and need none."""
-    return f"'{text}" if text.startswith(FORMULA_START) else text
+# The one way every export writes (orgs.spreadsheets): kept here under their old names.
+FORMULA_START = spreadsheets.FORMULA_START
+neutralize = spreadsheets.neutralize
 
 
 def csv_cell(value, kind: str, *, decimal_comma: bool = False):
@@ -222,11 +217,10 @@ def csv_stream(
     """Any rows (an iterator is read as it goes) as CSV lines under `preamble` and a header.
     With `spreadsheet_locale`, in that locale's spreadsheet conventions (pt-BR: ";" between
     cells and a decimal comma), else the plain CSV every program reads (",", "1234.5")."""
-    conv = formatting.conventions(spreadsheet_locale) if spreadsheet_locale else None
-    delimiter = conv.list_separator if conv else ","
-    decimal_comma = bool(conv and conv.csv_decimal == ",")
+    dialect = spreadsheets.dialect(spreadsheet_locale)
+    decimal_comma = dialect.decimal_comma
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter)
+    writer = csv.writer(buffer, delimiter=dialect.delimiter)
 
     def emit(values) -> str:
         buffer.seek(0)
