@@ -17,6 +17,7 @@ from django.utils.translation import gettext, ngettext
 from accounts.models import Account, Interaction, Invoice, SurveyResponse, Ticket
 from conditions.phrases import evidence_sentences
 from health.models import Colour, HealthScore
+from orgs import formatting
 from orgs.formatting import format_date
 from playbooks.models import Playbook
 from triggers.selectors import firings_of_account
@@ -311,7 +312,13 @@ class _Firings(_Source):
             "firing",
             "⚡",
             gettext("Trigger fired: %(name)s") % {"name": row.trigger.name},
-            detail="; ".join(evidence_sentences(text=row.evidence_text, evidence=row.evidence)),
+            detail="; ".join(
+                evidence_sentences(
+                    text=row.evidence_text,
+                    evidence=row.evidence,
+                    localize=formatting.localize_figure,
+                )
+            ),
             badge=row.trigger.get_kind_display(),
             badge_kind=f"kind-{row.trigger.kind}",
             date_only=True,

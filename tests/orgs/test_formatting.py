@@ -104,3 +104,18 @@ def test_csv_numbers_for_spreadsheets():
     assert f.csv_number(1234.5, decimal_comma=True) == "1234,5"
     assert f.csv_number(1234.5, decimal_comma=False) == "1234.5"
     assert f.csv_number(None, decimal_comma=True) == ""
+
+
+def test_a_figure_kept_in_data_reads_in_the_locale():
+    """localize_figure: the neutral writing of a stored figure, rewritten for the reader."""
+    from orgs.formatting import format_with_spec, localize_figure
+
+    assert localize_figure("12.5", locale="pt-br") == "12,5"
+    assert localize_figure("-1,234.50", locale="pt-br") == "-1.234,50"
+    assert localize_figure(30, locale="pt-br") == "30"
+    assert localize_figure("2026-12-01", locale="pt-br") == "01/12/2026"
+    assert localize_figure("12.5", locale="en") == "12.5"
+    assert localize_figure("Gold", locale="pt-br") == "Gold"
+    assert localize_figure("1.2.3", locale="pt-br") == "1.2.3"
+    assert format_with_spec(-12.5, "+.1f", locale="pt-br") == "-12,5"
+    assert format_with_spec(1234.5, ",.2f", locale="de") == "1.234,50"
