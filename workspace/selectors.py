@@ -333,7 +333,12 @@ class _PlaybooksOpened(_Source):
         return Playbook.objects.filter(account=account).select_related("owner")
 
     def event(self, row, ts):
-        origin = row.origin_label if row.origin == "trigger" else gettext("started by hand")
+        if row.origin == "trigger":
+            origin = row.origin_label
+        elif row.origin_label:
+            origin = gettext("started by %(name)s") % {"name": row.origin_label}
+        else:
+            origin = gettext("started by hand")
         if row.owner:
             detail = gettext("%(origin)s · owner %(owner)s") % {
                 "origin": origin,
