@@ -44,6 +44,7 @@ from .catalogue import (
     WEEKEND_INDUSTRIES,
     DemoSpec,
 )
+from .words import demo_words
 
 
 def _pick_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
@@ -149,6 +150,7 @@ def accounts_frame(spec: DemoSpec, rng: np.random.Generator) -> pd.DataFrame:
     reason_idx = np.where(churned, _pick(rng, n, [r[1] for r in CHURN_REASONS]), -1)
     has_note = rng.random(n) < 0.1
     note_idx = rng.integers(0, len(NOTES), n)
+    notes = np.array([demo_words(spec.locale)(t) for t in NOTES])
     names, domains = _company_names(rng, industry, size)
 
     # Usage character of each account.
@@ -180,7 +182,7 @@ def accounts_frame(spec: DemoSpec, rng: np.random.Generator) -> pd.DataFrame:
             "churn_reason": np.where(
                 churned, np.array([r[0] for r in CHURN_REASONS])[reason_idx], None
             ),
-            "notes": np.where(has_note, np.array(NOTES)[note_idx], ""),
+            "notes": np.where(has_note, notes[note_idx], ""),
             "fate": fate,
             "risk_start": risk_start,
             "risk_end": risk_end,
@@ -473,7 +475,11 @@ def contacts_frame(
             "phone": phones,
             "consent_given_at": np.where(given, given_at, nat),
             "consent_source": np.where(
-                given, np.array(CONSENT_SOURCES)[rng.integers(0, 4, total)], ""
+                given,
+                np.array([demo_words(spec.locale)(t) for t in CONSENT_SOURCES])[
+                    rng.integers(0, 4, total)
+                ],
+                "",
             ),
             "consent_withdrawn_at": np.where(withdrawn, withdrawn_at, nat),
         }
