@@ -20,7 +20,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 LOCAL = "local"  # the value of ?csv= that asks for the organization's conventions
 
-_NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_NUMBER_TEXT = re.compile(r"-?[0-9]+([.,][0-9]+)?")  # "1234.5", "-1234,5" (decimal comma)
 
 
 def neutralize(text: str) -> str:
@@ -74,10 +74,16 @@ def cell(value, d: Dialect = PLAIN):
 
 
 def lines(
-    header: list[str], rows: Iterable[Iterable], *, d: Dialect = PLAIN, bom: bool = False
+    header: list[str],
+    rows: Iterable[Iterable],
+    *,
+    d: Dialect = PLAIN,
+    bom: bool = False,
+    preamble: Iterable[str] = (),
 ) -> Iterator[str]:
-    """The header (already in the reader's language: it is read as given) and the rows as
-    CSV lines, a line at a time, for a streaming response."""
+    """The `preamble` lines (one cell each), the header (already in the reader's language:
+    it is read as given) and the rows as CSV lines, a line at a time, for a streaming
+    response. The rows are read as the lines are."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=d.delimiter)
 
@@ -87,7 +93,14 @@ def lines(
         writer.writerow(values)
         return buffer.getvalue()
 
-    first = emit([neutralize(str(h)) for h in header])
-    yield ("\ufeff" + first) if bom else first
+    head = [emit([neutralize(str(line))]) for line in preamble]
+    head.append(emit([neutralize(str(h)) for h in header]))
+    if bom:
+        head[0] = "\ufeff" + head[0]
+    return _stream(head, rows, d, emit)
+
+
+def _stream(head: list[str], rows: Iterable[Iterable], d: Dialect, emit) -> Iterator[str]:
+    yield from head
     for row in rows:
         yield emit([cell(v, d) for v in row])

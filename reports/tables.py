@@ -7,9 +7,7 @@ behind it, reached with the report's filters and the row's keys (reports/drill.p
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -218,20 +216,15 @@ def csv_stream(
     With `spreadsheet_locale`, in that locale's spreadsheet conventions (pt-BR: ";" between
     cells and a decimal comma), else the plain CSV every program reads (",", "1234.5")."""
     dialect = spreadsheets.dialect(spreadsheet_locale)
-    decimal_comma = dialect.decimal_comma
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=dialect.delimiter)
-
-    def emit(values) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(values)
-        return buffer.getvalue()
-
-    for line in preamble:
-        yield emit([neutralize(line)])
-    yield emit([csv_header(c, currency) for c in columns])
-    for row in rows:
-        yield emit(
-            [csv_cell(row.values.get(c.key), c.kind, decimal_comma=decimal_comma) for c in columns]
-        )
+    return spreadsheets.lines(
+        [csv_header(c, currency) for c in columns],
+        (
+            [
+                csv_cell(row.values.get(c.key), c.kind, decimal_comma=dialect.decimal_comma)
+                for c in columns
+            ]
+            for row in rows
+        ),
+        d=dialect,
+        preamble=preamble,
+    )

@@ -102,6 +102,14 @@ def _tiny_portfolio(org):
     )
 
 
+def _brazilian(org, user):
+    """A pt-BR organization and a user who reads Portuguese."""
+    org.locale = "pt-br"
+    org.save(update_fields=["locale"])
+    user.language = "pt-br"
+    user.save(update_fields=["language"])
+
+
 def test_a_tiny_portfolio_export_in_english_byte_for_byte(client, org, manager):
     """One account, read in English in the plain CSV: a BOM, "," between cells, "1234.50"
     and "-12.5" as written in the database, the formula-looking name behind an apostrophe,
@@ -126,10 +134,7 @@ def test_a_tiny_portfolio_export_for_a_brazilian_spreadsheet_byte_for_byte(clien
     the headers in Portuguese, ";" between cells, a decimal comma (1234,50; 72,5; -12,5),
     dates still ISO, the name still neutralized. Without `csv=local` the cells stay plain
     (",", "1234.50") under the same Portuguese headers."""
-    org.locale = "pt-br"
-    org.save(update_fields=["locale"])
-    manager.language = "pt-br"
-    manager.save(update_fields=["language"])
+    _brazilian(org, manager)
     account = _tiny_portfolio(org)
     client.force_login(manager)
     body = streamed(client.get("/data/exports/portfolio.csv?csv=local"))
@@ -154,10 +159,7 @@ def test_a_tiny_portfolio_export_for_a_brazilian_spreadsheet_byte_for_byte(clien
 def test_the_playbook_export_takes_the_same_local_switch(client, org, manager):
     """`csv=local` on the playbook export too (one mechanism): its header row in pt-BR is
     ";"-separated and the exports page offers the button."""
-    org.locale = "pt-br"
-    org.save(update_fields=["locale"])
-    manager.language = "pt-br"
-    manager.save(update_fields=["language"])
+    _brazilian(org, manager)
     client.force_login(manager)
     text = streamed(client.get("/data/exports/playbooks.csv?csv=local")).decode("utf-8-sig")
     assert text.startswith("ID;ID externo da conta;Conta;Título;")
