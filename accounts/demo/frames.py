@@ -150,7 +150,8 @@ def accounts_frame(spec: DemoSpec, rng: np.random.Generator) -> pd.DataFrame:
     reason_idx = np.where(churned, _pick(rng, n, [r[1] for r in CHURN_REASONS]), -1)
     has_note = rng.random(n) < 0.1
     note_idx = rng.integers(0, len(NOTES), n)
-    notes = np.array([demo_words(spec.locale)(t) for t in NOTES])
+    w = demo_words(spec.locale)
+    notes = np.array([w(t) for t in NOTES])
     names, domains = _company_names(rng, industry, size)
 
     # Usage character of each account.
@@ -165,7 +166,7 @@ def accounts_frame(spec: DemoSpec, rng: np.random.Generator) -> pd.DataFrame:
             "external_id": [f"ACC-{i + 1:06d}" for i in range(n)],
             "name": names,
             "domain": domains,
-            "industry": np.array([i[0] for i in INDUSTRIES])[industry],
+            "industry": np.array([w(i[0]) for i in INDUSTRIES])[industry],
             "region": np.array([r[0] for r in REGIONS])[region],
             "region_idx": region,
             "size_band": SIZES[size],
@@ -174,8 +175,8 @@ def accounts_frame(spec: DemoSpec, rng: np.random.Generator) -> pd.DataFrame:
             "tier_idx": tier,
             "touch_model": TOUCHES[touch],
             "touch_idx": touch,
-            "acquisition_channel": np.array(ACQUISITION_CHANNELS[0])[acquisition],
-            "relationship_channel": RELATIONSHIP_CHANNELS[relationship],
+            "acquisition_channel": np.array([w(c) for c in ACQUISITION_CHANNELS[0]])[acquisition],
+            "relationship_channel": np.array([w(c) for c in RELATIONSHIP_CHANNELS])[relationship],
             "target_mrr": mrr,
             "since": since,
             "churn_day": churn_day,

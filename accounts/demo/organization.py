@@ -32,6 +32,18 @@ class SeedResult:
     seconds: float
 
 
+def _rules_in_words(rules, w):
+    """A persona's rules with the industries they name in the demo's words (the accounts'
+    industries are written in them)."""
+    if isinstance(rules, dict):
+        if rules.get("field") == "industry" and isinstance(rules.get("value"), str):
+            return {**rules, "value": w(rules["value"])}
+        return {k: _rules_in_words(v, w) for k, v in rules.items()}
+    if isinstance(rules, list):
+        return [_rules_in_words(r, w) for r in rules]
+    return rules
+
+
 def _organization_create(spec: DemoSpec):
     """The organization, its users and memberships, products, churn reasons and personas.
     Returns the organization, {login: user id} and {name: ids} of the catalogue rows."""
@@ -92,7 +104,7 @@ def _organization_create(spec: DemoSpec):
                 name=w(p["name"]),
                 priority=p["priority"],
                 description=w(p["description"]),
-                rules=p["rules"],
+                rules=_rules_in_words(p["rules"], w),
             )
             for p in PERSONAS
         ]

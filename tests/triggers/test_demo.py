@@ -206,6 +206,8 @@ def test_the_brazilian_demo_names_its_own_things_in_portuguese_and_demo_en_in_en
                 "reasons": set(ChurnReason.objects.values_list("name", flat=True)),
                 "personas": set(Persona.objects.values_list("name", flat=True)),
                 "models": set(HealthModel.objects.values_list("name", flat=True)),
+                "industries": set(Account.objects.values_list("industry", flat=True)),
+                "healthcare_rule": Persona.objects.get(slug="healthcare").rules,
             }
 
     ours, theirs = names(pt), names(en)
@@ -214,8 +216,14 @@ def test_the_brazilian_demo_names_its_own_things_in_portuguese_and_demo_en_in_en
     assert {"Revisão mensal de retenção", "Mid-market: oferecer Pagamentos"} <= ours["triggers"]
     assert "Plataforma principal" in ours["products"] and "Concorrente" in ours["reasons"]
     assert "Logos estratégicos" in ours["personas"] and "Saúde padrão" in ours["models"]
+    # the healthcare persona still finds its accounts: its rule names the industry in Portuguese
+    assert "Saúde" in ours["industries"] and "Healthcare" not in ours["industries"]
+    assert ours.pop("healthcare_rule") == {
+        "all": [{"field": "industry", "op": "=", "value": "Saúde"}]
+    }
     english = {"Retention: save the account", "Monthly retention review", "Core platform"}
     assert not english & set().union(*ours.values())
     assert {"Retention: save the account", "Expansion: offer Payments"} <= theirs["templates"]
     assert {"Monthly retention review", "Mid-market: offer Payments"} <= theirs["triggers"]
     assert "Competitor" in theirs["reasons"] and "Default health" in theirs["models"]
+    assert "Healthcare" in theirs["industries"]
