@@ -65,6 +65,9 @@ ENGLISH = [
     "confirm to start",
     "or dismiss",
     "record the outcome",
+    # the outcome choices' help
+    "The customer",
+    "On a closer look",
     # a playbook's origin
     "Created by",
     "Started by",
