@@ -13,8 +13,9 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts import models as am
+from conditions.phrases import evidence_sentences
 from health.models import HealthScore
-from orgs import spreadsheets
+from orgs import formatting, spreadsheets
 from playbooks.models import Playbook, PlaybookStep
 from triggers.models import Alert, Firing
 
@@ -88,22 +89,51 @@ FIRING_COLUMNS = [
 ]
 
 
-def _table_csv(qs: QuerySet, table: list[tuple], spreadsheet_locale: str) -> Iterator[str]:
+def _table_csv(
+    qs: QuerySet, table: list[tuple], spreadsheet_locale: str, locale: str = ""
+) -> Iterator[str]:
     header = [label for label, _field in table]
     fields = [field for _label, field in table]
-    return csv_lines(header, _values(qs, fields), spreadsheet_locale=spreadsheet_locale)
+    read = _evidence_read if "evidence_text" in fields else _plain_read
+    return csv_lines(header, read(qs, fields, locale), spreadsheet_locale=spreadsheet_locale)
+
+
+def _plain_read(qs: QuerySet, fields: list[str], locale: str) -> Iterator[tuple]:
+    return _values(qs, fields)
+
+
+def _evidence_read(qs: QuerySet, fields: list[str], locale: str) -> Iterator[list]:
+    """The evidence column in the reader's language and the organization's formats (its
+    stored phrases, conditions.phrases), as the pages show it, not the text the night wrote."""
+    at = fields.index("evidence_text")
+
+    def localize(value):
+        return formatting.localize_figure(value, locale=locale or None)
+
+    for row in _values(qs, [*fields, "evidence"]):
+        row = list(row)
+        evidence = row.pop()
+        row[at] = "; ".join(
+            evidence_sentences(text=row[at] or "", evidence=evidence, localize=localize)
+        )
+        yield row
 
 
 def portfolio_csv(qs: QuerySet[am.Account], *, spreadsheet_locale: str = "") -> Iterator[str]:
     return _table_csv(qs, PORTFOLIO_COLUMNS, spreadsheet_locale)
 
 
-def playbooks_csv(qs: QuerySet[Playbook], *, spreadsheet_locale: str = "") -> Iterator[str]:
-    return _table_csv(qs, PLAYBOOK_COLUMNS, spreadsheet_locale)
+def playbooks_csv(
+    qs: QuerySet[Playbook], *, spreadsheet_locale: str = "", locale: str = ""
+) -> Iterator[str]:
+    """`locale`: the organization's, for the figures inside the evidence sentences."""
+    return _table_csv(qs, PLAYBOOK_COLUMNS, spreadsheet_locale, locale)
 
 
-def firings_csv(qs: QuerySet[Firing], *, spreadsheet_locale: str = "") -> Iterator[str]:
-    return _table_csv(qs, FIRING_COLUMNS, spreadsheet_locale)
+def firings_csv(
+    qs: QuerySet[Firing], *, spreadsheet_locale: str = "", locale: str = ""
+) -> Iterator[str]:
+    return _table_csv(qs, FIRING_COLUMNS, spreadsheet_locale, locale)
 
 
 # -- everything --------------------------------------------------------------------------------

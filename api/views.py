@@ -368,7 +368,9 @@ def export_playbooks(request):
             qs = qs.filter(**{lookup: d[name]})
     return _csv_response(
         request,
-        exports.playbooks_csv(qs, spreadsheet_locale=_spreadsheet_locale(request)),
+        exports.playbooks_csv(
+            qs, spreadsheet_locale=_spreadsheet_locale(request), locale=request.organization.locale
+        ),
         "playbooks",
     )
 
@@ -389,7 +391,11 @@ def export_firings(request):
         if d.get(name):
             qs = qs.filter(**{lookup: d[name]})
     return _csv_response(
-        request, exports.firings_csv(qs, spreadsheet_locale=_spreadsheet_locale(request)), "firings"
+        request,
+        exports.firings_csv(
+            qs, spreadsheet_locale=_spreadsheet_locale(request), locale=request.organization.locale
+        ),
+        "firings",
     )
 
 

@@ -381,3 +381,13 @@ def test_a_playbook_started_by_hand_says_who_in_portuguese(client, csm, world):
     migration.origin_labels_to_names(apps, None)
     playbook.refresh_from_db()
     assert playbook.origin_label == str(csm)
+
+
+def test_the_firing_export_reads_its_evidence_in_portuguese(client, manager, world):
+    """The night wrote Charlie's evidence in English ("The health score is 43"); the firing
+    export a pt-BR manager downloads gives it as the pages do: "A nota de saúde é 43"."""
+    client.force_login(manager)
+    body = b"".join(client.get("/data/exports/firings.csv?csv=local").streaming_content)
+    text = body.decode("utf-8-sig")
+    assert "A nota de saúde é 43" in text
+    assert "The health score is" not in text
