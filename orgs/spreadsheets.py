@@ -80,10 +80,12 @@ def lines(
     d: Dialect = PLAIN,
     bom: bool = False,
     preamble: Iterable[str] = (),
+    cells_ready: bool = False,
 ) -> Iterator[str]:
     """The `preamble` lines (one cell each), the header (already in the reader's language:
     it is read as given) and the rows as CSV lines, a line at a time, for a streaming
-    response. The rows are read as the lines are."""
+    response. The rows are read as the lines are; each value goes through `cell`, unless
+    `cells_ready` (a caller that wrote its cells with `cell`'s rules already: the reports)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=d.delimiter)
 
@@ -97,10 +99,14 @@ def lines(
     head.append(emit([neutralize(str(h)) for h in header]))
     if bom:
         head[0] = "\ufeff" + head[0]
-    return _stream(head, rows, d, emit)
+    return _stream(head, rows, d, emit, cells_ready)
 
 
-def _stream(head: list[str], rows: Iterable[Iterable], d: Dialect, emit) -> Iterator[str]:
+def _stream(head: list[str], rows, d: Dialect, emit, cells_ready: bool) -> Iterator[str]:
     yield from head
-    for row in rows:
-        yield emit([cell(v, d) for v in row])
+    if cells_ready:
+        for row in rows:
+            yield emit(row)
+    else:
+        for row in rows:
+            yield emit([cell(v, d) for v in row])

@@ -216,15 +216,14 @@ def csv_stream(
     With `spreadsheet_locale`, in that locale's spreadsheet conventions (pt-BR: ";" between
     cells and a decimal comma), else the plain CSV every program reads (",", "1234.5")."""
     dialect = spreadsheets.dialect(spreadsheet_locale)
+    decimal_comma = dialect.decimal_comma
     return spreadsheets.lines(
         [csv_header(c, currency) for c in columns],
         (
-            [
-                csv_cell(row.values.get(c.key), c.kind, decimal_comma=dialect.decimal_comma)
-                for c in columns
-            ]
+            [csv_cell(row.values.get(c.key), c.kind, decimal_comma=decimal_comma) for c in columns]
             for row in rows
         ),
         d=dialect,
         preamble=preamble,
+        cells_ready=True,  # csv_cell wrote them
     )
