@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
 
+from orgs import spreadsheets
 from orgs.models import Role
 from orgs.permissions import can_reassign, org_required
 from orgs.web import EVENT_ACCOUNT_REASSIGNED, is_fragment_request, request_today
@@ -108,6 +109,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         "is_mine": form.is_mine,
         # The health issue turns this on and annotates score, colour and 30-day change.
         "show_health": True,
+        "spreadsheet_csv": spreadsheets.local_differs(request.organization.locale),
     }
     template = "accounts/portfolio.html"
     if is_fragment_request(request):

@@ -5,114 +5,135 @@ Streamed row by row, never built whole; a cell that a spreadsheet would run as a
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from accounts import models as am
+from conditions.phrases import evidence_sentences
 from health.models import HealthScore
+from orgs import formatting, spreadsheets
 from playbooks.models import Playbook, PlaybookStep
 from triggers.models import Alert, Firing
 
-_RISKY = ("=", "+", "-", "@", "\t", "\r")
 
-
-def _cell(value):
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_RISKY):
-        try:
-            float(value)
-            return value  # a plain negative number
-        except ValueError:
-            return "'" + value
-    return value
-
-
-def csv_lines(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    yield "\ufeff" + buffer.getvalue()  # a BOM, so Excel reads UTF-8
-    for row in rows:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([_cell(v) for v in row])
-        yield buffer.getvalue()
+def csv_lines(
+    header: list, rows: Iterable[Iterable], *, spreadsheet_locale: str = ""
+) -> Iterator[str]:
+    """The header in the reader's language (translated now, while the request's language is
+    active, not when the stream is read) and the rows, in the plain CSV or, with
+    `spreadsheet_locale` (`?csv=local`), in that locale's spreadsheet conventions."""
+    return spreadsheets.lines(
+        [str(h) for h in header], rows, d=spreadsheets.dialect(spreadsheet_locale), bom=True
+    )
 
 
 def _values(qs: QuerySet, columns: list[str]) -> Iterator[tuple]:
     return qs.values_list(*columns).iterator(chunk_size=5000)
 
 
+# (header, field): the header is what the reader sees, in their language; the field is read
+# with values_list. Codes (tier, status...) stay codes, the same in every language, so a
+# spreadsheet's filters and a re-import keep working.
 PORTFOLIO_COLUMNS = [
-    ("id", "id"),
-    ("external_id", "external_id"),
-    ("name", "name"),
-    ("tier", "tier"),
-    ("touch_model", "touch_model"),
-    ("lifecycle_stage", "lifecycle_stage"),
-    ("owner", "owner__email"),
-    ("persona", "persona__name"),
-    ("mrr", "mrr"),
-    ("renewal_date", "renewal_date"),
-    ("customer_since", "customer_since"),
-    ("health_score", "health_score"),
-    ("health_colour", "health_colour"),
-    ("health_change_30d", "health_change_30d"),
-    ("churned_at", "churned_at"),
+    (_("ID"), "id"),
+    (_("External ID"), "external_id"),
+    (_("Name"), "name"),
+    (_("Tier"), "tier"),
+    (_("Touch model"), "touch_model"),
+    (_("Lifecycle stage"), "lifecycle_stage"),
+    (_("Owner"), "owner__email"),
+    (_("Persona"), "persona__name"),
+    (_("MRR"), "mrr"),
+    (_("Renewal date"), "renewal_date"),
+    (_("Customer since"), "customer_since"),
+    (_("Health score"), "health_score"),
+    (_("Health colour"), "health_colour"),
+    (_("Health change in 30 days"), "health_change_30d"),
+    (_("Churned at"), "churned_at"),
 ]
 
-
-def portfolio_csv(qs: QuerySet[am.Account]) -> Iterator[str]:
-    columns = [c for _, c in PORTFOLIO_COLUMNS]
-    return csv_lines([h for h, _ in PORTFOLIO_COLUMNS], _values(qs, columns))
-
-
 PLAYBOOK_COLUMNS = [
-    ("id", "id"),
-    ("account_external_id", "account__external_id"),
-    ("account", "account__name"),
-    ("title", "title"),
-    ("kind", "kind"),
-    ("status", "status"),
-    ("owner", "owner__email"),
-    ("opened_on", "opened_on"),
-    ("due_on", "due_on"),
-    ("closed_at", "closed_at"),
-    ("origin", "origin"),
-    ("origin_label", "origin_label"),
-    ("outcome", "outcome"),
-    ("opportunity_product", "opportunity_product__code"),
-    ("expected_mrr", "expected_mrr"),
-    ("mrr_won", "mrr_won"),
-    ("churn_reason", "churn_reason__name"),
-    ("evidence", "evidence_text"),
+    (_("ID"), "id"),
+    (_("Account external ID"), "account__external_id"),
+    (_("Account"), "account__name"),
+    (_("Title"), "title"),
+    (_("Kind"), "kind"),
+    (_("Status"), "status"),
+    (_("Owner"), "owner__email"),
+    (_("Opened on"), "opened_on"),
+    (_("Due on"), "due_on"),
+    (_("Closed at"), "closed_at"),
+    (_("Origin"), "origin"),
+    (_("Origin label"), "origin_label"),
+    (_("Outcome"), "outcome"),
+    (_("Opportunity product"), "opportunity_product__code"),
+    (_("Expected MRR"), "expected_mrr"),
+    (_("MRR won"), "mrr_won"),
+    (_("Churn reason"), "churn_reason__name"),
+    (_("Evidence"), "evidence_text"),
 ]
 
 FIRING_COLUMNS = [
-    ("id", "id"),
-    ("trigger", "trigger__name"),
-    ("account_external_id", "account__external_id"),
-    ("account", "account__name"),
-    ("period", "period"),
-    ("fired_on", "fired_on"),
-    ("playbook_id", "playbook_id"),
-    ("evidence", "evidence_text"),
+    (_("ID"), "id"),
+    (_("Trigger"), "trigger__name"),
+    (_("Account external ID"), "account__external_id"),
+    (_("Account"), "account__name"),
+    (_("Period"), "period"),
+    (_("Fired on"), "fired_on"),
+    (_("Playbook ID"), "playbook_id"),
+    (_("Evidence"), "evidence_text"),
 ]
 
 
-def playbooks_csv(qs: QuerySet[Playbook]) -> Iterator[str]:
-    return csv_lines(
-        [h for h, _ in PLAYBOOK_COLUMNS], _values(qs, [c for _, c in PLAYBOOK_COLUMNS])
-    )
+def _table_csv(
+    qs: QuerySet, table: list[tuple], spreadsheet_locale: str, locale: str = ""
+) -> Iterator[str]:
+    header = [label for label, _field in table]
+    fields = [field for _label, field in table]
+    read = _evidence_read if "evidence_text" in fields else _plain_read
+    return csv_lines(header, read(qs, fields, locale), spreadsheet_locale=spreadsheet_locale)
 
 
-def firings_csv(qs: QuerySet[Firing]) -> Iterator[str]:
-    return csv_lines([h for h, _ in FIRING_COLUMNS], _values(qs, [c for _, c in FIRING_COLUMNS]))
+def _plain_read(qs: QuerySet, fields: list[str], locale: str) -> Iterator[tuple]:
+    return _values(qs, fields)
+
+
+def _evidence_read(qs: QuerySet, fields: list[str], locale: str) -> Iterator[list]:
+    """The evidence column in the reader's language and the organization's formats (its
+    stored phrases, conditions.phrases), as the pages show it, not the text the night wrote."""
+    at = fields.index("evidence_text")
+
+    def localize(value):
+        return formatting.localize_figure(value, locale=locale or None)
+
+    for row in _values(qs, [*fields, "evidence"]):
+        row = list(row)
+        evidence = row.pop()
+        row[at] = "; ".join(
+            evidence_sentences(text=row[at] or "", evidence=evidence, localize=localize)
+        )
+        yield row
+
+
+def portfolio_csv(qs: QuerySet[am.Account], *, spreadsheet_locale: str = "") -> Iterator[str]:
+    return _table_csv(qs, PORTFOLIO_COLUMNS, spreadsheet_locale)
+
+
+def playbooks_csv(
+    qs: QuerySet[Playbook], *, spreadsheet_locale: str = "", locale: str = ""
+) -> Iterator[str]:
+    """`locale`: the organization's, for the figures inside the evidence sentences."""
+    return _table_csv(qs, PLAYBOOK_COLUMNS, spreadsheet_locale, locale)
+
+
+def firings_csv(
+    qs: QuerySet[Firing], *, spreadsheet_locale: str = "", locale: str = ""
+) -> Iterator[str]:
+    return _table_csv(qs, FIRING_COLUMNS, spreadsheet_locale, locale)
 
 
 # -- everything --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -22,6 +22,7 @@ from accounts.forms import PortfolioFilterForm
 from accounts.models import Contact
 from accounts.selectors import portfolio_list
 from csplatform.celery import enqueue_on_commit
+from orgs import spreadsheets
 from orgs.models import Role
 from orgs.permissions import org_required
 from orgs.tenancy import org_context
@@ -285,12 +286,19 @@ def _streamed(request, lines):
     """The rows are read while the response streams, after the view (and the middleware's
     tenancy context) has returned: they are read in the request's organization again."""
     org_id = request.organization.pk
+    language = translation.get_language()
 
     def scoped():
-        with org_context(org_id):
+        with org_context(org_id), translation.override(language):
             yield from lines
 
     return scoped()
+
+
+def _spreadsheet_locale(request) -> str:
+    """`?csv=local`, as on the reports' exports: the organization's spreadsheet conventions
+    (pt-BR: ";" and a decimal comma)."""
+    return spreadsheets.requested_locale(request.GET, request.organization.locale)
 
 
 def _csv_response(request, lines, name: str) -> StreamingHttpResponse:
@@ -315,6 +323,7 @@ def exports_page(request):
             "is_admin": role == Role.ADMIN,
             "find_form": ContactFindForm(),
             "portfolio_url": reverse("accounts:portfolio"),
+            "spreadsheet_csv": spreadsheets.local_differs(request.organization.locale),
         },
     )
 
@@ -331,7 +340,12 @@ def export_portfolio(request):
     )
     form.is_valid()
     return _csv_response(
-        request, exports.portfolio_csv(portfolio_list(filters=form.filters())), "portfolio"
+        request,
+        exports.portfolio_csv(
+            portfolio_list(filters=form.filters()),
+            spreadsheet_locale=_spreadsheet_locale(request),
+        ),
+        "portfolio",
     )
 
 
@@ -352,7 +366,13 @@ def export_playbooks(request):
     ):
         if d.get(name):
             qs = qs.filter(**{lookup: d[name]})
-    return _csv_response(request, exports.playbooks_csv(qs), "playbooks")
+    return _csv_response(
+        request,
+        exports.playbooks_csv(
+            qs, spreadsheet_locale=_spreadsheet_locale(request), locale=request.organization.locale
+        ),
+        "playbooks",
+    )
 
 
 @org_required(roles=EXPORTERS)
@@ -370,7 +390,13 @@ def export_firings(request):
     ):
         if d.get(name):
             qs = qs.filter(**{lookup: d[name]})
-    return _csv_response(request, exports.firings_csv(qs), "firings")
+    return _csv_response(
+        request,
+        exports.firings_csv(
+            qs, spreadsheet_locale=_spreadsheet_locale(request), locale=request.organization.locale
+        ),
+        "firings",
+    )
 
 
 def _field_errors(form) -> str:

@@ -33,6 +33,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from csplatform.celery import enqueue
 from playbooks.models import NotificationKind
@@ -252,14 +253,16 @@ def _count_failure(endpoint: WebhookEndpoint) -> bool:
         WebhookDelivery.all_objects.filter(
             endpoint=locked, status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING]
         ).update(status=DeliveryStatus.FAILED, error=_("The endpoint was switched off."))
-        text = _("Webhook %(url)s was switched off: %(reason)s Fix it and switch it on again.")
+        text = gettext_lazy(
+            "Webhook %(url)s was switched off: %(reason)s Fix it and switch it on again."
+        )
         notifications_notify_admins(
             org_id=locked.organization_id,
             notices=[
                 (
                     NotificationKind.WEBHOOK_DISABLED,
                     locked.pk,
-                    text % {"url": locked.url, "reason": reason},
+                    (text, {"url": locked.url, "reason": reason}),
                     reverse("data:webhook", args=[locked.pk]),
                 )
             ],

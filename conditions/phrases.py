@@ -11,6 +11,7 @@ Phrases state the value, never the comparison's operator: the evidence is the fa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,8 +54,14 @@ def _value(value):
     return value
 
 
-def render_phrase(record: dict) -> str:
-    """One stored sentence in the active language."""
+def _same(value):
+    return value
+
+
+def render_phrase(record: dict, *, localize: Callable[[Any], Any] = _same) -> str:
+    """One stored sentence in the active language. `localize` writes each stored figure
+    ("12.5", "1,234", a day) in the reader's formats (the caller's: conditions knows no
+    locale); the plural is chosen on the stored count, before."""
     from django.utils.translation import gettext, ngettext
 
     params = {k: _value(v) for k, v in (record.get("a") or {}).items()}
@@ -62,21 +69,23 @@ def render_phrase(record: dict) -> str:
         template = ngettext(record["s"], record["p"], int(params.get("count") or 0))
     else:
         template = gettext(record["s"])
+    params = {k: localize(v) for k, v in params.items()}
     try:
         return template % params
     except (KeyError, ValueError, TypeError):
         return record["s"] % params if params else record["s"]
 
 
-def evidence_sentences(*, text: str, evidence) -> list[str]:
+def evidence_sentences(*, text: str, evidence, localize: Callable[[Any], Any] = _same) -> list[str]:
     """A firing's evidence, one sentence per comparison that held, in the reader's language
-    (its stored phrases), or its stored text split at "; " when it has none."""
+    and formats (its stored phrases; `localize` as in render_phrase), or its stored text
+    split at "; " when it has none."""
     records = evidence.get(PHRASES_KEY) if isinstance(evidence, dict) else None
     if isinstance(records, list) and records:
         out = []
         for record in records:
             try:
-                out.append(render_phrase(record))
+                out.append(render_phrase(record, localize=localize))
             except Exception:  # noqa: BLE001 - a malformed record must not hide the page
                 return [part.strip() for part in (text or "").split(";") if part.strip()]
         return out

@@ -4,9 +4,13 @@ discounts, interaction recency and adoption. Used by the demo seed and by new or
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext
 
 from accounts.models import Persona
+from orgs.languages import supported_language
 from orgs.models import Organization
 from orgs.tenancy import org_context
 
@@ -72,11 +76,14 @@ def health_models_create_defaults(*, org: Organization) -> list[HealthModel]:
     """A default model, and one per persona with weights suited to its touch model.
     Does nothing for models that already exist."""
     created = []
-    with org_context(org), transaction.atomic():
+    # the models' names are the organization's data, written in its language
+    language = supported_language(org.locale) or settings.LANGUAGE_CODE
+    with org_context(org), transaction.atomic(), translation.override(language):
         if not HealthModel.objects.filter(persona=None).exists():
-            created.append(_create(org, "Default health", None, {}))
+            created.append(_create(org, gettext("Default health"), None, {}))
         for persona in Persona.objects.filter(health_model__isnull=True):
             touch = _touch_of(persona)
             overrides = {"high": HIGH_TOUCH, "tech": TECH_TOUCH}.get(touch, {})
-            created.append(_create(org, f"{persona.name} health", persona, overrides))
+            name = gettext("%(persona)s health") % {"persona": persona.name}
+            created.append(_create(org, name, persona, overrides))
     return created

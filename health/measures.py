@@ -9,6 +9,7 @@ local midnight.
 from __future__ import annotations
 
 import datetime as dt
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,6 +32,7 @@ from accounts.models import (
 )
 from accounts.selectors import customer_on
 from csplatform.db.frames import values_frame
+from orgs import formatting
 
 from .usage import DenseUsage, SqlUsage
 
@@ -92,6 +94,18 @@ class MeasureContext:
         return out.astype("float64")
 
 
+class _LocalizedFormatter(string.Formatter):
+    """str.format whose number fields ({value:+.0f}) are written in the locale in force."""
+
+    def format_field(self, value, format_spec):
+        if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+            return formatting.format_with_spec(value, format_spec)
+        return super().format_field(value, format_spec)
+
+
+_LOCALIZED = _LocalizedFormatter()
+
+
 @dataclass(frozen=True)
 class Measure:
     key: str
@@ -136,7 +150,9 @@ class Measure:
         if isinstance(phrase, tuple):
             phrase = phrase[0] if round(value) == 1 else phrase[1]
         # the phrase is a lazy translation: in the reader's language, then filled in
-        return str(phrase).format(
+        # the numbers in the organization's format ("12,5%" in pt-BR): read now, not stored
+        return _LOCALIZED.format(
+            str(phrase),
             value=value,
             window=window or self.default_window,
             metric=(metric or self.default_metric or "").replace("_", " "),

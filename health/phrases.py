@@ -14,6 +14,8 @@ from typing import Any
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from orgs import formatting
+
 
 @dataclass(frozen=True)
 class MovePhrase:
@@ -59,7 +61,7 @@ _FALLBACK = MovePhrase(_("%(before)s → %(after)s"), digits=2)
 def _value(value: float | None, phrase: MovePhrase) -> str:
     if value is None:
         return gettext("no data")
-    return f"{value:,.{phrase.digits}f}{phrase.suffix}"
+    return formatting.format_with_spec(value, f",.{phrase.digits}f") + phrase.suffix
 
 
 def move_text(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -295,3 +296,40 @@ def csv_number(value, *, decimal_comma: bool) -> str:
 def bcp47(locale: str | None = None) -> str:
     """The locale as browsers' Intl APIs take it ("pt-BR")."""
     return conventions(locale if locale is not None else current()[0]).bcp47
+
+
+def format_with_spec(value, spec: str, *, locale: str | None = None) -> str:
+    """A number through a str.format spec ("+.0f", ",.2f", ".1f") as the phrases that carry
+    such specs write it, in the locale in force: 12.5 with ".1f" → "12,5" (pt-BR), 1234.5
+    with ",.2f" → "1.234,50". The spec's "," asks for the locale's grouping."""
+    text = format(value, spec)
+    conv = conventions(locale if locale is not None else current()[0])
+    return text.replace(",", "\0").replace(".", conv.decimal).replace("\0", conv.group)
+
+
+_FIGURE = re.compile(r"-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|-?[0-9]+(?:\.[0-9]+)?")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def localize_figure(value, *, locale: str | None = None):
+    """A value kept in data the neutral way ("1,234", "12.5", 30, "2026-12-01": how evidence
+    stores the numbers and days of its sentences) written in the locale in force when it is
+    read: "1.234", "12,5", "01/12/2026" in pt-BR; the decimals are kept as stored. Anything
+    else (words, labels) is returned unchanged."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return format_number(value, 0, locale=locale)
+    if isinstance(value, float):
+        value = repr(value)
+    if not isinstance(value, str):
+        return value
+    if _FIGURE.fullmatch(value):
+        fraction = value.partition(".")[2]
+        return format_number(value.replace(",", ""), len(fraction), locale=locale)
+    if _ISO_DAY.fullmatch(value):
+        try:
+            return format_date(dt.date.fromisoformat(value), locale=locale)
+        except ValueError:
+            return value
+    return value

@@ -31,3 +31,13 @@ def resolve_language(*, user_language: str, org_locale: str | None, browser_lang
         or supported_language(browser_language)
         or settings.LANGUAGE_CODE
     )
+
+
+def recipient_language(*, user, organization) -> str:
+    """The language a mail or notification for `user` is written in (no browser to ask):
+    their choice, else their organization's locale, else the installation's default."""
+    return resolve_language(
+        user_language=getattr(user, "language", "") or "",
+        org_locale=getattr(organization, "locale", None),
+        browser_language="",
+    )

@@ -33,15 +33,15 @@ OUTCOME_FIELDS_BY_KIND = {
 
 # What each outcome means, said to the CSM beside the choice.
 OUTCOME_HELP = {
-    Outcome.NO_OPPORTUNITY: "The customer is not interested now.",
-    Outcome.WON: "The customer bought: the subscription is added to the account.",
-    Outcome.LOST: "An opportunity was opened but the customer did not buy.",
-    Outcome.RISK_NOT_CONFIRMED: "On a closer look the customer was not at risk.",
-    Outcome.RETAINED: "The risk was real and it was reverted: the customer stays.",
-    Outcome.CHURNED: "The customer leaves: the account is marked churned with the reason.",
-    Outcome.ACTIVATED: "The customer is up and running.",
-    Outcome.NOT_ACTIVATED: "The customer did not get going.",
-    Outcome.DONE: "The work is done.",
+    Outcome.NO_OPPORTUNITY: _("The customer is not interested now."),
+    Outcome.WON: _("The customer bought: the subscription is added to the account."),
+    Outcome.LOST: _("An opportunity was opened but the customer did not buy."),
+    Outcome.RISK_NOT_CONFIRMED: _("On a closer look the customer was not at risk."),
+    Outcome.RETAINED: _("The risk was real and it was reverted: the customer stays."),
+    Outcome.CHURNED: _("The customer leaves: the account is marked churned with the reason."),
+    Outcome.ACTIVATED: _("The customer is up and running."),
+    Outcome.NOT_ACTIVATED: _("The customer did not get going."),
+    Outcome.DONE: _("The work is done."),
 }
 
 

@@ -141,7 +141,8 @@ class Playbook(TenantModel):
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # What created it: "trigger" with the trigger's name and firing id, or "manual".
+    # What created it: "trigger" with the trigger's name and firing id, or "manual" with the
+    # name of who started it (a name, never a sentence: the page words it in its language).
     origin = models.CharField(max_length=12, default="manual")
     origin_label = models.CharField(max_length=200, blank=True)
     origin_ref = models.BigIntegerField(null=True, blank=True)
@@ -281,11 +282,28 @@ class Notification(TenantModel):
     )
     ref = models.BigIntegerField()
     text = models.CharField(max_length=300)
+    # The text as data ({"s": msgid, "a": its values}, conditions.phrases), so it reads in
+    # the reader's language whoever wrote it (the night writes in English); `text` is what
+    # rows from before hold, and what is shown when a phrase no longer renders.
+    phrase = models.JSONField(default=dict, blank=True)
     url = models.CharField(max_length=300, blank=True, validators=[validate_local_path])
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     digest_claimed_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def shown(self) -> str:
+        """The text in the active language (its phrase), else as it was written."""
+        if self.phrase:
+            from conditions.phrases import render_phrase
+            from orgs.formatting import localize_figure
+
+            try:
+                return render_phrase(self.phrase, localize=localize_figure)[:300]
+            except Exception:  # noqa: BLE001 - a malformed phrase must not hide the list
+                pass
+        return self.text
 
     class Meta:
         ordering = ["-created_at"]

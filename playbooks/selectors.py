@@ -25,6 +25,7 @@ from django.db.models import (
 )
 
 from conditions.phrases import evidence_sentences
+from orgs import formatting
 from orgs.models import User
 
 from .models import (
@@ -116,7 +117,7 @@ def evidence_lines(text: str, evidence: dict | None = None) -> list[str]:
     """The firing's evidence as one plain sentence per comparison that held, in the reader's
     language when its sentences were stored as data (conditions.phrases), else its text
     ("a; b; c") as it was written."""
-    return evidence_sentences(text=text, evidence=evidence)
+    return evidence_sentences(text=text, evidence=evidence, localize=formatting.localize_figure)
 
 
 # -- A user's work ------------------------------------------------------------------------

@@ -7,16 +7,14 @@ behind it, reached with the report's filters and the row's keys (reports/drill.p
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from orgs import formatting
+from orgs import formatting, spreadsheets
 
 DASH = "—"
 
@@ -165,14 +163,9 @@ def grouped(n) -> dict:
 
 # -- CSV ------------------------------------------------------------------------------------
 
-# A cell a spreadsheet would read as a formula starts with one of these.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralize(text: str) -> str:
-    """Text a spreadsheet must show as text, not run: a leading apostrophe before a formula
-    character. Numbers are written as numbers and need none."""
-    return f"'{text}" if text.startswith(FORMULA_START) else text
+# The one way every export writes (orgs.spreadsheets): kept here under their old names.
+FORMULA_START = spreadsheets.FORMULA_START
+neutralize = spreadsheets.neutralize
 
 
 def csv_cell(value, kind: str, *, decimal_comma: bool = False):
@@ -222,22 +215,15 @@ def csv_stream(
     """Any rows (an iterator is read as it goes) as CSV lines under `preamble` and a header.
     With `spreadsheet_locale`, in that locale's spreadsheet conventions (pt-BR: ";" between
     cells and a decimal comma), else the plain CSV every program reads (",", "1234.5")."""
-    conv = formatting.conventions(spreadsheet_locale) if spreadsheet_locale else None
-    delimiter = conv.list_separator if conv else ","
-    decimal_comma = bool(conv and conv.csv_decimal == ",")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter)
-
-    def emit(values) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(values)
-        return buffer.getvalue()
-
-    for line in preamble:
-        yield emit([neutralize(line)])
-    yield emit([csv_header(c, currency) for c in columns])
-    for row in rows:
-        yield emit(
+    dialect = spreadsheets.dialect(spreadsheet_locale)
+    decimal_comma = dialect.decimal_comma
+    return spreadsheets.lines(
+        [csv_header(c, currency) for c in columns],
+        (
             [csv_cell(row.values.get(c.key), c.kind, decimal_comma=decimal_comma) for c in columns]
-        )
+            for row in rows
+        ),
+        d=dialect,
+        preamble=preamble,
+        cells_ready=True,  # csv_cell wrote them
+    )

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from orgs import formatting
+from orgs import spreadsheets
 from orgs.models import Role
 from orgs.permissions import org_required
 from orgs.tenancy import org_context
@@ -40,12 +40,11 @@ REPORT_ROLES = (Role.ADMIN, Role.MANAGER, Role.ANALYST, Role.CSM)
 def _spreadsheet_locale(request: HttpRequest) -> str:
     """`?csv=local`: the export in the organization's spreadsheet conventions (pt-BR: ";" and
     a decimal comma), for a spreadsheet that opens it with a double click."""
-    return request.organization.locale if request.GET.get("csv") == "local" else ""
+    return spreadsheets.requested_locale(request.GET, request.organization.locale)
 
 
 def spreadsheet_csv_differs(request: HttpRequest) -> bool:
-    conv = formatting.conventions(request.organization.locale)
-    return conv.list_separator != "," or conv.csv_decimal != "."
+    return spreadsheets.local_differs(request.organization.locale)
 
 
 def _filters(request: HttpRequest) -> tuple[ReportFilterForm, ReportFilters]:

@@ -25,6 +25,7 @@ from accounts.models import (
 )
 from conditions.phrases import evidence_sentences
 from health.models import Colour, HealthScore
+from orgs import formatting
 from orgs.formatting import format_date
 from playbooks.models import Playbook
 from triggers.selectors import firings_of_account
@@ -319,7 +320,13 @@ class _Firings(_Source):
             "firing",
             "⚡",
             gettext("Trigger fired: %(name)s") % {"name": row.trigger.name},
-            detail="; ".join(evidence_sentences(text=row.evidence_text, evidence=row.evidence)),
+            detail="; ".join(
+                evidence_sentences(
+                    text=row.evidence_text,
+                    evidence=row.evidence,
+                    localize=formatting.localize_figure,
+                )
+            ),
             badge=row.trigger.get_kind_display(),
             badge_kind=f"kind-{row.trigger.kind}",
             date_only=True,
@@ -334,7 +341,12 @@ class _PlaybooksOpened(_Source):
         return Playbook.objects.filter(account=account).select_related("owner")
 
     def event(self, row, ts):
-        origin = row.origin_label if row.origin == "trigger" else gettext("started by hand")
+        if row.origin == "trigger":
+            origin = row.origin_label
+        elif row.origin_label:
+            origin = gettext("started by %(name)s") % {"name": row.origin_label}
+        else:
+            origin = gettext("started by hand")
         if row.owner:
             detail = gettext("%(origin)s · owner %(owner)s") % {
                 "origin": origin,

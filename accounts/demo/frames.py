@@ -44,6 +44,7 @@ from .catalogue import (
     WEEKEND_INDUSTRIES,
     DemoSpec,
 )
+from .words import demo_words
 
 
 def _pick_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
@@ -149,6 +150,8 @@ def accounts_frame(spec: DemoSpec, rng: np.random.Generator) -> pd.DataFrame:
     reason_idx = np.where(churned, _pick(rng, n, [r[1] for r in CHURN_REASONS]), -1)
     has_note = rng.random(n) < 0.1
     note_idx = rng.integers(0, len(NOTES), n)
+    w = demo_words(spec.locale)
+    notes = np.array([w(t) for t in NOTES])
     names, domains = _company_names(rng, industry, size)
 
     # Usage character of each account.
@@ -163,7 +166,7 @@ def accounts_frame(spec: DemoSpec, rng: np.random.Generator) -> pd.DataFrame:
             "external_id": [f"ACC-{i + 1:06d}" for i in range(n)],
             "name": names,
             "domain": domains,
-            "industry": np.array([i[0] for i in INDUSTRIES])[industry],
+            "industry": np.array([w(i[0]) for i in INDUSTRIES])[industry],
             "region": np.array([r[0] for r in REGIONS])[region],
             "region_idx": region,
             "size_band": SIZES[size],
@@ -172,15 +175,15 @@ def accounts_frame(spec: DemoSpec, rng: np.random.Generator) -> pd.DataFrame:
             "tier_idx": tier,
             "touch_model": TOUCHES[touch],
             "touch_idx": touch,
-            "acquisition_channel": np.array(ACQUISITION_CHANNELS[0])[acquisition],
-            "relationship_channel": RELATIONSHIP_CHANNELS[relationship],
+            "acquisition_channel": np.array([w(c) for c in ACQUISITION_CHANNELS[0]])[acquisition],
+            "relationship_channel": np.array([w(c) for c in RELATIONSHIP_CHANNELS])[relationship],
             "target_mrr": mrr,
             "since": since,
             "churn_day": churn_day,
             "churn_reason": np.where(
                 churned, np.array([r[0] for r in CHURN_REASONS])[reason_idx], None
             ),
-            "notes": np.where(has_note, np.array(NOTES)[note_idx], ""),
+            "notes": np.where(has_note, notes[note_idx], ""),
             "fate": fate,
             "risk_start": risk_start,
             "risk_end": risk_end,
@@ -473,7 +476,11 @@ def contacts_frame(
             "phone": phones,
             "consent_given_at": np.where(given, given_at, nat),
             "consent_source": np.where(
-                given, np.array(CONSENT_SOURCES)[rng.integers(0, 4, total)], ""
+                given,
+                np.array([demo_words(spec.locale)(t) for t in CONSENT_SOURCES])[
+                    rng.integers(0, 4, total)
+                ],
+                "",
             ),
             "consent_withdrawn_at": np.where(withdrawn, withdrawn_at, nat),
         }

@@ -18,6 +18,7 @@ from .catalogue import (
     DemoSpec,
     demo_username,
 )
+from .words import demo_words
 
 
 class DemoSeedError(ValueError):
@@ -29,6 +30,18 @@ class SeedResult:
     organization: object
     counts: dict[str, int]
     seconds: float
+
+
+def _rules_in_words(rules, w):
+    """A persona's rules with the industries they name in the demo's words (the accounts'
+    industries are written in them)."""
+    if isinstance(rules, dict):
+        if rules.get("field") == "industry" and isinstance(rules.get("value"), str):
+            return {**rules, "value": w(rules["value"])}
+        return {k: _rules_in_words(v, w) for k, v in rules.items()}
+    if isinstance(rules, list):
+        return [_rules_in_words(r, w) for r in rules]
+    return rules
 
 
 def _organization_create(spec: DemoSpec):
@@ -73,31 +86,33 @@ def _organization_create(spec: DemoSpec):
             for user, u in zip(users, DEMO_USERS, strict=True)
         ]
     )
+    w = demo_words(spec.locale)  # the catalogue's words in the organization's language
     products = am.Product.objects.bulk_create(
         [
-            am.Product(organization=org, code=code, name=name, description=description)
+            am.Product(organization=org, code=code, name=w(name), description=w(description))
             for code, name, description, _ in PRODUCTS
         ]
     )
     reasons = am.ChurnReason.objects.bulk_create(
-        [am.ChurnReason(organization=org, name=name) for name, _ in CHURN_REASONS]
+        [am.ChurnReason(organization=org, name=w(name)) for name, _ in CHURN_REASONS]
     )
     personas = am.Persona.objects.bulk_create(
         [
             am.Persona(
                 organization=org,
                 slug=p["slug"],
-                name=p["name"],
+                name=w(p["name"]),
                 priority=p["priority"],
-                description=p["description"],
-                rules=p["rules"],
+                description=w(p["description"]),
+                rules=_rules_in_words(p["rules"], w),
             )
             for p in PERSONAS
         ]
     )
     catalogue = {
         "products": np.array([p.pk for p in products]),
-        "reasons": {r.name: r.pk for r in reasons},
+        # by the catalogue's (English) name, which the frames carry
+        "reasons": {name: r.pk for (name, _), r in zip(CHURN_REASONS, reasons, strict=True)},
         "strategic": next(p for p in personas if not p.rules),
     }
     user_ids = {u.login: user.pk for u, user in zip(DEMO_USERS, users, strict=True)}

@@ -27,6 +27,7 @@ from .catalogue import (
     DemoSpec,
 )
 from .frames import _pick_rows, _timestamps
+from .words import demo_words
 
 # Accounts x days per chunk of signal generation: bounds memory at any portfolio size.
 _CELLS_PER_CHUNK = 500_000
@@ -207,7 +208,9 @@ def _tickets(chunk: dict, spec: DemoSpec, rng: np.random.Generator, seq: int) ->
         {
             "account": acc,
             "external_id": [f"TCK-{seq + i + 1:07d}" for i in range(m)],
-            "subject": np.array(TICKET_SUBJECTS)[rng.integers(0, len(TICKET_SUBJECTS), m)],
+            "subject": np.array([demo_words(spec.locale)(t) for t in TICKET_SUBJECTS])[
+                rng.integers(0, len(TICKET_SUBJECTS), m)
+            ],
             "priority": TICKET_PRIORITIES[priority],
             "opened_at": opened,
             "closed_at": np.where(still_open, np.datetime64("NaT", "s"), closed),
@@ -311,8 +314,10 @@ def _surveys(
     csat_acc = closed["account"].to_numpy()
 
     comment_pick = rng.integers(0, 12, len(acc))
+    w = demo_words(spec.locale)
+    said = {c: [w(t) for t in texts] for c, texts in NPS_COMMENTS.items()}
     comments = [
-        NPS_COMMENTS[c][p % len(NPS_COMMENTS[c])] if p < 5 else ""
+        said[c][p % len(said[c])] if p < 5 else ""
         for c, p in zip(category, comment_pick, strict=True)
     ]
     frame = pd.DataFrame(
@@ -345,10 +350,9 @@ def _interactions(chunk: dict, spec: DemoSpec, rng: np.random.Generator) -> pd.D
     kind = _pick_rows(rng, INTERACTION_KIND_BY_TOUCH[touch[acc]])
     kinds = INTERACTION_KINDS[kind]
     pick = rng.integers(0, 5, m)
-    summaries = [
-        INTERACTION_SUMMARIES[k][p % len(INTERACTION_SUMMARIES[k])]
-        for k, p in zip(kinds, pick, strict=True)
-    ]
+    w = demo_words(spec.locale)
+    said = {k: [w(t) for t in texts] for k, texts in INTERACTION_SUMMARIES.items()}
+    summaries = [said[k][p % len(said[k])] for k, p in zip(kinds, pick, strict=True)]
     return pd.DataFrame(
         {
             "account": acc,

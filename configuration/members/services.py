@@ -12,11 +12,13 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from accounts.services import PortfolioError, accounts_hand_over
+from orgs.languages import recipient_language
 from orgs.models import Membership, Organization, User
 from orgs.services import (
     MemberAdded,
@@ -49,6 +51,18 @@ def password_set_url(*, user: User) -> str:
 
 
 def _mail(*, user: User, organization: Organization, kind: str, acting_user: User) -> None:
+    """The invitation or reset mail in the recipient's language (their choice, else the
+    organization's), whoever sent it."""
+    with translation.override(recipient_language(user=user, organization=organization)):
+        subject, body = _mail_text(
+            user=user, organization=organization, kind=kind, acting_user=acting_user
+        )
+    send_mail(subject, body, None, [user.email])
+
+
+def _mail_text(
+    *, user: User, organization: Organization, kind: str, acting_user: User
+) -> tuple[str, str]:
     context = {
         "user": user,
         "organization": organization,
@@ -60,12 +74,7 @@ def _mail(*, user: User, organization: Organization, kind: str, acting_user: Use
         "invitation": _("You are invited to %(org)s") % {"org": organization.name},
         "reset": _("Choose a new password for %(org)s") % {"org": organization.name},
     }[kind]
-    send_mail(
-        subject,
-        render_to_string(f"configuration/email/{kind}.txt", context),
-        None,
-        [user.email],
-    )
+    return subject, render_to_string(f"configuration/email/{kind}.txt", context)
 
 
 def member_invite(

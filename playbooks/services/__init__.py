@@ -21,6 +21,7 @@ from .creation import (
 from .errors import NotAllowed, PlaybookError, StepConflict, churned_text
 from .notifications import (
     DIGEST_CLAIM_TTL,
+    notification_phrase,
     notifications_create_assigned,
     notifications_mark_read,
     notifications_mark_read_for,
@@ -51,6 +52,7 @@ from .work import (
 )
 
 __all__ = [
+    "notification_phrase",
     "DIGEST_CLAIM_TTL",
     "MAX_TEMPLATE_STEPS",
     "MemberHandedOver",

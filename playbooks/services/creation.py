@@ -254,7 +254,8 @@ def playbook_start(
                     template=template,
                     opened_on=today,
                     origin="manual",
-                    origin_label=f"started by {acting_user}",
+                    # who started it (data: "started by …" is the reader's words)
+                    origin_label=str(acting_user)[:200],
                 )
             ],
             acting_user_id=acting_user.pk,

@@ -12,11 +12,16 @@ from django.conf import settings
 from django.core.mail import get_connection, send_mail
 from django.db import transaction
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import Account
+from conditions.phrases import phrase_key
+from orgs import formatting
+from orgs.languages import recipient_language
 from orgs.models import Membership, Organization, Role, User
 from orgs.tenancy import org_context
 from orgs.validators import is_local_path
@@ -36,6 +41,13 @@ _ASSIGNED_TEXTS = {
     "reassigned": _("%(account)s: %(actor)s gave you the playbook “%(playbook)s”"),
     "handover": _("%(account)s is now yours, with its open playbook “%(playbook)s”"),
 }
+
+
+def notification_phrase(template, params: dict) -> tuple[str, dict]:
+    """A notification's text as written now and as data (its msgid and values), which
+    Notification.shown renders in each reader's language: (text, phrase). `template` is a
+    gettext_lazy proxy (its msgid is what is kept)."""
+    return (str(template) % params)[:300], {**phrase_key(template), "a": params}
 
 
 def account_names(playbooks: list[Playbook]) -> dict[int, str]:
@@ -59,22 +71,26 @@ def notifications_create_assigned(
         return
     names = account_names(playbooks)
     template = _ASSIGNED_TEXTS[why]
-    Notification.objects.bulk_create(
-        [
+    rows = []
+    for p in playbooks:
+        text, phrase = notification_phrase(
+            template,
+            {"account": names.get(p.account_id, ""), "playbook": p.title, "actor": actor},
+        )
+        rows.append(
             Notification(
                 organization=org,
                 user_id=p.owner_id,
                 kind=NotificationKind.PLAYBOOK_ASSIGNED,
                 playbook=p,
                 ref=p.pk,
-                text=(
-                    str(template)
-                    % {"account": names.get(p.account_id, ""), "playbook": p.title, "actor": actor}
-                )[:300],
+                text=text,
+                phrase=phrase,
                 url=reverse("playbooks:detail", args=[p.pk]),
             )
-            for p in playbooks
-        ],
+        )
+    Notification.objects.bulk_create(
+        rows,
         ignore_conflicts=True,
         batch_size=5000,
     )
@@ -138,7 +154,7 @@ def notifications_send_digest(*, org: Organization) -> int:
                     unmailable += ids
                     continue
                 try:
-                    _digest_mail(user=user, items=items, connection=connection)
+                    _digest_mail(org=org, user=user, items=items, connection=connection)
                 except MAIL_ERRORS:
                     logger.exception("digest mail failed org=%s user=%s", org.slug, user.pk)
                     _digest_settle(ids=ids, claim=claim, emailed=False)
@@ -157,14 +173,32 @@ def notifications_send_digest(*, org: Organization) -> int:
     return sent
 
 
-def _digest_mail(*, user: User, items: list[Notification], connection) -> None:
+def _digest_mail(*, org: Organization, user: User, items: list[Notification], connection) -> None:
+    """The user's digest in their language (their choice, else the organization's), its
+    figures and days in the organization's formats."""
     links = [_absolute(n.url) for n in items]
-    lines = [
-        f"- {n.text}" + (f" ({link})" if link else "") for n, link in zip(items, links, strict=True)
-    ]
+    token = formatting.activate(locale=org.locale, currency=org.currency)
+    try:
+        with translation.override(recipient_language(user=user, organization=org)):
+            lines = [
+                f"- {n.shown}" + (f" ({link})" if link else "")
+                for n, link in zip(items, links, strict=True)
+            ]
+            count = formatting.format_number(len(items))
+            subject = ngettext(
+                "csplatform: %(count)s new for you",
+                "csplatform: %(count)s new for you",
+                len(items),
+            ) % {"count": count}
+            message = render_to_string(
+                "playbooks/email/digest.txt",
+                {"user": user, "lines": lines, "organization": org},
+            )
+    finally:
+        formatting.deactivate(token)
     send_mail(
-        subject=f"csplatform: {len(items)} new for you",
-        message="Good morning,\n\nNew since your last digest:\n\n" + "\n".join(lines) + "\n",
+        subject=subject,
+        message=message,
         from_email=None,
         recipient_list=[user.email],
         connection=connection,
@@ -211,24 +245,37 @@ def notifications_notify_admins(*, org_id: int, notices: list[tuple[str, int, st
         ).values_list("user_id", flat=True)
     )
     max_text = Notification._meta.get_field("text").max_length
-    rows = [
-        Notification(
-            organization_id=org_id,
-            user_id=user_id,
-            kind=kind,
-            ref=ref,
-            text=text if len(text) <= max_text else text[: max_text - 1] + "…",
-            url=url,
-        )
-        for kind, ref, text, url in notices
-        for user_id in admins
-    ]
+    rows = []
+    for kind, ref, said, url in notices:
+        # `said`: the text, or (a translatable template, its values) to keep it as data too
+        text, phrase = notification_phrase(*said) if isinstance(said, tuple) else (said, {})
+        text = text if len(text) <= max_text else text[: max_text - 1] + "…"
+        rows += [
+            Notification(
+                organization_id=org_id,
+                user_id=user_id,
+                kind=kind,
+                ref=ref,
+                text=text,
+                phrase=phrase,
+                url=url,
+            )
+            for user_id in admins
+        ]
     if not rows:  # an organization without an active admin
         return 0
     Notification.objects.bulk_create(
         rows,
         update_conflicts=True,
         unique_fields=["user", "kind", "ref"],
-        update_fields=["text", "url", "created_at", "read_at", "emailed_at", "digest_claimed_at"],
+        update_fields=[
+            "text",
+            "phrase",
+            "url",
+            "created_at",
+            "read_at",
+            "emailed_at",
+            "digest_claimed_at",
+        ],
     )
     return len(rows)

@@ -31,7 +31,7 @@ from ..models import (
 )
 from ..signals import playbooks_closed, playbooks_reassigned
 from .errors import PlaybookError, StepConflict, require_playbook_worker, require_step_worker
-from .notifications import account_names, notifications_create_assigned
+from .notifications import account_names, notification_phrase, notifications_create_assigned
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,9 @@ def _ask_for_outcome(*, playbook: Playbook, user: User) -> None:
     if not playbook_outcome_due(playbook=playbook):
         return
     name = account_names([playbook]).get(playbook.account_id, "")
+    text, phrase = notification_phrase(
+        _OUTCOME_DUE_TEXT, {"account": name, "playbook": playbook.title}
+    )
     Notification.objects.bulk_create(
         [
             Notification(
@@ -99,7 +102,8 @@ def _ask_for_outcome(*, playbook: Playbook, user: User) -> None:
                 kind=NotificationKind.OUTCOME_DUE,
                 playbook=playbook,
                 ref=playbook.pk,
-                text=(_OUTCOME_DUE_TEXT % {"account": name, "playbook": playbook.title})[:300],
+                text=text,
+                phrase=phrase,
                 url=reverse("playbooks:detail", args=[playbook.pk]) + "#playbook-outcome",
             )
         ],

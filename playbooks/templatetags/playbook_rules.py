@@ -4,6 +4,7 @@ offers only the actions the services would accept."""
 from django import template
 
 from conditions import phrases as conditions_phrases
+from orgs import formatting
 
 from ..permissions import may_work_playbook, may_work_step
 
@@ -42,5 +43,7 @@ def evidence_sentences(obj) -> list[str]:
     """{% for line in firing|evidence_sentences %}: a firing's (or playbook's) evidence, one
     sentence per comparison, in the reader's language when it was stored as data."""
     return conditions_phrases.evidence_sentences(
-        text=getattr(obj, "evidence_text", "") or "", evidence=getattr(obj, "evidence", None)
+        text=getattr(obj, "evidence_text", "") or "",
+        evidence=getattr(obj, "evidence", None),
+        localize=formatting.localize_figure,
     )

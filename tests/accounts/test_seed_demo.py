@@ -280,7 +280,7 @@ def test_seeded_portfolio_hangs_together():
         assert 4 <= len(personas) <= 6
         for persona in personas:
             validate_persona_rules(persona.rules)
-        assert am.ChurnReason.objects.filter(name="Competitor").exists()
+        assert am.ChurnReason.objects.filter(name="Concorrente").exists()  # pt-BR demo
 
         accounts = am.Account.objects.all()
         assert accounts.count() == 60

@@ -4,8 +4,10 @@ playbooks, firings, all data), a contact's erasure with its audit line, and who 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import zipfile
+from decimal import Decimal
 
 import pytest
 
@@ -77,10 +79,92 @@ def test_the_portfolio_export_keeps_the_pages_filters(client, org, csm):
             )
         )
     )
-    assert rows[0][:3] == ["id", "external_id", "name"]
+    assert rows[0][:3] == ["ID", "External ID", "Name"]
     assert [r[2] for r in rows[1:]] == ["Alfa"]
     everything = streamed(client.get("/data/exports/portfolio.csv")).decode("utf-8-sig")
     assert "Beta" in everything and "Theirs" not in everything
+
+
+def _tiny_portfolio(org):
+    return f.AccountFactory(
+        organization=org,
+        name="=SOMA(A1)",
+        external_id="A-1",
+        tier="gold",
+        touch_model="mid",
+        lifecycle_stage="ongoing",
+        mrr=Decimal("1234.50"),
+        renewal_date=dt.date(2027, 3, 1),
+        customer_since=dt.date(2023, 1, 15),
+        health_score=72.5,
+        health_colour="green",
+        health_change_30d=-12.5,
+    )
+
+
+def _brazilian(org, user):
+    """A pt-BR organization and a user who reads Portuguese."""
+    org.locale = "pt-br"
+    org.save(update_fields=["locale"])
+    user.language = "pt-br"
+    user.save(update_fields=["language"])
+
+
+def test_a_tiny_portfolio_export_in_english_byte_for_byte(client, org, manager):
+    """One account, read in English in the plain CSV: a BOM, "," between cells, "1234.50"
+    and "-12.5" as written in the database, the formula-looking name behind an apostrophe,
+    no owner and no persona (empty cells), no churn date; CRLF line ends (the csv module's)."""
+    account = _tiny_portfolio(org)
+    client.force_login(manager)
+    body = streamed(client.get("/data/exports/portfolio.csv"))
+    assert (
+        body
+        == (
+            "\ufeffID,External ID,Name,Tier,Touch model,Lifecycle stage,Owner,Persona,MRR,"
+            "Renewal date,Customer since,Health score,Health colour,Health change in 30 days,"
+            "Churned at\r\n"
+            f"{account.pk},A-1,'=SOMA(A1),gold,mid,ongoing,,,1234.50,2027-03-01,2023-01-15,"
+            "72.5,green,-12.5,\r\n"
+        ).encode()
+    )
+
+
+def test_a_tiny_portfolio_export_for_a_brazilian_spreadsheet_byte_for_byte(client, org, manager):
+    """The same account for a reader in pt-BR with `?csv=local` in a pt-BR organization:
+    the headers in Portuguese, ";" between cells, a decimal comma (1234,50; 72,5; -12,5),
+    dates still ISO, the name still neutralized. Without `csv=local` the cells stay plain
+    (",", "1234.50") under the same Portuguese headers."""
+    _brazilian(org, manager)
+    account = _tiny_portfolio(org)
+    client.force_login(manager)
+    body = streamed(client.get("/data/exports/portfolio.csv?csv=local"))
+    assert (
+        body
+        == (
+            "\ufeffID;ID externo;Nome;Tier;Modelo de atendimento;Etapa da jornada;"
+            "Responsável;Persona;MRR;Data de renovação;Cliente desde;Nota de saúde;Cor da saúde;"
+            "Variação da saúde em 30 dias;Churn em\r\n"
+            f"{account.pk};A-1;'=SOMA(A1);gold;mid;ongoing;;;1234,50;2027-03-01;2023-01-15;"
+            "72,5;green;-12,5;\r\n"
+        ).encode()
+    )
+    plain = streamed(client.get("/data/exports/portfolio.csv")).decode("utf-8-sig")
+    assert plain.splitlines()[1] == (
+        f"{account.pk},A-1,'=SOMA(A1),gold,mid,ongoing,,,1234.50,2027-03-01,2023-01-15,"
+        "72.5,green,-12.5,"
+    )
+    assert "csv=local" in client.get("/accounts/").content.decode()
+
+
+def test_the_playbook_export_takes_the_same_local_switch(client, org, manager):
+    """`csv=local` on the playbook export too (one mechanism): its header row in pt-BR is
+    ";"-separated and the exports page offers the button."""
+    _brazilian(org, manager)
+    client.force_login(manager)
+    text = streamed(client.get("/data/exports/playbooks.csv?csv=local")).decode("utf-8-sig")
+    assert text.startswith("ID;ID externo da conta;Conta;Título;")
+    page = client.get("/data/exports/").content.decode()
+    assert 'name="csv" value="local"' in page
 
 
 def test_exported_cells_that_look_like_formulas_are_defused(client, org, manager):

@@ -136,3 +136,35 @@ def test_prefetched_usage_reads_each_metric_once_with_the_same_values(
     assert got["usage_trend"] == pytest.approx(EXPECTED_X["usage_trend"], rel=1e-9)
     with django_assert_num_queries(1):
         assert MEASURES["usage_frequency"].compute(context, 5, "")[x.pk] == 0
+
+
+def test_the_numbers_of_a_measure_phrase_read_in_the_organizations_formats():
+    """The phrase's spec stays the translator's ({value:.1f}); the figure is written in the
+    locale in force when it is read: CSAT 4.25 → "4.2"/"4,2" is a .1f of 4.25 (half to even
+    in Python's format: 4.2); overdue 1234.5 with ",.2f" → "1,234.50" / "1.234,50"; the move
+    of a discount 12.5 → 7.25 with 0 digits and "%" → "12% → 7%" either way (no decimals)."""
+    from django.utils import translation
+
+    from health.measures import MEASURES
+    from health.phrases import move_text
+    from orgs import formatting
+
+    token = formatting.activate(locale="pt-br", currency="BRL")
+    try:
+        with translation.override("pt-br"):
+            assert MEASURES["csat_avg"].describe(4.25, 30) == "CSAT médio 4,2 nos últimos 30 dias"
+            assert MEASURES["overdue_amount"].describe(1234.5).startswith("1.234,50 ")
+            assert move_text("overdue_amount", 1234.5, 10.0, None, "") == (
+                "valor em atraso 1.234,50 → 10,00"
+            )
+    finally:
+        formatting.deactivate(token)
+    token = formatting.activate(locale="en", currency="USD")
+    try:
+        with translation.override("en"):
+            assert MEASURES["csat_avg"].describe(4.25, 30) == (
+                "average CSAT 4.2 over the last 30 days"
+            )
+            assert MEASURES["overdue_amount"].describe(1234.5) == "1,234.50 overdue"
+    finally:
+        formatting.deactivate(token)

@@ -57,6 +57,26 @@ ENGLISH = [
     "Export CSV",
     "Forecast",
     "Configuration",
+    # notifications and the digest (issue 15's leftovers)
+    "Good morning",
+    "New since your last digest",
+    "new for you",
+    "new playbook",
+    "confirm to start",
+    "or dismiss",
+    "record the outcome",
+    # the outcome choices' help
+    "The customer",
+    "On a closer look",
+    # a playbook's origin
+    "Created by",
+    "Started by",
+    "started by",
+    # the exports' headers
+    "Name",
+    "External ID",
+    "Lifecycle stage",
+    "Health change in 30 days",
 ]
 
 
@@ -259,3 +279,115 @@ def test_the_timeline_details_read_in_portuguese(client, csm, world):
     )
     assert f"· responsável: {world['playbook'].owner}" in text
     assert "· owner" not in text
+
+
+def test_the_digest_reaches_a_brazilian_user_in_portuguese(world, csm):
+    """The night wrote the alerts' notifications in English (the test runs in English);
+    Carla chose no language and her organization is pt-BR, so her digest, subject and body,
+    reads in Portuguese: "csplatform: 4 novidades para você" (her three alerts, Charlie,
+    Delta and Echo, and her expansion playbook on Alfa), none of the English words."""
+    from django.core import mail
+
+    from playbooks import services as pb
+    from playbooks.models import Notification
+
+    mine = Notification.objects.filter(user=csm).count()
+    assert mine == 4
+    org = Organization.objects.get(pk=world["accounts"]["a"].organization_id)
+    assert pb.notifications_send_digest(org=org) == 1
+    (message,) = [m for m in mail.outbox if m.to == [csm.email]]
+    assert message.subject == f"csplatform: {mine} novidades para você"
+    assert message.body.startswith("Bom dia,\n\nNovidades desde o seu último resumo:\n")
+    assert "confirme para iniciar" in message.body
+    assert not english_words(message.subject + "\n" + message.body), message.body
+
+
+def test_a_brazilian_user_who_chose_english_gets_the_digest_in_english(world, csm):
+    from django.core import mail
+
+    from playbooks import services as pb
+
+    csm.language = "en"
+    csm.save(update_fields=["language"])
+    pb.notifications_send_digest(
+        org=Organization.objects.get(pk=world["accounts"]["a"].organization_id)
+    )
+    (message,) = [m for m in mail.outbox if m.to == [csm.email]]
+    assert message.subject.endswith("new for you") and "Good morning," in message.body
+    assert "confirm to start" in message.body
+
+
+def test_an_invitation_to_a_brazilian_organization_reads_in_portuguese(
+    world, org_admin, django_capture_on_commit_callbacks
+):
+    """An admin reading in English invites Nina to the pt-BR organization: her mail is in
+    her language (none chosen yet: the organization's), not the sender's."""
+    from django.core import mail
+    from django.utils import translation
+
+    from configuration.members import services as member_services
+    from orgs.models import Organization
+
+    org = Organization.objects.get(pk=world["accounts"]["a"].organization_id)
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        member_services.member_invite(
+            organization=org,
+            email="nina@example.com",
+            name="Nina Nova",
+            role="csm",
+            acting_user=org_admin,
+        )
+    (message,) = [m for m in mail.outbox if m.to == ["nina@example.com"]]
+    assert message.subject == f"Você foi convidado(a) para {org.name}"
+    assert message.body.startswith("Olá, Nina Nova,")
+    assert "Hello" not in message.body and "Choose your password" not in message.body
+
+
+def test_a_portfolio_export_for_a_brazilian_spreadsheet_reads_in_portuguese(client, csm, world):
+    """The export a CSM downloads from the portfolio, `csv=local`: Portuguese headers, ";"
+    between cells."""
+    client.force_login(csm)
+    body = b"".join(client.get("/data/exports/portfolio.csv?csv=local").streaming_content)
+    header = body.decode("utf-8-sig").splitlines()[0]
+    assert header.startswith("ID;ID externo;Nome;Tier;Modelo de atendimento;")
+    assert not english_words(header.replace(";", "\n")), header
+
+
+def test_a_playbook_started_by_hand_says_who_in_portuguese(client, csm, world):
+    """Carla starts the retention template on Bravo by hand: the playbook keeps her name
+    (not a sentence) and its page says "Iniciado por <Carla> em"; a row from before, which
+    stored "started by Carla", keeps the name once the data migration has run."""
+    import importlib
+
+    from django.apps import apps
+
+    from playbooks.services import playbook_start
+
+    playbook = playbook_start(
+        account=world["accounts"]["b"],
+        template=world["templates"]["save"],
+        acting_user=csm,
+        today=DAY,
+    )
+    assert playbook.origin == "manual" and playbook.origin_label == str(csm)
+    client.force_login(csm)
+    html = client.get(reverse("playbooks:detail", args=[playbook.pk])).content.decode()
+    assert f"Iniciado por <strong>{csm}</strong> em" in html
+    assert not english_words(visible_text(html))
+    Playbook.objects.filter(pk=playbook.pk).update(origin_label=f"started by {csm}")
+    migration = importlib.import_module(
+        "playbooks.migrations.0012_notification_phrase_and_origin_label_names"
+    )
+    migration.origin_labels_to_names(apps, None)
+    playbook.refresh_from_db()
+    assert playbook.origin_label == str(csm)
+
+
+def test_the_firing_export_reads_its_evidence_in_portuguese(client, manager, world):
+    """The night wrote Charlie's evidence in English ("The health score is 43"); the firing
+    export a pt-BR manager downloads gives it as the pages do: "A nota de saúde é 43"."""
+    client.force_login(manager)
+    body = b"".join(client.get("/data/exports/firings.csv?csv=local").streaming_content)
+    text = body.decode("utf-8-sig")
+    assert "A nota de saúde é 43" in text
+    assert "The health score is" not in text

@@ -125,3 +125,35 @@ def test_an_instant_is_shown_in_the_zone_in_force_with_the_zone_named():
         "not a time"
     )
     assert html.endswith("12:05 America/Sao Paulo")
+
+
+def test_a_figure_kept_in_data_reads_in_the_locale():
+    """localize_figure: the neutral writing of a stored figure, rewritten for the reader."""
+    from orgs.formatting import format_with_spec, localize_figure
+
+    assert localize_figure("12.5", locale="pt-br") == "12,5"
+    assert localize_figure("-1,234.50", locale="pt-br") == "-1.234,50"
+    assert localize_figure(30, locale="pt-br") == "30"
+    assert localize_figure("2026-12-01", locale="pt-br") == "01/12/2026"
+    assert localize_figure("12.5", locale="en") == "12.5"
+    assert localize_figure("Gold", locale="pt-br") == "Gold"
+    assert localize_figure("1.2.3", locale="pt-br") == "1.2.3"
+    assert format_with_spec(-12.5, "+.1f", locale="pt-br") == "-12,5"
+    assert format_with_spec(1234.5, ",.2f", locale="de") == "1.234,50"
+
+
+def test_a_spreadsheet_cell_is_a_number_or_neutralized_text():
+    """orgs.spreadsheets.cell: numbers (and numbers already written as text, "-1234,5" in a
+    decimal-comma dialect) are left for the spreadsheet to read as numbers; text that starts
+    like a formula gets an apostrophe."""
+    from decimal import Decimal
+
+    from orgs.spreadsheets import cell, dialect
+
+    brazil = dialect("pt-br")
+    assert (brazil.delimiter, brazil.decimal_comma) == (";", True)
+    assert cell(Decimal("1234.50"), brazil) == "1234,50"
+    assert cell(-12.5, brazil) == "-12,5" and cell(-12.5) == "-12.5"
+    assert cell("-1234,5", brazil) == "-1234,5" and cell("-3") == "-3"
+    assert cell("=1+1") == "'=1+1" and cell("-x") == "'-x" and cell("@SUM(A1)") == "'@SUM(A1)"
+    assert cell(None) == "" and cell("Alfa") == "Alfa"

@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.demo import DEMO_PASSWORD, demo_logins_lines
+from accounts.demo.words import demo_words
 from accounts.models import Account
 from orgs.models import Organization
 from orgs.tenancy import org_context
@@ -112,8 +113,11 @@ def test_the_simulated_work_is_recorded():
         # dismissed by a CSM with one of the demo's reasons, or closed by the account's churn
         by_csm = [a for a in dismissed if not a.dismiss_reason.startswith("account churned")]
         assert by_csm
+        # in the demo's language: a Brazilian demo's reasons are in Portuguese
+        reasons = {demo_words(org.locale)(r) for r in DISMISS_REASONS}
+        assert org.locale == "pt-br" and "Queda sazonal, o cliente confirmou" in reasons
         for alert in by_csm:
-            assert alert.dismiss_reason in DISMISS_REASONS and alert.decided_at is not None
+            assert alert.dismiss_reason in reasons and alert.decided_at is not None
         for step in done:
             assert step.completed_at is not None and step.completed_by_id == step.assignee_id
         for playbook in closed:
@@ -170,3 +174,56 @@ def test_expansion_offers_convert_differently_per_product():
         assert 0.25 < outcomes.count("no_opportunity") / len(outcomes) < 0.35
     assert 0.38 < won["analytics"] < 0.48
     assert won["marketplace"] < 0.06
+
+
+def test_the_brazilian_demo_names_its_own_things_in_portuguese_and_demo_en_in_english():
+    """The demo's data is written in its organization's language: the Brazilian demo's
+    templates, steps, triggers, products, churn reasons, personas and health models are in
+    Portuguese; the English demo's, in English (the same catalogue, the same keys)."""
+    from accounts.models import ChurnReason, Persona, Product
+    from health.demo import health_models_create_defaults
+    from health.models import HealthModel
+    from playbooks.models import PlaybookTemplate, TemplateStep
+    from triggers.demo import demo_configuration_create
+    from triggers.models import Trigger
+
+    pt = seed()
+    call_command(
+        "seed_demo", org="demo-en-test", locale="en", accounts="30", months="3", seed="3",
+        no_logins=True, stdout=io.StringIO(),
+    )  # fmt: skip
+    en = Organization.objects.get(slug="demo-en-test")
+
+    def names(org):
+        demo_configuration_create(org=org)
+        health_models_create_defaults(org=org)
+        with org_context(org):
+            return {
+                "templates": set(PlaybookTemplate.objects.values_list("name", flat=True)),
+                "steps": set(TemplateStep.objects.values_list("title", flat=True)),
+                "triggers": set(Trigger.objects.values_list("name", flat=True)),
+                "products": set(Product.objects.values_list("name", flat=True)),
+                "reasons": set(ChurnReason.objects.values_list("name", flat=True)),
+                "personas": set(Persona.objects.values_list("name", flat=True)),
+                "models": set(HealthModel.objects.values_list("name", flat=True)),
+                "industries": set(Account.objects.values_list("industry", flat=True)),
+                "healthcare_rule": Persona.objects.get(slug="healthcare").rules,
+            }
+
+    ours, theirs = names(pt), names(en)
+    assert {"Retenção: salvar a conta", "Expansão: oferecer Pagamentos"} <= ours["templates"]
+    assert "Confirmar o risco com os dados" in ours["steps"]
+    assert {"Revisão mensal de retenção", "Mid-market: oferecer Pagamentos"} <= ours["triggers"]
+    assert "Plataforma principal" in ours["products"] and "Concorrente" in ours["reasons"]
+    assert "Logos estratégicos" in ours["personas"] and "Saúde padrão" in ours["models"]
+    # the healthcare persona still finds its accounts: its rule names the industry in Portuguese
+    assert "Saúde" in ours["industries"] and "Healthcare" not in ours["industries"]
+    assert ours.pop("healthcare_rule") == {
+        "all": [{"field": "industry", "op": "=", "value": "Saúde"}]
+    }
+    english = {"Retention: save the account", "Monthly retention review", "Core platform"}
+    assert not english & set().union(*ours.values())
+    assert {"Retention: save the account", "Expansion: offer Payments"} <= theirs["templates"]
+    assert {"Monthly retention review", "Mid-market: offer Payments"} <= theirs["triggers"]
+    assert "Competitor" in theirs["reasons"] and "Default health" in theirs["models"]
+    assert "Healthcare" in theirs["industries"]

@@ -71,3 +71,39 @@ def test_an_old_row_without_phrases_reads_as_written():
             "MRR is 900",
         ]
         assert evidence_sentences(text="", evidence=None) == []
+
+
+def test_the_figures_of_a_stored_sentence_read_in_the_readers_formats():
+    """Stored as the night wrote it ("12.5", "1,234", 30), read in a pt-BR organization:
+    12.5 → "12,5", 1,234 → "1.234" (the decimals kept as stored); the count still picks
+    the plural. An English organization reads them unchanged."""
+    from orgs import formatting
+
+    fell = {
+        "s": "Usage fell %(value)s%% over %(window)s days",
+        "a": {"value": "12.5", "window": 30, "count": 12},
+    }
+    overdue = {
+        "s": "%(value)s overdue invoice",
+        "p": "%(value)s overdue invoices",
+        "a": {"value": "1,234", "count": 1234},
+    }
+    token = formatting.activate(locale="pt-br", currency="BRL")
+    try:
+        with translation.override("pt-br"):
+            assert render_phrase(fell, localize=formatting.localize_figure) == (
+                "O uso caiu 12,5% em 30 dias"
+            )
+            assert evidence_sentences(
+                text="", evidence={PHRASES_KEY: [overdue]}, localize=formatting.localize_figure
+            ) == ["1.234 faturas em atraso"]
+    finally:
+        formatting.deactivate(token)
+    token = formatting.activate(locale="en", currency="USD")
+    try:
+        with translation.override("en"):
+            assert render_phrase(fell, localize=formatting.localize_figure) == (
+                "Usage fell 12.5% over 30 days"
+            )
+    finally:
+        formatting.deactivate(token)

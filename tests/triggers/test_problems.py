@@ -376,7 +376,8 @@ def test_run_nightly_in_the_foreground_reports_and_completes(
     # the admin sees it in the product and on the run's admin page, with the links
     client.force_login(org_admin)
     page = client.get(reverse("workspace:notifications")).content.decode()
-    assert "Trigger “Poisoned nightly” was skipped on 2024-07-01" in page
+    # the stored day (2024-07-01) in the organization's format when read (en: month first)
+    assert "Trigger “Poisoned nightly” was skipped on 07/01/2024" in page
     assert "Trigger skipped" in page and "Persona not refreshed" in page
     listing = client.get(reverse("admin:triggers_triggerrun_changelist")).content.decode()
     assert '<td class="field-problem_count">3</td>' in listing

@@ -7,6 +7,7 @@ import logging
 
 from django.db import transaction
 
+from accounts.demo.words import demo_words
 from accounts.models import Persona, Product
 from orgs.models import Organization
 from orgs.tenancy import org_context
@@ -94,9 +95,11 @@ ADDON_PRODUCTS = ("analytics", "payments", "marketplace", "mobile")
 
 
 def _template_create(org, name: str, kind: str, steps, description: str = "") -> PlaybookTemplate:
-    """A template and its steps: (title, instructions, due offset days, who)."""
+    """A template and its steps: (title, instructions, due offset days, who), in the
+    organization's language (accounts.demo.words)."""
+    w = demo_words(org.locale)
     template = PlaybookTemplate.all_objects.create(
-        organization=org, name=name, kind=kind, description=description
+        organization=org, name=w(name), kind=kind, description=description
     )
     TemplateStep.all_objects.bulk_create(
         [
@@ -104,8 +107,8 @@ def _template_create(org, name: str, kind: str, steps, description: str = "") ->
                 organization=org,
                 template=template,
                 order=i,
-                title=title,
-                instructions=text,
+                title=w(title),
+                instructions=w(text) if text else "",
                 due_offset_days=days,
                 assignee=who,
             )
@@ -116,7 +119,8 @@ def _template_create(org, name: str, kind: str, steps, description: str = "") ->
 
 
 def _expansion_template(org, product: Product) -> PlaybookTemplate:
-    name = f"Expansion: offer {product.name}"
+    w = demo_words(org.locale)
+    name = w("Expansion: offer %(product)s", product=product.name)
     existing = PlaybookTemplate.objects.filter(name=name).first()
     if existing is not None:
         return existing
@@ -126,11 +130,16 @@ def _expansion_template(org, product: Product) -> PlaybookTemplate:
         "expansion",
         [
             ("Review usage and growth", "Is the account ready for more?", 0, "owner"),
-            (f"Pitch {product.name} to the sponsor", "Log the call.", 3, "owner"),
+            (
+                w("Pitch %(product)s to the sponsor", product=product.name),
+                "Log the call.",
+                3,
+                "owner",
+            ),
             ("Send the proposal", "With the expected MRR.", 7, "owner"),
             ("Follow up on the proposal", "Won, lost or no opportunity.", 14, "owner"),
         ],
-        description=f"Cross-sell {product.name}.",
+        description=w("Cross-sell %(product)s.", product=product.name),
     )
 
 
@@ -148,6 +157,7 @@ def demo_configuration_create(*, org: Organization) -> dict:
         enterprise = personas.get("enterprise-high-touch")
         mid = personas.get("mid-market")
         t = templates
+        w = demo_words(org.locale)
         rows = [
             # retention, nightly: a fresh fall into red, volume drop, delinquency, SLA, CSAT, NPS
             (
@@ -279,7 +289,11 @@ def demo_configuration_create(*, org: Organization) -> dict:
                     continue
                 rows.append(
                     (
-                        f"{persona.name}: offer {product.name}",
+                        w(
+                            "%(persona)s: offer %(product)s",
+                            persona=persona.name,
+                            product=product.name,
+                        ),
                         "expansion",
                         persona,
                         product,
@@ -293,7 +307,7 @@ def demo_configuration_create(*, org: Organization) -> dict:
         triggers = [
             Trigger(
                 organization=org,
-                name=name,
+                name=w(name),
                 kind=kind,
                 persona=persona,
                 product=product,

@@ -12,6 +12,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.demo.words import demo_words
 from accounts.models import Account, ChurnReason, Product, Subscription
 from accounts.services import Churn, accounts_mark_churned, subscription_add
 from csplatform.db.bulk import update_from_values
@@ -87,10 +88,11 @@ def simulate_csm_work(*, org: Organization, day: dt.date, rng: np.random.Generat
         for alert, playbook in zip(confirm, playbooks, strict=True):
             alert.status, alert.playbook, alert.decided_at = AlertStatus.CONFIRMED, playbook, now
             alert.decided_by_id = alert.owner_id
+        w = demo_words(org.locale)
         for alert in dismiss:
             alert.status, alert.decided_at = AlertStatus.DISMISSED, now
             alert.decided_by_id = alert.owner_id
-            alert.dismiss_reason = DISMISS_REASONS[int(rng.integers(len(DISMISS_REASONS)))]
+            alert.dismiss_reason = w(DISMISS_REASONS[int(rng.integers(len(DISMISS_REASONS)))])
         _rows_update(
             org,
             Alert,
@@ -141,6 +143,7 @@ def simulate_csm_work(*, org: Organization, day: dt.date, rng: np.random.Generat
         codes = {pk: p.code for pk, p in products.items()}
         for playbook in closable:
             _simulate_outcome(playbook, day, rng, trigger_products, codes)
+            playbook.outcome_notes = demo_words(org.locale)(playbook.outcome_notes)
             if playbook.outcome == "won":
                 subscription_add(
                     account=playbook.account,
@@ -215,7 +218,8 @@ def _churns_arrive(*, org: Organization, day: dt.date, now: dt.datetime) -> int:
         playbook.status, playbook.outcome = PlaybookStatus.COMPLETED, "churned"
         playbook.churn_reason_id = reason[playbook.account_id]
         playbook.closed_at, playbook.closed_by_id = now, playbook.owner_id
-        playbook.outcome_notes, playbook.is_demo = "Simulated by the demo seed.", True
+        playbook.outcome_notes = demo_words(org.locale)("Simulated by the demo seed.")
+        playbook.is_demo = True
         recorded.append(playbook)
     _rows_update(
         org,

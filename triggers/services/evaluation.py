@@ -31,7 +31,12 @@ from csplatform.db.bulk import update_from_values, upsert
 from orgs.models import Organization
 from orgs.tenancy import org_context
 from playbooks.models import Notification, NotificationKind
-from playbooks.services import PlaybooksCreated, PlaybookSpec, playbooks_create_bulk
+from playbooks.services import (
+    PlaybooksCreated,
+    PlaybookSpec,
+    notification_phrase,
+    playbooks_create_bulk,
+)
 
 from .. import selectors
 from ..conditions import (
@@ -435,21 +440,26 @@ def alerts_raise_for_firings(*, org: Organization, firings: list[Firing]) -> Non
         "account__name",
     )
     alerts_url = reverse("triggers:alerts")
-    Notification.objects.bulk_create(
-        [
+    rows = []
+    for alert_id, owner_id, trigger, playbook, account in alerts:
+        if not owner_id:
+            continue
+        text, phrase = notification_phrase(
+            _ALERT_TEXT, {"account": account, "trigger": trigger, "playbook": playbook}
+        )
+        rows.append(
             Notification(
                 organization=org,
                 user_id=owner_id,
                 kind=NotificationKind.ALERT_RAISED,
                 ref=alert_id,
-                text=(_ALERT_TEXT % {"account": account, "trigger": trigger, "playbook": playbook})[
-                    :300
-                ],
+                text=text,
+                phrase=phrase,
                 url=alerts_url,
             )
-            for alert_id, owner_id, trigger, playbook, account in alerts
-            if owner_id
-        ],
+        )
+    Notification.objects.bulk_create(
+        rows,
         ignore_conflicts=True,
         batch_size=5000,
     )

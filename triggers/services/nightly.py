@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy
 
 from accounts.personas import persona_rule_problems
 from csplatform.celery import enqueue_on_commit
@@ -318,18 +318,18 @@ def problems_notify_admins(*, org: Organization, day: dt.date, problems: list[di
     for problem in problems:
         kind, ref = _problem_key(problem)
         if kind == "trigger":
-            text = gettext("Trigger “%(name)s” was skipped on %(day)s: %(error)s")
+            text = gettext_lazy("Trigger “%(name)s” was skipped on %(day)s: %(error)s")
             url = reverse("admin:triggers_trigger_change", args=[ref])
             kind = NotificationKind.TRIGGER_PROBLEM
         else:
-            text = gettext(
+            text = gettext_lazy(
                 "Persona “%(name)s” was not refreshed on %(day)s (its accounts stay as they "
                 "were): %(error)s"
             )
             url = reverse("admin:accounts_persona_change", args=[ref])
             kind = NotificationKind.PERSONA_PROBLEM
-        text = text % {"name": problem["name"], "day": day.isoformat(), "error": problem["error"]}
-        notices.append((kind, ref, text, url))
+        params = {"name": problem["name"], "day": day.isoformat(), "error": problem["error"]}
+        notices.append((kind, ref, (text, params), url))
     # an organization without an active admin writes none: the run still lists its problems
     return notifications_notify_admins(org_id=org.pk, notices=notices)
 

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy
 
 from health.models import HealthRun, RunState
 from health.services import (
@@ -36,6 +36,7 @@ from health.services import (
 from orgs.models import Membership, Organization, Role
 from orgs.timezones import org_zone
 from playbooks.models import Notification, NotificationKind
+from playbooks.services import notification_phrase
 
 from .. import selectors
 from ..models import TriggerRun, TriggerRunChunk
@@ -290,11 +291,12 @@ def _troubled_nights_notify(*, now) -> list[dict]:
         admins.setdefault(org_id, []).append(user_id)
     notifications = []
     for night in nights:
-        text = (
-            gettext("The night of %(day)s failed: see the nightly status page.")
+        text, phrase = notification_phrase(
+            gettext_lazy("The night of %(day)s failed: see the nightly status page.")
             if night["state"] == "failed"
-            else gettext("The night of %(day)s is late: see the nightly status page.")
-        ) % {"day": night["date"]}
+            else gettext_lazy("The night of %(day)s is late: see the nightly status page."),
+            {"day": str(night["date"])},
+        )
         url = f"{reverse('operations:nightly')}?date={night['date']}"
         notifications += [
             Notification(
@@ -303,6 +305,7 @@ def _troubled_nights_notify(*, now) -> list[dict]:
                 kind=NotificationKind.NIGHT_PROBLEM,
                 ref=night["health_run_id"],
                 text=text,
+                phrase=phrase,
                 url=url,
             )
             for user_id in admins.get(night["organization_id"], [])
