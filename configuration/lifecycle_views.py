@@ -17,8 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from lifecycle import rules as lc_rules
 from lifecycle.forms import LifecycleSettingsForm
 from lifecycle.services import (
-    ENTERED_RENEWAL_TRIGGER,
-    NOT_ACTIVATED_TRIGGER,
+    journey_trigger_names,
     journey_triggers_create,
     lifecycle_rule_save,
     lifecycle_settings_of,
@@ -82,7 +81,7 @@ def lifecycle(request: HttpRequest) -> HttpResponse:
             "can_edit": _is_admin(request),
             "journey_triggers": list(
                 Trigger.objects.filter(
-                    name__in=[ENTERED_RENEWAL_TRIGGER, NOT_ACTIVATED_TRIGGER]
+                    name__in=journey_trigger_names(request.organization)
                 ).order_by("name")
             ),
         },

@@ -9,14 +9,17 @@ import logging
 from dataclasses import dataclass
 
 import pandas as pd
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
-from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
+from accounts.demo.words import demo_words
 from accounts.models import Account, LifecycleChange, LifecycleStage, Persona
 from csplatform.db.bulk import update_from_values, upsert
+from orgs.languages import supported_language
 from orgs.models import Organization, User
 from orgs.tenancy import org_context
 from playbooks.models import PlaybookKind, PlaybookTemplate, TemplateStep
@@ -30,9 +33,27 @@ from .models import LifecycleSettings, PurchaseGoal
 
 logger = logging.getLogger(__name__)
 
-ONBOARDING_TEMPLATE = "Onboarding journey"
-ENTERED_RENEWAL_TRIGGER = "Entered renewal"
-NOT_ACTIVATED_TRIGGER = "Not activated in time"
+# The journey's own templates and triggers are the organization's data, named in its
+# language when they are made (org_language) and found again by that name.
+ONBOARDING_TEMPLATE = gettext_noop("Onboarding journey")
+ENTERED_RENEWAL_TRIGGER = gettext_noop("Entered renewal")
+NOT_ACTIVATED_TRIGGER = gettext_noop("Not activated in time")
+RENEWAL_TEMPLATE = gettext_noop("Renewal: prepare the renewal")
+RESCUE_TEMPLATE = gettext_noop("Onboarding rescue")
+
+
+def org_language(org: Organization):
+    """translation.override of the organization's language: what the journey writes as data
+    (template and trigger names, steps) reads as the organization's people speak."""
+    return translation.override(
+        supported_language(getattr(org, "locale", "")) or django_settings.LANGUAGE_CODE
+    )
+
+
+def journey_trigger_names(org: Organization) -> list[str]:
+    """The two journey triggers' names as this organization's were made."""
+    with org_language(org):
+        return [gettext(ENTERED_RENEWAL_TRIGGER), gettext(NOT_ACTIVATED_TRIGGER)]
 
 
 @dataclass(frozen=True)
@@ -210,11 +231,10 @@ def onboarding_templates_ensure(*, org: Organization) -> dict[int | None, Playbo
     Written here rather than through playbook_template_save because the night has no acting
     user; admins edit them like any template afterwards."""
     settings = lifecycle_settings_of(org)
-    with org_context(org):
+    with org_context(org), org_language(org):
+        base = gettext(ONBOARDING_TEMPLATE)
         personas = list(Persona.objects.order_by("pk").values_list("pk", "name"))
-        wanted = {None: ONBOARDING_TEMPLATE} | {
-            pk: f"{ONBOARDING_TEMPLATE}: {name}"[:160] for pk, name in personas
-        }
+        wanted = {None: base} | {pk: f"{base}: {name}"[:160] for pk, name in personas}
         existing = {
             (t.persona_id, t.name): t
             for t in PlaybookTemplate.objects.filter(
@@ -261,7 +281,7 @@ def _onboarding_playbooks(
                 template=template,
                 opened_on=day,
                 origin="lifecycle",
-                origin_label=gettext("Entered onboarding"),
+                # worded when read (the playbook page, the timeline), in the reader's language
                 is_demo=is_demo,
             )
         )
@@ -343,13 +363,14 @@ def journey_triggers_create(*, org: Organization, acting_user: User | None = Non
     settings = lifecycle_settings_of(org)
     n = settings.activation_due_days
     made = 0
-    with org_context(org):
+    with org_context(org), org_language(org):
+        renewal_name, late_name = gettext(ENTERED_RENEWAL_TRIGGER), gettext(NOT_ACTIVATED_TRIGGER)
         have = set(Trigger.objects.values_list("name", flat=True))
-        if ENTERED_RENEWAL_TRIGGER not in have:
+        if renewal_name not in have:
             renewal = PlaybookTemplate.objects.filter(kind=PlaybookKind.RENEWAL).first()
             renewal = renewal or _template(
                 org,
-                "Renewal: prepare the renewal",
+                gettext(RENEWAL_TEMPLATE),
                 PlaybookKind.RENEWAL,
                 [
                     (gettext("Prepare the renewal review"), gettext("Value delivered, usage."), 0),
@@ -359,7 +380,7 @@ def journey_triggers_create(*, org: Organization, acting_user: User | None = Non
             trigger_create(
                 trigger=Trigger(
                     organization=org,
-                    name=ENTERED_RENEWAL_TRIGGER,
+                    name=renewal_name,
                     kind=PlaybookKind.RENEWAL,
                     condition={"field": "stage_entered_today", "op": "=", "value": "renewal"},
                     schedule=Schedule.NIGHTLY,
@@ -370,10 +391,11 @@ def journey_triggers_create(*, org: Organization, acting_user: User | None = Non
                 acting_user=acting_user,
             )
             made += 1
-        if NOT_ACTIVATED_TRIGGER not in have:
-            rescue = PlaybookTemplate.objects.filter(name="Onboarding rescue").first() or _template(
+        if late_name not in have:
+            rescue_name = gettext(RESCUE_TEMPLATE)
+            rescue = PlaybookTemplate.objects.filter(name=rescue_name).first() or _template(
                 org,
-                "Onboarding rescue",
+                rescue_name,
                 PlaybookKind.RETENTION,
                 [
                     (
@@ -388,7 +410,7 @@ def journey_triggers_create(*, org: Organization, acting_user: User | None = Non
             trigger_create(
                 trigger=Trigger(
                     organization=org,
-                    name=NOT_ACTIVATED_TRIGGER,
+                    name=late_name,
                     kind=PlaybookKind.RETENTION,
                     condition={
                         "all": [
@@ -436,23 +458,23 @@ def _template(
     return template
 
 
+DEMO_WELCOME = (
+    "Welcome aboard! Your first steps: 1) invite your team, 2) connect your data, 3) book your "
+    "training. Guide: https://example.com/start · Help centre: https://example.com/help"
+)
+
+
 def lifecycle_demo_create(*, org: Organization) -> dict:
     """The demo's journey: its welcome text, the onboarding templates and the two triggers."""
     with org_context(org), transaction.atomic():
+        w = demo_words(org.locale)
         if not LifecycleSettings.objects.exists():
-            LifecycleSettings.objects.create(
-                organization=org,
-                welcome_text=(
-                    "Welcome aboard! Your first steps: 1) invite your team, 2) connect your "
-                    "data, 3) book your training. Guide: https://example.com/start · "
-                    "Help centre: https://example.com/help"
-                ),
-            )
+            LifecycleSettings.objects.create(organization=org, welcome_text=w(DEMO_WELCOME))
         onboarding_templates_ensure(org=org)
         made = journey_triggers_create(org=org)
         # The journey opens the onboarding playbooks now: the demo's older tenure trigger
         # would open a second one for the same accounts.
-        older = Trigger.objects.filter(name="New customer onboarding", is_active=True).first()
+        older = Trigger.objects.filter(name=w("New customer onboarding"), is_active=True).first()
         if older is not None:
             trigger_pause(trigger=older, paused=True, acting_user=None)
     return {"triggers": made}

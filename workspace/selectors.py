@@ -343,6 +343,10 @@ class _PlaybooksOpened(_Source):
     def event(self, row, ts):
         if row.origin == "trigger":
             origin = row.origin_label
+        elif row.origin == "lifecycle":
+            origin = gettext("opened when the account entered onboarding")
+        elif row.origin == "survey":
+            origin = gettext("opened by a survey answer")
         elif row.origin_label:
             origin = gettext("started by %(name)s") % {"name": row.origin_label}
         else:

@@ -149,6 +149,13 @@ PT_BR: dict[str, str] = {
     "NPS detractor": "Detrator no NPS",
     "Monthly retention review": "Revisão mensal de retenção",
     "New customer onboarding": "Onboarding de novo cliente",
+    # the journey's welcome mail (lifecycle.services.DEMO_WELCOME)
+    "Welcome aboard! Your first steps: 1) invite your team, 2) connect your data, 3) book your "
+    "training. Guide: https://example.com/start · Help centre: https://example.com/help": (
+        "Boas-vindas! Seus primeiros passos: 1) convide seu time, 2) conecte seus dados, "
+        "3) agende seu treinamento. Guia: https://example.com/start · "
+        "Central de ajuda: https://example.com/help"
+    ),
     "Renewal in 90 days": "Renovação em 90 dias",
     "%(persona)s: offer %(product)s": "%(persona)s: oferecer %(product)s",
     # ticket subjects

@@ -129,6 +129,27 @@ def test_a_persona_gets_its_own_onboarding_template(org, in_org):
     assert onboarding_templates_ensure(org=org)[persona.pk].pk == templates[persona.pk].pk
 
 
+def test_a_brazilian_organizations_journey_is_written_in_portuguese_and_reads_as_the_journey(
+    org, timeline, client, csm
+):
+    """An organization whose locale is pt-BR gets its onboarding template and steps named in
+    Portuguese (they are its data, written once), whatever language the night runs in; the
+    playbook's page words its origin as the journey (not "started by hand"), in the reader's
+    language, from the origin itself: nothing English is stored as its label."""
+    org.locale = "pt-br"
+    org.save(update_fields=["locale"])
+    lifecycle_night_run(org_id=org.pk, day=NIGHTS[0])
+    book = Playbook.objects.get()
+    assert (book.title, book.origin, book.origin_label) == ("Jornada de onboarding", "lifecycle", "")
+    assert book.steps.order_by("order").first().title == "Ligação de boas-vindas"
+    csm.language = "en"
+    csm.save(update_fields=["language"])
+    client.force_login(csm)
+    page = client.get(f"/playbooks/{book.pk}/").content.decode()
+    assert "Opened when the account entered onboarding, on" in page
+    assert "By hand" not in page
+
+
 def test_a_rerun_night_writes_nothing_twice(org, timeline):
     """Each night twice in a row: the second finds every stage as the first left it."""
     for night in NIGHTS:
