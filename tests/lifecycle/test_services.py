@@ -140,7 +140,11 @@ def test_a_brazilian_organizations_journey_is_written_in_portuguese_and_reads_as
     org.save(update_fields=["locale"])
     lifecycle_night_run(org_id=org.pk, day=NIGHTS[0])
     book = Playbook.objects.get()
-    assert (book.title, book.origin, book.origin_label) == ("Jornada de onboarding", "lifecycle", "")
+    assert (book.title, book.origin, book.origin_label) == (
+        "Jornada de onboarding",
+        "lifecycle",
+        "",
+    )
     assert book.steps.order_by("order").first().title == "Ligação de boas-vindas"
     csm.language = "en"
     csm.save(update_fields=["language"])
