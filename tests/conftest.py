@@ -105,6 +105,18 @@ def _forget_broker_connections(app) -> None:
     app._local.__dict__.pop("backend", None)
 
 
+@pytest.fixture(autouse=True)
+def _installation_language():
+    """Each test starts in the installation's language, as a Celery task does: a page served
+    in pt-BR leaves its language active in the thread (LocaleMiddleware activates it and
+    nothing turns it off), which made a later night in the same process write Portuguese."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def celery_worker_factory(celery_broker, redis_url, test_database_url, tmp_path):
     """Start real `celery worker` processes on the test database; stopped after the test."""
