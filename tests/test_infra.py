@@ -384,3 +384,19 @@ def test_shell_scripts_parse_and_are_executable(script):
     assert os.access(path, os.X_OK), f"{script} is not executable"
     result = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_every_stylesheet_rule_is_closed():
+    """Each rule of our stylesheets opens and closes its braces in order (comments aside): a
+    merge once kept two sides of a conflict without the brace between them, and the browser
+    dropped the next rule (the top bar's "More" menu lost its layout) without any error."""
+    for path in sorted((ROOT / "static" / "css").glob("*.css")):
+        text = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S)
+        depth = 0
+        for number, line in enumerate(text.splitlines(), 1):
+            for char in line:
+                depth += {"{": 1, "}": -1}.get(char, 0)
+                assert depth >= 0, f"{path.name}: a '}}' closes nothing near line {number}"
+            # our rules do not nest (no @media inside @media): two open braces is a rule left open
+            assert depth <= 2, f"{path.name}: a rule is left open near line {number}"
+        assert depth == 0, f"{path.name}: {depth} rule(s) left open"
