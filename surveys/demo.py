@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext
 
-from accounts.models import SurveyKind, SurveyResponse
+from accounts.models import Contact, SurveyKind, SurveyResponse
 from orgs.languages import supported_language
 from orgs.models import Organization
 from orgs.tenancy import org_context
@@ -94,5 +94,37 @@ def survey_demo_create(*, org: Organization) -> dict:
                     response_id=pk,
                 )
             )
-        SurveyInvitation.objects.bulk_create(rows, batch_size=2000)
-    return {"campaign": campaign.pk, "invitations": len(rows)}
+        unanswered = _unanswered(org, campaign, language, rows, seen)
+        SurveyInvitation.objects.bulk_create(rows + unanswered, batch_size=2000)
+    return {"campaign": campaign.pk, "invitations": len(rows), "unanswered": len(unanswered)}
+
+
+def _unanswered(org, campaign, language, answered, seen) -> list[SurveyInvitation]:
+    """The rest of each wave: every other contact of the account who had consented by the
+    morning it went out, and had not withdrawn, was asked too and did not answer (so the
+    demo's response rate is a survey's, not 100%). Their links expired 30 days later."""
+    waves = {(i.account_id, i.sent_at) for i in answered}
+    contacts: dict[int, list[tuple[int, dt.datetime]]] = {}
+    for pk, account_id, consented in Contact.objects.filter(
+        consent_given_at__isnull=False, consent_withdrawn_at__isnull=True
+    ).values_list("pk", "account_id", "consent_given_at"):
+        contacts.setdefault(account_id, []).append((pk, consented))
+    rows = []
+    for account_id, sent in sorted(waves):
+        for contact_id, consented in contacts.get(account_id, ()):
+            if consented > sent or (contact_id, sent.date()) in seen:
+                continue
+            seen.add((contact_id, sent.date()))
+            rows.append(
+                SurveyInvitation(
+                    organization=org,
+                    campaign=campaign,
+                    contact_id=contact_id,
+                    account_id=account_id,
+                    period=sent.date().isoformat(),
+                    language=language,
+                    sent_at=sent,
+                    expires_at=sent + dt.timedelta(days=30),
+                )
+            )
+    return rows

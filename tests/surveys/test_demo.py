@@ -40,3 +40,31 @@ def test_past_answers_come_through_the_campaign_once(org):
     assert all(i.sent_at <= i.answered_at == i.response.answered_at for i in invitations)
     assert survey_demo_create(org=org) == {"campaign": None, "invitations": 0}
     assert SurveyInvitation.all_objects.count() == 4
+
+
+def test_the_rest_of_each_wave_was_asked_and_did_not_answer(org):
+    """Account with contacts A (answers 100 and 10 days ago), B (consented 50 days ago), C
+    (consented 200 days ago, withdrew since) and D (consented 200 days ago), and one other
+    account's contact E (consented 200 days ago). Waves: 100 and 10 days ago. Asked without
+    answering: D in both waves, B in the second only (not yet consented at the first), C never
+    (withdrawn), E never (another account): 3 unanswered invitations, a response rate of 2/5."""
+    account = AccountFactory(organization=org)
+    now = timezone.now()
+    a = ContactFactory(account=account)
+    b = ContactFactory(account=account, consent_given_at=now - dt.timedelta(days=50))
+    ContactFactory(
+        account=account,
+        consent_given_at=now - dt.timedelta(days=200),
+        consent_withdrawn_at=now - dt.timedelta(days=5),
+    )
+    d = ContactFactory(account=account, consent_given_at=now - dt.timedelta(days=200))
+    ContactFactory(consent_given_at=now - dt.timedelta(days=200))
+    for days in (100, 10):
+        SurveyResponseFactory(
+            account=account, contact=a, score=8, answered_at=now - dt.timedelta(days=days)
+        )
+    result = survey_demo_create(org=org)
+    assert (result["invitations"], result["unanswered"]) == (2, 3)
+    waiting = SurveyInvitation.all_objects.filter(answered_at__isnull=True)
+    assert sorted(waiting.values_list("contact_id", flat=True)) == sorted([d.pk, d.pk, b.pk])
+    assert all(i.expires_at == i.sent_at + dt.timedelta(days=30) for i in waiting)
