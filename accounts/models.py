@@ -33,11 +33,11 @@ class LifecycleStage(models.TextChoices):
 
 
 class SizeBand(models.TextChoices):
-    MICRO = "1-10", "1-10 employees"
-    SMALL = "11-50", "11-50 employees"
-    MEDIUM = "51-200", "51-200 employees"
-    LARGE = "201-1000", "201-1000 employees"
-    ENTERPRISE = "1000+", "1000+ employees"
+    MICRO = "1-10", _("1-10 employees")
+    SMALL = "11-50", _("11-50 employees")
+    MEDIUM = "51-200", _("51-200 employees")
+    LARGE = "201-1000", _("201-1000 employees")
+    ENTERPRISE = "1000+", _("1000+ employees")
 
 
 def _external_id_unique(model: str) -> models.UniqueConstraint:

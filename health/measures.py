@@ -155,7 +155,7 @@ class Measure:
             str(phrase),
             value=value,
             window=window or self.default_window,
-            metric=(metric or self.default_metric or "").replace("_", " "),
+            metric=metric_label(metric or self.default_metric or ""),
             baseline=USAGE_TREND_BASELINE_DAYS,
         )
 
@@ -182,9 +182,21 @@ def measure_label(key: str) -> str:
     return str(found.label) if found is not None else key
 
 
+# The usage metrics the demo and the catalogue know, as a sentence names them in the reader's
+# language; an organization's own metric reads as its key in words.
+METRIC_WORDS = {
+    "logins": _("logins"),
+    "active_users": _("active users"),
+    "transactions": _("transactions"),
+    "transacted_volume": _("transacted volume"),
+    "active_days": _("active days"),
+}
+
+
 def metric_label(metric: str) -> str:
-    """A usage metric as a reader names it ("active days" for active_days)."""
-    return (metric or "").replace("_", " ")
+    """A usage metric as a reader names it ("transacted volume", "volume transacionado")."""
+    found = METRIC_WORDS.get(metric or "")
+    return str(found) if found is not None else (metric or "").replace("_", " ")
 
 
 def measure(key, label, unit, phrase, default_window=None, default_metric=None, usage=None):

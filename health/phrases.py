@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from orgs import formatting
 
+from .measures import metric_label
+
 
 @dataclass(frozen=True)
 class MovePhrase:
@@ -73,5 +75,5 @@ def move_text(
         "before": _value(before, phrase),
         "after": _value(after, phrase),
         "window": window if window is not None else "",
-        "metric": metric.replace("_", " "),
+        "metric": metric_label(metric),
     }

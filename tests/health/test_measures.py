@@ -168,3 +168,37 @@ def test_the_numbers_of_a_measure_phrase_read_in_the_organizations_formats():
             assert MEASURES["overdue_amount"].describe(1234.5) == "1,234.50 overdue"
     finally:
         formatting.deactivate(token)
+
+
+def test_a_usage_metric_is_named_in_the_readers_language():
+    """The metric inside a measure's phrase and a move's words: transacted_volume reads
+    "transacted volume" in English and "volume transacionado" in pt-BR; a metric of the
+    organization's own that the catalogue does not know reads as its key in words."""
+    from django.utils import translation
+
+    from health.measures import metric_label
+    from health.phrases import move_text
+
+    with translation.override("pt-br"):
+        assert (
+            MEASURES["volume_trend"]
+            .describe(-12.0, 90, "transacted_volume")
+            .startswith("volume transacionado -12%")
+        )
+        assert move_text("volume_trend", 10.0, 5.0, 90, "transacted_volume").startswith(
+            "volume transacionado "
+        )
+        assert metric_label("invoices_sent") == "invoices sent"
+    with translation.override("en"):
+        assert metric_label("transacted_volume") == "transacted volume"
+
+
+def test_a_size_band_reads_in_the_readers_language():
+    from django.utils import translation
+
+    from accounts.models import SizeBand
+
+    with translation.override("pt-br"):
+        assert str(SizeBand.MICRO.label) == "1-10 funcionários"
+    with translation.override("en"):
+        assert str(SizeBand.MICRO.label) == "1-10 employees"
