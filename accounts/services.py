@@ -7,13 +7,16 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import DataError, transaction
 from django.db.models import Case, DateField, Min, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Now
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from csplatform.db.bulk import update_from_values
+from orgs.formatting import format_date
+from orgs.languages import supported_language
 from orgs.models import WORKER_ROLES, Organization, Role, User
 from orgs.tenancy import org_context
 
@@ -274,14 +277,21 @@ class ChurnedAccount:
     account_id: int
     churned_at: dt.date
     reason: str
+    # the organization's locale: the closing reason is its data, written once in its language
+    locale: str = ""
 
     @property
     def text(self) -> str:
-        """Why what the account had open is closed: "account churned on <date>: <reason>"."""
-        return gettext("account churned on %(date)s: %(reason)s") % {
-            "date": self.churned_at.isoformat(),
-            "reason": self.reason,
-        }
+        """Why what the account had open is closed: "account churned on <date>: <reason>", in
+        the organization's language and date format (the active language without one)."""
+        language = supported_language(self.locale) if self.locale else None
+        with translation.override(language or translation.get_language() or settings.LANGUAGE_CODE):
+            return gettext("account churned on %(date)s: %(reason)s") % {
+                "date": format_date(self.churned_at, locale=self.locale)
+                if self.locale
+                else (self.churned_at.isoformat()),
+                "reason": self.reason,
+            }
 
 
 def accounts_mark_churned(
@@ -386,8 +396,11 @@ def accounts_mark_churned(
             ],
         )
         account_rollups_refresh(org=org_id, account_ids=ids)
+        locale = Organization.objects.filter(pk=org_id).values_list("locale", flat=True).first()
         churned = [
-            ChurnedAccount(account_id=pk, churned_at=day, reason=reasons[reason_id])
+            ChurnedAccount(
+                account_id=pk, churned_at=day, reason=reasons[reason_id], locale=locale or ""
+            )
             for pk, (day, reason_id) in sorted(effective.items())
         ]
         accounts_churned.send(

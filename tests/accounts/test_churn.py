@@ -81,7 +81,7 @@ def test_churn_cancels_open_playbooks_and_closes_pending_alerts_with_the_reason(
         acting_user=manager,
     )
 
-    why = "account churned on 2024-07-01: Price"
+    why = "account churned on 07/01/2024: Price"
     playbook.refresh_from_db()
     assert (playbook.status, playbook.outcome_notes, playbook.closed_by_id) == (
         "cancelled",
@@ -219,3 +219,29 @@ def test_pages_show_no_current_mrr_for_a_churned_account(client, org, csm, world
     row = portfolio[portfolio.index(f'href="/accounts/{charlie.pk}/"') :][:2000]
     row = row[: row.index("</tr>")]
     assert 'title="Churned">—' in row
+
+
+def test_the_closing_reason_is_written_in_the_organizations_language(org, world, manager):
+    """A Brazilian organization's cancelled playbook says why in Portuguese with its date
+    format, whichever language the person who marked the churn reads: the msgid "account
+    churned on %(date)s: %(reason)s" with 01/07/2024 (pt-BR's day/month/year) and "Preço"."""
+    from django.utils import translation
+
+    trigger_services.triggers_evaluate(org=org, day=DAY)
+    org.locale = "pt-br"
+    org.save(update_fields=["locale"])
+    account = world["accounts"]["a"]
+    reason = f.ChurnReasonFactory(organization=org, name="Preço")
+    with translation.override("en"):
+        accounts_mark_churned(
+            org=org,
+            churns=[Churn(account_id=account.pk, churned_at=CHURN_DAY, reason_id=reason.pk)],
+            acting_user=manager,
+        )
+    with translation.override("pt-br"):
+        expected = translation.gettext("account churned on %(date)s: %(reason)s") % {
+            "date": "01/07/2024",
+            "reason": "Preço",
+        }
+    assert expected != "account churned on 01/07/2024: Preço"  # the catalogue has it
+    assert Playbook.objects.get(account=account).outcome_notes == expected

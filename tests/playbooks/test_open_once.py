@@ -135,7 +135,7 @@ def test_closing_as_churned_churns_the_account_and_cancels_its_other_playbooks(o
     assert (save.status, save.outcome, save.churn_reason_id) == ("completed", "churned", reason.pk)
     assert (expansion.status, expansion.outcome_notes) == (
         "cancelled",
-        "account churned on 2024-07-01: Price",
+        "account churned on 07/01/2024: Price",
     )
     assert (alfa.churned_at, alfa.churn_reason_id, alfa.mrr) == (CHURN_DAY, reason.pk, 0)
 

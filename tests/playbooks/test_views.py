@@ -501,5 +501,5 @@ def test_a_cancelled_playbook_of_a_churned_account_says_why(client, org, csm, wo
     client.force_login(csm)
     page = client.get(reverse("playbooks:detail", args=[world["expansion"].pk])).content.decode()
     assert "This account churned on 06/30/2024. Reason: Price." in page
-    assert "Cancelled: account churned on 2024-06-30: Price" in page
+    assert "Cancelled: account churned on 06/30/2024: Price" in page
     assert "none (churned)" in page  # no current MRR
