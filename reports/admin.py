@@ -8,7 +8,10 @@ from orgs.admin_base import TenantAdmin, TenantInline
 from orgs.relations import TenantModelForm
 
 from .models import (
+    ChurnProductMonth,
     CoverageGoal,
+    EffectMonth,
+    EffectMonthState,
     FactRefresh,
     HealthBaseline,
     LedgerTotal,
@@ -17,6 +20,8 @@ from .models import (
     PlaybookEffect,
     PortfolioDay,
     ReportSettings,
+    RetentionAlarmMonth,
+    RetentionNetMonth,
     RiskDay,
     TriggerDay,
     TriggerOutcomeDay,
@@ -153,3 +158,31 @@ class MrrMonthAdmin(_ReadOnlyFacts):
 @admin.register(MrrMonthState)
 class MrrMonthStateAdmin(_ReadOnlyFacts):
     list_display = ["movements", "last_movement", "refreshed_at"]
+
+
+@admin.register(EffectMonth)
+class EffectMonthAdmin(_ReadOnlyFacts):
+    list_display = ["month", "template_key", "kind", "product_key", "days", "closed", "won"]
+    list_filter = ["kind"]
+    show_full_result_count = False
+
+
+@admin.register(EffectMonthState)
+class EffectMonthStateAdmin(_ReadOnlyFacts):
+    list_display = ["__str__", "cut", "refreshed_at"]
+
+
+@admin.register(RetentionAlarmMonth)
+class RetentionAlarmMonthAdmin(_ReadOnlyFacts):
+    list_display = ["month", "raised", "completed", "accounts"]
+
+
+@admin.register(RetentionNetMonth)
+class RetentionNetMonthAdmin(_ReadOnlyFacts):
+    list_display = ["month", "through", "retained", "churned", "not_confirmed"]
+
+
+@admin.register(ChurnProductMonth)
+class ChurnProductMonthAdmin(_ReadOnlyFacts):
+    list_display = ["month", "account_id", "product_key"]
+    show_full_result_count = False
