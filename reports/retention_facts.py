@@ -18,7 +18,7 @@ from playbooks.models import Playbook
 from triggers.models import Firing
 
 from .models import RetentionAlarmMonth, RetentionNetMonth
-from .trigger_facts import last_refresh, touched_days
+from .trigger_facts import days_to_recompute, last_refresh
 
 
 def _as_date(value) -> dt.date:
@@ -40,13 +40,7 @@ def retention_alarm_months_refresh(*, org: Organization, day: dt.date) -> dict:
         # the first time (no rows yet: a new organization, or facts older than these) every
         # month; an organization without retention firings reads nothing either way
         if previous is not None and RetentionAlarmMonth.objects.exists():
-            through, since = previous["triggers_through"], previous["triggers_since"]
-            days = touched_days(since=since, first=dt.date.min, last=min(through, day))
-            days |= set(
-                Firing.objects.filter(fired_on__gt=through, fired_on__lte=day)
-                .values_list("fired_on", flat=True)
-                .distinct()
-            )
+            days = days_to_recompute(previous=previous, day=day)
             months = sorted({d.replace(day=1) for d in days if d <= day})
             if not months:
                 return {"months": 0}

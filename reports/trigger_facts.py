@@ -45,6 +45,20 @@ class Coverage:
     spans: tuple
 
 
+def days_to_recompute(*, previous: dict, day: dt.date) -> set[dt.date]:
+    """The days tonight's refresh recomputes after the `previous` one: those touched since it
+    (touched_days) within the days it covered, and the days fired on after them up to `day`.
+    The trigger facts and the retention alarms' months read the same set."""
+    through, since = previous["triggers_through"], previous["triggers_since"]
+    days = touched_days(since=since, first=dt.date.min, last=min(through, day))
+    days |= set(
+        Firing.objects.filter(fired_on__gt=through, fired_on__lte=day)
+        .values_list("fired_on", flat=True)
+        .distinct()
+    )
+    return days
+
+
 def touched_days(*, since: dt.datetime, first: dt.date, last: dt.date) -> set[dt.date]:
     """The days in [first, last] whose firings' counts may have changed at or after `since`:
     of firings written since, of alerts decided since, of playbooks closed since, of
@@ -166,13 +180,7 @@ def _refresh(*, org: Organization, day: dt.date) -> dict:
     if previous is None:
         days = None  # every day
     else:
-        through, since = previous["triggers_through"], previous["triggers_since"]
-        days = touched_days(since=since, first=dt.date.min, last=min(through, day))
-        days |= set(
-            Firing.objects.filter(fired_on__gt=through, fired_on__lte=day)
-            .values_list("fired_on", flat=True)
-            .distinct()
-        )
+        days = days_to_recompute(previous=previous, day=day)
         # a playbook that became shared (or stopped being) changes the days it fired
         changed = spans ^ known
         if changed:

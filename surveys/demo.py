@@ -81,15 +81,13 @@ def survey_demo_create(*, org: Organization) -> dict:
                 continue
             seen.add(key)
             rows.append(
-                SurveyInvitation(
-                    organization=org,
-                    campaign=campaign,
-                    contact_id=contact_id,
-                    account_id=account_id,
-                    period=sent.date().isoformat(),
-                    language=language,
-                    sent_at=sent,
-                    expires_at=sent + dt.timedelta(days=30),
+                _invitation(
+                    org,
+                    campaign,
+                    language,
+                    contact_id,
+                    account_id,
+                    sent,
                     answered_at=answered_at,
                     response_id=pk,
                 )
@@ -115,16 +113,20 @@ def _unanswered(org, campaign, language, answered, seen) -> list[SurveyInvitatio
             if consented > sent or (contact_id, sent.date()) in seen:
                 continue
             seen.add((contact_id, sent.date()))
-            rows.append(
-                SurveyInvitation(
-                    organization=org,
-                    campaign=campaign,
-                    contact_id=contact_id,
-                    account_id=account_id,
-                    period=sent.date().isoformat(),
-                    language=language,
-                    sent_at=sent,
-                    expires_at=sent + dt.timedelta(days=30),
-                )
-            )
+            rows.append(_invitation(org, campaign, language, contact_id, account_id, sent))
     return rows
+
+
+def _invitation(org, campaign, language, contact_id, account_id, sent, **answer):
+    """One wave's invitation to a contact, sent that morning, its link good for 30 days."""
+    return SurveyInvitation(
+        organization=org,
+        campaign=campaign,
+        contact_id=contact_id,
+        account_id=account_id,
+        period=sent.date().isoformat(),
+        language=language,
+        sent_at=sent,
+        expires_at=sent + dt.timedelta(days=30),
+        **answer,
+    )
