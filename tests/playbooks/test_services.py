@@ -49,6 +49,30 @@ def test_account_handover_moves_open_playbooks_and_steps(org, csm, manager, in_o
     assert not Playbook.objects.exclude(account=account).filter(owner=newcomer).exists()
 
 
+def test_account_handover_moves_its_pending_alerts_and_no_others(org, csm, manager, in_org):
+    """Reassigning one account hands its pending alert to the new owner, as a member's
+    leaving does for all of theirs; a decided alert keeps who decided it, and another
+    account's pending alert stays with its owner."""
+    world = trigger_world(org, csm, manager)
+    trigger_services.triggers_evaluate(org=org, day=DAY)
+    account = world["accounts"]["c"]
+    pending = Alert.objects.get(account=account)
+    assert pending.status == "pending" and pending.owner_id == csm.pk
+    firing = pending.firing
+    firing.pk, firing.account = None, world["accounts"]["a"]
+    firing.save()
+    other = Alert.objects.create(organization=org, firing=firing, account=firing.account, owner=csm)
+    newcomer = f.UserFactory(username="noor")
+    f.MembershipFactory(user=newcomer, organization=org, role="csm")
+
+    account_reassign(account=account, owner=newcomer, acting_user=manager)
+
+    pending.refresh_from_db()
+    other.refresh_from_db()
+    assert pending.owner_id == newcomer.pk
+    assert other.owner_id == csm.pk
+
+
 def test_deciding_an_alert_marks_its_notification_read(org, csm, manager, in_org):
     world = trigger_world(org, csm, manager)
     trigger_services.triggers_evaluate(org=org, day=DAY)

@@ -12,7 +12,13 @@
 
 Callers import from here."""
 
-from .alerts import alert_confirm, alert_dismiss, alerts_close_for_churn, alerts_handover_member
+from .alerts import (
+    alert_confirm,
+    alert_dismiss,
+    alerts_close_for_churn,
+    alerts_handover,
+    alerts_handover_member,
+)
 from .caps import Release, firings_release, weekly_cap_clear, weekly_cap_set
 from .configuration import (
     TRIGGER_EDITABLE_FIELDS,
@@ -57,6 +63,7 @@ __all__ = [
     "alert_confirm",
     "alert_dismiss",
     "alerts_close_for_churn",
+    "alerts_handover",
     "alerts_handover_member",
     "alerts_raise_for_firings",
     "firings_materialize",

@@ -96,6 +96,25 @@ def alert_dismiss(*, alert_id: int, user: User, reason: str) -> Alert:
     return alert
 
 
+def alerts_handover(*, account_id: int, previous_owner_id: int | None, owner_id: int) -> int:
+    """An account changed owner (the account_owner_changed hook): its pending alerts the
+    previous owner was to decide go to the new owner, in one UPDATE, as a member's leaving
+    does for all of their accounts (alerts_handover_member). Decided alerts keep who decided
+    them. Returns the alerts moved."""
+    pending = Alert.objects.filter(account_id=account_id, status=AlertStatus.PENDING)
+    if previous_owner_id is not None:
+        pending = pending.filter(owner_id=previous_owner_id)
+    moved = pending.exclude(owner_id=owner_id).update(owner_id=owner_id)
+    logger.info(
+        "alerts handed over account=%s from=%s to=%s alerts=%s",
+        account_id,
+        previous_owner_id,
+        owner_id,
+        moved,
+    )
+    return moved
+
+
 def alerts_handover_member(
     *, organization_id: int, previous_owner_id: int, owner_id: int, account_ids: list[int]
 ) -> int:
