@@ -42,6 +42,20 @@ def test_an_admin_creates_a_token_sees_it_once_and_revokes_it(client, org, org_a
     ]
 
 
+def test_a_tokens_last_use_is_shown_in_the_organizations_zone_with_the_zone_named(
+    client, org, org_admin
+):
+    """15:05 UTC on 2026-12-01 is 12:05 in São Paulo (UTC−3): the tokens page says so, with
+    the zone, as the rest of the product's times do."""
+    org.timezone = "America/Sao_Paulo"
+    org.save(update_fields=["timezone"])
+    client.force_login(org_admin)
+    client.post("/data/tokens/", {"name": "Billing sync", "scope": "write"})
+    ApiToken.all_objects.update(last_used_at=dt.datetime(2026, 12, 1, 15, 5, tzinfo=dt.UTC))
+    page = client.get("/data/tokens/").content.decode()
+    assert "12:05 America/Sao Paulo" in page and "15:05" not in page
+
+
 def test_a_token_expiring_today_or_before_is_refused(client, org_admin):
     client.force_login(org_admin)
     page = client.post("/data/tokens/", {"name": "x", "scope": "read", "expires_on": "2000-01-01"})
