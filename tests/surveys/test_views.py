@@ -35,6 +35,12 @@ def test_a_valid_link_takes_one_answer_and_refuses_the_second(client, org):
     page = client.get(url)
     assert page.status_code == 200
     assert page.content.decode().count('type="radio"') == 11  # NPS: 0 to 10
+    # the scale's ends are read out with the question, not hidden from screen readers
+    ends = re.search(
+        r'<p class="survey-scale__ends" id="score-ends">(.*?)</p>', page.content.decode()
+    )
+    assert ends and "0: not at all likely" in ends.group(1)
+    assert 'aria-describedby="score-ends"' in page.content.decode()
     done = client.post(url, {"score": "9", "comment": "Great support"})
     assert done.status_code == 200 and b"data-survey-thanks" in done.content
     invitation.refresh_from_db()
