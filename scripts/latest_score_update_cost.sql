@@ -11,7 +11,7 @@
 -- for 83,178 rows, under load 7); the ratio between the two is the point.
 -- Run: psql "$DATABASE_URL" -f scripts/latest_score_update_cost.sql (about a minute at
 -- 100,000 accounts). Both days must be scored (bench_nightly scores the day before when it
--- times triggers; `score_day` otherwise).
+-- times triggers; `score_health` otherwise).
 \set ON_ERROR_STOP on
 \timing on
 SELECT max(date) AS latest FROM health_healthscore \gset
