@@ -88,11 +88,21 @@ class SqlUsage:
             index=self.ids,
         )
 
-    def products_used(self, first: dt.date, last: dt.date) -> pd.DataFrame:
-        """(account_id, code) pairs of products with usage ("product:<code>" > 0) in the span."""
-        rows = (
+    def products_used(self, first: dt.date, last: dt.date, codes=None) -> pd.DataFrame:
+        """(account_id, code) pairs of products with usage ("product:<code>" > 0) in the span;
+        with `codes`, of those products only (the ones held: adoption asks of no other)."""
+        if codes is None:
             # A range, not LIKE 'product:%', so every database walks the index.
-            self._rows(Q(metric__gte=PRODUCT_PREFIX, metric__lt="product;"), first, last)
+            metrics = Q(metric__gte=PRODUCT_PREFIX, metric__lt="product;")
+        else:
+            # Each metric named: the usage index is ordered (organization, metric, account,
+            # date), so `metric IN (...)` bounds the account and date ranges within each
+            # metric and the scan is index-only over exactly the chunk's rows. The range
+            # above bounds only the metric: PostgreSQL chose the account foreign-key index
+            # and the table's rows behind it (0.9-1.8 s a 10,000-account chunk, 0.1 s now).
+            metrics = Q(metric__in=sorted(PRODUCT_PREFIX + code for code in set(codes)))
+        rows = (
+            self._rows(metrics, first, last)
             .filter(value__gt=0)
             .values_list("account_id", "metric")
             .distinct()
@@ -176,11 +186,14 @@ class DenseView:
             out[name][self.rows < 0] = 0.0
         return pd.DataFrame(out, index=self.ids)
 
-    def products_used(self, first: dt.date, last: dt.date) -> pd.DataFrame:
+    def products_used(self, first: dt.date, last: dt.date, codes=None) -> pd.DataFrame:
         lo, hi = self.dense._span(first, last)
+        wanted = None if codes is None else {PRODUCT_PREFIX + code for code in codes}
         parts = []
         for metric, table in self.dense.active.items():
             if not metric.startswith(PRODUCT_PREFIX):
+                continue
+            if wanted is not None and metric not in wanted:
                 continue
             used = (table[self.rows, hi] - table[self.rows, lo]) > 0
             ids = self.ids[used & (self.rows >= 0)]
