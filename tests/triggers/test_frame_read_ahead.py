@@ -12,22 +12,18 @@ from accounts.models import LifecycleStage
 from health.models import HealthScore
 from orgs.tenancy import org_context
 from tests import factories as f
+from tests.triggers.test_frame_scope import FIELDS as SCOPE_FIELDS
 from triggers.fields import frames_read_ahead, load_frame
 
 pytestmark = pytest.mark.django_db
 
 D1, D2, D3 = dt.date(2025, 3, 1), dt.date(2025, 3, 8), dt.date(2025, 3, 15)
 DAYS = [D1, D2, D3]
-FIELDS = {
-    "health_score",
-    "health_colour",
-    "score_change_7d",
-    "products",
-    "days_to_renewal",
+# the persona test's families (health, score change, products, renewal, invoices, usage,
+# tier) and the other account columns and invoice figure
+FIELDS = SCOPE_FIELDS | {
     "tenure_days",
-    "overdue_invoice_count",
     "overdue_invoice_max_days",
-    "tier",
     "mrr",
     "lifecycle_stage",
     "name",
