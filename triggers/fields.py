@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
-from django.db.models import Count, FloatField, Max, Min, Q, Sum, Value
+from django.db.models import Count, F, FloatField, Max, Min, Q, Sum, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone, translation
@@ -458,21 +459,11 @@ LIFECYCLE_FIELDS = frozenset(
 )
 
 
-def load_frame(
-    *,
-    day: dt.date,
-    fields: set[str],
-    first_id: int | None = None,
-    last_id: int | None = None,
-    persona_id: int | None = None,
-) -> pd.DataFrame:
-    """One row per account that is a customer on `day` (accounts.selectors.customer_on: none
-    churned on or before it; organization in context; optionally
-    only ids in [first_id, last_id], a chunk, and only accounts of `persona_id`, a trigger's
-    scope read in SQL), with the columns the given fields need (account columns such as
-    `name` or `owner_id` may be asked for by name). Set-based: one query per family of
-    fields. A frame restricted to a persona has the same rows, with the same values, as the
-    whole frame's rows of that persona: the night, the dry run and the backtest agree."""
+OVERDUE_FIELDS = frozenset({"overdue_invoice_max_days", "overdue_invoice_count"})
+
+
+def _scoper(first_id: int | None, last_id: int | None, persona_id: int | None):
+    """The frame's restriction of a family's queryset: a chunk of account ids, a persona."""
 
     def scoped(qs, key="account_id"):
         if first_id is not None:
@@ -482,6 +473,161 @@ def load_frame(
             qs = qs.filter(**{path: persona_id})
         return qs
 
+    return scoped
+
+
+def _held(scoped, when: Q):
+    """(account_id, product code) of the subscriptions matching `when`."""
+    return (
+        scoped(Subscription.objects.filter(when))
+        .order_by()
+        .values_list("account_id", "product__code")
+    )
+
+
+def _dates(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series) if len(series) else series.astype("datetime64[ns]")
+
+
+@dataclass
+class FrameReadAhead:
+    """What load_frame reads for several days at once (the backtest's replayed days), read
+    once: the account rows of every account that is a customer on one of the days (their
+    columns are the account's today on every day, as load_frame's), with what
+    accounts.selectors.customer_on reads; where the fields ask for them, the subscriptions
+    and the unpaid invoices that one of the days can see. load_frame(day=d, read_ahead=...)
+    filters them for `d` with the same rules as its queries
+    (tests/triggers/test_frame_read_ahead.py: the frames are equal)."""
+
+    days: frozenset
+    fields: frozenset
+    persona_id: int | None
+    accounts: pd.DataFrame  # by account_id, sorted, the base columns as load_frame reads them
+    rule: pd.DataFrame  # by the same ids: customer_since, churned_at (datetime64), in_churned_stage
+    subscriptions: pd.DataFrame | None = None  # account_id, code, start_date, end_date
+    invoices: pd.DataFrame | None = None  # account_id, issued_on, due_on, paid_on
+
+    def check(self, *, day: dt.date, fields: set[str], persona_id: int | None, chunked: bool):
+        if chunked or persona_id != self.persona_id or day not in self.days:
+            raise ValueError("read_ahead: read for other days, another persona or the whole org")
+        if not set(fields) <= self.fields:
+            raise ValueError(f"read_ahead: read without {sorted(set(fields) - self.fields)}")
+
+    def accounts_on(self, day: dt.date, columns: list[str]) -> pd.DataFrame:
+        """The base frame of `day`: accounts.selectors.customer_on in pandas (signed by then
+        or without a date; churned after it, or neither churned nor in the churned stage)."""
+        on = self.rule
+        when = pd.Timestamp(day)
+        signed = on["customer_since"].isna() | (on["customer_since"] <= when)
+        alive = (on["churned_at"] > when) | (on["churned_at"].isna() & ~on["in_churned_stage"])
+        return self.accounts.loc[(signed & alive).to_numpy(), columns]
+
+    def held_on(self, day: dt.date) -> pd.DataFrame:
+        s, when = self.subscriptions, pd.Timestamp(day)
+        live = (s["start_date"] <= when) & (s["end_date"].isna() | (s["end_date"] > when))
+        return s.loc[live.to_numpy(), ["account_id", "code"]]
+
+    def overdue_on(self, day: dt.date) -> pd.DataFrame:
+        """(first_due, n) by account_id of the invoices issued by `day`, due before it and
+        unpaid on it, as load_frame's aggregate."""
+        i, when = self.invoices, pd.Timestamp(day)
+        due = (i["issued_on"] <= when) & (i["due_on"] < when)
+        due &= i["paid_on"].isna() | (i["paid_on"] > when)
+        grouped = i.loc[due.to_numpy()].groupby("account_id")["due_on"]
+        return pd.DataFrame({"first_due": grouped.min(), "n": grouped.size()})
+
+
+def frames_read_ahead(
+    *, days: list[dt.date], fields: set[str], persona_id: int | None = None
+) -> FrameReadAhead:
+    """One read per family for load_frame on each of `days` with these fields (organization
+    in context, optionally one persona's accounts): the accounts that are customers on any
+    of the days, the subscriptions live on one of them and the invoices overdue on one of
+    them (issued by the last day, paid after the first day due + 1, or unpaid)."""
+    scoped = _scoper(None, None, persona_id)
+    first, last = min(days), max(days)
+    base_cols = [
+        "pk",
+        "persona_id",
+        *(col for col, readers in FRAME_ACCOUNT_COLUMNS.items() if fields.intersection(readers)),
+    ]
+    rule_cols = ["customer_since", "churned_at", "lifecycle_stage"]
+    extra = [c for c in rule_cols if c not in base_cols]
+    any_day = Q()
+    for day in days:
+        any_day |= customer_on(day)
+    accounts_qs = scoped(Account.objects.filter(any_day), key="pk").order_by()
+    rows = values_frame(accounts_qs.values_list(*base_cols, *extra), [*base_cols, *extra])
+    rows = rows.rename(columns={"pk": "account_id"}).set_index("account_id").sort_index()
+    rule = pd.DataFrame(
+        {
+            "customer_since": _dates(rows["customer_since"]),
+            "churned_at": _dates(rows["churned_at"]),
+            "in_churned_stage": (rows["lifecycle_stage"] == LifecycleStage.CHURNED).to_numpy(),
+        },
+        index=rows.index,
+    )
+    ahead = FrameReadAhead(
+        days=frozenset(days),
+        fields=frozenset(fields),
+        persona_id=persona_id,
+        accounts=rows.drop(columns=extra),
+        rule=rule,
+    )
+    if "products" in fields:
+        held = _held(
+            scoped, Q(start_date__lte=last) & (Q(end_date__isnull=True) | Q(end_date__gt=first))
+        )
+        subs = values_frame(
+            held.values_list("account_id", "product__code", "start_date", "end_date"),
+            ["account_id", "code", "start_date", "end_date"],
+        )
+        for col in ("start_date", "end_date"):
+            subs[col] = _dates(subs[col])
+        ahead.subscriptions = subs
+    if fields & OVERDUE_FIELDS:
+        unpaid = (
+            scoped(Invoice.objects.filter(issued_on__lte=last, due_on__lt=last))
+            .filter(
+                Q(paid_on__isnull=True)
+                | (Q(paid_on__gt=first) & Q(paid_on__gt=F("due_on") + dt.timedelta(days=1)))
+            )
+            .order_by()
+            .values_list("account_id", "issued_on", "due_on", "paid_on")
+        )
+        inv = values_frame(unpaid, ["account_id", "issued_on", "due_on", "paid_on"])
+        for col in ("issued_on", "due_on", "paid_on"):
+            inv[col] = _dates(inv[col])
+        ahead.invoices = inv
+    return ahead
+
+
+def load_frame(
+    *,
+    day: dt.date,
+    fields: set[str],
+    first_id: int | None = None,
+    last_id: int | None = None,
+    persona_id: int | None = None,
+    read_ahead: FrameReadAhead | None = None,
+) -> pd.DataFrame:
+    """One row per account that is a customer on `day` (accounts.selectors.customer_on: none
+    churned on or before it; organization in context; optionally
+    only ids in [first_id, last_id], a chunk, and only accounts of `persona_id`, a trigger's
+    scope read in SQL), with the columns the given fields need (account columns such as
+    `name` or `owner_id` may be asked for by name). Set-based: one query per family of
+    fields. A frame restricted to a persona has the same rows, with the same values, as the
+    whole frame's rows of that persona: the night, the dry run and the backtest agree.
+
+    With `read_ahead` (frames_read_ahead, for several days at once: the backtest) the
+    accounts, subscriptions and unpaid invoices come from it, filtered for `day` in pandas,
+    instead of a query each; the frame is the same."""
+    if read_ahead is not None:
+        read_ahead.check(
+            day=day, fields=fields, persona_id=persona_id, chunked=first_id is not None
+        )
+
+    scoped = _scoper(first_id, last_id, persona_id)
     base_cols = [
         "pk",
         "persona_id",
@@ -489,9 +635,12 @@ def load_frame(
     ]
     # No ORDER BY in the frame's queries (the frame is sorted by account id here; the model's
     # default order by name made PostgreSQL walk the name index), rows read by values_frame.
-    accounts = scoped(Account.objects.filter(customer_on(day)), key="pk").order_by()
-    frame = values_frame(accounts.values_list(*base_cols), base_cols)
-    frame = frame.rename(columns={"pk": "account_id"}).set_index("account_id").sort_index()
+    if read_ahead is not None:
+        frame = read_ahead.accounts_on(day, [c for c in base_cols if c != "pk"])
+    else:
+        accounts = scoped(Account.objects.filter(customer_on(day)), key="pk").order_by()
+        frame = values_frame(accounts.values_list(*base_cols), base_cols)
+        frame = frame.rename(columns={"pk": "account_id"}).set_index("account_id").sort_index()
     if frame.empty:
         return frame
     if "mrr" in frame:
@@ -504,13 +653,13 @@ def load_frame(
         slugs = dict(Persona.objects.values_list("pk", "slug"))
         frame["persona"] = frame["persona_id"].map(slugs)
     if "products" in fields:
-        held = (
-            scoped(Subscription.objects.filter(start_date__lte=day))
-            .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
-            .order_by()
-            .values_list("account_id", "product__code")
-        )
-        held_df = values_frame(held, ["account_id", "code"])
+        if read_ahead is not None:
+            held_df = read_ahead.held_on(day)
+        else:
+            held = _held(
+                scoped, Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gt=day))
+            )
+            held_df = values_frame(held, ["account_id", "code"])
         held_df = held_df.drop_duplicates().sort_values(["account_id", "code"])
         # "|a|b|" per account: a grouped sum concatenates the strings without a Python
         # function per account.
@@ -532,15 +681,18 @@ def load_frame(
     health_fields = {f for f in fields if f.startswith(("health_", "score_change", "indicator."))}
     if health_fields:
         _add_health(frame, day, health_fields, scoped)
-    if fields & {"overdue_invoice_max_days", "overdue_invoice_count"}:
-        rows = (
-            scoped(Invoice.objects.filter(issued_on__lte=day, due_on__lt=day))
-            .filter(Q(paid_on__isnull=True) | Q(paid_on__gt=day))
-            .values("account_id")
-            .annotate(first_due=Min("due_on"), n=Count("id"))
-            .values_list("account_id", "first_due", "n")
-        )
-        inv = values_frame(rows, ["account_id", "first_due", "n"]).set_index("account_id")
+    if fields & OVERDUE_FIELDS:
+        if read_ahead is not None:
+            inv = read_ahead.overdue_on(day)
+        else:
+            rows = (
+                scoped(Invoice.objects.filter(issued_on__lte=day, due_on__lt=day))
+                .filter(Q(paid_on__isnull=True) | Q(paid_on__gt=day))
+                .values("account_id")
+                .annotate(first_due=Min("due_on"), n=Count("id"))
+                .values_list("account_id", "first_due", "n")
+            )
+            inv = values_frame(rows, ["account_id", "first_due", "n"]).set_index("account_id")
         inv = inv.reindex(frame.index)
         frame["overdue_invoice_max_days"] = (
             (ts_day - _date_col(inv["first_due"])).dt.days.astype("float64").fillna(0.0)
