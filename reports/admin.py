@@ -8,6 +8,8 @@ from orgs.admin_base import TenantAdmin, TenantInline
 from orgs.relations import TenantModelForm
 
 from .models import (
+    AccountStart,
+    AccountStartState,
     ChurnProductMonth,
     CoverageGoal,
     EffectMonth,
@@ -206,3 +208,14 @@ class LedgerAccountAdmin(_ReadOnlyFacts):
 @admin.register(LedgerCubeState)
 class LedgerCubeStateAdmin(_ReadOnlyFacts):
     list_display = ["movements", "last_movement", "refreshed_at"]
+
+
+@admin.register(AccountStart)
+class AccountStartAdmin(_ReadOnlyFacts):
+    list_display = ["account_id", "first_start"]
+    show_full_result_count = False
+
+
+@admin.register(AccountStartState)
+class AccountStartStateAdmin(_ReadOnlyFacts):
+    list_display = ["subscriptions_to", "refreshed_at"]

@@ -22,12 +22,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from accounts.models import MrrMovement
 from orgs.models import Organization
 
+from .ledger_facts import movement_count
 from .models import LedgerCell, LedgerCubeState
 from .periods import MONTH, QUARTER, YEAR, period_containing
 
@@ -180,16 +181,17 @@ WHERE a.organization_id = %(org)s {buckets} AND (l.account_id IS NULL
     OR l.persona_key <> COALESCE(a.persona_id, 0) OR l.tier <> a.tier
     OR l.touch_model <> a.touch_model OR l.owner_key <> COALESCE(a.owner_id, 0))
 """
-# One account's dimensions hashed (64 bits), XORed per bucket of ids: the accounts' today
-# and LedgerAccount's, the same way. A page reads the accounts' digests (one pass over the
-# accounts, no join) and joins LedgerAccount only in the buckets that differ; two equal
-# digests of different dimensions would take a 64-bit hash collision.
+# One account's dimensions hashed (64 bits), XORed per bucket of ids, for the accounts up to
+# an id: the accounts' today and LedgerAccount's, the same way. A page reads the accounts'
+# digests (one pass over the accounts, no join) and joins LedgerAccount only in the buckets
+# that differ; the accounts created since (a higher id) count as changed. Two equal digests
+# of different dimensions would take a 64-bit hash collision.
 BUCKETS = 64
 _DIGEST_SQL = """
 SELECT {id} %% {buckets} AS bucket,
     bit_xor(hashtextextended({touch}, hashtextextended({tier}, hashint8extended({owner},
         hashint8extended({persona}, hashint8extended({id}, 0)))))) AS digest
-FROM {table} WHERE organization_id = %(org)s
+FROM {table} WHERE organization_id = %(org)s AND {id} <= %(accounts_to)s
 GROUP BY 1
 """
 ACCOUNTS_DIGEST_SQL = _DIGEST_SQL.format(
@@ -212,22 +214,34 @@ KEPT_DIGEST_SQL = _DIGEST_SQL.format(
 )
 
 
-def _digests(cursor, sql: str, org_id: int) -> dict[str, int]:
-    cursor.execute(sql, {"org": org_id})
+def _digests(cursor, sql: str, org_id: int, accounts_to: int) -> dict[str, int]:
+    cursor.execute(sql, {"org": org_id, "accounts_to": accounts_to})
     return {str(bucket): digest for bucket, digest in cursor.fetchall()}
 
 
 def changed_accounts(*, org_id: int, digests: dict) -> list[int]:
-    """The accounts whose dimensions are not the ones the cells count them under: in the
-    buckets whose digest differs from the state's (`digests`)."""
+    """The accounts whose dimensions may not be the ones the cells count them under: those
+    created after the state's last account, and in the buckets whose digest differs from the
+    state's (`digests`: {"accounts_to": id, "buckets": {bucket: digest}}) those whose
+    dimensions differ."""
+    accounts_to, kept = digests.get("accounts_to", 0), digests.get("buckets", {})
     with connection.cursor() as cursor:
-        now = _digests(cursor, ACCOUNTS_DIGEST_SQL, org_id)
-        buckets = sorted(int(b) for b in set(now) | set(digests) if now.get(b) != digests.get(b))
-        if not buckets:
-            return []
-        where = f"AND a.id %% {BUCKETS} = ANY(%(buckets)s)"
-        cursor.execute(_CHANGED_SQL.format(buckets=where), {"org": org_id, "buckets": buckets})
-        return [r[0] for r in cursor.fetchall()]
+        cursor.execute(
+            "SELECT id FROM accounts_account WHERE organization_id = %(org)s "
+            "AND id > %(accounts_to)s",
+            {"org": org_id, "accounts_to": accounts_to},
+        )
+        found = [r[0] for r in cursor.fetchall()]
+        now = _digests(cursor, ACCOUNTS_DIGEST_SQL, org_id, accounts_to)
+        buckets = sorted(int(b) for b in set(now) | set(kept) if now.get(b) != kept.get(b))
+        if buckets:
+            where = f"AND a.id <= %(accounts_to)s AND a.id %% {BUCKETS} = ANY(%(buckets)s)"
+            cursor.execute(
+                _CHANGED_SQL.format(buckets=where),
+                {"org": org_id, "buckets": buckets, "accounts_to": accounts_to},
+            )
+            found += [r[0] for r in cursor.fetchall()]
+        return found
 
 
 def stale_accounts(*, org_id: int, state, kept_to: dt.date, to: dt.date, dims: bool) -> list[int]:
@@ -266,21 +280,24 @@ def cube_usable(state, *, count: int | None = None) -> bool:
     movement deleted since they were built); `count`: the movements, when already counted."""
     if state is None:
         return False
-    found = MrrMovement.objects.aggregate(
-        n=Count("pk"), newer=Count("pk", filter=Q(pk__gt=state.last_movement))
-    )
-    count = found["n"] if count is None else count
-    return (count or 0) == state.movements + (found["newer"] or 0)
+    newer = MrrMovement.objects.filter(pk__gt=state.last_movement).count()
+    return (movement_count() if count is None else count) == state.movements + newer
 
 
 def _state_write(org: Organization, cursor, *, count: int, last: int) -> None:
+    cursor.execute(
+        "SELECT MAX(account_id) FROM reports_ledgeraccount WHERE organization_id = %(org)s",
+        {"org": org.pk},
+    )
+    accounts_to = cursor.fetchone()[0] or 0
+    buckets = _digests(cursor, KEPT_DIGEST_SQL, org.pk, accounts_to)
     LedgerCubeState.all_objects.update_or_create(
         organization=org,
         defaults={
             "movements": count,
             "last_movement": last,
             "refreshed_at": timezone.now(),
-            "digests": _digests(cursor, KEPT_DIGEST_SQL, org.pk),
+            "digests": {"accounts_to": accounts_to, "buckets": buckets},
         },
     )
 

@@ -610,11 +610,49 @@ class LedgerCubeState(TenantModel):
     movements = models.PositiveIntegerField(default=0)
     last_movement = models.BigIntegerField(default=0)
     refreshed_at = models.DateTimeField()
-    # LedgerAccount's rows hashed in buckets of account ids ({bucket: digest}): a page
-    # hashes the accounts the same way and compares only the buckets that differ
+    # LedgerAccount's rows hashed in buckets of account ids ({"accounts_to": the last
+    # account id, "buckets": {bucket: digest}}): a page hashes the accounts the same way
+    # and compares only the buckets that differ (reports.ledger_cube)
     digests = models.JSONField(default=dict)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization"], name="ledgercubestate_one_per_org")
+        ]
+
+
+class AccountStart(TenantModel):
+    """An account's first subscription start (the earliest start_date of its subscriptions),
+    as the portfolio's activation table counts the accounts that started in a period. Kept
+    by the nightly refresh for the accounts whose subscriptions changed (AccountStartState);
+    a page reads the accounts with subscriptions changed or added since from the
+    subscriptions themselves."""
+
+    account_id = models.BigIntegerField()
+    first_start = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "account_id"], name="accountstart_one_per_account"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "first_start"], name="accountstart_org_start")
+        ]
+
+
+class AccountStartState(TenantModel):
+    """What the organization's AccountStart rows were built from: the subscriptions up to
+    `subscriptions_to` (an id), hashed in buckets of account ids ({bucket: digest}); a page
+    hashes them the same way and reads the buckets that differ, and the accounts with a
+    subscription after that id, from the subscriptions."""
+
+    subscriptions_to = models.BigIntegerField(default=0)
+    digests = models.JSONField(default=dict)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="accountstartstate_one_per_org")
         ]

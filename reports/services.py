@@ -46,6 +46,7 @@ from .models import (
 )
 from .periods import week_start
 from .retention_facts import retention_alarm_months_refresh
+from .start_facts import account_starts_refresh
 from .trigger_facts import trigger_facts_refresh
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,9 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
         t = time.perf_counter()
         stats.ledger_cells = ledger_cube_refresh(org=org, day=day)["rows"]
         stats.steps["ledger_cube"] = time.perf_counter() - t
+        t = time.perf_counter()
+        account_starts_refresh(org=org)
+        stats.steps["account_starts"] = time.perf_counter() - t
         t = time.perf_counter()
         stats.cells = _snapshot_write(org=org, day=day)
         stats.steps["snapshot"] = time.perf_counter() - t

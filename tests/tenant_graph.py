@@ -34,6 +34,8 @@ from playbooks.models import (
     TemplateStep,
 )
 from reports.models import (
+    AccountStart,
+    AccountStartState,
     ChurnProductMonth,
     CoverageGoal,
     EffectMonth,
@@ -327,6 +329,12 @@ def build(org, prefix: str) -> dict:
                 organization=org, account_id=account.pk
             ),
             LedgerCubeState: LedgerCubeState.all_objects.create(
+                organization=org, refreshed_at=timezone.now()
+            ),
+            AccountStart: AccountStart.all_objects.create(
+                organization=org, account_id=account.pk, first_start=day
+            ),
+            AccountStartState: AccountStartState.all_objects.create(
                 organization=org, refreshed_at=timezone.now()
             ),
         }

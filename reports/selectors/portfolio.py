@@ -18,6 +18,7 @@ from ..filters import ReportFilters
 from ..ledger_facts import months_usable
 from ..models import FactRefresh, LedgerCubeState, LedgerTotal, PortfolioDay
 from ..periods import CUSTOM, Period, add_months, month_start
+from ..start_facts import first_starts_sql
 from .scope import accounts_q, instant_range
 
 # What the portfolio can be broken down by: the account column each group is read from (a
@@ -602,6 +603,22 @@ def activation(f: ReportFilters, *, group: str = "") -> list[dict]:
     days = "a.activated_on - s.first_start"  # whole days
     if connection.vendor == "sqlite":  # the embedded demo
         days = "CAST(julianday(a.activated_on) - julianday(s.first_start) AS INTEGER)"
+    kept = first_starts_sql(first=f.date_from, last=f.date_to)
+    if kept is not None:  # each account's first start from the nightly rows
+        starts, named = kept
+        where = account_where.replace("a.persona_id = %s", "a.persona_id = %(persona)s")
+        where = where.replace("a.owner_id = %s", "a.owner_id = %(owner)s")
+        sql = (
+            f"SELECT {GROUPS[group] if group else 'NULL'} AS grp, {days} AS days, COUNT(*) "
+            # a hash join over the accounts, not a probe per started account (OFFSET 0)
+            f"FROM ({starts}) s JOIN (SELECT id, persona_id, tier, touch_model, owner_id, "
+            "activated_on FROM accounts_account "
+            f"WHERE organization_id = %(org)s OFFSET 0) a ON a.id = s.account_id "
+            f"WHERE TRUE {where} GROUP BY 1, 2"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {**named, "persona": f.persona_id, "owner": f.owner_id})
+            return [{"grp": grp, "days": days, "n": n} for grp, days, n in cursor.fetchall()]
     sql = _ACTIVATION_SQL.format(
         group=GROUPS[group] if group else "NULL", days=days, account_where=account_where
     )
