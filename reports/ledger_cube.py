@@ -284,20 +284,25 @@ def cube_usable(state, *, count: int | None = None) -> bool:
     return (movement_count() if count is None else count) == state.movements + newer
 
 
-def _state_write(org: Organization, cursor, *, count: int, last: int) -> None:
-    cursor.execute(
-        "SELECT MAX(account_id) FROM reports_ledgeraccount WHERE organization_id = %(org)s",
-        {"org": org.pk},
-    )
-    accounts_to = cursor.fetchone()[0] or 0
-    buckets = _digests(cursor, KEPT_DIGEST_SQL, org.pk, accounts_to)
+def _state_write(
+    org: Organization, cursor, *, count: int, last: int, digests: dict | None = None
+) -> None:
+    """The state of the cells written; `digests`: LedgerAccount's, when it did not change."""
+    if digests is None:
+        cursor.execute(
+            "SELECT MAX(account_id) FROM reports_ledgeraccount WHERE organization_id = %(org)s",
+            {"org": org.pk},
+        )
+        accounts_to = cursor.fetchone()[0] or 0
+        buckets = _digests(cursor, KEPT_DIGEST_SQL, org.pk, accounts_to)
+        digests = {"accounts_to": accounts_to, "buckets": buckets}
     LedgerCubeState.all_objects.update_or_create(
         organization=org,
         defaults={
             "movements": count,
             "last_movement": last,
             "refreshed_at": timezone.now(),
-            "digests": {"accounts_to": accounts_to, "buckets": buckets},
+            "digests": digests,
         },
     )
 
@@ -367,7 +372,7 @@ def ledger_cube_refresh(*, org: Organization, day: dt.date) -> dict:
             # moved since, dated after a kept cube's end (up to `day`), or changed
             since = min((src[2] for w, src in sources.items() if src[2] < w[1]), default=day)
             cursor.execute(
-                f"{_MOVED_SQL} AND id <= %(now_last)s\nUNION\n" + _CHANGED_SQL.format(buckets=""),
+                f"{_MOVED_SQL} AND id <= %(now_last)s",
                 {
                     **params,
                     "last": state.last_movement,
@@ -376,12 +381,14 @@ def ledger_cube_refresh(*, org: Organization, day: dt.date) -> dict:
                     "to": day,
                 },
             )
-            stale = [r[0] for r in cursor.fetchall()]
+            moved = {r[0] for r in cursor.fetchall()}
+            changed = changed_accounts(org_id=org.pk, digests=state.digests or {})
+            stale = sorted(moved | set(changed))
             same = set(kept) == set(wanted) and all(
                 src == ("rolled", w[0], w[1]) for w, src in sources.items()
             )
             if same and not stale:
-                _state_write(org, cursor, count=count, last=last)
+                _state_write(org, cursor, count=count, last=last, digests=state.digests)
                 return {"rebuilt": "none", "stale_accounts": 0, "rows": 0}
         else:
             cursor.execute("DELETE FROM reports_ledgercell WHERE organization_id = %(org)s", params)

@@ -108,15 +108,16 @@ def test_the_rows_and_a_rerun(org, world):
 
 def test_the_rows_give_the_activation_the_subscriptions_give(org, world):
     """Q1 through the rows: 3 started (A, B, C), 2 activated, median (20 + 33) / 2 = 26.5
-    days; per tier and for the persona (A and C: 2 started, 1 activated, 20 days) the same
-    counts as read from the subscriptions."""
+    days; per tier the same counts as read from the subscriptions. The persona's page (A
+    and C: 2 started, 1 activated, 20 days) reads its few accounts' subscriptions."""
     with org_context(org):
         account_starts_refresh(org=org)
         assert summary(q1()) == (3, 2, 26.5)
         assert counted(q1(), "tier") == raw(q1(), "tier")
         assert counted(q1(), "tier") == [("gold", 20, 1), ("gold", 33, 1), ("silver", -1, 1)]
         mine = q1(persona_id=world["persona"].pk)
-        assert counted(mine, "persona") == raw(mine, "persona")
+        with mock.patch.object(sel, "first_starts_sql", side_effect=AssertionError):
+            assert counted(mine, "persona") == raw(mine, "persona")
         assert counted(mine) == [("None", -1, 1), ("None", 20, 1)]
 
 
