@@ -577,7 +577,7 @@ SELECT {group} AS grp, {days} AS days, COUNT(*) AS n
 FROM (
     SELECT account_id, MIN(start_date) AS first_start
     FROM accounts_subscription
-    WHERE organization_id = %s
+    WHERE organization_id = %s {subscriptions_in}
     GROUP BY account_id
 ) s
 JOIN accounts_account a ON a.id = s.account_id
@@ -602,6 +602,14 @@ def activation(f: ReportFilters, *, group: str = "") -> list[dict]:
     if f.owner_id is not None:
         account_where += " AND a.owner_id = %s"
         params.append(f.owner_id)
+    # a persona's or CSM's page groups only their accounts' subscriptions
+    subscriptions_in, in_params = "", []
+    if account_where:
+        subscriptions_in = (
+            "AND account_id IN (SELECT a.id FROM accounts_account a "
+            f"WHERE a.organization_id = %s {account_where})"
+        )
+        in_params = [org_id, *params[4:]]
     days = "a.activated_on - s.first_start"  # whole days
     if connection.vendor == "sqlite":  # the embedded demo
         days = "CAST(julianday(a.activated_on) - julianday(s.first_start) AS INTEGER)"
@@ -624,8 +632,12 @@ def activation(f: ReportFilters, *, group: str = "") -> list[dict]:
             cursor.execute(sql, {**named, "persona": f.persona_id, "owner": f.owner_id})
             return [{"grp": grp, "days": days, "n": n} for grp, days, n in cursor.fetchall()]
     sql = _ACTIVATION_SQL.format(
-        group=GROUPS[group] if group else "NULL", days=days, account_where=account_where
+        group=GROUPS[group] if group else "NULL",
+        days=days,
+        account_where=account_where,
+        subscriptions_in=subscriptions_in,
     )
+    params = [params[0], *in_params, *params[1:]]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [{"grp": grp, "days": days, "n": n} for grp, days, n in cursor.fetchall()]
