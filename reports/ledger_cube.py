@@ -32,11 +32,11 @@ from .ledger_facts import movement_count
 from .models import LedgerCell, LedgerCubeState
 from .periods import MONTH, QUARTER, YEAR, period_containing
 
-# The columns a cell sums (LEDGER_COLUMNS of the portfolio selectors; `members`: how many
-# accounts (per product) it holds, so a cell emptied by the accounts that left it goes;
-# `end_paying`: the end MRR of those paying then, the next period's start).
-CELL_COLUMNS = (
-    "members",
+# The ledger's columns (reports.selectors.portfolio reads them), and the columns a cell sums:
+# those, `members` (how many accounts, per product, it holds, so a cell emptied by the
+# accounts that left it goes) and `end_paying` (the end MRR of those paying then: the next
+# period's start).
+LEDGER_COLUMNS = (
     "accounts_start",
     "accounts_end",
     "logos_lost",
@@ -52,8 +52,8 @@ CELL_COLUMNS = (
     "base_contraction",
     "base_expansion",
     "base_loss",
-    "end_paying",
 )
+CELL_COLUMNS = ("members", *LEDGER_COLUMNS, "end_paying")
 DIMENSIONS = ("persona_key", "tier", "touch_model", "owner_key", "product_key")
 # Beyond this many accounts to correct, a page reads the per-account ledger instead.
 MAX_CORRECTED = 20000

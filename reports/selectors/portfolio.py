@@ -36,23 +36,7 @@ SNAPSHOT_GROUPS = {
     "csm": "owner_key",
 }
 
-LEDGER_COLUMNS = (
-    "accounts_start",
-    "accounts_end",
-    "logos_lost",
-    "logos_gained",
-    "start_mrr",
-    "end_mrr",
-    "new_mrr",
-    "expansion",
-    "reactivation",
-    "contraction",
-    "churned",
-    "base_churned",
-    "base_contraction",
-    "base_expansion",
-    "base_loss",
-)
+LEDGER_COLUMNS = cube.LEDGER_COLUMNS
 
 # Each account of a per-account ledger (either statement below) in the base or not (MRR
 # above 0 the day before the period), and its losses capped at its start MRR.
