@@ -8,12 +8,17 @@ from orgs.admin_base import TenantAdmin, TenantInline
 from orgs.relations import TenantModelForm
 
 from .models import (
+    AccountStart,
+    AccountStartState,
     ChurnProductMonth,
     CoverageGoal,
     EffectMonth,
     EffectMonthState,
     FactRefresh,
     HealthBaseline,
+    LedgerAccount,
+    LedgerCell,
+    LedgerCubeState,
     LedgerTotal,
     MrrMonth,
     MrrMonthState,
@@ -186,3 +191,31 @@ class RetentionNetMonthAdmin(_ReadOnlyFacts):
 class ChurnProductMonthAdmin(_ReadOnlyFacts):
     list_display = ["month", "account_id", "product_key"]
     show_full_result_count = False
+
+
+@admin.register(LedgerCell)
+class LedgerCellAdmin(_ReadOnlyFacts):
+    list_display = ["date_from", "date_to", "persona_key", "tier", "owner_key", "product_key"]
+    show_full_result_count = False
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(_ReadOnlyFacts):
+    list_display = ["account_id", "persona_key", "tier", "touch_model", "owner_key"]
+    show_full_result_count = False
+
+
+@admin.register(LedgerCubeState)
+class LedgerCubeStateAdmin(_ReadOnlyFacts):
+    list_display = ["movements", "last_movement", "refreshed_at"]
+
+
+@admin.register(AccountStart)
+class AccountStartAdmin(_ReadOnlyFacts):
+    list_display = ["account_id", "first_start"]
+    show_full_result_count = False
+
+
+@admin.register(AccountStartState)
+class AccountStartStateAdmin(_ReadOnlyFacts):
+    list_display = ["subscriptions_to", "refreshed_at"]

@@ -10,12 +10,16 @@ numbers are exact and live; reports.selectors.portfolio says when it may."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db import connection
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from accounts.models import MrrMovement
 from orgs.models import Organization
+from orgs.tenancy import current_org_id
 
 from .models import MrrMonth, MrrMonthState
 
@@ -127,6 +131,33 @@ def mrr_months_refresh(*, org: Organization) -> dict:
     return {"rebuilt": "all" if full else "moved", "rows": rows}
 
 
+# The ledger's movement count while a page is read (movements_counted): None outside one.
+_COUNTED: ContextVar[dict | None] = ContextVar("reports_movements_counted", default=None)
+
+
+@contextmanager
+def movements_counted():
+    """Within it, the ledger's movements are counted once per organization: the reads of one
+    page that each check no movement was deleted (the monthly facts, the ledger cube) share
+    that count instead of each counting every movement again."""
+    token = _COUNTED.set({})
+    try:
+        yield
+    finally:
+        _COUNTED.reset(token)
+
+
+def movement_count() -> int:
+    """How many movements the current organization's ledger has (once per page read)."""
+    memo, org_id = _COUNTED.get(), current_org_id()
+    if memo is not None and org_id in memo:
+        return memo[org_id]
+    count = MrrMovement.objects.count()
+    if memo is not None:
+        memo[org_id] = count
+    return count
+
+
 def months_usable(*, churn_products: bool = False) -> int | None:
     """The last movement id the current organization's MrrMonth rows (or, asked for,
     ChurnProductMonth rows) include, when the rows plus the movements after it are the whole
@@ -137,7 +168,7 @@ def months_usable(*, churn_products: bool = False) -> int | None:
     if state is None or (churn_products and not state[2]):
         return None
     movements, last, _with_churn = state
-    found = MrrMovement.objects.aggregate(n=Count("pk"), newer=Count("pk", filter=Q(pk__gt=last)))
-    if (found["n"] or 0) != movements + (found["newer"] or 0):
+    newer = MrrMovement.objects.filter(pk__gt=last).count()
+    if movement_count() != movements + newer:
         return None
     return last

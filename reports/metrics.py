@@ -122,6 +122,20 @@ def activation_summary(rows: Iterable[tuple[dt.date, dt.date | None]]) -> dict:
     }
 
 
+def activation_summary_from_counts(counts: Iterable[tuple[int | None, int]]) -> dict:
+    """activation_summary of accounts given as (days from the start to the activation, or
+    None when not activated; how many accounts)."""
+    counts = [(days, int(n)) for days, n in counts]
+    started = sum(n for _, n in counts)
+    activated = sum(n for days, n in counts if days is not None)
+    return {
+        "started": started,
+        "activated": activated,
+        "activated_pct": pct(activated, started),
+        "median_days": median_from_counts((d, n) for d, n in counts if d is not None),
+    }
+
+
 # -- triggers -----------------------------------------------------------------------------
 
 # What "converted" means for each kind of playbook: the outcome a trigger of that kind is for.

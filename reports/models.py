@@ -527,3 +527,132 @@ class ChurnProductMonth(TenantModel):
         indexes = [
             models.Index(fields=["organization", "month"], name="churnproductmonth_org_month")
         ]
+
+
+class LedgerCell(TenantModel):
+    """The portfolio's MRR ledger (reports.selectors.portfolio.ledger) over one period, summed
+    over the accounts of one persona, tier, touch model and owner (LedgerAccount's, as of the
+    refresh) for one product (0: every subscription): each account's period classified as
+    the ledger does (in the base or not, its losses capped at its start MRR), then added up,
+    money in whole cents as MrrMonth keeps it. Kept by the nightly refresh for the running
+    month, quarter and year and the three before, from the movements up to
+    LedgerCubeState.last_movement and dated up to `date_to`; a page adds the accounts moved
+    or changed since (their contributions as the cells have them out, as they are now in),
+    so the GRR, NRR and logo churn of the whole portfolio are sums over a few thousand rows."""
+
+    date_from = models.DateField()
+    date_to = models.DateField()
+    persona_key = models.BigIntegerField(default=0)  # Persona id, 0: none
+    tier = models.CharField(max_length=16, blank=True)
+    touch_model = models.CharField(max_length=8, blank=True)
+    owner_key = models.BigIntegerField(default=0)  # User id, 0: unassigned
+    product_key = models.BigIntegerField(default=0)  # Product id, 0: every subscription
+    members = models.FloatField(default=0)  # accounts in the cell (with movements by then)
+    accounts_start = models.FloatField(default=0)
+    accounts_end = models.FloatField(default=0)
+    logos_lost = models.FloatField(default=0)
+    logos_gained = models.FloatField(default=0)
+    start_mrr = models.FloatField(default=0)
+    end_mrr = models.FloatField(default=0)
+    new_mrr = models.FloatField(default=0)
+    expansion = models.FloatField(default=0)
+    reactivation = models.FloatField(default=0)
+    contraction = models.FloatField(default=0)
+    churned = models.FloatField(default=0)
+    base_churned = models.FloatField(default=0)
+    base_contraction = models.FloatField(default=0)
+    base_expansion = models.FloatField(default=0)
+    base_loss = models.FloatField(default=0)
+    end_paying = models.FloatField(default=0)  # end MRR of the accounts paying at the end
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "date_from",
+                    "date_to",
+                    "persona_key",
+                    "tier",
+                    "touch_model",
+                    "owner_key",
+                    "product_key",
+                ],
+                name="ledgercell_one_row_per_cell",
+            )
+        ]
+
+
+class LedgerAccount(TenantModel):
+    """An account's persona, tier, touch model and owner as the LedgerCell rows count it (as
+    of the refresh that last wrote it): a page compares them with the account's today to
+    find the accounts whose cells moved."""
+
+    account_id = models.BigIntegerField()
+    persona_key = models.BigIntegerField(default=0)
+    tier = models.CharField(max_length=16, blank=True)
+    touch_model = models.CharField(max_length=8, blank=True)
+    owner_key = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "account_id"], name="ledgeraccount_one_per_account"
+            )
+        ]
+
+
+class LedgerCubeState(TenantModel):
+    """What the organization's LedgerCell rows were built from: how many movements the
+    ledger had and the last one's id (as MrrMonthState), and a digest of the dimensions they
+    count each account under (LedgerAccount)."""
+
+    movements = models.PositiveIntegerField(default=0)
+    last_movement = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField()
+    # LedgerAccount's rows hashed in buckets of account ids ({"accounts_to": the last
+    # account id, "buckets": {bucket: digest}}): a page hashes the accounts the same way
+    # and compares only the buckets that differ (reports.ledger_cube)
+    digests = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="ledgercubestate_one_per_org")
+        ]
+
+
+class AccountStart(TenantModel):
+    """An account's first subscription start (the earliest start_date of its subscriptions),
+    as the portfolio's activation table counts the accounts that started in a period. Kept
+    by the nightly refresh for the accounts whose subscriptions changed (AccountStartState);
+    a page reads the accounts with subscriptions changed or added since from the
+    subscriptions themselves."""
+
+    account_id = models.BigIntegerField()
+    first_start = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "account_id"], name="accountstart_one_per_account"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "first_start"], name="accountstart_org_start")
+        ]
+
+
+class AccountStartState(TenantModel):
+    """What the organization's AccountStart rows were built from: the subscriptions up to
+    `subscriptions_to` (an id), hashed in buckets of account ids ({bucket: digest}); a page
+    hashes them the same way and reads the buckets that differ, and the accounts with a
+    subscription after that id, from the subscriptions."""
+
+    subscriptions_to = models.BigIntegerField(default=0)
+    digests = models.JSONField(default=dict)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="accountstartstate_one_per_org")
+        ]

@@ -32,6 +32,7 @@ from playbooks.models import Playbook
 from triggers.models import Firing
 
 from .effect_facts import effect_months_refresh
+from .ledger_cube import ledger_cube_refresh
 from .ledger_facts import mrr_months_refresh
 from .metrics import ACTIVE_DAYS, EFFECT_VALUES, effect_updates, portfolio_cells, risk_cells
 from .models import (
@@ -45,6 +46,7 @@ from .models import (
 )
 from .periods import week_start
 from .retention_facts import retention_alarm_months_refresh
+from .start_facts import account_starts_refresh
 from .trigger_facts import trigger_facts_refresh
 
 logger = logging.getLogger(__name__)
@@ -83,6 +85,7 @@ class FactStats:
     trigger_days: int = 0  # TriggerDay rows written
     mrr_months: int = 0  # MrrMonth rows rebuilt
     effect_months: int = 0  # EffectMonth rows rebuilt
+    ledger_cells: int = 0  # LedgerCell rows written
     seconds: float = 0.0
     steps: dict | None = None
 
@@ -96,6 +99,7 @@ class FactStats:
             "trigger_day_rows": self.trigger_days,
             "mrr_month_rows": self.mrr_months,
             "effect_month_rows": self.effect_months,
+            "ledger_cell_rows": self.ledger_cells,
             "seconds": round(self.seconds, 3),
             "steps": {k: round(v, 3) for k, v in (self.steps or {}).items()},
         }
@@ -115,6 +119,12 @@ def facts_refresh(*, org: Organization | int, day: dt.date, rebuild: bool = Fals
         t = time.perf_counter()
         stats.mrr_months = mrr_months_refresh(org=org)["rows"]
         stats.steps["mrr_months"] = time.perf_counter() - t
+        t = time.perf_counter()
+        stats.ledger_cells = ledger_cube_refresh(org=org, day=day)["rows"]
+        stats.steps["ledger_cube"] = time.perf_counter() - t
+        t = time.perf_counter()
+        account_starts_refresh(org=org)
+        stats.steps["account_starts"] = time.perf_counter() - t
         t = time.perf_counter()
         stats.cells = _snapshot_write(org=org, day=day)
         stats.steps["snapshot"] = time.perf_counter() - t

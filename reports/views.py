@@ -29,6 +29,7 @@ from . import drill as drills
 from .definitions import REPORTS, ParamError
 from .definitions.home import headline
 from .filters import FILTER_PARAMS, ReportFilterForm, ReportFilters
+from .ledger_facts import movements_counted
 from .services import report_settings_get
 from .tables import DASH, Column, Report, Row, Table, csv_lines, csv_stream, display
 
@@ -86,14 +87,15 @@ def _spec(name: str):
 def _build(request, spec, f: ReportFilters, params: dict, *, only: str | None = None) -> Report:
     """The report; for a CSV export (`only` its table) only what that table needs."""
     settings = report_settings_get(org=request.organization)
-    return spec.build(
-        f,
-        currency=request.organization.currency,
-        goal_pct=settings.reversal_goal_pct,
-        settings=settings,
-        only=only,
-        **params,
-    )
+    with movements_counted():  # the reads checking the ledger share one count
+        return spec.build(
+            f,
+            currency=request.organization.currency,
+            goal_pct=settings.reversal_goal_pct,
+            settings=settings,
+            only=only,
+            **params,
+        )
 
 
 # -- presenting tables --------------------------------------------------------------------

@@ -34,12 +34,17 @@ from playbooks.models import (
     TemplateStep,
 )
 from reports.models import (
+    AccountStart,
+    AccountStartState,
     ChurnProductMonth,
     CoverageGoal,
     EffectMonth,
     EffectMonthState,
     FactRefresh,
     HealthBaseline,
+    LedgerAccount,
+    LedgerCell,
+    LedgerCubeState,
     LedgerTotal,
     MrrMonth,
     MrrMonthState,
@@ -316,6 +321,21 @@ def build(org, prefix: str) -> dict:
             RetentionNetMonth: RetentionNetMonth.all_objects.create(organization=org, month=day),
             ChurnProductMonth: ChurnProductMonth.all_objects.create(
                 organization=org, account_id=account.pk, month=day
+            ),
+            LedgerCell: LedgerCell.all_objects.create(
+                organization=org, date_from=day, date_to=day, members=1
+            ),
+            LedgerAccount: LedgerAccount.all_objects.create(
+                organization=org, account_id=account.pk
+            ),
+            LedgerCubeState: LedgerCubeState.all_objects.create(
+                organization=org, refreshed_at=timezone.now()
+            ),
+            AccountStart: AccountStart.all_objects.create(
+                organization=org, account_id=account.pk, first_start=day
+            ),
+            AccountStartState: AccountStartState.all_objects.create(
+                organization=org, refreshed_at=timezone.now()
             ),
         }
     )

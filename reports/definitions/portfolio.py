@@ -159,17 +159,17 @@ def build(
     # activation of the accounts that started in the period (lifecycle/ sets the dates)
     started = defaultdict(list)
     for r in sel.activation(f, group=by) if want("activation") else []:
-        started[r["grp"]].append((r["first_start"], r["activated_on"]))
+        started[r["grp"]].append((r["days"], r["n"]))
     activation_rows = [
         Row(
-            {"group": str(labels.get(grp, grp)), **metrics.activation_summary(rows)},
+            {"group": str(labels.get(grp, grp)), **metrics.activation_summary_from_counts(rows)},
             {"grp": _key(grp)},
         )
         for grp, rows in sorted(started.items(), key=lambda i: str(labels.get(i[0], i[0])))
     ]
     activation_total = {
         "group": _("All accounts"),
-        **metrics.activation_summary(r for rows in started.values() for r in rows),
+        **metrics.activation_summary_from_counts(r for rows in started.values() for r in rows),
     }
 
     # MRR month by month

@@ -7,16 +7,18 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncMonth
 
-from accounts.models import Account, MrrMovement, Subscription, SurveyResponse
+from accounts.models import Account, MrrMovement, SurveyResponse
 from orgs.tenancy import current_org_id
 
+from .. import ledger_cube as cube
 from ..filters import ReportFilters
 from ..ledger_facts import months_usable
-from ..models import FactRefresh, LedgerTotal, PortfolioDay
+from ..models import FactRefresh, LedgerCubeState, LedgerTotal, PortfolioDay
 from ..periods import CUSTOM, Period, add_months, month_start
+from ..start_facts import first_starts_sql
 from .scope import accounts_q, instant_range
 
 # What the portfolio can be broken down by: the account column each group is read from (a
@@ -34,23 +36,7 @@ SNAPSHOT_GROUPS = {
     "csm": "owner_key",
 }
 
-LEDGER_COLUMNS = (
-    "accounts_start",
-    "accounts_end",
-    "logos_lost",
-    "logos_gained",
-    "start_mrr",
-    "end_mrr",
-    "new_mrr",
-    "expansion",
-    "reactivation",
-    "contraction",
-    "churned",
-    "base_churned",
-    "base_contraction",
-    "base_expansion",
-    "base_loss",
-)
+LEDGER_COLUMNS = cube.LEDGER_COLUMNS
 
 # Each account of a per-account ledger (either statement below) in the base or not (MRR
 # above 0 the day before the period), and its losses capped at its start MRR.
@@ -279,6 +265,67 @@ def _ledger_parts(f: ReportFilters) -> tuple[str, list, str, list, int]:
     return per_account, params, account_where, account_params, 1
 
 
+# The groups as the ledger cube keys them (0 for "none", as the ledger's NULL).
+CUBE_GROUPS = {
+    "persona": "NULLIF(x.persona_key, 0)",
+    "tier": "x.tier",
+    "touch_model": "x.touch_model",
+    "csm": "NULLIF(x.owner_key, 0)",
+}
+
+
+def _cube_ledger(f: ReportFilters, *, group: str) -> list[dict] | None:
+    """The ledger per group from the nightly cube of the period (reports.ledger_cube) and the
+    accounts moved or changed since, or None when there is no usable cube for it."""
+    org_id = current_org_id()
+    if connection.vendor != "postgresql" or org_id is None:
+        return None
+    state = LedgerCubeState.objects.first()
+    kept_to = cube.kept_cube(date_from=f.date_from, date_to=f.date_to) if state else None
+    if kept_to is None or not cube.cube_usable(state):
+        return None
+    # the groups and the persona and CSM filters are today's: accounts changed count too
+    dims = bool(group) or f.persona_id is not None or f.owner_id is not None
+    stale = cube.stale_accounts(
+        org_id=org_id, state=state, kept_to=kept_to, to=f.date_to, dims=dims
+    )
+    if len(stale) > cube.MAX_CORRECTED:
+        return None
+    rows = cube.corrected_sql(
+        accounts=bool(stale), old_dims=cube.KEPT_DIMS, new_dims=cube.CURRENT_DIMS
+    )
+    where = ["x.product_key = %(product)s"]
+    if f.persona_id is not None:
+        where.append("x.persona_key = %(persona)s")
+    if f.owner_id is not None:
+        where.append("x.owner_key = %(owner)s")
+    column = CUBE_GROUPS[group] if group else "NULL"
+    sums = ", ".join(f"SUM(x.{c}) AS {c}" for c in LEDGER_COLUMNS)
+    sql = f"SELECT {column} AS grp, {sums} FROM ({rows}) x WHERE {' AND '.join(where)}"
+    if group:
+        sql += f" GROUP BY {column} HAVING SUM(x.members) > 0"
+    params = {
+        "org": org_id,
+        "from": f.date_from,
+        "kept_to": kept_to,
+        "product": f.product_id or 0,
+        "persona": f.persona_id,
+        "owner": f.owner_id,
+        "old_from": f.date_from,
+        "old_to": kept_to,
+        "old_last": state.last_movement,
+        "old_accounts": stale,
+        "new_from": f.date_from,
+        "new_to": f.date_to,
+        "new_last": 2**62,  # every movement
+        "new_accounts": stale,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
 def ledger(f: ReportFilters, *, group: str = "") -> list[dict]:
     """The MRR ledger over the period, per group (`GROUPS`, or one row for all): for the
     accounts active at the start (the base: MRR above 0 the day before the period) their
@@ -286,6 +333,11 @@ def ledger(f: ReportFilters, *, group: str = "") -> list[dict]:
     account's start MRR) and gained; for all accounts the MRR at the end and every movement
     in the period by kind; logos lost (base accounts with no MRR at the end) and gained.
     One statement, naming the organization in its WHERE clauses."""
+    # a persona's or CSM's ledger reads their accounts' movements faster than the cube's
+    # check of every account's groups
+    rows = None if f.persona_id or f.owner_id else _cube_ledger(f, group=group)
+    if rows is not None:
+        return _scaled(rows, 100)
     column = GROUPS[group] if group else "NULL"
     per_account, params, account_where, account_params, scale = _ledger_parts(f)
     sql = per_account + _GROUPED_SELECT.format(
@@ -297,6 +349,11 @@ def ledger(f: ReportFilters, *, group: str = "") -> list[dict]:
         cursor.execute(sql, [*params, *account_params])
         names = [c[0] for c in cursor.description]
         rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    return _scaled(rows, scale)
+
+
+def _scaled(rows: list[dict], scale: int) -> list[dict]:
+    """The ledger's columns as floats, money divided by `scale` (100: cents)."""
     for row in rows:
         for key in LEDGER_COLUMNS:
             row[key] = float(row[key] or 0) / (scale if key in MONEY_COLUMNS else 1)
@@ -496,26 +553,78 @@ def surveys(f: ReportFilters, *, group: str = "") -> list[dict]:
     return [{**qs.aggregate(**aggregates), "grp": None}]
 
 
+# The accounts whose first subscription started in the period, per group and days from that
+# start to their activation (NULL: not activated): each account's first start from one pass
+# over the subscriptions (grouped), not a subquery per account.
+_ACTIVATION_SQL = """
+SELECT {group} AS grp, {days} AS days, COUNT(*) AS n
+FROM (
+    SELECT account_id, MIN(start_date) AS first_start
+    FROM accounts_subscription
+    WHERE organization_id = %s {subscriptions_in}
+    GROUP BY account_id
+) s
+JOIN accounts_account a ON a.id = s.account_id
+WHERE a.organization_id = %s AND s.first_start >= %s AND s.first_start <= %s {account_where}
+GROUP BY 1, 2
+"""
+
+
 def activation(f: ReportFilters, *, group: str = "") -> list[dict]:
-    """The accounts whose first subscription started in the period, per group: their start
-    and activation date (accounts.Account.activated_on, set by the nightly stage rules)."""
-    first = (
-        Subscription.objects.filter(account=OuterRef("pk"))
-        .order_by("start_date")
-        .values("start_date")[:1]
+    """The accounts whose first subscription started in the period, counted per group and
+    days from that start to their activation (accounts.Account.activated_on, set by the
+    nightly stage rules; days None: not activated yet)."""
+    org_id = current_org_id()
+    if org_id is None:
+        from orgs.tenancy import TenantContextMissing
+
+        raise TenantContextMissing("activation is read for the organization in context")
+    account_where, params = "", [org_id, org_id, f.date_from, f.date_to]
+    if f.persona_id is not None:
+        account_where += " AND a.persona_id = %s"
+        params.append(f.persona_id)
+    if f.owner_id is not None:
+        account_where += " AND a.owner_id = %s"
+        params.append(f.owner_id)
+    # a persona's or CSM's page groups only their accounts' subscriptions
+    subscriptions_in, in_params = "", []
+    if account_where:
+        subscriptions_in = (
+            "AND account_id IN (SELECT a.id FROM accounts_account a "
+            f"WHERE a.organization_id = %s {account_where})"
+        )
+        in_params = [org_id, *params[4:]]
+    days = "a.activated_on - s.first_start"  # whole days
+    if connection.vendor == "sqlite":  # the embedded demo
+        days = "CAST(julianday(a.activated_on) - julianday(s.first_start) AS INTEGER)"
+    # a persona's or CSM's few accounts read their subscriptions faster than the rows' check
+    filtered = f.persona_id is not None or f.owner_id is not None
+    kept = None if filtered else first_starts_sql(first=f.date_from, last=f.date_to)
+    if kept is not None:  # each account's first start from the nightly rows
+        starts, named = kept
+        where = account_where.replace("a.persona_id = %s", "a.persona_id = %(persona)s")
+        where = where.replace("a.owner_id = %s", "a.owner_id = %(owner)s")
+        sql = (
+            f"SELECT {GROUPS[group] if group else 'NULL'} AS grp, {days} AS days, COUNT(*) "
+            # a hash join over the accounts, not a probe per started account (OFFSET 0)
+            f"FROM ({starts}) s JOIN (SELECT id, persona_id, tier, touch_model, owner_id, "
+            "activated_on FROM accounts_account "
+            f"WHERE organization_id = %(org)s OFFSET 0) a ON a.id = s.account_id "
+            f"WHERE TRUE {where} GROUP BY 1, 2"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {**named, "persona": f.persona_id, "owner": f.owner_id})
+            return [{"grp": grp, "days": days, "n": n} for grp, days, n in cursor.fetchall()]
+    sql = _ACTIVATION_SQL.format(
+        group=GROUPS[group] if group else "NULL",
+        days=days,
+        account_where=account_where,
+        subscriptions_in=subscriptions_in,
     )
-    key = {"persona": "persona_id", "tier": "tier", "touch_model": "touch_model", "csm": "owner_id"}
-    qs = (
-        Account.objects.filter(accounts_q(f))
-        .annotate(first_start=Subquery(first))
-        .filter(first_start__gte=f.date_from, first_start__lte=f.date_to)
-    )
-    column = key.get(group)
-    rows = qs.values_list(column or "pk", "first_start", "activated_on")
-    return [
-        {"grp": grp if column else None, "first_start": start, "activated_on": on}
-        for grp, start, on in rows
-    ]
+    params = [params[0], *in_params, *params[1:]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [{"grp": grp, "days": days, "n": n} for grp, days, n in cursor.fetchall()]
 
 
 # -- the nightly snapshot -----------------------------------------------------------------
