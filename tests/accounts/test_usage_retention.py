@@ -74,7 +74,8 @@ def test_whole_months_before_the_kept_days_are_rolled_up_per_organization_and_dr
     org, other_org, history
 ):
     """By hand: acme's January logins total 2 + 0 + 5 = 7 over 3 rows, 2 of them above 0, peak
-    5; active_users 3 over 1 row; November 2024's one login (from DEFAULT) 1. February stays
+    5; active_users 3 over 1 row; November 2024's one login 1 (DEFAULT's: the pass first gives
+    it its month's partition, then rolls that up). February stays
     raw (it holds kept days). The other organization's January: 9 over 1 row, in its own
     rows."""
     account, theirs = history
@@ -148,3 +149,16 @@ def test_the_command_prints_what_it_did_and_refuses_bad_arguments(history):
         call_command("usage_partitions", months_ahead="two")
     with pytest.raises(CommandError, match="--date: 'soon' is not a date"):
         call_command("usage_partitions", date="soon")
+
+
+def test_a_month_without_its_partition_is_rolled_up_from_default_and_deleted(org, history):
+    """November 2024 has no partition: its one row (logins 1) sits in DEFAULT; rolled up
+    directly, it becomes total 1 over 1 day and is deleted from DEFAULT (nothing to drop)."""
+    account, _ = history
+    done = usage_month_roll_up(month=dt.date(2024, 11, 1))
+    assert done == {"month": "2024-11", "monthly_rows": 1, "partition_dropped": False}
+    assert _months(org) == [(account.pk, "logins", dt.date(2024, 11, 1), 1.0, 1, 1, 1.0)]
+    assert not UsageMetric.all_objects.filter(date__lt=dt.date(2025, 1, 1)).exists()
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM accounts_usagemetric_default")
+        assert cur.fetchone()[0] == 0
