@@ -68,6 +68,20 @@ def is_partitioned(table: str, *, using=None) -> bool:
         return cur.fetchone()[0]
 
 
+def relation_bytes(table: str) -> tuple[int, int]:
+    """(total bytes, of which indexes) of a table and, when it is partitioned, of all its
+    partitions (pg_total_relation_size of a partitioned parent alone is 0)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT COALESCE(sum(pg_total_relation_size(relid)), pg_total_relation_size(%s)), "
+            "COALESCE(sum(pg_indexes_size(relid)), pg_indexes_size(%s)) "
+            "FROM pg_partition_tree(%s)",
+            [table, table, table],
+        )
+        total, indexes = cur.fetchone()
+    return int(total), int(indexes)
+
+
 def monthly_partitions(table: str) -> list[Partition]:
     """The table's partitions, oldest month first, DEFAULT last; [] when not partitioned."""
     if not is_partitioned(table):

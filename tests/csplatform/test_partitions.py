@@ -62,6 +62,23 @@ def test_the_usage_table_is_partitioned_by_month_with_a_default_partition():
         assert f"accounts_usagemetric_p{month.year:04d}_{month.month:02d}" in names
 
 
+def test_the_score_history_is_partitioned_by_month_too():
+    """health migration 0006: the same conversion, the unique day (account_id, date) kept."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'health_healthscore'::regclass AND contype IN ('p', 'u')"
+        )
+        keys = dict(cur.fetchall())
+    assert keys == {
+        "health_healthscore_pkey": "PRIMARY KEY (id, date)",
+        "healthscore_unique_day": "UNIQUE (account_id, date)",
+    }
+    assert [p.name for p in monthly_partitions("health_healthscore")][-1] == (
+        "health_healthscore_default"
+    )
+
+
 def test_a_row_of_a_month_without_partition_lands_in_default_and_moves_when_it_is_created(org):
     """Today 2026-12-01: 14 months ahead is 2028-02. The row lands in DEFAULT (no insert
     fails); ensuring 2 months ahead creates 2026-12, 2027-01, 2027-02 if missing and 2028-02,

@@ -54,11 +54,15 @@ def test_beat_task_scores_every_account_of_two_organizations(
     # dropped here, is there again after it (PostgreSQL: the table is partitioned by month).
     ahead = add_months(timezone.now().date().replace(day=1), settings.USAGE_PARTITION_MONTHS_AHEAD)
     assert monthly_partition_drop(table="accounts_usagemetric", month=ahead)
+    assert monthly_partition_drop(table="health_healthscore", month=ahead)
 
     result = health_nightly.delay()
     assert result.get(timeout=60) == 2
     assert partition_name("accounts_usagemetric", ahead) in [
         p.name for p in monthly_partitions("accounts_usagemetric")
+    ]
+    assert partition_name("health_healthscore", ahead) in [
+        p.name for p in monthly_partitions("health_healthscore")
     ]
 
     deadline = time.monotonic() + 90

@@ -1,0 +1,30 @@
+"""Score history range-partitioned by month on PostgreSQL (issue 16), as daily usage is
+(accounts migration 0008): old months can be detached or summarized whole, and a day's or a
+month's read touches only its partition. The conversion (csplatform/db/partitions.py) copies
+whatever columns the table has when it runs, read from the catalogue, with its indexes,
+constraints and id sequence, so it may run before or after a change of the table's columns.
+The primary key becomes (id, date) in the database; the unique day (account_id, date) already
+holds the partition key. No foreign key references the score table (checked by the
+conversion, which refuses otherwise).
+
+PostgreSQL only: SQLite (the embedded demo) keeps its plain table. Reversible."""
+
+from django.db import migrations
+
+from csplatform.db.partitions import partition_by_month, unpartition
+
+TABLE, COLUMN = "health_healthscore", "date"
+
+
+def _forward(apps, schema_editor):
+    partition_by_month(schema_editor, table=TABLE, column=COLUMN)
+
+
+def _backward(apps, schema_editor):
+    unpartition(schema_editor, table=TABLE, column=COLUMN)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("health", "0005_health_model_versions")]
+
+    operations = [migrations.RunPython(_forward, _backward)]
