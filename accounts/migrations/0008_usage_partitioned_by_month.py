@@ -6,29 +6,37 @@ Set-based: a partitioned parent with the same columns (read from the catalogue),
 per month of the existing rows up to two months ahead and a DEFAULT partition, the rows copied
 with one INSERT ... SELECT, then the old table dropped and the new one given its name, its
 unique index (organization, metric, account, date) covering value, its account index, its
-composite foreign key (migration 0006) and its id sequence, continued where it stopped. The
+composite foreign key (migration 0006) and its id sequence, continued where it stopped, then
+VACUUM (ANALYZE), so the usage index's index-only scans are chosen from the first night. The
 primary key becomes (id, date) in the database; Django's model keeps `id` as its key.
 csplatform/db/partitions.py has the details; the nightly chain creates later months ahead.
 
 PostgreSQL only: SQLite (the embedded demo) keeps its plain table. Reversible: the reverse
 copies the rows back into one plain table."""
 
-from django.db import migrations
+from django.db import migrations, transaction
 
-from csplatform.db.partitions import partition_by_month, unpartition
+from csplatform.db.partitions import partition_by_month, unpartition, vacuum_analyze
 
 TABLE, COLUMN = "accounts_usagemetric", "date"
 
 
 def _forward(apps, schema_editor):
-    partition_by_month(schema_editor, table=TABLE, column=COLUMN)
+    with transaction.atomic(using=schema_editor.connection.alias):
+        partition_by_month(schema_editor, table=TABLE, column=COLUMN)
+    vacuum_analyze(schema_editor, table=TABLE)
 
 
 def _backward(apps, schema_editor):
-    unpartition(schema_editor, table=TABLE, column=COLUMN)
+    with transaction.atomic(using=schema_editor.connection.alias):
+        unpartition(schema_editor, table=TABLE, column=COLUMN)
+    vacuum_analyze(schema_editor, table=TABLE)
 
 
 class Migration(migrations.Migration):
+    # The conversion is one transaction of its own; the VACUUM after it cannot be in one.
+    atomic = False
+
     dependencies = [("accounts", "0007_lifecycle_changes_and_activation")]
 
     operations = [migrations.RunPython(_forward, _backward)]

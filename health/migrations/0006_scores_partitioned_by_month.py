@@ -9,22 +9,29 @@ conversion, which refuses otherwise).
 
 PostgreSQL only: SQLite (the embedded demo) keeps its plain table. Reversible."""
 
-from django.db import migrations
+from django.db import migrations, transaction
 
-from csplatform.db.partitions import partition_by_month, unpartition
+from csplatform.db.partitions import partition_by_month, unpartition, vacuum_analyze
 
 TABLE, COLUMN = "health_healthscore", "date"
 
 
 def _forward(apps, schema_editor):
-    partition_by_month(schema_editor, table=TABLE, column=COLUMN)
+    with transaction.atomic(using=schema_editor.connection.alias):
+        partition_by_month(schema_editor, table=TABLE, column=COLUMN)
+    vacuum_analyze(schema_editor, table=TABLE)
 
 
 def _backward(apps, schema_editor):
-    unpartition(schema_editor, table=TABLE, column=COLUMN)
+    with transaction.atomic(using=schema_editor.connection.alias):
+        unpartition(schema_editor, table=TABLE, column=COLUMN)
+    vacuum_analyze(schema_editor, table=TABLE)
 
 
 class Migration(migrations.Migration):
+    # The conversion is one transaction of its own; the VACUUM after it cannot be in one.
+    atomic = False
+
     dependencies = [("health", "0005_health_model_versions")]
 
     operations = [migrations.RunPython(_forward, _backward)]
