@@ -14,23 +14,9 @@ csplatform/db/partitions.py has the details; the nightly chain creates later mon
 PostgreSQL only: SQLite (the embedded demo) keeps its plain table. Reversible: the reverse
 copies the rows back into one plain table."""
 
-from django.db import migrations, transaction
+from django.db import migrations
 
-from csplatform.db.partitions import partition_by_month, unpartition, vacuum_analyze
-
-TABLE, COLUMN = "accounts_usagemetric", "date"
-
-
-def _forward(apps, schema_editor):
-    with transaction.atomic(using=schema_editor.connection.alias):
-        partition_by_month(schema_editor, table=TABLE, column=COLUMN)
-    vacuum_analyze(schema_editor, table=TABLE)
-
-
-def _backward(apps, schema_editor):
-    with transaction.atomic(using=schema_editor.connection.alias):
-        unpartition(schema_editor, table=TABLE, column=COLUMN)
-    vacuum_analyze(schema_editor, table=TABLE)
+from csplatform.db.partitions import monthly_partitioning
 
 
 class Migration(migrations.Migration):
@@ -39,4 +25,4 @@ class Migration(migrations.Migration):
 
     dependencies = [("accounts", "0007_lifecycle_changes_and_activation")]
 
-    operations = [migrations.RunPython(_forward, _backward)]
+    operations = [monthly_partitioning(table="accounts_usagemetric", column="date")]

@@ -279,3 +279,21 @@ def vacuum_analyze(schema_editor, *, table: str) -> None:
         return
     with schema_editor.connection.cursor() as cur:
         cur.execute(f"VACUUM (ANALYZE) {_q(table)}")
+
+
+def monthly_partitioning(*, table: str, column: str):
+    """The migration operation that converts `table` (forward) and back (reverse), each in a
+    transaction of its own, then VACUUM (ANALYZE): for a migration with `atomic = False`."""
+    from django.db import migrations
+
+    def forward(apps, schema_editor):
+        with transaction.atomic(using=schema_editor.connection.alias):
+            partition_by_month(schema_editor, table=table, column=column)
+        vacuum_analyze(schema_editor, table=table)
+
+    def backward(apps, schema_editor):
+        with transaction.atomic(using=schema_editor.connection.alias):
+            unpartition(schema_editor, table=table, column=column)
+        vacuum_analyze(schema_editor, table=table)
+
+    return migrations.RunPython(forward, backward)

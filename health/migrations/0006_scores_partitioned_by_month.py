@@ -9,23 +9,9 @@ conversion, which refuses otherwise).
 
 PostgreSQL only: SQLite (the embedded demo) keeps its plain table. Reversible."""
 
-from django.db import migrations, transaction
+from django.db import migrations
 
-from csplatform.db.partitions import partition_by_month, unpartition, vacuum_analyze
-
-TABLE, COLUMN = "health_healthscore", "date"
-
-
-def _forward(apps, schema_editor):
-    with transaction.atomic(using=schema_editor.connection.alias):
-        partition_by_month(schema_editor, table=TABLE, column=COLUMN)
-    vacuum_analyze(schema_editor, table=TABLE)
-
-
-def _backward(apps, schema_editor):
-    with transaction.atomic(using=schema_editor.connection.alias):
-        unpartition(schema_editor, table=TABLE, column=COLUMN)
-    vacuum_analyze(schema_editor, table=TABLE)
+from csplatform.db.partitions import monthly_partitioning
 
 
 class Migration(migrations.Migration):
@@ -34,4 +20,4 @@ class Migration(migrations.Migration):
 
     dependencies = [("health", "0005_health_model_versions")]
 
-    operations = [migrations.RunPython(_forward, _backward)]
+    operations = [monthly_partitioning(table="health_healthscore", column="date")]
