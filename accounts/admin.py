@@ -20,6 +20,7 @@ from .models import (
     SurveyResponse,
     Ticket,
     UsageMetric,
+    UsageMonth,
 )
 
 
@@ -95,6 +96,14 @@ class UsageMetricAdmin(TenantAdmin):
     raw_id_fields = ["account"]
     list_select_related = ["account"]
     show_full_result_count = False
+
+
+@admin.register(UsageMonth)
+class UsageMonthAdmin(RecordAdmin):
+    list_display = ["account", "metric", "month", "total", "days", "active_days", "peak"]
+    list_filter = ["metric"]
+    raw_id_fields = ["account"]
+    list_select_related = ["account"]
 
 
 @admin.register(Ticket)

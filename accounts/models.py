@@ -383,6 +383,29 @@ class UsageMetric(TenantModel):
         ]
 
 
+class UsageMonth(TenantModel):
+    """One month of one usage metric for one account, rolled up from the daily rows once they
+    are older than USAGE_RAW_RETENTION_DAYS (accounts.services.usage_retention_apply), whose
+    months are then dropped. `days` counts the daily rows, `active_days` those above 0."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage_months")
+    metric = models.CharField(max_length=40)
+    month = models.DateField(help_text=_("The first day of the month."))
+    total = models.FloatField()
+    days = models.PositiveIntegerField()
+    active_days = models.PositiveIntegerField()
+    peak = models.FloatField()
+
+    class Meta:
+        constraints = [
+            # A second roll-up of the same month replaces the first (ON CONFLICT ... UPDATE).
+            models.UniqueConstraint(
+                fields=["organization", "account", "metric", "month"],
+                name="usagemonth_unique_month",
+            )
+        ]
+
+
 class TicketPriority(models.TextChoices):
     LOW = "low", _("Low")
     NORMAL = "normal", _("Normal")

@@ -29,6 +29,7 @@ from .models import (
     Product,
     Subscription,
     SubscriptionStatus,
+    UsageMetric,
 )
 from .personas import persona_rules_compile
 from .selectors import churned_q
@@ -509,3 +510,126 @@ def account_sentiment_set(
             "updated_at",
         ]
     )
+
+
+# -- daily usage: monthly partitions ahead, retention into monthly roll-ups ------------------
+
+USAGE_TABLE = "accounts_usagemetric"
+
+
+@dataclass
+class UsageMaintenance:
+    """What one maintenance pass did (or, with dry_run, would do)."""
+
+    dry_run: bool
+    partitions_created: list[str] = field(default_factory=list)
+    keep_from: dt.date | None = None  # the oldest raw day kept; None: retention is off
+    months: list[dict] = field(default_factory=list)  # per month rolled up (oldest first)
+
+    def as_dict(self) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "partitions_created": self.partitions_created,
+            "keep_from": self.keep_from.isoformat() if self.keep_from else None,
+            "months": self.months,
+        }
+
+
+def usage_keep_from(*, today: dt.date, retention_days: int | None) -> dt.date | None:
+    """The oldest day of raw daily usage the retention keeps (the last `retention_days` days
+    up to today), or None when everything is kept. Only whole months before it's month go."""
+    if not retention_days:
+        return None
+    return today - dt.timedelta(days=retention_days - 1)
+
+
+def _usage_months_before(cutoff: dt.date) -> list[dt.date]:
+    """The months with raw usage before `cutoff` (a month's first day), oldest first: the
+    partitions' months and DEFAULT's on PostgreSQL, the rows' own months elsewhere."""
+    from django.db import connection
+
+    from csplatform.db import partitions
+
+    if not partitions.is_partitioned(USAGE_TABLE):
+        return list(UsageMetric.all_objects.filter(date__lt=cutoff).dates("date", "month"))
+    months = {p.month for p in partitions.monthly_partitions(USAGE_TABLE) if p.month}
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT DISTINCT date_trunc('month', date)::date FROM "
+            f"{USAGE_TABLE}{partitions.DEFAULT_SUFFIX} WHERE date < %s",
+            [cutoff],
+        )
+        months |= {row[0] for row in cur.fetchall()}
+    return sorted(m for m in months if m < cutoff)
+
+
+_ROLL_UP = f"""
+INSERT INTO accounts_usagemonth
+    (organization_id, account_id, metric, month, total, days, active_days, peak)
+SELECT organization_id, account_id, metric, %s, SUM(value), COUNT(*),
+       SUM(CASE WHEN value > 0 THEN 1 ELSE 0 END), MAX(value)
+FROM {USAGE_TABLE}
+WHERE organization_id = %s AND date >= %s AND date < %s
+GROUP BY organization_id, account_id, metric
+ON CONFLICT (organization_id, account_id, metric, month) DO UPDATE SET
+    total = excluded.total, days = excluded.days, active_days = excluded.active_days,
+    peak = excluded.peak
+"""
+
+
+def usage_month_roll_up(*, month: dt.date) -> dict:
+    """Roll one month of raw daily usage up into UsageMonth (every organization, one grouped
+    INSERT each; a second run replaces the first) and drop the raw month: its partition on
+    PostgreSQL (detached and dropped whole), then any of its rows in DEFAULT or, on SQLite,
+    the rows themselves. One transaction: the month is either still raw or rolled up."""
+    from django.db import connection
+
+    from csplatform.db import partitions
+
+    end = partitions.add_months(month, 1)
+    org_ids = list(Organization.objects.order_by("pk").values_list("pk", flat=True))
+    monthly = 0
+    with transaction.atomic(), connection.cursor() as cur:
+        for org_id in org_ids:
+            cur.execute(_ROLL_UP, [month, org_id, month, end])
+            monthly += max(cur.rowcount, 0)
+        dropped = partitions.monthly_partition_drop(table=USAGE_TABLE, month=month)
+        for org_id in org_ids:
+            cur.execute(
+                f"DELETE FROM {USAGE_TABLE} WHERE organization_id = %s AND date >= %s "
+                "AND date < %s",
+                [org_id, month, end],
+            )
+    return {"month": month.isoformat()[:7], "monthly_rows": monthly, "partition_dropped": dropped}
+
+
+def usage_partitions_maintain(
+    *,
+    today: dt.date,
+    months_ahead: int,
+    retention_days: int | None,
+    dry_run: bool = False,
+) -> UsageMaintenance:
+    """The night's care of the daily usage table, before scoring: this month's partition and
+    `months_ahead` more (settings.USAGE_PARTITION_MONTHS_AHEAD), rows stranded in DEFAULT moved
+    to their month; then, when `retention_days` is set (settings.USAGE_RAW_RETENTION_DAYS),
+    every whole month before the kept days rolled up and dropped. With dry_run nothing is
+    written: the months are listed with their raw row counts."""
+    from csplatform.db import partitions
+
+    result = UsageMaintenance(dry_run=dry_run)
+    if not dry_run:
+        result.partitions_created = partitions.monthly_partitions_ensure(
+            table=USAGE_TABLE, column="date", today=today, months_ahead=months_ahead
+        )
+    result.keep_from = usage_keep_from(today=today, retention_days=retention_days)
+    if result.keep_from is None:
+        return result
+    for month in _usage_months_before(result.keep_from.replace(day=1)):
+        if dry_run:
+            end = partitions.add_months(month, 1)
+            rows = UsageMetric.all_objects.filter(date__gte=month, date__lt=end).count()
+            result.months.append({"month": month.isoformat()[:7], "raw_rows": rows})
+        else:
+            result.months.append(usage_month_roll_up(month=month))
+    return result

@@ -35,3 +35,19 @@ def portfolio_refresh_all() -> int:
     for org_id in ids:
         portfolio_refresh.delay(org_id)
     return len(ids)
+
+
+@shared_task(name="accounts.usage_partitions_maintain", acks_late=True, time_limit=3000)
+def usage_partitions_maintain() -> dict:
+    """Before the night: the usage table's partitions ahead, and the raw usage retention's
+    roll-up of whole old months (accounts.services.usage_partitions_maintain)."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from . import services
+
+    return services.usage_partitions_maintain(
+        today=timezone.now().date(),
+        months_ahead=settings.USAGE_PARTITION_MONTHS_AHEAD,
+        retention_days=settings.USAGE_RAW_RETENTION_DAYS,
+    ).as_dict()

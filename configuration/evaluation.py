@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import pandas as pd
+from django.conf import settings
 from django.db.models import Max
 
 from accounts.models import Account, MrrMovement, MrrMovementKind
@@ -24,7 +25,7 @@ from triggers.conditions import (
     frame_fields,
     trigger_scope,
 )
-from triggers.fields import frames_read_ahead, load_frame
+from triggers.fields import USAGE_WINDOWS, frames_read_ahead, load_frame
 from triggers.models import Schedule, Trigger
 from triggers.selectors import (
     accounts_cooling_down,
@@ -43,6 +44,20 @@ MANY_FIRE_SHARE = 4
 BACKTEST_DEFAULT_DAYS = 180
 BACKTEST_MAX_DAYS = 730
 BACKTEST_STEP_DAYS = 7
+
+
+def longest_usage_window() -> int:
+    return max(USAGE_WINDOWS)
+
+
+def backtest_max_days() -> int:
+    """The longest backtest: BACKTEST_MAX_DAYS, or less when raw daily usage is kept for fewer
+    days (USAGE_RAW_RETENTION_DAYS): the oldest replayed day's usage fields read up to the
+    longest usage window before it, and those days must still be raw."""
+    kept = settings.USAGE_RAW_RETENTION_DAYS
+    if not kept:
+        return BACKTEST_MAX_DAYS
+    return max(7, min(BACKTEST_MAX_DAYS, kept - longest_usage_window()))
 
 
 def dry_run_day(today: dt.date) -> dt.date:

@@ -42,8 +42,10 @@ from .evaluation import (
     BACKTEST_DEFAULT_DAYS,
     BACKTEST_MAX_DAYS,
     PAGE_SIZE,
+    backtest_max_days,
     dry_run_day,
     dry_run_evidence,
+    longest_usage_window,
     trigger_backtest,
     trigger_dry_run,
 )
@@ -380,9 +382,19 @@ def backtest(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         days = int(request.GET.get("days") or BACKTEST_DEFAULT_DAYS)
     except ValueError:
         days, error = BACKTEST_DEFAULT_DAYS, _("Days: give a whole number.")
-    if not 7 <= days <= BACKTEST_MAX_DAYS:
-        error = _("Days: between 7 and %(max)d.") % {"max": BACKTEST_MAX_DAYS}
-        days = min(max(days, 7), BACKTEST_MAX_DAYS)
+    longest = backtest_max_days()
+    if not 7 <= days <= longest:
+        error = _("Days: between 7 and %(max)d.") % {"max": longest}
+        if longest < BACKTEST_MAX_DAYS:
+            error = _(
+                "Days: between 7 and %(max)d: raw daily usage is kept for %(kept)d days, and "
+                "the usage fields read up to %(window)d days before the oldest replayed day."
+            ) % {
+                "max": longest,
+                "kept": settings.USAGE_RAW_RETENTION_DAYS,
+                "window": longest_usage_window(),
+            }
+        days = min(max(days, 7), longest)
     try:
         result = trigger_backtest(trigger=trigger, today=request_today(request), days=days)
     except ConditionError as exc:

@@ -7,6 +7,11 @@ from django.conf import settings
 def beat_schedule() -> dict:
     hour, minute = settings.NIGHTLY_HOUR, settings.NIGHTLY_MINUTE
     return {
+        # The usage table's months ahead and the raw usage retention, before the night.
+        "usage-partitions-daily": {
+            "task": "accounts.usage_partitions_maintain",
+            "schedule": crontab(hour=(hour - 2) % 24, minute=(minute + 30) % 60),
+        },
         # Rollups and personas first, so scoring sees today's segments.
         "portfolio-refresh-nightly": {
             "task": "accounts.portfolio_refresh_all",

@@ -177,6 +177,15 @@ class Measure:
             kwargs["metric"] = metric or self.default_metric
         return self.fn(ctx, **kwargs)
 
+    def usage_days(self, window: int | None) -> int | None:
+        """How many days of daily usage the measure reads back from its day, counting the day
+        (the usage trend's window and the 180 days before it); None: it reads no usage."""
+        if self.usage is None:
+            return None
+        day = dt.date(2000, 1, 1)
+        spans, _active = self.usage(day, window or self.default_window)
+        return (day - min(first for first, _last in spans.values())).days + 1
+
     def usage_read(self, day: dt.date, window: int | None, metric: str):
         """(metric, spans, active): the usage read compute() will ask for, or None."""
         if self.usage is None:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from orgs.tenancy import TenantModel
@@ -131,6 +132,12 @@ class Indicator(TenantModel):
                 errors["window_days"] = f"measure {self.measure!r} takes no window"
             if self.window_days is not None and not 1 <= self.window_days <= 730:
                 errors["window_days"] = "the window must be between 1 and 730 days"
+            reach, kept = measure.usage_days(self.window_days), settings.USAGE_RAW_RETENTION_DAYS
+            if kept and reach and reach > kept:
+                errors["window_days"] = gettext(
+                    "This indicator reads %(reach)d days of daily usage, but raw daily usage is "
+                    "kept for %(kept)d days (USAGE_RAW_RETENTION_DAYS): choose a shorter window."
+                ) % {"reach": reach, "kept": kept}
             if self.metric and not measure.takes_metric:
                 errors["metric"] = f"measure {self.measure!r} takes no usage metric"
         if self.weight is not None and self.weight <= 0:

@@ -8,11 +8,17 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
 
+from accounts.services import usage_partitions_maintain
 from csplatform.celery import NIGHTLY_TASK_OPTIONS
+from csplatform.db.partitions import monthly_partitions_ensure
 from orgs.models import Organization
 
 from . import services
+from .models import HealthScore
 from .selectors import org_today
 
 logger = logging.getLogger(__name__)
@@ -44,7 +50,24 @@ def health_finish_run(run_id: int) -> str:
 
 @shared_task(name="health.nightly", acks_late=True, time_limit=300, expires=6 * 3600)
 def health_nightly() -> int:
-    """Beat's entry: start today's run for every organization (its own local date)."""
+    """Beat's entry: the usage and score tables' coming months first (DDL, so no chunk waits on it;
+    a no-op when accounts.usage_partitions_maintain ran before the night as scheduled), then
+    today's run for every organization (its own local date)."""
+    try:
+        usage_partitions_maintain(
+            today=timezone.now().date(),
+            months_ahead=settings.USAGE_PARTITION_MONTHS_AHEAD,
+            retention_days=None,  # the roll-up is the scheduled task's: it may take minutes
+        )
+        monthly_partitions_ensure(
+            table=HealthScore._meta.db_table,
+            column="date",
+            today=timezone.now().date(),
+            months_ahead=settings.USAGE_PARTITION_MONTHS_AHEAD,
+        )
+    except DatabaseError:
+        # Scoring does not need it (DEFAULT takes a month without its partition): log, go on.
+        logger.exception("monthly partitions: creating ahead failed; scoring anyway")
     orgs = list(Organization.objects.all())
     for org in orgs:
         health_start_run.delay(org.pk, org_today(org).isoformat())

@@ -183,15 +183,38 @@ def upsert_counted(
         )
         cursor.execute(f"TRUNCATE {tmp}")
         _copy_expert(f"COPY {tmp} ({cols}) FROM STDIN WITH (FORMAT csv)", _csv_rows(rows))
-        cursor.execute(
-            f"WITH written AS (INSERT INTO {table} AS t ({cols}) SELECT {cols} FROM {tmp} "
+        insert = (
+            f"INSERT INTO {table} AS t ({cols}) SELECT {cols} FROM {tmp} "
             f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {sets} WHERE {changed} "
-            "RETURNING (xmax = 0) AS created) "
-            "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) "
-            "FROM written"
         )
+        if not _partitioned(cursor, table):
+            cursor.execute(
+                f"WITH written AS ({insert} RETURNING (xmax = 0) AS created) "
+                "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) "
+                "FROM written"
+            )
+        else:
+            # A partitioned table (csplatform/db/partitions.py) has no xmax to return: the rows
+            # written whose key was there before (the statement's own snapshot) were updated.
+            keys = ", ".join(conflict)
+            match = " AND ".join(f"e.{c} = w.{c}" for c in conflict)
+            cursor.execute(
+                f"WITH existed AS MATERIALIZED (SELECT {keys} FROM {table} "
+                f"WHERE ({keys}) IN (SELECT {keys} FROM {tmp})), "
+                f"written AS ({insert} RETURNING {', '.join(f't.{c}' for c in conflict)}), "
+                f"updated AS (SELECT count(*) AS n FROM written w JOIN existed e ON {match}) "
+                "SELECT (SELECT count(*) FROM written) - n, n FROM updated"
+            )
         created, updated = cursor.fetchone()
     return created, updated
+
+
+def _partitioned(cursor, table: str) -> bool:
+    cursor.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(%s))",
+        [table],
+    )
+    return cursor.fetchone()[0]
 
 
 class CopyText(str):

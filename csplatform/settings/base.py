@@ -252,6 +252,23 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 # When the nightly pipeline starts, in the server's TIME_ZONE (UTC).
 NIGHTLY_HOUR = env.int("CSPLATFORM_NIGHTLY_HOUR", default=2)
 NIGHTLY_MINUTE = env.int("CSPLATFORM_NIGHTLY_MINUTE", default=0)
+# Daily usage on PostgreSQL is partitioned by month (csplatform/db/partitions.py): the night
+# creates this month's partition and this many ahead before it scores (docs/scaling.md).
+USAGE_PARTITION_MONTHS_AHEAD = env.count(
+    "CSPLATFORM_USAGE_PARTITION_MONTHS_AHEAD", default=2, minimum=1
+)
+# Raw daily usage kept, in days (empty: everything, the default). Whole months older than this
+# are rolled up into monthly totals (accounts.UsageMonth) by the night and dropped; indicator
+# windows and backtests that would read further back are refused. At least a year, so the
+# default indicators (the usage trend reads 210 days) always have their days.
+USAGE_RAW_RETENTION_MIN_DAYS = 365
+USAGE_RAW_RETENTION_DAYS = (
+    env.count(
+        "CSPLATFORM_USAGE_RAW_RETENTION_DAYS", default=0, minimum=USAGE_RAW_RETENTION_MIN_DAYS
+    )
+    if env("CSPLATFORM_USAGE_RAW_RETENTION_DAYS", default="").strip()
+    else None
+)
 # Accounts per health-scoring chunk: one Celery task each, so more workers, shorter night.
 HEALTH_CHUNK_SIZE = env.int("CSPLATFORM_HEALTH_CHUNK_SIZE", default=10000)
 # The nightly sweeper (triggers/services/sweep.py, beat every NIGHTLY_SWEEP_SECONDS): a chunk a

@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.urls import reverse
 
 from accounts.models import Account, MrrMovement
 from configuration.backtest import apply_cooldown, backtest_figures
@@ -250,3 +251,23 @@ def test_the_commands_print_the_pages_figures_and_refuse_in_one_line(world, org)
         call_command("trigger_dry_run", org="acme", trigger="abc")
     with pytest.raises(CommandError, match="--days must be between 7 and 730"):
         call_command("trigger_backtest", org="acme", trigger=str(retention.pk), days="5000")
+
+
+def test_a_backtest_reaching_further_back_than_the_raw_usage_kept_is_refused(
+    client, world, org, org_admin, settings
+):
+    """With USAGE_RAW_RETENTION_DAYS = 400 the longest backtest is 400 - 90 = 310 days (its
+    oldest replayed day's usage fields read 90 days before it): 311 is refused by the command
+    (one line naming the setting) and by the page (the message, and the 310 days it ran)."""
+    retention = world["triggers"]["retention"]
+    settings.USAGE_RAW_RETENTION_DAYS = 400
+    with pytest.raises(CommandError, match=r"--days: at most 310 \(got 311\): raw daily usage"):
+        call_command("trigger_backtest", org="acme", trigger=str(retention.pk), days="311")
+    out = io.StringIO()
+    call_command("trigger_backtest", org="acme", trigger=str(retention.pk), days="310", stdout=out)
+    assert len(json.loads(out.getvalue())["weeks"]) == 45  # 0, 7, ..., 308 days back
+    client.force_login(org_admin)
+    page = client.get(reverse("configuration:backtest", args=[retention.pk]), {"days": "311"})
+    assert page.status_code == 200
+    assert "raw daily usage is kept for 400 days" in page.content.decode()
+    assert page.context["days"] == 310

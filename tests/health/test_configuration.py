@@ -146,3 +146,26 @@ def test_admin_saves_are_versions_only_when_what_scores_changed(client, org, org
     assert response.status_code == 302
     model.refresh_from_db()
     assert model.version == 3 and not Indicator.objects.filter(model=model).exists()
+
+
+@pytest.mark.parametrize(
+    "measure, window, reach",
+    [
+        # the usage trend reads its window and the 180 days before it: 186 + 180 = 366 > 365
+        ("usage_trend", 186, 366),
+        # usage frequency reads its window: 366 days > 365
+        ("usage_frequency", 366, 366),
+    ],
+)
+def test_a_window_reading_further_back_than_the_raw_usage_kept_is_refused(
+    org, model, settings, measure, window, reach
+):
+    """With USAGE_RAW_RETENTION_DAYS = 365: one day more than is kept is refused on the
+    window, naming both numbers; one day less passes (185 + 180 = 365; 365)."""
+    settings.USAGE_RAW_RETENTION_DAYS = 365
+    errors = errors_of(indicator(org, model, measure=measure, window_days=window))
+    assert f"reads {reach} days of daily usage" in " ".join(errors["window_days"])
+    assert "kept for 365 days" in " ".join(errors["window_days"])
+    assert errors_or_none(indicator(org, model, measure=measure, window_days=window - 1)) is None
+    settings.USAGE_RAW_RETENTION_DAYS = None
+    assert errors_or_none(indicator(org, model, measure=measure, window_days=window)) is None

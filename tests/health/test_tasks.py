@@ -6,8 +6,15 @@ import time
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Account
+from csplatform.db.partitions import (
+    add_months,
+    monthly_partition_drop,
+    monthly_partitions,
+    partition_name,
+)
 from health.models import HealthRun, HealthScore
 from health.selectors import org_today
 from health.tasks import health_nightly
@@ -43,8 +50,20 @@ def test_beat_task_scores_every_account_of_two_organizations(
     celery_worker_factory("w1", concurrency=2)
     celery_worker_factory("w2", concurrency=1)
 
+    # The night creates the usage table's months ahead before it scores: the furthest one,
+    # dropped here, is there again after it (PostgreSQL: the table is partitioned by month).
+    ahead = add_months(timezone.now().date().replace(day=1), settings.USAGE_PARTITION_MONTHS_AHEAD)
+    assert monthly_partition_drop(table="accounts_usagemetric", month=ahead)
+    assert monthly_partition_drop(table="health_healthscore", month=ahead)
+
     result = health_nightly.delay()
     assert result.get(timeout=60) == 2
+    assert partition_name("accounts_usagemetric", ahead) in [
+        p.name for p in monthly_partitions("accounts_usagemetric")
+    ]
+    assert partition_name("health_healthscore", ahead) in [
+        p.name for p in monthly_partitions("health_healthscore")
+    ]
 
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.utils import timezone
 
@@ -13,7 +14,13 @@ from orgs.cli import ProjectCommand, org_by_slug, whole_number
 from orgs.tenancy import org_context
 from orgs.timezones import org_today, org_zone
 
-from ...evaluation import BACKTEST_DEFAULT_DAYS, BACKTEST_MAX_DAYS, trigger_backtest
+from ...evaluation import (
+    BACKTEST_DEFAULT_DAYS,
+    BACKTEST_MAX_DAYS,
+    backtest_max_days,
+    longest_usage_window,
+    trigger_backtest,
+)
 from ._trigger_args import trigger_of_org
 
 
@@ -30,6 +37,13 @@ class Command(ProjectCommand):
     def handle(self, *args, **opts):
         org = org_by_slug(opts["org"])
         days = whole_number("--days", opts["days"], 7, BACKTEST_MAX_DAYS)
+        if days > backtest_max_days():
+            raise CommandError(
+                f"--days: at most {backtest_max_days():,} (got {days:,}): raw daily usage is kept "
+                f"for {settings.USAGE_RAW_RETENTION_DAYS:,} days (USAGE_RAW_RETENTION_DAYS) and "
+                f"the usage fields read up to {longest_usage_window()} days before the oldest "
+                "replayed day"
+            )
         with org_context(org), timezone.override(org_zone(org)):
             trigger = trigger_of_org(opts["trigger"])
             try:

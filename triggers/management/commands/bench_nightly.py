@@ -24,6 +24,7 @@ from accounts.models import (
     Ticket,
     UsageMetric,
 )
+from csplatform.db.partitions import relation_bytes
 from health import services
 from health.demo import health_models_create_defaults
 from health.floor import floor_score_day
@@ -462,11 +463,10 @@ def _score_history_size() -> dict | None:
         return None
     table = HealthScore._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT count(*), pg_total_relation_size(%s), pg_indexes_size(%s) FROM {table}",
-            [table, table],
-        )
-        rows, total, indexes = cursor.fetchone()
+        cursor.execute(f"SELECT count(*) FROM {table}")
+        rows = cursor.fetchone()[0]
+        # the partitions' sizes too: the score table is partitioned by month on PostgreSQL
+        total, indexes = relation_bytes(table)
         cursor.execute("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = %s", [table])
         dead = cursor.fetchone()
     return {
