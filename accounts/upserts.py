@@ -544,6 +544,7 @@ def usage_columns_upsert(
     dates: Sequence[dt.date],
     values: Sequence[float],
     accounts_resolved: bool = False,
+    distinct: bool = False,
 ) -> UpsertResult:
     """`usage_upsert` of a batch given as columns (record i is account_ids[i], metrics[i],
     dates[i], values[i]), as a plain bulk request is read (api.records.read_columns): the
@@ -551,14 +552,15 @@ def usage_columns_upsert(
     (csplatform.db.bulk.copy_text) instead of a tuple and a dict per row. Anything
     `usage_upsert` would refuse or check (a repeated key, accounts not resolved in the
     organization, SQLite) goes through it, record by record, so its errors and their
-    indexes are the same."""
+    indexes are the same. `distinct`: the caller has checked that no (account, metric, date)
+    repeats (a plain bulk request, by the keys it came with), which is then not checked again."""
     n = len(account_ids)
     if not len(metrics) == len(dates) == len(values) == n:
         raise ValueError("usage columns of different lengths")
     if (
         connection.vendor != "postgresql"
         or not accounts_resolved
-        or len(set(zip(account_ids, metrics, dates, strict=True))) != n
+        or (not distinct and len(set(zip(account_ids, metrics, dates, strict=True))) != n)
     ):
         records = [
             {"account_id": a, "metric": m, "date": d, "value": v}
