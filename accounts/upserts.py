@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.celery import enqueue_on_commit
-from csplatform.db.bulk import copy_text, update_from_values, upsert_counted
+from csplatform.db.bulk import copy_rows, copy_text, update_from_values, upsert_counted
 from orgs.relations import relation_scope
 
 from . import models as am
@@ -236,7 +236,7 @@ def _plan(model, org_id, key, records, columns) -> _Plan:
 
 
 def _write(model, org_id: int, key, records, plan: _Plan, now) -> None:
-    if plan.new:
+    if plan.new and not _copy_new(model, org_id, key, records, plan, now):
         created = model.all_objects.bulk_create(
             [model(organization_id=org_id, **records[i]) for i in plan.new], batch_size=2000
         )
@@ -255,6 +255,80 @@ def _write(model, org_id: int, key, records, plan: _Plan, now) -> None:
             ],
             org_id=org_id,
         )
+
+
+# New rows fewer than this go through bulk_create (its cost only shows in thousands).
+COPY_NEW_MIN = 500
+# Fields whose value bulk_create would write as it stands (their pre_save gives the
+# attribute back; the date fields' auto_now is `now`, set here): any other field in a model
+# sends its new rows through bulk_create.
+_COPYABLE = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.FloatField,
+    models.DecimalField,
+    models.DateField,  # DateTimeField is one
+    models.BooleanField,
+    models.ForeignKey,
+    models.JSONField,
+    models.AutoField,
+    models.BigAutoField,
+)
+
+
+def _copy_new(model, org_id: int, key, records, plan: _Plan, now) -> bool:
+    """The new rows of a big batch written by one COPY (bulk.copy_rows) instead of
+    bulk_create, which builds a model instance and prepares every field of every row (most
+    of a 100,000-account import's time); then their ids, by their external ids. The values
+    are bulk_create's: the record's, else `now` for auto_now fields, else the field's
+    default. False (nothing written) where that does not hold or cannot map ids back: not
+    PostgreSQL, a small batch, a key other than a non-blank external id (unique in the
+    organization), a field of another kind or a JSON field with its own encoder."""
+    rows = [records[i] for i in plan.new]
+    if (
+        connection.vendor != "postgresql"
+        or len(rows) < COPY_NEW_MIN
+        or list(key) != ["external_id"]
+    ):
+        return False
+    if not all(r.get("external_id") for r in rows) or not any(
+        isinstance(c, models.UniqueConstraint) and list(c.fields) == ["organization", "external_id"]
+        for c in model._meta.constraints
+    ):
+        return False
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    if any(
+        not isinstance(f, _COPYABLE) or (isinstance(f, models.JSONField) and f.encoder)
+        for f in fields
+    ):
+        return False
+    attnames = {f.attname for f in fields}
+    if any(name not in attnames for name in rows[0]):  # a record names a field by its name
+        return False
+    columns, getters = [], []
+    for f in fields:
+        columns.append(f.column)
+        if f.attname == "organization_id":
+            getters.append(lambda r, v=org_id: v)
+        elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            getters.append(lambda r, v=now: v)
+        elif f.has_default() and callable(f.default):
+            getters.append(lambda r, a=f.attname, f=f: r[a] if a in r else f.get_default())
+        else:
+            default = f.get_default()
+            getters.append(lambda r, a=f.attname, v=default: r.get(a, v))
+    copy_rows(
+        table=model._meta.db_table,
+        columns=columns,
+        rows=([get(r) for get in getters] for r in rows),
+    )
+    keys = [r["external_id"] for r in rows]
+    scope = model.all_objects.filter(organization_id=org_id).exclude(external_id="")
+    ids = dict(filter_in(scope.order_by(), "external_id", keys).values_list("external_id", "pk"))
+    for i, k in zip(plan.new, keys, strict=True):
+        plan.ids[i] = ids[k]
+    return True
 
 
 def _result(plan: _Plan, total: int) -> UpsertResult:
@@ -544,6 +618,7 @@ def usage_columns_upsert(
     dates: Sequence[dt.date],
     values: Sequence[float],
     accounts_resolved: bool = False,
+    distinct: bool = False,
 ) -> UpsertResult:
     """`usage_upsert` of a batch given as columns (record i is account_ids[i], metrics[i],
     dates[i], values[i]), as a plain bulk request is read (api.records.read_columns): the
@@ -551,14 +626,15 @@ def usage_columns_upsert(
     (csplatform.db.bulk.copy_text) instead of a tuple and a dict per row. Anything
     `usage_upsert` would refuse or check (a repeated key, accounts not resolved in the
     organization, SQLite) goes through it, record by record, so its errors and their
-    indexes are the same."""
+    indexes are the same. `distinct`: the caller has checked that no (account, metric, date)
+    repeats (a plain bulk request, by the keys it came with), which is then not checked again."""
     n = len(account_ids)
     if not len(metrics) == len(dates) == len(values) == n:
         raise ValueError("usage columns of different lengths")
     if (
         connection.vendor != "postgresql"
         or not accounts_resolved
-        or len(set(zip(account_ids, metrics, dates, strict=True))) != n
+        or (not distinct and len(set(zip(account_ids, metrics, dates, strict=True))) != n)
     ):
         records = [
             {"account_id": a, "metric": m, "date": d, "value": v}

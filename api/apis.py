@@ -394,6 +394,7 @@ def _usage_bulk_plain(request, data):
         dates=columns["date"],
         values=columns["value"],
         accounts_resolved=True,  # found by their external ids in the organization
+        distinct=True,  # read_plain_columns found no key repeated
     )
 
 

@@ -383,6 +383,33 @@ def _read_batch(kind, batch, fmt, zone, resolver, header_of, report, seen_keys):
     return good
 
 
+def _plain_usage(kind, batch, fmt, resolver, seen_keys) -> dict | None:
+    """A usage batch that is plain (rec.read_columns: every row's cells read as they are, the
+    usual file), as columns ready for upserts.usage_columns_upsert, with its keys added to
+    `seen_keys`; None, with nothing noted, for anything else: a value a reader refuses, a
+    key repeated here or in an earlier batch, an account not found. Then `_read_batch` reads
+    the batch row by row and names every problem, as it always did. The quick way costs no
+    dict, Parsed or natural key per row (most of a 1,000,000-row import's time)."""
+    if kind is not rec.USAGE:
+        return None
+    columns = rec.read_columns(kind, [raw for _, raw in batch], fmt.dialect)
+    if columns is None:
+        return None
+    keys = list(zip(*(columns[name] for name in kind.key), strict=True))
+    if len(set(keys)) != len(keys) or not seen_keys.keys().isdisjoint(keys):
+        return None
+    ids = resolver.found(kind.by_name["account"], columns["account"])
+    if ids is None:
+        return None
+    seen_keys.update(zip(keys, (number for number, _ in batch), strict=True))
+    return {
+        "account_ids": ids,
+        "metrics": columns["metric"],
+        "dates": columns["date"],
+        "values": columns["value"],
+    }
+
+
 def _progress(job_id: int | None, done: int, total: int, stage: str) -> None:
     if job_id is not None:
         cache.set(f"import-progress:{job_id}", {"done": done, "total": total, "stage": stage}, 3600)
@@ -461,6 +488,18 @@ def write(
         with rec.collector_paused(), transaction.atomic():
             for batch in _batches(kind, opener, fmt, mapping):
                 report.rows += len(batch)
+                plain = None
+                if not report.error_count:
+                    plain = _plain_usage(kind, batch, fmt, resolver, seen)
+                if plain is not None:
+                    result = upserts.usage_columns_upsert(
+                        org=org, accounts_resolved=True, distinct=True, **plain
+                    )
+                    report.created += result.created
+                    report.updated += result.updated
+                    report.unchanged += result.unchanged
+                    _progress(job_id, report.rows, total, "write")
+                    continue
                 good = _read_batch(kind, batch, fmt, zone, resolver, header_of, report, seen)
                 if not report.error_count:
                     numbers = [n for n, _ in good]

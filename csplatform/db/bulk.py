@@ -217,6 +217,47 @@ def _partitioned(cursor, table: str) -> bool:
     return cursor.fetchone()[0]
 
 
+class _Null(float):
+    """None in `copy_rows`' CSV: csv.writer leaves numbers unquoted and writes a float by its
+    repr, so this is an unquoted empty field, which COPY reads as NULL (csv.writer writes None
+    itself as a quoted empty text, which COPY reads as '')."""
+
+    def __repr__(self) -> str:
+        return ""
+
+
+_NULL_FIELD = _Null()
+
+
+def copy_rows(*, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """COPY rows into `table` (PostgreSQL; inside a transaction): text quoted as it is (a
+    text \\N or an empty one stays text), None as NULL, dicts and lists as JSON, numbers,
+    decimals, dates and aware datetimes as Python writes them. No model instance, no per-field
+    preparation: the quick way to insert many new rows whose values are already checked.
+    Returns the number of rows."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    n = 0
+    for row in rows:
+        writer.writerow(
+            [
+                _NULL_FIELD
+                if v is None
+                else json.dumps(v, separators=(",", ":"))
+                if isinstance(v, dict | list)
+                else v
+                for v in row
+            ]
+        )
+        n += 1
+    if n:
+        buf.seek(0)
+        qn = connection.ops.quote_name
+        names = ", ".join(qn(c) for c in columns)
+        _copy_expert(f"COPY {qn(table)} ({names}) FROM STDIN WITH (FORMAT csv)", buf)
+    return n
+
+
 class CopyText(str):
     """Rows already written as COPY's CSV text (`copy_text`), in place of `upsert_counted`'s
     rows: its length is the number of rows, not of characters."""

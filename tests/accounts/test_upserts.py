@@ -165,3 +165,64 @@ def test_usage_columns_refuse_what_usage_upsert_refuses_with_the_same_index(org,
         )
     assert [(i, f) for i, f, _m in foreign.value.errors] == [(1, "account")]
     assert UsageMetric.all_objects.count() == 0
+
+
+# -- many new rows by COPY (_copy_new) ---------------------------------------------------
+
+
+def _account_records(prefix: str, n: int) -> list[dict]:
+    """n accounts whose texts COPY's CSV must keep as they are: a quote, a comma, a line
+    break, a backslash-N (COPY's text NULL) and an empty text; every second one without a
+    customer-since day (NULL) and all without tier, touch model or MRR (their defaults)."""
+    odd = ['Padaria "Estrela", Ltda', "Linha\nquebrada", "\\N", "Ação; São Paulo"]
+    return [
+        {
+            "external_id": f"{prefix}{i:04d}",
+            "name": odd[i % len(odd)],
+            "region": "" if i % 3 else "Sul",
+            "customer_since": None if i % 2 else DAY - dt.timedelta(days=i),
+        }
+        for i in range(n)
+    ]
+
+
+def _account_rows(org):
+    skip = {"id", "organization_id", "external_id", "created_at", "updated_at"}
+    return [
+        (a["external_id"][1:], {k: v for k, v in a.items() if k not in skip})
+        for a in Account.all_objects.filter(organization=org).order_by("external_id").values()
+    ]
+
+
+def test_many_new_accounts_are_copied_with_the_values_bulk_create_writes(org, other_org):
+    """The same 600 accounts through accounts_upsert, once in batches of 100 (bulk_create,
+    under COPY_NEW_MIN = 500) into one organization and once in one batch (COPY) into
+    another: every stored field but the id and times is the same, the texts as sent (a quote,
+    a comma, a line break, "\\N"), the absent days NULL, tier, touch model and MRR their
+    defaults (silver, low, 0); each id the result gives is its record's account; and both
+    ways stamp created_at and updated_at."""
+    assert upserts.COPY_NEW_MIN == 500
+    small = _account_records("S", 600)
+    for start in range(0, 600, 100):
+        done = upserts.accounts_upsert(org=org, records=small[start : start + 100])
+        assert done.created == 100
+    big = _account_records("B", 600)
+    result = upserts.accounts_upsert(org=other_org, records=big)
+    assert (result.created, result.updated, result.unchanged) == (600, 0, 0)
+    assert _account_rows(other_org) == _account_rows(org)
+    copied = Account.all_objects.filter(organization=other_org)
+    by_id = dict(copied.values_list("pk", "external_id"))
+    assert [by_id[pk] for pk in result.ids] == [f"B{i:04d}" for i in range(600)]
+    first = copied.get(external_id="B0000")
+    assert (first.name, first.tier, first.touch_model, first.mrr) == (
+        'Padaria "Estrela", Ltda',
+        "silver",
+        "low",
+        0,
+    )
+    assert copied.get(external_id="B0002").name == "\\N"
+    assert copied.get(external_id="B0001").customer_since is None
+    assert not copied.filter(created_at__isnull=True).exists()
+    assert not copied.filter(updated_at__isnull=True).exists()
+    again = upserts.accounts_upsert(org=other_org, records=_account_records("B", 600))
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 600)

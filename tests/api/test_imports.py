@@ -433,3 +433,85 @@ def test_rows_are_cut_to_the_mapped_cells_short_ones_padded_and_blank_ones_skipp
         (3, {"account": "A2", "metric": "", "date": "", "value": ""}),
         (5, {"account": "A3", "metric": "logins", "date": "02/02/2024", "value": "4"}),
     ]
+
+
+# -- usage files the quick way (imports._plain_usage) --------------------------------------
+
+USAGE_HEADER = ["conta", "métrica", "data", "valor"]
+
+
+@pytest.fixture
+def full_batches(monkeypatch):
+    """The batches read row by row (imports._read_batch, which still runs): a plain usage
+    batch is read as columns and written without it."""
+    calls = []
+    read = imports._read_batch
+
+    def counted(kind, batch, *args):
+        calls.append([number for number, _ in batch])
+        return read(kind, batch, *args)
+
+    monkeypatch.setattr(imports, "_read_batch", counted)
+    return calls
+
+
+def _usage(org):
+    from accounts.models import UsageMetric
+
+    rows = UsageMetric.all_objects.filter(organization=org).order_by("account__external_id", "date")
+    return [(u.account.external_id, u.date.day, u.value) for u in rows]
+
+
+def test_a_usage_file_half_new_half_stored_is_written_as_columns(tmp_path, portfolio, full_batches):
+    """First A1 and A2 on 1 June (1,5 and 2). Then a file of A1 1 June at 1,5 (unchanged), A2
+    1 June at 3 (updated), A1 and A2 on 2 June (4 and 5, created): by hand created 2, updated
+    1, unchanged 1, and the stored values. No batch was read row by row."""
+    first = write_csv(tmp_path, [USAGE_HEADER, ["A1", "logins", "01/06/2024", "1,5"]])
+    assert '"created": 1' in run(first, portfolio, "usage")
+    second = write_csv(
+        tmp_path,
+        [
+            USAGE_HEADER,
+            ["A1", "logins", "01/06/2024", "1,5"],
+            ["A2", "logins", "01/06/2024", "2"],
+        ],
+    )
+    assert '"created": 1, "updated": 0, "unchanged": 1' in run(second, portfolio, "usage")
+    third = write_csv(
+        tmp_path,
+        [
+            USAGE_HEADER,
+            ["A1", "logins", "01/06/2024", "1,5"],
+            ["A2", "logins", "01/06/2024", "3"],
+            ["A1", "logins", "02/06/2024", "4"],
+            ["A2", "logins", "02/06/2024", "5"],
+        ],
+    )
+    assert '"created": 2, "updated": 1, "unchanged": 1' in run(third, portfolio, "usage")
+    assert _usage(portfolio) == [("A1", 1, 1.5), ("A1", 2, 4.0), ("A2", 1, 3.0), ("A2", 2, 5.0)]
+    assert full_batches == []
+
+
+def test_a_usage_key_repeated_in_a_later_batch_or_an_unknown_account_is_its_rows_error(
+    tmp_path, portfolio, capsys, monkeypatch, full_batches
+):
+    """Batches of 2 rows. Rows 2-3 are plain and written as columns; row 4 repeats row 2's
+    A1 on 1 June (known from the quick batch), so batch 4-5 is read row by row and names it,
+    and row 5's NOPE; batch 6-7 (plain, new) is only checked. Two errors, nothing written."""
+    monkeypatch.setitem(imports.BATCH_ROWS, "usage", 2)
+    rows = [
+        USAGE_HEADER,
+        ["A1", "logins", "01/06/2024", "1"],
+        ["A2", "logins", "01/06/2024", "2"],
+        ["A1", "logins", "01/06/2024", "3"],
+        ["NOPE", "logins", "01/06/2024", "4"],
+        ["A1", "logins", "03/06/2024", "5"],
+        ["A2", "logins", "03/06/2024", "6"],
+    ]
+    with pytest.raises(CommandError, match="2 error"):
+        run(write_csv(tmp_path, rows), portfolio, "usage")
+    stderr = capsys.readouterr().err
+    assert "row 4, column conta: Repeats row 2" in stderr, stderr
+    assert "row 5, column conta: No account of this organization" in stderr, stderr
+    assert _usage(portfolio) == []
+    assert full_batches == [[4, 5], [6, 7]]

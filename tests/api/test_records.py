@@ -354,6 +354,8 @@ PLAIN = {"account": "A1", "metric": "logins", "date": "2024-06-01", "value": 1}
         {"value": True},
         {"value": float("nan")},
         {"value": float("inf")},
+        {"value": -float("inf")},
+        {"value": 1e308},  # beyond the bound, and two of them overflow a sum
         {"value": 10**16},  # over the bound 10**15
         {"value": "many"},
         {"extra": 1},
@@ -370,11 +372,47 @@ def test_a_record_missing_a_field_or_not_an_object_is_not_plain():
     short = {k: v for k, v in PLAIN.items() if k != "value"}
     assert rec.read_columns(rec.USAGE, [PLAIN, short], rec.JSON) is None
     assert rec.read_columns(rec.USAGE, [PLAIN, ["A1"]], rec.JSON) is None
+    # a list of exactly the field names is not an object carrying them
+    assert rec.read_columns(rec.USAGE, [PLAIN, list(PLAIN)], rec.JSON) is None
+    assert rec.read_columns(rec.USAGE, [PLAIN, "acdv"], rec.JSON) is None
     assert rec.read_columns(rec.USAGE, [], rec.JSON) is None
     assert rec.read_columns(rec.TICKETS, [{}], rec.JSON) is None  # datetimes: the full way
 
 
-_ODD_TEXTS = ["A1", "A2", " A1", "A1 ", "", " ", "=SUM(A1)", "-x", "+1", "@x", "ação", "x" * 41]
+@pytest.mark.parametrize(
+    "metric", ["\tlogins", "logins\u00a0", "\u2003logins", "=logins", "-logins", "@x", "+1"]
+)
+def test_a_text_with_a_space_or_formula_first_reads_as_parse_records_reads_it(metric):
+    """A tab, a no-break space or an em space around the metric, or a formula's first
+    character: read_text strips the spaces, and reads what starts like a formula by its own
+    rule, so the column is not passed on as it came unchecked; whatever read_columns gives
+    is parse_records' reading ("\tlogins" -> "logins"), or None where that is an error."""
+    raws = [PLAIN, {**PLAIN, "metric": metric, "date": "2024-06-02"}]
+    columns = rec.read_columns(rec.USAGE, raws, rec.JSON)
+    parsed = rec.parse_records(rec.USAGE, raws, rec.JSON)
+    if columns is None:
+        assert any(p.errors for p in parsed)
+    else:
+        assert columns["metric"] == [p.values["metric"] for p in parsed]
+        assert columns["metric"][1] == metric.strip()  # the spaces, and only they, gone
+
+
+_ODD_TEXTS = [
+    "A1",
+    "A2",
+    " A1",
+    "A1 ",
+    "",
+    " ",
+    "=SUM(A1)",
+    "-x",
+    "+1",
+    "@x",
+    "ação",
+    "x" * 41,
+    "\tA1",
+    "A1\u00a0",
+]
 _VALUES = st.one_of(
     st.sampled_from(_ODD_TEXTS + [None, 7, True]),
     st.text(max_size=4),
