@@ -67,3 +67,61 @@ def decode(
 def missing(layout: Layout, scores: Sequence[float | None]) -> list[str]:
     """The keys without a score, in the layout's order."""
     return [key for key, s in zip(layout.keys, scores, strict=True) if _round(s, 1) is None]
+
+
+# -- storage: real[] on PostgreSQL, JSON text on SQLite (the demo) --------------------------
+
+from django.db import models  # noqa: E402 (the pure part above needs no Django)
+
+
+class FloatArrayField(models.Field):
+    """A list of floats (None allowed): `real[]` on PostgreSQL, JSON text elsewhere."""
+
+    description = "An array of single-precision floats"
+
+    def db_type(self, connection):
+        return "real[]" if connection.vendor == "postgresql" else "text"
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return json.loads(value)
+        return list(value)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            return json.loads(value)
+        return value
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is None:
+            return None
+        if connection.vendor == "postgresql":
+            return [None if v is None else float(v) for v in value]
+        return json.dumps([None if v is None else float(v) for v in value])
+
+
+def array_text(values: Sequence[float | None], vendor: str) -> str:
+    """An array as the bulk writer's COPY or VALUES text takes it for FloatArrayField."""
+    if vendor == "postgresql":
+        return "{" + ",".join("NULL" if v is None else repr(float(v)) for v in values) + "}"
+    return json.dumps([None if v is None else float(v) for v in values])
+
+
+class ArrayItem(models.Func):
+    """Item `position` (1-based) of a FloatArrayField column, rounded to `digits`, in SQL."""
+
+    output_field = models.FloatField()
+
+    def __init__(self, column: str, position: int, digits: int):
+        super().__init__(models.F(column))
+        self.position, self.digits = int(position), int(digits)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"round(({sql})[{self.position}]::numeric, {self.digits})::float8", params
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"round(json_extract({sql}, '$[{self.position - 1}]'), {self.digits})", params

@@ -600,10 +600,8 @@ def night_rows(org) -> dict:
     name = dict(Account.all_objects.filter(organization=org).values_list("pk", "name")).get
     return {
         "scores": sorted(
-            (name(a), d.isoformat(), s, c, b)
-            for a, d, s, c, b in HealthScore.all_objects.filter(organization=org).values_list(
-                "account_id", "date", "score", "colour", "breakdown"
-            )
+            (name(row.account_id), row.date.isoformat(), row.score, row.colour, row.breakdown_dict)
+            for row in HealthScore.all_objects.filter(organization=org).select_related("layout")
         ),
         "firings": sorted(
             (name(a), t, p.isoformat(), sorted(e.items()))

@@ -9,7 +9,33 @@ from hypothesis import strategies as st
 
 from health.compact import Layout, decode, encode, missing
 from health.scoring import IndicatorSpec, ModelSpec, score_frame
-from health.services.pipeline import _breakdowns, _missing
+from health.services.pipeline import _columns_as_rows, _layout, _round
+
+
+def _breakdowns(raw: pd.DataFrame, scored: pd.DataFrame, spec: ModelSpec) -> list[dict]:
+    """The JSON breakdown the pipeline wrote before the compact rows, {key: [raw, score,
+    share]} per account: the reference the compact rows must give back."""
+    keys = [ind.key for ind in spec.indicators]
+    triples = [
+        [
+            [r, s, w]
+            for r, s, w in zip(
+                _round(raw[key].to_numpy(), 2),
+                _round(scored[f"s:{key}"].to_numpy(), 1),
+                _round(scored[f"w:{key}"].to_numpy(), 3),
+                strict=True,
+            )
+        ]
+        for key in keys
+    ]
+    return [dict(zip(keys, row, strict=True)) for row in zip(*triples, strict=True)]
+
+
+def _missing(scored: pd.DataFrame, spec: ModelSpec) -> list[list[str]]:
+    """The `missing` list the pipeline wrote before: the keys without a score."""
+    flags = pd.DataFrame({ind.key: scored[f"s:{ind.key}"].isna() for ind in spec.indicators})
+    keys = np.array(flags.columns)
+    return [keys[row].tolist() for row in flags.to_numpy()]
 
 
 def _float32(values):
@@ -47,8 +73,8 @@ RAW = st.one_of(st.none(), st.floats(min_value=-80_000, max_value=80_000, allow_
 )
 def test_decoding_gives_back_the_pipelines_breakdown_and_missing(weights, data):
     """For random models (1-6 indicators, random weights and bands) and random raw values (some
-    missing), the pipeline's breakdown and missing list equal what the compact row decodes to
-    after its arrays went through single precision."""
+    missing), the arrays the night writes (pipeline._columns_as_rows) decode, after single
+    precision, to the breakdown and missing list the pipeline wrote before as JSON."""
     specs = []
     for i, weight in enumerate(weights):
         bad = data.draw(st.floats(min_value=-100, max_value=100))
@@ -71,9 +97,12 @@ def test_decoding_gives_back_the_pipelines_breakdown_and_missing(weights, data):
     scored = score_frame(raw, spec)
     expected = _breakdowns(raw, scored, spec)
     expected_missing = _missing(scored, spec)
-    layout = Layout(keys=tuple(i.key for i in specs), weights=tuple(i.weight for i in specs))
-    for breakdown, lost in zip(expected, expected_missing, strict=True):
-        raws, scores = encode(breakdown, layout)
-        stored = _float32(raws), _float32(scores)
+    layout = _layout(spec)  # what the night writes: its arrays, through single precision
+    keys = [i.key for i in specs]
+    raws = _columns_as_rows(raw, keys, 2)
+    scores = _columns_as_rows(scored, [f"s:{k}" for k in keys], 1)
+    for breakdown, lost, r, s in zip(expected, expected_missing, raws, scores, strict=True):
+        assert encode(breakdown, layout) == (r, s)
+        stored = _float32(r), _float32(s)
         assert decode(layout, *stored) == breakdown
         assert missing(layout, stored[1]) == lost
