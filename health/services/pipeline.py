@@ -270,6 +270,20 @@ def _layout_ids(*, org_id: int, layouts: list[Layout]) -> dict[str, int]:
     )
 
 
+# A score row's columns besides its key (organization, account, date): what a re-run replaces.
+_SCORE_VALUES = [
+    "model_id",
+    "model_version",
+    "score",
+    "colour",
+    "breakdown",
+    "missing",
+    "layout_id",
+    "raws",
+    "scores",
+]
+
+
 def health_scores_write(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> None:
     """Upsert the day's rows (re-running a day replaces them) and, where this day is the
     account's latest scored day and the account has not churned, its latest-score columns.
@@ -284,20 +298,7 @@ def health_scores_write(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> N
     vendor = connection.vendor
     upsert(
         table=HealthScore._meta.db_table,
-        columns=[
-            "organization_id",
-            "account_id",
-            "date",
-            "model_id",
-            "model_version",
-            "score",
-            "colour",
-            "breakdown",
-            "missing",
-            "layout_id",
-            "raws",
-            "scores",
-        ],
+        columns=["organization_id", "account_id", "date", *_SCORE_VALUES],
         rows=zip(
             [org_id] * len(ids),
             ids.tolist(),
@@ -314,17 +315,7 @@ def health_scores_write(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> N
             strict=True,
         ),
         conflict=["account_id", "date"],
-        update=[
-            "model_id",
-            "model_version",
-            "score",
-            "colour",
-            "breakdown",
-            "missing",
-            "layout_id",
-            "raws",
-            "scores",
-        ],
+        update=_SCORE_VALUES,
     )
     changes = _colour_changes(org_id=org_id, day=day, ids=ids, scores=scores, values=score_values)
     update_from_values(
