@@ -37,6 +37,15 @@ WHERE h.id = c.id;
 """
 
 REVERSE = """
+-- A share rounded to 3 decimals as Python's round() does it (health/compact.py decodes the
+-- shares so): an exact tie (a multiple of 1/16 halfway between thousandths: 1/16 = 0.0625)
+-- to even, 0.062, where numeric's round gives 0.063; anything else to nearest (a float near a
+-- tie but not on it, 0.0005, rounds by its true value, as Python does).
+CREATE OR REPLACE FUNCTION pg_temp.share_3(x float8) RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN x * 16 = floor(x * 16) AND x * 1000 - floor(x * 1000) = 0.5
+                THEN (round(x * 1000) / 1000)::numeric
+                ELSE round(x::numeric, 3) END
+$$;
 UPDATE health_healthscore h
 SET breakdown = b.breakdown, missing = b.missing, layout_id = NULL, raws = NULL, scores = NULL
 FROM (
@@ -47,7 +56,7 @@ FROM (
                    round(h2.raws[t.i]::numeric, 2),
                    round(h2.scores[t.i]::numeric, 1),
                    CASE WHEN h2.scores[t.i] IS NULL OR w.total = 0 THEN 0
-                        ELSE round(((l.weights ->> (t.i::int - 1))::float8 / w.total)::numeric, 3)
+                        ELSE pg_temp.share_3((l.weights ->> (t.i::int - 1))::float8 / w.total)
                    END
                )
            ) AS breakdown,

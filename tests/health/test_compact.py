@@ -4,6 +4,7 @@ hand-computed row and with hypothesis."""
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,3 +107,52 @@ def test_decoding_gives_back_the_pipelines_breakdown_and_missing(weights, data):
         stored = _float32(r), _float32(s)
         assert decode(layout, *stored) == breakdown
         assert missing(layout, stored[1]) == lost
+
+
+@pytest.mark.django_db
+def test_the_data_migration_turns_a_compact_row_to_json_and_back_with_pythons_rounding(org):
+    """0007's reverse rebuilds the JSON a row stood for, and its forward makes the row compact
+    again, both in SQL. By hand: layout (a, b) weighted 1 and 15, both scored: shares 1/16 =
+    0.0625 and 15/16 = 0.9375, which Python's round (the decoder's, and the pipeline's JSON
+    before) takes to even on these exact ties: 0.062 and 0.938 (numeric's round gave 0.063);
+    raws 1.25 and 7, scores 12.5 and 70."""
+    import datetime as dt
+    import importlib
+
+    from django.db import connection
+
+    from health.models import HealthModel, HealthScore
+    from health.services import health_scores_write
+    from tests import factories as f
+
+    migration = importlib.import_module("health.migrations.0007_score_rows_to_compact")
+    account = f.AccountFactory(organization=org)
+    model = HealthModel.all_objects.create(organization=org, name="Default")
+    frame = pd.DataFrame(
+        {
+            "score": [66.0],
+            "colour": ["yellow"],
+            "model_id": [model.pk],
+            "model_version": [1],
+            "layout": [Layout(keys=("a", "b"), weights=(1.0, 15.0))],
+            "raws": [[1.25, 7.0]],
+            "scores": [[12.5, 70.0]],
+            "change_7d": [None],
+            "change_30d": [None],
+        },
+        index=[account.pk],
+    )
+    health_scores_write(org_id=org.pk, day=dt.date(2024, 6, 1), scores=frame)
+    expected = {"a": [1.25, 12.5, 0.062], "b": [7.0, 70.0, 0.938]}
+    row = HealthScore.all_objects.select_related("layout").get()
+    assert row.breakdown_dict == expected and row.missing_keys == []
+    with connection.cursor() as cursor:
+        cursor.execute(migration.REVERSE)
+    row = HealthScore.all_objects.get()
+    assert (row.layout_id, row.raws, row.scores) == (None, None, None)
+    assert (row.breakdown, row.missing) == (expected, [])
+    with connection.cursor() as cursor:
+        cursor.execute(migration.FORWARD)
+    row = HealthScore.all_objects.select_related("layout").get()
+    assert row.breakdown == {} and row.layout_id is not None
+    assert row.breakdown_dict == expected and row.missing_keys == []
