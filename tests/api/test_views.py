@@ -275,29 +275,23 @@ def test_the_all_data_export_writes_a_compact_score_row_as_its_breakdown(client,
     tenure carries all the weight, share 3 / 3 = 1.0; nps [None, None, 0.0]; missing [nps]."""
     import ast
 
-    import pandas as pd
-
-    from health.compact import Layout
     from health.models import HealthModel
-    from health.services import health_scores_write
+    from tests.builders import compact_score
 
     account = f.AccountFactory(organization=org)
     model = HealthModel.all_objects.create(organization=org, name="Default")
-    frame = pd.DataFrame(
-        {
-            "score": [80.0],
-            "colour": ["green"],
-            "model_id": [model.pk],
-            "model_version": [1],
-            "layout": [Layout(keys=("nps", "tenure"), weights=(1.0, 3.0))],
-            "raws": [[None, 100.0]],
-            "scores": [[None, 80.0]],
-            "change_7d": [None],
-            "change_30d": [None],
-        },
-        index=[account.pk],
+    compact_score(
+        org,
+        account,
+        model,
+        dt.date(2024, 6, 1),
+        keys=("nps", "tenure"),
+        weights=(1.0, 3.0),
+        raws=(None, 100.0),
+        scores=(None, 80.0),
+        score=80.0,
+        colour="green",
     )
-    health_scores_write(org_id=org.pk, day=dt.date(2024, 6, 1), scores=frame)
     client.force_login(org_admin)
     archive = zipfile.ZipFile(io.BytesIO(streamed(client.post("/data/exports/all.zip"))))
     (row,) = csv.DictReader(io.StringIO(archive.read("health_scores.csv").decode("utf-8-sig")))

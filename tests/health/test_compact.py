@@ -122,27 +122,24 @@ def test_the_data_migration_turns_a_compact_row_to_json_and_back_with_pythons_ro
     from django.db import connection
 
     from health.models import HealthModel, HealthScore
-    from health.services import health_scores_write
     from tests import factories as f
+    from tests.builders import compact_score
 
     migration = importlib.import_module("health.migrations.0007_score_rows_to_compact")
     account = f.AccountFactory(organization=org)
     model = HealthModel.all_objects.create(organization=org, name="Default")
-    frame = pd.DataFrame(
-        {
-            "score": [66.0],
-            "colour": ["yellow"],
-            "model_id": [model.pk],
-            "model_version": [1],
-            "layout": [Layout(keys=("a", "b"), weights=(1.0, 15.0))],
-            "raws": [[1.25, 7.0]],
-            "scores": [[12.5, 70.0]],
-            "change_7d": [None],
-            "change_30d": [None],
-        },
-        index=[account.pk],
+    compact_score(
+        org,
+        account,
+        model,
+        dt.date(2024, 6, 1),
+        keys=("a", "b"),
+        weights=(1.0, 15.0),
+        raws=(1.25, 7.0),
+        scores=(12.5, 70.0),
+        score=66.0,
+        colour="yellow",
     )
-    health_scores_write(org_id=org.pk, day=dt.date(2024, 6, 1), scores=frame)
     expected = {"a": [1.25, 12.5, 0.062], "b": [7.0, 70.0, 0.938]}
     row = HealthScore.all_objects.select_related("layout").get()
     assert row.breakdown_dict == expected and row.missing_keys == []
