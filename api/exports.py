@@ -14,7 +14,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import models as am
 from conditions.phrases import evidence_sentences
-from health.models import HealthScore
+from health.compact import Layout
+from health.compact import missing as compact_missing
+from health.models import HealthScore, breakdown_of
 from orgs import formatting, spreadsheets
 from playbooks.models import Playbook, PlaybookStep
 from triggers.models import Alert, Firing
@@ -176,15 +178,42 @@ class _Sink(io.RawIOBase):
         return out
 
 
+# A score row's compact columns (health/compact.py): the export writes them as the breakdown and
+# missing they stand for, so health_scores.csv reads the same whichever way a row is stored.
+_SCORE_COMPACT = ("layout_id", "raws", "scores")
+
+
+def _score_rows(columns: list[str]) -> Iterator[tuple]:
+    """The score rows with `breakdown` and `missing` decoded from the compact arrays (the
+    layout's keys and weights joined in the same query, decoded in Python per row)."""
+    at_breakdown, at_missing = columns.index("breakdown"), columns.index("missing")
+    compact = ["layout__keys", "layout__weights", "raws", "scores"]
+    for row in _values(HealthScore.objects.order_by("pk"), [*columns, *compact]):
+        keys, weights, raws, scores = row[len(columns) :]
+        values = list(row[: len(columns)])
+        if not values[at_breakdown] and keys is not None and scores is not None:
+            values[at_breakdown] = breakdown_of(
+                breakdown=None, keys=keys, weights=weights, raws=raws, scores=scores
+            )
+            values[at_missing] = compact_missing(Layout(tuple(keys), tuple(weights)), scores)
+        yield values
+
+
 def all_data_zip() -> Iterator[bytes]:
     """Every table of the organization in context, one CSV each (all columns, by database
-    name), in a zip written as it streams."""
+    name; a score row's breakdown as it reads, not its compact arrays), in a zip written as
+    it streams."""
     sink = _Sink()
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, model in ALL_TABLES:
             columns = [f.attname for f in model._meta.concrete_fields]
+            if model is HealthScore:
+                columns = [c for c in columns if c not in _SCORE_COMPACT]
+                rows = _score_rows(columns)
+            else:
+                rows = _values(model.objects.order_by("pk"), columns)
             with archive.open(f"{name}.csv", mode="w", force_zip64=True) as member:
-                for line in csv_lines(columns, _values(model.objects.order_by("pk"), columns)):
+                for line in csv_lines(columns, rows):
                     member.write(line.encode())
                     if sum(len(c) for c in sink.chunks) > 256 * 1024:
                         yield sink.take()

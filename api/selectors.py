@@ -51,7 +51,7 @@ def interactions_qs() -> QuerySet[am.Interaction]:
 
 
 def health_scores_qs() -> QuerySet[HealthScore]:
-    return HealthScore.objects.select_related("account", "model")
+    return HealthScore.objects.select_related("account", "model", "layout")
 
 
 def firings_qs() -> QuerySet[Firing]:

@@ -422,7 +422,11 @@ class BreakdownField(serializers.JSONField):
 class HealthScoreOutput(serializers.ModelSerializer):
     account = _key("account.external_id")
     model = _key("model.name")
-    breakdown = BreakdownField(read_only=True)
+    # stored compact or as JSON (HealthScore); the API shows the one shape
+    breakdown = BreakdownField(source="breakdown_dict", read_only=True)
+    missing = serializers.ListField(
+        child=serializers.CharField(), source="missing_keys", read_only=True
+    )
 
     class Meta:
         model = HealthScore

@@ -9,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from orgs.tenancy import TenantModel
 
+from .compact import FloatArrayField, Layout, decode
+from .compact import missing as compact_missing
+
 
 class Colour(models.TextChoices):
     RED = "red", _("Red")
@@ -159,9 +162,34 @@ class Indicator(TenantModel):
             raise ValidationError(errors)
 
 
+class ScoreLayout(TenantModel):
+    """The fixed order and weights of a model version's indicators that compact score rows
+    store their arrays in (health/compact.py); one per organization and content, immutable."""
+
+    keys = models.JSONField(default=list)
+    weights = models.JSONField(default=list)
+    digest = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "digest"], name="scorelayout_unique_digest"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return ", ".join(self.keys)
+
+    @property
+    def as_layout(self) -> Layout:
+        return Layout(keys=tuple(self.keys), weights=tuple(float(w) for w in self.weights))
+
+
 class HealthScore(TenantModel):
-    """One account's score on one day, with the per-indicator breakdown:
-    {measure_key: {"raw": float|None, "score": float|None, "weight": float, "label": str}}.
+    """One account's score on one day, with the per-indicator breakdown
+    {key: [raw, score, share]}: stored compact (`raws` and `scores` in the order of `layout`,
+    health/compact.py), or as JSON in `breakdown` for rows written before (and the test
+    builders). Read it through `breakdown_dict` and `missing_keys`.
     Re-running a day replaces its row (unique account × date)."""
 
     account = models.ForeignKey(
@@ -176,6 +204,16 @@ class HealthScore(TenantModel):
     colour = models.CharField(max_length=8, choices=Colour.choices)
     breakdown = models.JSONField(default=dict)
     missing = models.JSONField(default=list)
+    layout = models.ForeignKey(
+        ScoreLayout,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # layouts are never deleted: no lookup by it to serve
+    )
+    raws = FloatArrayField(null=True, blank=True)
+    scores = FloatArrayField(null=True, blank=True)
 
     class Meta:
         ordering = ["-date"]
@@ -183,6 +221,31 @@ class HealthScore(TenantModel):
             models.UniqueConstraint(fields=["account", "date"], name="healthscore_unique_day"),
         ]
         indexes = [models.Index(fields=["organization", "date"], name="healthscore_org_date")]
+
+    @property
+    def breakdown_dict(self) -> dict:
+        return breakdown_of(
+            breakdown=self.breakdown,
+            keys=self.layout.keys if self.layout_id else None,
+            weights=self.layout.weights if self.layout_id else None,
+            raws=self.raws,
+            scores=self.scores,
+        )
+
+    @property
+    def missing_keys(self) -> list[str]:
+        if self.breakdown or not self.layout_id or self.scores is None:
+            return list(self.missing or [])
+        return compact_missing(self.layout.as_layout, self.scores)
+
+
+def breakdown_of(*, breakdown, keys, weights, raws, scores) -> dict:
+    """A row's breakdown from its columns (a model instance's or a values() row's): the JSON
+    when the row has it, else decoded from the arrays and the layout's keys and weights."""
+    if breakdown or keys is None or raws is None or scores is None:
+        return breakdown or {}
+    layout = Layout(keys=tuple(keys), weights=tuple(float(w) for w in weights))
+    return decode(layout, raws, scores)
 
 
 class RunState(models.TextChoices):

@@ -6,14 +6,15 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from django.db.models import Count, F, FloatField, Max, Q, QuerySet
+from django.db.models import Case, Count, F, FloatField, Max, Q, QuerySet, Value, When
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce, NullIf
 
 from accounts.models import Account
 from orgs.models import Organization
 from orgs.timezones import org_today  # the day in the organization's zone, for callers here
 
+from .compact import ArrayItem
 from .explain import Day, explain_move, top_movers
 from .fitness import flag_small_samples, indicator_fitness, lead_fitness
 from .judgement import disagreement_streaks
@@ -25,6 +26,8 @@ from .models import (
     FitnessSnapshot,
     HealthModel,
     HealthScore,
+    ScoreLayout,
+    breakdown_of,
     sentiment_colour,
 )
 
@@ -75,7 +78,7 @@ def breakdown_lines(score: HealthScore) -> list[IndicatorLine]:
         for ind in score.model.indicators.all():
             weights[indicator_key(ind.measure, ind.window_days, ind.metric)] = ind.weight
     lines = []
-    for key, (raw, ind_score, share) in score.breakdown.items():
+    for key, (raw, ind_score, share) in score.breakdown_dict.items():
         measure_key, window, metric = parse_key(key)
         measure = MEASURES.get(measure_key)
         label = str(measure.label) if measure else measure_key
@@ -98,7 +101,7 @@ def breakdown_lines(score: HealthScore) -> list[IndicatorLine]:
 def latest_score(*, account: Account) -> HealthScore | None:
     return (
         HealthScore.objects.filter(account=account)
-        .select_related("model")
+        .select_related("model", "layout")
         .prefetch_related("model__indicators")
         .order_by("-date")
         .first()
@@ -127,7 +130,7 @@ def _day_of(row: HealthScore) -> Day:
         colour=row.colour,
         model_id=row.model_id,
         model_version=row.model_version,
-        breakdown=row.breakdown or {},
+        breakdown=row.breakdown_dict,
         model_name=row.model.name if row.model_id and row.model else "",
     )
 
@@ -136,7 +139,7 @@ def score_on_or_before(*, account: Account, day: dt.date) -> HealthScore | None:
     """The account's score on `day`, or its latest one before (a day without a run)."""
     return (
         HealthScore.objects.filter(account=account, date__lte=day)
-        .select_related("model")
+        .select_related("model", "layout")
         .prefetch_related("model__indicators")
         .order_by("-date")
         .first()
@@ -163,7 +166,7 @@ def score_explanations_daily(*, account: Account, from_day: dt.date, to_day: dt.
     before = score_on_or_before(account=account, day=from_day)
     rows = list(
         HealthScore.objects.filter(account=account, date__gt=from_day, date__lte=to_day)
-        .select_related("model")
+        .select_related("model", "layout")
         .order_by("date")
     )
     out = []
@@ -182,7 +185,18 @@ def score_history_with_movers(*, account: Account, days: int = 365) -> list[dict
     rows = list(
         HealthScore.objects.filter(account=account)
         .order_by("-date")
-        .values("date", "score", "colour", "model_id", "model_version", "breakdown")[:days]
+        .values(
+            "date",
+            "score",
+            "colour",
+            "model_id",
+            "model_version",
+            "breakdown",
+            "raws",
+            "scores",
+            "layout__keys",
+            "layout__weights",
+        )[:days]
     )
     rows.reverse()
     out, previous = [], None
@@ -193,7 +207,13 @@ def score_history_with_movers(*, account: Account, days: int = 365) -> list[dict
             colour=r["colour"],
             model_id=r["model_id"],
             model_version=r["model_version"],
-            breakdown=r["breakdown"] or {},
+            breakdown=breakdown_of(
+                breakdown=r["breakdown"],
+                keys=r["layout__keys"],
+                weights=r["layout__weights"],
+                raws=r["raws"],
+                scores=r["scores"],
+            ),
         )
         point = {"date": day.date, "score": day.score, "colour": day.colour}
         if previous is not None and previous.score is not None and day.score is not None:
@@ -288,13 +308,38 @@ def _indicator_keys(model: HealthModel) -> list[str]:
     return [indicator_key(i.measure, i.window_days, i.metric) for i in model.indicators.all()]
 
 
+def indicator_value(key: str, part: str, layouts: list[tuple[int, list[str]]]):
+    """An indicator's stored raw value (`part` "raw") or 0-100 score ("score") in SQL, for a
+    query on the score rows: from the compact arrays at the key's place in the row's layout
+    (`layouts`: the organization's (id, keys), score_layouts()), else from the JSON breakdown
+    of rows written before. NULL where the row has no such indicator or no data for it."""
+    column, position, digits = ("raws", "0", 2) if part == "raw" else ("scores", "1", 1)
+    # A missing value is JSON null: SQL NULL on PostgreSQL, the text 'null' on SQLite (which
+    # would cast to 0), hence the NULLIF.
+    from_json = Cast(
+        NullIf(KeyTextTransform(position, KeyTransform(key, "breakdown")), Value("null")),
+        FloatField(),
+    )
+    whens = [
+        When(layout_id=pk, then=ArrayItem(column, keys.index(key) + 1, digits))
+        for pk, keys in layouts
+        if key in keys
+    ]
+    if not whens:
+        return from_json
+    return Coalesce(Case(*whens, output_field=FloatField()), from_json, output_field=FloatField())
+
+
+def score_layouts() -> list[tuple[int, list[str]]]:
+    """The organization's layouts as (id, keys): a handful of rows."""
+    return list(ScoreLayout.objects.order_by("pk").values_list("pk", "keys"))
+
+
 def _with_indicator_scores(qs, keys: list[str]):
-    """Each indicator's stored 0-100 score (breakdown[key][1]) as a column, in SQL."""
+    """Each indicator's stored 0-100 score as a column, in SQL."""
+    layouts = score_layouts()
     return qs.annotate(
-        **{
-            f"k{i}": Cast(KeyTextTransform("1", KeyTransform(key, "breakdown")), FloatField())
-            for i, key in enumerate(keys)
-        }
+        **{f"k{i}": indicator_value(key, "score", layouts) for i, key in enumerate(keys)}
     )
 
 

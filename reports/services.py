@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum
-from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from accounts.models import Account, Interaction, MrrMovement, UsageMetric
 from accounts.selectors import customer_on
 from csplatform.db.bulk import update_from_values, upsert
+from health import selectors as health_selectors
 from health.models import HealthScore
 from health.services import indicator_key
 from orgs.models import Organization
@@ -243,7 +243,11 @@ def snapshot_inputs(*, org: Organization, day: dt.date) -> dict:
     days_key = indicator_key("usage_frequency", ACTIVE_DAYS, settings.activity_metric)
     scored = list(
         HealthScore.objects.filter(date=day)
-        .annotate(active_days=KT(f"breakdown__{days_key}__0"))
+        .annotate(
+            active_days=health_selectors.indicator_value(
+                days_key, "raw", health_selectors.score_layouts()
+            )
+        )
         .values_list("account_id", "score", "colour", "active_days")
     )
     scores = _frame(((a, s, c) for a, s, c, _d in scored), ["account_id", "score", "colour"])

@@ -1,18 +1,21 @@
--- What a compact score history would cost, measured on the database it runs on (docs/scaling.md,
--- "Score history"): the day's scores of health_healthscore copied to 7 days (so the indexes
--- see several days per account, as a real history does), once in today's layout (the JSON
--- breakdown) and once in the compact one (each indicator's raw value and 0-100 score as
--- arrays in the order of the model version's indicator keys; shares and missing derived from
--- the version's weights). Prints bytes per account-day, heap and indexes apart, then drops
--- both scratch tables. Writes nothing else. Run: psql "$DATABASE_URL" -f scripts/score_history_size.sql
--- (it reads the latest scored day of every organization; a few seconds per 100,000 rows).
+-- What the score history costs, measured on the database it runs on (docs/scaling.md,
+-- "Score history"): the latest scored day of every organization copied to 7 days (so the
+-- indexes see several days per account, as a real history does) into two scratch tables:
+-- size_table, health_healthscore's own columns and indexes as the rows are stored (compact
+-- since health 0007-0008, or the JSON breakdown before), in a fresh table (no dead rows, no
+-- columns an earlier migration dropped); and size_compact, the lean compact row a later
+-- release can keep (no JSON columns, no account_id index: the unique day serves lookups by
+-- account), its arrays read from the row's own or, for a JSON row, from its breakdown in
+-- sorted key order. Prints bytes per account-day, heap and indexes apart, then drops both
+-- scratch tables. Writes nothing else. Run: psql "$DATABASE_URL" -f scripts/score_history_size.sql
+-- (a few seconds per 100,000 rows).
 \set ON_ERROR_STOP on
 BEGIN;
-CREATE TEMPORARY TABLE size_json (LIKE health_healthscore INCLUDING ALL) ON COMMIT DROP;
-INSERT INTO size_json (date, model_version, score, colour, breakdown, missing, account_id,
-                       model_id, organization_id)
+CREATE TEMPORARY TABLE size_table (LIKE health_healthscore INCLUDING ALL) ON COMMIT DROP;
+INSERT INTO size_table (date, model_version, score, colour, breakdown, missing, account_id,
+                        model_id, organization_id, layout_id, raws, scores)
 SELECT h.date - d, model_version, score, colour, breakdown, missing, account_id, model_id,
-       organization_id
+       organization_id, layout_id, raws, scores
 FROM health_healthscore h, generate_series(0, 6) d
 WHERE h.date = (SELECT max(date) FROM health_healthscore m WHERE m.organization_id = h.organization_id)
 ORDER BY d DESC, account_id;
@@ -22,30 +25,33 @@ CREATE TEMPORARY TABLE size_compact (
   account_id bigint NOT NULL,
   date date NOT NULL,
   model_id bigint,
+  layout_id bigint,
   model_version integer NOT NULL,
   score double precision,
   colour varchar(8) NOT NULL,
   raws real[] NOT NULL,
   scores real[] NOT NULL
 ) ON COMMIT DROP;
-INSERT INTO size_compact (organization_id, account_id, date, model_id, model_version, score,
-                          colour, raws, scores)
-SELECT organization_id, account_id, date, model_id, model_version, score, colour,
-       ARRAY(SELECT (breakdown -> k ->> 0)::real FROM jsonb_object_keys(breakdown) k ORDER BY k),
-       ARRAY(SELECT (breakdown -> k ->> 1)::real FROM jsonb_object_keys(breakdown) k ORDER BY k)
-FROM size_json ORDER BY date, account_id;
--- the indexes the compact table keeps: the unique day (which serves account_id lookups too,
+INSERT INTO size_compact (organization_id, account_id, date, model_id, layout_id,
+                          model_version, score, colour, raws, scores)
+SELECT organization_id, account_id, date, model_id, layout_id, model_version, score, colour,
+       COALESCE(raws, ARRAY(SELECT (breakdown -> k ->> 0)::real
+                            FROM jsonb_object_keys(breakdown) k ORDER BY k)),
+       COALESCE(scores, ARRAY(SELECT (breakdown -> k ->> 1)::real
+                              FROM jsonb_object_keys(breakdown) k ORDER BY k))
+FROM size_table ORDER BY date, account_id;
+-- the indexes the lean table keeps: the unique day (which serves account_id lookups too,
 -- so the account_id index goes), the organization's days, the model's foreign key
 CREATE UNIQUE INDEX ON size_compact (account_id, date);
 CREATE INDEX ON size_compact (organization_id, date);
 CREATE INDEX ON size_compact (model_id);
-ANALYZE size_json;
+ANALYZE size_table;
 ANALYZE size_compact;
 SELECT layout, count(*) AS account_days,
        pg_total_relation_size(layout::regclass) / count(*) AS bytes_per_account_day,
        pg_relation_size(layout::regclass) / count(*) AS heap,
        pg_indexes_size(layout::regclass) / count(*) AS indexes
-FROM (SELECT 'size_json' AS layout FROM size_json
+FROM (SELECT 'size_table' AS layout FROM size_table
       UNION ALL SELECT 'size_compact' FROM size_compact) t
 GROUP BY layout ORDER BY layout DESC;
 COMMIT;

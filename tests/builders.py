@@ -45,6 +45,29 @@ def score(org, account, day, value, colour, volume=None):
     )
 
 
+def compact_score(org, account, model, day, *, keys, weights, raws, scores, score, colour):
+    """One score row written the night's way (health_scores_write: compact, raws and scores
+    in the layout (keys, weights)'s order), with no 7- or 30-day change."""
+    from health.compact import Layout
+    from health.services import health_scores_write
+
+    frame = pd.DataFrame(
+        {
+            "score": [score],
+            "colour": [colour],
+            "model_id": [model.pk],
+            "model_version": [1],
+            "layout": [Layout(keys=tuple(keys), weights=tuple(weights))],
+            "raws": [list(raws)],
+            "scores": [list(scores)],
+            "change_7d": [None],
+            "change_30d": [None],
+        },
+        index=[account.pk],
+    )
+    health_scores_write(org_id=org.pk, day=day, scores=frame)
+
+
 def template(
     org, name, kind, steps=(("Call the sponsor", 2, "owner"), ("Review with manager", 7, "manager"))
 ):
@@ -600,10 +623,8 @@ def night_rows(org) -> dict:
     name = dict(Account.all_objects.filter(organization=org).values_list("pk", "name")).get
     return {
         "scores": sorted(
-            (name(a), d.isoformat(), s, c, b)
-            for a, d, s, c, b in HealthScore.all_objects.filter(organization=org).values_list(
-                "account_id", "date", "score", "colour", "breakdown"
-            )
+            (name(row.account_id), row.date.isoformat(), row.score, row.colour, row.breakdown_dict)
+            for row in HealthScore.all_objects.filter(organization=org).select_related("layout")
         ),
         "firings": sorted(
             (name(a), t, p.isoformat(), sorted(e.items()))

@@ -20,6 +20,7 @@ from health.models import (
     HealthRunChunk,
     HealthScore,
     Indicator,
+    ScoreLayout,
 )
 from lifecycle.models import LifecycleSettings, PurchaseGoal
 from orgs.models import Membership, Role
@@ -132,6 +133,9 @@ def build(org, prefix: str) -> dict:
         churn_reason=reason,
     )
     run = HealthRun.all_objects.create(organization=org, date=dt.date(2024, 6, 1))
+    layout = ScoreLayout.all_objects.create(
+        organization=org, keys=["tenure"], weights=[1.0], digest=f"{prefix}-tenure"
+    )
     trigger_run = TriggerRun.all_objects.create(organization=org, date=dt.date(2024, 6, 1))
     judgement = CsmJudgement.all_objects.create(
         organization=org,
@@ -184,6 +188,7 @@ def build(org, prefix: str) -> dict:
             bad_value=0,
             good_value=365,
         ),
+        ScoreLayout: layout,
         HealthScore: HealthScore.all_objects.create(
             organization=org,
             account=account,
@@ -191,7 +196,9 @@ def build(org, prefix: str) -> dict:
             model=model,
             score=40,
             colour="red",
-            breakdown={"tenure": [100.0, 27.4, 1.0]},
+            layout=layout,
+            raws=[100.0],
+            scores=[27.4],
         ),
         HealthRun: run,
         HealthRunChunk: HealthRunChunk.all_objects.create(

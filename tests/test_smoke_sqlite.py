@@ -168,16 +168,19 @@ CHAIN_SCRIPT = textwrap.dedent(
     org = Organization.objects.get(slug="smoke")
     day = org_today(org)
     with org_context(org):
-        scores = {s.account_id: s for s in HealthScore.objects.filter(date=day)}
+        scores = {
+            s.account_id: s
+            for s in HealthScore.objects.filter(date=day).select_related("layout")
+        }
         assert scores, "run_nightly scored nothing"
         frame = load_frame(day=day, fields={"indicator.nps_latest.raw"})
         for account_id, value in frame["indicator.nps_latest.raw"].items():
-            raw = scores[account_id].breakdown["nps_latest:365"][0]
+            raw = scores[account_id].breakdown_dict["nps_latest:365"][0]
             if raw is None:
                 assert math.isnan(value), (account_id, value)
             else:
                 assert value == raw, (account_id, value, raw)
-        assert any(s.breakdown["nps_latest:365"][0] is None for s in scores.values()), (
+        assert any(s.breakdown_dict["nps_latest:365"][0] is None for s in scores.values()), (
             "the fixture should have accounts without an NPS answer"
         )
     print("chain: ok")

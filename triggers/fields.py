@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, FloatField, Max, Min, Q, Sum, Value
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models import Count, F, FloatField, Max, Min, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +31,7 @@ from accounts.personas import ACCOUNT_FIELDS
 from accounts.selectors import customer_on
 from conditions import Comparison, ConditionError, Field, FieldType, Phrase, parse
 from csplatform.db.frames import values_frame
+from health import selectors as health_selectors
 from health.measures import MEASURES, unit_label
 from health.models import HealthScore
 
@@ -806,14 +806,12 @@ def _indicator_keys(measure: str) -> list[str]:
 def _add_health(frame: pd.DataFrame, day: dt.date, fields: set[str], scoped) -> None:
     wanted = sorted(f for f in fields if f.startswith("indicator."))
     extracted = {}
+    layouts = health_selectors.score_layouts() if wanted else []
     for name in wanted:
         _, measure, part = name.split(".")
-        position = "0" if part == "raw" else "1"
         keys = _indicator_keys(measure)
-        # A missing value is JSON null: SQL NULL on PostgreSQL, the text 'null' on SQLite
-        # (which would cast to 0), hence the NULLIF.
         values = [
-            Cast(NullIf(KT(f"breakdown__{key}__{position}"), Value("null")), FloatField())
+            health_selectors.indicator_value(key, "raw" if part == "raw" else "score", layouts)
             for key in keys
         ]
         if values:

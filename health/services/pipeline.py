@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -38,8 +38,9 @@ from orgs.models import Organization
 from orgs.tenancy import org_context
 from orgs.timezones import org_zone
 
+from ..compact import Layout, array_text
 from ..measures import MEASURES, MeasureContext, load_accounts
-from ..models import HealthModel, HealthRun, HealthRunChunk, HealthScore, RunState
+from ..models import HealthModel, HealthRun, HealthRunChunk, HealthScore, RunState, ScoreLayout
 from ..scoring import ModelSpec, changes, score_frame
 from ..signals import health_colours_changed, health_run_completed
 from ..usage import DenseUsage
@@ -171,8 +172,9 @@ def compute_scores(
 ) -> pd.DataFrame:
     """Score the accounts with ids in [first_id, last_id] on `day` (organization in context).
 
-    Returns a frame indexed by account id: model_id, model_version, score, colour, breakdown
-    (dict per account), missing (list per account), change_7d, change_30d.
+    Returns a frame indexed by account id: model_id, model_version, score, colour, layout
+    (health.compact.Layout), raws and scores (a list per account, in the layout's order),
+    change_7d, change_30d.
     """
     timings = timings or ChunkTimings()
     t0 = time.perf_counter()
@@ -187,12 +189,24 @@ def compute_scores(
         spec = inputs.specs[model_id]
         ids = model_of.index[model_of.to_numpy() == spec.id]
         scored = score_frame(raw.loc[ids], spec)
-        scored["breakdown"] = _breakdowns(raw.loc[ids], scored, spec)
-        scored["missing"] = _missing(scored, spec)
         scored["model_id"] = spec.id
         scored["model_version"] = spec.version
+        layout = _layout(spec)
+        scored["layout"] = [layout] * len(scored)
+        scored["raws"] = _columns_as_rows(raw.loc[ids], [ind.key for ind in spec.indicators], 2)
+        scored["scores"] = _columns_as_rows(scored, [f"s:{ind.key}" for ind in spec.indicators], 1)
         parts.append(
-            scored[["model_id", "model_version", "score", "colour", "breakdown", "missing"]]
+            scored[
+                [
+                    "model_id",
+                    "model_version",
+                    "score",
+                    "colour",
+                    "layout",
+                    "raws",
+                    "scores",
+                ]
+            ]
         )
     out = pd.concat(parts).sort_index()
     out["change_7d"] = changes(out["score"], previous.get(day - dt.timedelta(days=7)))
@@ -221,31 +235,53 @@ def _round(values: np.ndarray, digits: int) -> list:
     return [None if v != v else round(v, digits) for v in values]
 
 
-def _breakdowns(raw: pd.DataFrame, scored: pd.DataFrame, spec: ModelSpec) -> list[dict]:
-    """{key: [raw, score, share]} per account; key is measure[:window[:metric]]."""
-    keys = [ind.key for ind in spec.indicators]
-    triples = [
-        [
-            [r, s, w]
-            for r, s, w in zip(
-                _round(raw[key].to_numpy(), 2),
-                _round(scored[f"s:{key}"].to_numpy(), 1),
-                _round(scored[f"w:{key}"].to_numpy(), 3),
-                strict=True,
-            )
-        ]
-        for key in keys
-    ]
-    if not triples:
-        return [{} for _ in range(len(raw))]
-    return [dict(zip(keys, row, strict=True)) for row in zip(*triples, strict=True)]
+def _layout(spec: ModelSpec) -> Layout:
+    return Layout(
+        keys=tuple(ind.key for ind in spec.indicators),
+        weights=tuple(float(ind.weight) for ind in spec.indicators),
+    )
 
 
-def _missing(scored: pd.DataFrame, spec: ModelSpec) -> list[list[str]]:
-    flags = pd.DataFrame({ind.key: scored[f"s:{ind.key}"].isna() for ind in spec.indicators})
-    keys = np.array(flags.columns)
-    values = flags.to_numpy()
-    return [keys[row].tolist() for row in values]
+def _columns_as_rows(frame: pd.DataFrame, columns: list[str], digits: int) -> list[list]:
+    """Each row's values of `columns`, rounded (None for NaN): a compact row's array."""
+    if not columns:
+        return [[] for _ in range(len(frame))]
+    values = [_round(frame[c].to_numpy(), digits) for c in columns]
+    return [list(row) for row in zip(*values, strict=True)]
+
+
+def _layout_ids(*, org_id: int, layouts: list[Layout]) -> dict[str, int]:
+    """The ids of the layouts (by digest), created where new (insert-if-absent)."""
+    unique = {layout.digest: layout for layout in layouts}
+    upsert(
+        table=ScoreLayout._meta.db_table,
+        columns=["organization_id", "keys", "weights", "digest"],
+        rows=[
+            [org_id, list(layout.keys), list(layout.weights), digest]
+            for digest, layout in unique.items()
+        ],
+        conflict=["organization_id", "digest"],
+        update=[],
+    )
+    return dict(
+        ScoreLayout.all_objects.filter(organization_id=org_id, digest__in=list(unique)).values_list(
+            "digest", "pk"
+        )
+    )
+
+
+# A score row's columns besides its key (organization, account, date): what a re-run replaces.
+_SCORE_VALUES = [
+    "model_id",
+    "model_version",
+    "score",
+    "colour",
+    "breakdown",
+    "missing",
+    "layout_id",
+    "raws",
+    "scores",
+]
 
 
 def health_scores_write(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> None:
@@ -256,19 +292,13 @@ def health_scores_write(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> N
         return
     ids = scores.index.to_numpy()
     score_values = _round(scores["score"].to_numpy(), 0)
+    # compact: the arrays in their layout's order; the JSON columns left empty
+    layouts = scores["layout"].tolist()
+    layout_ids = _layout_ids(org_id=org_id, layouts=layouts)
+    vendor = connection.vendor
     upsert(
         table=HealthScore._meta.db_table,
-        columns=[
-            "organization_id",
-            "account_id",
-            "date",
-            "model_id",
-            "model_version",
-            "score",
-            "colour",
-            "breakdown",
-            "missing",
-        ],
+        columns=["organization_id", "account_id", "date", *_SCORE_VALUES],
         rows=zip(
             [org_id] * len(ids),
             ids.tolist(),
@@ -277,12 +307,15 @@ def health_scores_write(*, org_id: int, day: dt.date, scores: pd.DataFrame) -> N
             scores["model_version"].tolist(),
             score_values,
             scores["colour"].tolist(),
-            scores["breakdown"].tolist(),
-            scores["missing"].tolist(),
+            ["{}"] * len(ids),
+            ["[]"] * len(ids),
+            [layout_ids[layout.digest] for layout in layouts],
+            [array_text(r, vendor) for r in scores["raws"].tolist()],
+            [array_text(r, vendor) for r in scores["scores"].tolist()],
             strict=True,
         ),
         conflict=["account_id", "date"],
-        update=["model_id", "model_version", "score", "colour", "breakdown", "missing"],
+        update=_SCORE_VALUES,
     )
     changes = _colour_changes(org_id=org_id, day=day, ids=ids, scores=scores, values=score_values)
     update_from_values(

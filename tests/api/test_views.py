@@ -266,3 +266,39 @@ def test_the_data_page_shows_what_each_role_may_do(client, org_admin, analyst, m
     assert "Import a file" not in page and "Exports" in page
     client.force_login(csm)
     assert "/data/" not in client.get("/accounts/").content.decode().split("<main")[0]
+
+
+def test_the_all_data_export_writes_a_compact_score_row_as_its_breakdown(client, org, org_admin):
+    """A score row written compact (the night's way: raws and scores in a layout's order)
+    reads in health_scores.csv as the breakdown and missing it stands for, not as arrays
+    without their keys. By hand: layout (nps, tenure) weighted 1 and 3, NPS without data:
+    tenure carries all the weight, share 3 / 3 = 1.0; nps [None, None, 0.0]; missing [nps]."""
+    import ast
+
+    from health.models import HealthModel
+    from tests.builders import compact_score
+
+    account = f.AccountFactory(organization=org)
+    model = HealthModel.all_objects.create(organization=org, name="Default")
+    compact_score(
+        org,
+        account,
+        model,
+        dt.date(2024, 6, 1),
+        keys=("nps", "tenure"),
+        weights=(1.0, 3.0),
+        raws=(None, 100.0),
+        scores=(None, 80.0),
+        score=80.0,
+        colour="green",
+    )
+    client.force_login(org_admin)
+    archive = zipfile.ZipFile(io.BytesIO(streamed(client.post("/data/exports/all.zip"))))
+    (row,) = csv.DictReader(io.StringIO(archive.read("health_scores.csv").decode("utf-8-sig")))
+    assert not {"raws", "scores", "layout_id"} & set(row)
+    assert ast.literal_eval(row["breakdown"]) == {
+        "nps": [None, None, 0.0],
+        "tenure": [100.0, 80.0, 1.0],
+    }
+    assert ast.literal_eval(row["missing"]) == ["nps"]
+    assert (row["account_id"], row["score"]) == (str(account.pk), "80.0")

@@ -130,6 +130,7 @@ def test_a_colour_change_is_delivered_and_a_first_score_is_not(org):
     delivery, red -> green."""
     import pandas as pd
 
+    from health.compact import Layout
     from health.models import HealthModel
     from health.services import health_scores_write
 
@@ -144,8 +145,9 @@ def test_a_colour_change_is_delivered_and_a_first_score_is_not(org):
                 "colour": [colour],
                 "model_id": [model.pk],
                 "model_version": [1],
-                "breakdown": [{}],
-                "missing": [[]],
+                "layout": [Layout(keys=(), weights=())],
+                "raws": [[]],
+                "scores": [[]],
                 "change_7d": [None],
                 "change_30d": [None],
             },

@@ -34,8 +34,8 @@ def account(org, csm):
             model_version=2,
             score=35,
             colour="red",
-            breakdown=latest.breakdown,
-            missing=latest.missing,
+            breakdown=latest.breakdown_dict,
+            missing=latest.missing_keys,
         )
     return account
 

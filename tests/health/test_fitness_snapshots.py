@@ -88,10 +88,16 @@ def test_health_fitness_prints_indicator_auc_coverage_and_the_suggestion(org):
 
 @pytest.mark.django_db
 def test_bench_trust_prints_its_figures_as_json():
+    """Its score rows are compact, as the night writes them: each decodes to its three
+    indicators with the raw value a tenth of the score (how the bench draws them) and a share
+    of 1/3 each (equal weights), so the fitness reads it times are the night's."""
     import json
     from io import StringIO
 
     from django.core.management import call_command
+
+    from health.management.commands.bench_trust import KEYS
+    from health.models import HealthScore
 
     out = StringIO()
     call_command("bench_trust", "--accounts", "60", "--weeks", "2", "--repeat", "1", stdout=out)
@@ -99,6 +105,12 @@ def test_bench_trust_prints_its_figures_as_json():
     assert data["accounts"] == 60 and data["score_rows"] > 60
     assert data["model_page"]["median_ms"] > 0 and data["explain_fragment"]["median_ms"] > 0
     assert "load average" in data["uptime_before"]
+    rows = HealthScore.all_objects.select_related("layout")
+    assert rows.count() == data["score_rows"] and not rows.filter(layout__isnull=True).exists()
+    breakdown = rows.first().breakdown_dict
+    assert list(breakdown) == list(KEYS)
+    for raw, score, share in breakdown.values():
+        assert raw == pytest.approx(score / 10, abs=0.01) and share == 0.333
 
 
 @pytest.mark.django_db

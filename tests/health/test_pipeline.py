@@ -34,8 +34,15 @@ def test_score_day_writes_one_row_per_account_with_breakdown(org, portfolio):
         scores = dict(HealthScore.objects.filter(date=DAY).values_list("account_id", "score"))
         assert scores == {a.pk: s for a, s in zip(portfolio, [0, 30, 50, 80, 100], strict=True)}
         row = HealthScore.objects.get(account=portfolio[1], date=DAY)
-        assert row.breakdown == {"usage_frequency:10:logins": [3.0, 30.0, 1.0]}
-        assert row.colour == "red" and row.missing == []
+        # stored compact: the raw value and score in the layout's order, the share derived
+        assert (row.raws, row.scores, row.layout.keys) == (
+            [3.0],
+            [30.0],
+            ["usage_frequency:10:logins"],
+        )
+        assert row.breakdown == {}
+        assert row.breakdown_dict == {"usage_frequency:10:logins": [3.0, 30.0, 1.0]}
+        assert row.colour == "red" and row.missing_keys == []
         account = Account.objects.get(pk=portfolio[3].pk)
         assert (account.health_score, account.health_colour, account.health_scored_on) == (
             80,

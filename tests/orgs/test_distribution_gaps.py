@@ -60,7 +60,8 @@ def test_a_unique_constraint_without_the_organization_is_a_gap_and_one_with_it_i
 
 
 def test_foreign_keys_between_tenant_tables_are_gaps_and_to_reference_tables_are_not():
-    """HealthScore points at accounts_account and health_healthmodel (tenant tables: gaps, to
+    """HealthScore points at accounts_account, health_scorelayout and health_healthmodel
+    (tenant tables: gaps, to
     be (organization_id, x_id) -> (organization_id, id)) and at orgs_organization (a reference
     table: fine). CsmJudgement points at accounts_account (a gap) and at orgs_user through
     set_by (a reference table: fine). Membership is no tenant table and points only at users
@@ -70,6 +71,7 @@ def test_foreign_keys_between_tenant_tables_are_gaps_and_to_reference_tables_are
     assert keys == [
         ("health_csmjudgement", "account_id"),
         ("health_healthscore", "account_id"),
+        ("health_healthscore", "layout_id"),
         ("health_healthscore", "model_id"),
     ]
     account = next(g for g in gaps if g.table == "health_healthscore" and g.name == "account_id")

@@ -12,13 +12,14 @@ import statistics
 import time
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 
 from accounts.models import Account
 from csplatform.db.bulk import insert_columns
 from health import services
-from health.models import FitnessSnapshot, HealthModel, HealthScore, Indicator
+from health.compact import Layout, array_text
+from health.models import FitnessSnapshot, HealthModel, HealthScore, Indicator, ScoreLayout
 from health.selectors import model_weight_suggestion
 from orgs.cli import ProjectCommand, whole_number
 from orgs.models import Membership, Organization, User
@@ -159,6 +160,13 @@ class Command(ProjectCommand):
                 },
             )
             ids = np.array(Account.objects.order_by("pk").values_list("pk", flat=True))
+            shape = Layout(keys=KEYS, weights=(1.0, 1.0, 1.0))  # the indicators' weights
+            layout, _ = ScoreLayout.all_objects.get_or_create(
+                organization=org,
+                digest=shape.digest,
+                defaults={"keys": list(shape.keys), "weights": list(shape.weights)},
+            )
+            vendor = connection.vendor
             days = {today - dt.timedelta(days=7 * w) for w in range(weeks)}
             days |= {today - dt.timedelta(days=90 + 30 * k) for k in range(13)}
             days |= {today - dt.timedelta(days=30)}
@@ -170,15 +178,18 @@ class Command(ProjectCommand):
                 tickets = rng.uniform(0, 100, len(idx)).round(1)
                 score = np.floor((u + nps + tickets) / 3 + 0.5)
                 colour = np.where(score <= 50, "red", np.where(score <= 75, "yellow", "green"))
-                breakdown = np.array(
+                # compact rows, as the night writes them (health/compact.py): the fitness
+                # reads time the array path the night's rows take, not the JSON fallback
+                raws = np.array(
                     [
-                        json.dumps(
-                            {
-                                KEYS[0]: [a / 10, a, 0.333],
-                                KEYS[1]: [b / 10, b, 0.333],
-                                KEYS[2]: [c / 10, c, 0.334],
-                            }
-                        )
+                        array_text([a / 10, b / 10, c / 10], vendor)
+                        for a, b, c in zip(u.tolist(), nps.tolist(), tickets.tolist(), strict=True)
+                    ],
+                    dtype=object,
+                )
+                scores = np.array(
+                    [
+                        array_text([a, b, c], vendor)
                         for a, b, c in zip(u.tolist(), nps.tolist(), tickets.tolist(), strict=True)
                     ],
                     dtype=object,
@@ -194,8 +205,11 @@ class Command(ProjectCommand):
                         "model_version": 1,
                         "score": score,
                         "colour": colour.astype(object),
-                        "breakdown": breakdown,
+                        "breakdown": "{}",
                         "missing": "[]",
+                        "layout_id": layout.pk,
+                        "raws": raws,
+                        "scores": scores,
                     },
                 )
         return org
