@@ -84,6 +84,43 @@ _SUMS = """
     SUM(CASE WHEN m.date >= %({p}from)s AND m.kind = 'churn' THEN -m.c ELSE 0 END) AS churned
 """
 
+# Each account of a per-account ledger in the base or not (MRR above 0 the day before the
+# period), and its losses capped at its start MRR: the one classification the cells and the
+# portfolio's own ledger (reports.selectors.portfolio) share.
+CLASSIFIED = """), classified AS (
+    SELECT p.*,
+        CASE WHEN p.start_mrr > 0 THEN 1 ELSE 0 END AS base,
+        CASE WHEN p.churned + p.contraction < p.start_mrr THEN p.churned + p.contraction
+             ELSE p.start_mrr END AS capped_loss
+    FROM per_account p
+)
+"""
+
+
+def ledger_sums(*, count_cast: str = "") -> str:
+    """The ledger's sums over classified accounts `c` (accounts and logos at the start and
+    the end, MRR by movement kind, and the base's churn, contraction, expansion and capped
+    loss that GRR and NRR take), written once for the cells and the portfolio's ledger.
+    `count_cast` ("::float8" for the cells) follows each count."""
+    k = count_cast
+    return f"""    SUM(c.base){k} AS accounts_start,
+    SUM(CASE WHEN c.end_mrr > 0 THEN 1 ELSE 0 END){k} AS accounts_end,
+    SUM(CASE WHEN c.base = 1 AND c.end_mrr <= 0 THEN 1 ELSE 0 END){k} AS logos_lost,
+    SUM(CASE WHEN c.base = 0 AND c.end_mrr > 0 THEN 1 ELSE 0 END){k} AS logos_gained,
+    SUM(CASE WHEN c.base = 1 THEN c.start_mrr ELSE 0 END) AS start_mrr,
+    SUM(c.end_mrr) AS end_mrr,
+    SUM(c.new_mrr) AS new_mrr,
+    SUM(c.expansion) AS expansion,
+    SUM(c.reactivation) AS reactivation,
+    SUM(c.contraction) AS contraction,
+    SUM(c.churned) AS churned,
+    SUM(CASE WHEN c.base = 1 THEN c.churned ELSE 0 END) AS base_churned,
+    SUM(CASE WHEN c.base = 1 THEN c.contraction ELSE 0 END) AS base_contraction,
+    SUM(CASE WHEN c.base = 1 THEN c.new_mrr + c.expansion + c.reactivation ELSE 0 END)
+        AS base_expansion,
+    SUM(CASE WHEN c.base = 1 THEN c.capped_loss ELSE 0 END) AS base_loss"""
+
+
 # The cells of one period from the movements up to %(last)s dated up to %(to)s ({where}: all
 # accounts, or some), each account per product (0: all its movements) classified as the
 # ledger does, under the dimensions {dims}.
@@ -100,31 +137,9 @@ WITH m AS MATERIALIZED (
     FROM m JOIN accounts_subscription s
         ON s.id = m.subscription_id AND s.organization_id = %(org)s
     GROUP BY m.account_id, s.product_id
-), classified AS (
-    SELECT p.*,
-        CASE WHEN p.start_mrr > 0 THEN 1 ELSE 0 END AS base,
-        CASE WHEN p.churned + p.contraction < p.start_mrr THEN p.churned + p.contraction
-             ELSE p.start_mrr END AS capped_loss
-    FROM per_account p
-)
-SELECT d.persona_key, d.tier, d.touch_model, d.owner_key, c.product_key,
+{classified}SELECT d.persona_key, d.tier, d.touch_model, d.owner_key, c.product_key,
     COUNT(*)::float8 AS members,
-    SUM(c.base)::float8 AS accounts_start,
-    SUM(CASE WHEN c.end_mrr > 0 THEN 1 ELSE 0 END)::float8 AS accounts_end,
-    SUM(CASE WHEN c.base = 1 AND c.end_mrr <= 0 THEN 1 ELSE 0 END)::float8 AS logos_lost,
-    SUM(CASE WHEN c.base = 0 AND c.end_mrr > 0 THEN 1 ELSE 0 END)::float8 AS logos_gained,
-    SUM(CASE WHEN c.base = 1 THEN c.start_mrr ELSE 0 END) AS start_mrr,
-    SUM(c.end_mrr) AS end_mrr,
-    SUM(c.new_mrr) AS new_mrr,
-    SUM(c.expansion) AS expansion,
-    SUM(c.reactivation) AS reactivation,
-    SUM(c.contraction) AS contraction,
-    SUM(c.churned) AS churned,
-    SUM(CASE WHEN c.base = 1 THEN c.churned ELSE 0 END) AS base_churned,
-    SUM(CASE WHEN c.base = 1 THEN c.contraction ELSE 0 END) AS base_contraction,
-    SUM(CASE WHEN c.base = 1 THEN c.new_mrr + c.expansion + c.reactivation ELSE 0 END)
-        AS base_expansion,
-    SUM(CASE WHEN c.base = 1 THEN c.capped_loss ELSE 0 END) AS base_loss,
+{ledger_sums},
     SUM(CASE WHEN c.end_mrr > 0 THEN c.end_mrr ELSE 0 END) AS end_paying
 FROM classified c
 JOIN {dims} d ON d.account_id = c.account_id
@@ -141,7 +156,14 @@ def contributions_sql(*, p: str, accounts: bool, dims: str) -> str:
     """The cells of a period (parameters %(org)s and, prefixed by `p`, from, to, last and,
     with `accounts`, the ids of the only accounts read)."""
     where = f"AND account_id = ANY(%({p}accounts)s)" if accounts else ""
-    return _CONTRIB.format(p=p, where=where, dims=dims, sums=_SUMS.format(p=p))
+    return _CONTRIB.format(
+        p=p,
+        where=where,
+        dims=dims,
+        sums=_SUMS.format(p=p),
+        classified=CLASSIFIED,
+        ledger_sums=ledger_sums(count_cast="::float8"),
+    )
 
 
 def cells_sql() -> str:

@@ -38,16 +38,9 @@ SNAPSHOT_GROUPS = {
 
 LEDGER_COLUMNS = cube.LEDGER_COLUMNS
 
-# Each account of a per-account ledger (either statement below) in the base or not (MRR
-# above 0 the day before the period), and its losses capped at its start MRR.
-_CLASSIFIED = """), classified AS (
-    SELECT p.*,
-        CASE WHEN p.start_mrr > 0 THEN 1 ELSE 0 END AS base,
-        CASE WHEN p.churned + p.contraction < p.start_mrr THEN p.churned + p.contraction
-             ELSE p.start_mrr END AS capped_loss
-    FROM per_account p
-)
-"""
+# Each account of a per-account ledger (either statement below) in the base or not, its
+# losses capped (the cells' classification, ledger_cube.CLASSIFIED).
+_CLASSIFIED = cube.CLASSIFIED
 
 # Per account over the history to the period's end (a filtered ledger reads only the
 # persona's or CSM's accounts' movements: {account_in}).
@@ -71,29 +64,18 @@ WITH per_account AS (
     GROUP BY m.account_id
 """
 
-_GROUPED_SELECT = """
+_GROUPED_SELECT = (
+    """
 SELECT {group} AS grp,
-    SUM(c.base) AS accounts_start,
-    SUM(CASE WHEN c.end_mrr > 0 THEN 1 ELSE 0 END) AS accounts_end,
-    SUM(CASE WHEN c.base = 1 AND c.end_mrr <= 0 THEN 1 ELSE 0 END) AS logos_lost,
-    SUM(CASE WHEN c.base = 0 AND c.end_mrr > 0 THEN 1 ELSE 0 END) AS logos_gained,
-    SUM(CASE WHEN c.base = 1 THEN c.start_mrr ELSE 0 END) AS start_mrr,
-    SUM(c.end_mrr) AS end_mrr,
-    SUM(c.new_mrr) AS new_mrr,
-    SUM(c.expansion) AS expansion,
-    SUM(c.reactivation) AS reactivation,
-    SUM(c.contraction) AS contraction,
-    SUM(c.churned) AS churned,
-    SUM(CASE WHEN c.base = 1 THEN c.churned ELSE 0 END) AS base_churned,
-    SUM(CASE WHEN c.base = 1 THEN c.contraction ELSE 0 END) AS base_contraction,
-    SUM(CASE WHEN c.base = 1 THEN c.new_mrr + c.expansion + c.reactivation ELSE 0 END)
-        AS base_expansion,
-    SUM(CASE WHEN c.base = 1 THEN c.capped_loss ELSE 0 END) AS base_loss
+"""
+    + cube.ledger_sums()
+    + """
 FROM classified c
 JOIN accounts_account a ON a.id = c.account_id
 WHERE a.organization_id = %s {account_where}
 {group_by}
 """
+)
 
 # The accounts behind a ledger number (drill-downs): a whitelist of conditions on one
 # account's period.
