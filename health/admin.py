@@ -19,6 +19,7 @@ from .models import (
     HealthRunChunk,
     HealthScore,
     Indicator,
+    ScoreLayout,
 )
 from .services import (
     HEALTH_MODEL_EDITABLE_FIELDS,
@@ -185,6 +186,14 @@ class FitnessSnapshotAdmin(RecordAdmin):
     list_display = ["model", "model_version", "day", "kind", "lead", "state", "seconds"]
     list_filter = ["kind", "state"]
     list_select_related = ["model"]
+
+
+@admin.register(ScoreLayout)
+class ScoreLayoutAdmin(RecordAdmin):
+    """The indicator order and weights compact score rows store their arrays in."""
+
+    list_display = ["digest", "__str__"]
+    search_fields = ["digest"]
 
 
 @admin.register(HealthModelVersion)
